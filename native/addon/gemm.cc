@@ -1,0 +1,39 @@
+// Binding for native/cpu/gemm.cc and native/cuda/gemm.cu.
+#include "olmo/ops/gemm.h"
+
+#include "args.h"
+#include "registry.h"
+
+namespace olmo::addon {
+
+// Elements spanned by `batch` row-major matrices of rows x cols with leading dim ld.
+static int64_t extent(int64_t batch, int64_t stride, int64_t rows, int64_t cols, int64_t ld) {
+  if (batch == 0 || rows == 0 || cols == 0) return 0;
+  return (batch - 1) * stride + (rows - 1) * ld + cols;
+}
+
+// gemm(transA, transB, M, N, K, alpha, A, offA, lda, strideA, B, offB, ldb, strideB,
+//      beta, C, offC, ldc, strideC, batch)
+static Napi::Value Gemm(const Napi::CallbackInfo& info) {
+  bool ta = arg_bool(info, 0), tb = arg_bool(info, 1);
+  int64_t M = arg_i64(info, 2), N = arg_i64(info, 3), K = arg_i64(info, 4);
+  float alpha = float(arg_f64(info, 5));
+  int64_t lda = arg_i64(info, 8), sA = arg_i64(info, 9);
+  int64_t ldb = arg_i64(info, 12), sB = arg_i64(info, 13);
+  float beta = float(arg_f64(info, 14));
+  int64_t ldc = arg_i64(info, 17), sC = arg_i64(info, 18), batch = arg_i64(info, 19);
+  OLMO_CHECK(M >= 0 && N >= 0 && K >= 0 && batch >= 0, "SHAPE_MISMATCH", "gemm: negative dimension", "");
+  OLMO_CHECK(lda >= (ta ? M : K) && ldb >= (tb ? K : N) && ldc >= N, "SHAPE_MISMATCH", "gemm: leading dimension too small", "");
+  OLMO_CHECK(M < (1LL << 31) && N < (1LL << 31) && K < (1LL << 31), "SHAPE_MISMATCH", "gemm: dimension exceeds 2^31", "split the matmul");
+  int da, db, dc;
+  const float* A = arg_ptr<float>(info, 6, extent(batch, sA, ta ? K : M, ta ? M : K, lda), &da);
+  const float* B = arg_ptr<float>(info, 10, extent(batch, sB, tb ? N : K, tb ? K : N, ldb), &db);
+  float* C = arg_ptr<float>(info, 15, extent(batch, sC, M, N, ldc), &dc);
+  int dev = same_device({da, db, dc});
+  OLMO_DISPATCH(dev, gemm_f32, ta, tb, M, N, K, alpha, A, lda, sA, B, ldb, sB, beta, C, ldc, sC, batch);
+  return info.Env().Undefined();
+}
+
+OLMO_REGISTER(gemm) { def(env, exports, "gemm", Gemm); }
+
+}  // namespace olmo::addon

@@ -1,0 +1,20 @@
+// gemm on CPU: OpenBLAS sgemm per batch entry. OpenBLAS threads internally, so the batch loop
+// stays serial (nesting OpenMP over OpenBLAS threads oversubscribes 2-core machines).
+#include "olmo/ops/gemm.h"
+
+#include <cblas.h>
+
+namespace olmo::cpu {
+
+void gemm_f32(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
+              const float* A, int64_t lda, int64_t strideA, const float* B, int64_t ldb, int64_t strideB,
+              float beta, float* C, int64_t ldc, int64_t strideC, int64_t batch) {
+  if (M == 0 || N == 0) return;
+  for (int64_t b = 0; b < batch; ++b) {
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                int(M), int(N), int(K), alpha, A + b * strideA, int(lda), B + b * strideB, int(ldb), beta,
+                C + b * strideC, int(ldc));
+  }
+}
+
+}  // namespace olmo::cpu

@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// Builds the native addon with cmake-js. Sources come from ./native when this package was
+// installed from its tarball (prepack copies them in), else from the monorepo's ../../native.
+// Node-API only: cmake-js takes the headers from the node-api-headers package, so nothing is
+// downloaded at build time.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const pkgDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(path.join(pkgDir, 'package.json'));
+const bundled = path.join(pkgDir, 'native');
+const monorepo = path.resolve(pkgDir, '../../native');
+const sourceDir = existsSync(path.join(bundled, 'CMakeLists.txt')) ? bundled : monorepo;
+if (!existsSync(path.join(sourceDir, 'CMakeLists.txt'))) {
+  console.error('[olmo] native sources not found (looked in ./native and ../../native)');
+  process.exit(1);
+}
+const addonApiDir = require('node-addon-api').include_dir.replace(/^"|"$/g, '');
+const cmakeJs = path.join(path.dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
+const jobs = String(Math.max(1, (await import('node:os')).availableParallelism?.() ?? 2));
+const args = [cmakeJs, 'compile', '-d', sourceDir, '-O', path.join(pkgDir, 'build'), '-p', jobs,
+  `--CDNODE_ADDON_API_DIR=${path.resolve(pkgDir, addonApiDir)}`];
+if (process.env.OLMO_PORTABLE === '1') args.push('--CDOLMO_PORTABLE=ON');
+if (process.env.OLMO_NO_CUDA === '1') args.push('--CDOLMO_ENABLE_CUDA=OFF');
+console.log(`[olmo] building the native addon from ${sourceDir} (cmake-js, ${jobs} jobs)`);
+const r = spawnSync(process.execPath, args, { cwd: pkgDir, stdio: 'inherit' });
+if (r.status !== 0) {
+  console.error('[olmo] native build failed. On Debian/Ubuntu: apt-get install -y cmake g++ libopenblas-dev');
+  process.exit(r.status ?? 1);
+}
