@@ -1,0 +1,15 @@
+/**
+ * @olmo/tensor-cuda — native tensors (CPU via OpenBLAS + OpenMP, CUDA via nvcc kernels),
+ * reverse-mode autograd, memory scopes, flat parameter buffers and seeded RNG.
+ */
+export * from './errors.js';
+export * from './dtype.js';
+export { type Device, deviceIndex, cudaAvailable, cudaDeviceCount, assertDeviceUsable } from './device.js';
+export { native, memoryStats, buildInfo, type BuildInfo } from './native.js';
+export { Tensor, shapeSize, contiguousStrides, type Shape } from './tensor.js';
+export { tidy, tidyAsync, keep, untracked } from './scope.js';
+export { noGrad, isGradEnabled, setGradEnabled, needsGrad, record, type GradNode } from './autograd.js';
+export { tensor, empty, zeros, ones, full, arange, type TensorOptions } from './creation.js';
+export { Generator, randn, rand, truncNormal } from './rng.js';
+export { FlatBuffer, type FlatEntry } from './flat.js';
+export * from './ops/index.js';

@@ -1,0 +1,80 @@
+/**
+ * Loads the native addon (build/Release/olmo_native.node, built by cmake-js from native/).
+ * Every call into it goes through `call()`, which converts native errors into typed OlmoErrors.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { OlmoError, fromNative } from './errors.js';
+
+export interface NativeBuffer {
+  readonly nbytes: number;
+  readonly device: number;
+  readonly freed: boolean;
+  free(): void;
+  write(byteOffset: number, data: ArrayBufferView | ArrayBuffer): void;
+  read(byteOffset: number, nbytes: number): ArrayBuffer;
+}
+
+export interface BuildInfo {
+  cudaCompiled: boolean;
+  cudaDevices: number;
+  mpiCompiled: boolean;
+  openmp: boolean;
+  blas: string;
+}
+
+/** The raw addon. Op families add functions; their signatures are documented in native/addon/<family>.cc. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type NativeAddon = Record<string, any> & {
+  NativeBuffer: new (nbytes: number, device?: number, zero?: boolean) => NativeBuffer;
+  buildInfo(): BuildInfo;
+  memoryStats(): { cpuBytes: number; cpuPeakBytes: number; cpuBuffers: number; cudaBytes: number; cudaPeakBytes: number; cudaBuffers: number };
+};
+
+let addon: NativeAddon | undefined;
+
+function candidates(): string[] {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const pkg = path.resolve(here, '..');
+  const list = [path.join(pkg, 'build', 'Release', 'olmo_native.node')];
+  if (process.env.OLMO_NATIVE_PATH) list.unshift(process.env.OLMO_NATIVE_PATH);
+  return list;
+}
+
+export function native(): NativeAddon {
+  if (addon) return addon;
+  const require = createRequire(import.meta.url);
+  const tried = candidates();
+  for (const file of tried) {
+    if (!existsSync(file)) continue;
+    try {
+      addon = require(file) as NativeAddon;
+      return addon;
+    } catch (e) {
+      throw new OlmoError('NATIVE_UNAVAILABLE', `failed to load the native addon ${file}: ${(e as Error).message}`,
+        'rebuild it: npm run build -w @olmo/tensor-cuda (needs cmake, g++ and libopenblas-dev)', { cause: e });
+    }
+  }
+  throw new OlmoError('NATIVE_UNAVAILABLE', `native addon not built (looked for ${tried.join(', ')})`,
+    'build it: npm run build -w @olmo/tensor-cuda (needs cmake, g++ and libopenblas-dev)');
+}
+
+/** Calls into the addon, turning native errors into typed OlmoErrors. */
+export function call<T>(fn: (n: NativeAddon) => T): T {
+  const n = native();
+  try {
+    return fn(n);
+  } catch (e) {
+    throw fromNative(e);
+  }
+}
+
+export function memoryStats() {
+  return native().memoryStats();
+}
+
+export function buildInfo(): BuildInfo {
+  return native().buildInfo();
+}

@@ -1,0 +1,4 @@
+// One line per op family (same basename as native/cpu/<family>.cc and test/ops/<family>.test.ts).
+export * from './elementwise.js';
+export * from './views.js';
+export * from './matmul.js';

@@ -1,0 +1,102 @@
+/**
+ * matmul family (kernel: native/cpu/gemm.cc OpenBLAS, native/cuda/gemm.cu).
+ *   matmul(a, b, {transA, transB}): a [..., M, K] @ b [..., K, N] -> [..., M, N]; b may be 2-D and
+ *     is then shared across a's batch (no copy). Transposes are free (folded into the GEMM).
+ *   linear(x, w): x [..., K] @ w[N, K]^T -> [..., N] — the layer form with HF weight layout.
+ * Backward: dA = dC @ B^T, dB = A^T @ dC (batched; reduced over the batch when b is shared).
+ */
+import { needsGrad, record } from '../autograd.js';
+import { call } from '../native.js';
+import { Tensor, shapeSize } from '../tensor.js';
+import { ShapeError } from '../errors.js';
+import { contig } from './views.js';
+import { expectDtype, fmt, sameDevice } from './util.js';
+
+export interface MatmulOptions {
+  transA?: boolean;
+  transB?: boolean;
+}
+
+/** Raw GEMM into `out` (no autograd). out = alpha * op(a) @ op(b) + beta * out. */
+export function gemmInto(out: Tensor, a: Tensor, b: Tensor, o: { transA?: boolean; transB?: boolean; alpha?: number; beta?: number } = {}): void {
+  const ta = !!o.transA, tb = !!o.transB;
+  const aR = a.shape[a.ndim - 2]!, aC = a.shape[a.ndim - 1]!;
+  const bR = b.shape[b.ndim - 2]!, bC = b.shape[b.ndim - 1]!;
+  const M = ta ? aC : aR, K = ta ? aR : aC, N = tb ? bR : bC;
+  const batchA = shapeSize(a.shape.slice(0, -2)), batchB = shapeSize(b.shape.slice(0, -2));
+  const batch = Math.max(batchA, batchB);
+  call((n) => n.gemm(ta, tb, M, N, K, o.alpha ?? 1,
+    a.buf, a.byteOffset, aC, batchA === 1 ? 0 : aR * aC,
+    b.buf, b.byteOffset, bC, batchB === 1 ? 0 : bR * bC,
+    o.beta ?? 0, out.buf, out.byteOffset, N, batch === 1 && batchA === 1 && batchB === 1 ? 0 : M * N, batch));
+}
+
+export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  expectDtype('matmul', a, 'float32');
+  expectDtype('matmul', b, 'float32');
+  if (a.ndim < 2 || b.ndim < 2) throw new ShapeError(`matmul: operands must be at least 2-D, got ${fmt(a.shape)} and ${fmt(b.shape)}`);
+  const dev = sameDevice('matmul', a, b);
+  const ta = !!opts.transA, tb = !!opts.transB;
+  const M = a.shape[a.ndim - (ta ? 1 : 2)]!, K = a.shape[a.ndim - (ta ? 2 : 1)]!;
+  const Kb = b.shape[b.ndim - (tb ? 1 : 2)]!, N = b.shape[b.ndim - (tb ? 2 : 1)]!;
+  if (K !== Kb) throw new ShapeError(`matmul: inner dimensions differ: ${fmt(a.shape)}${ta ? 'ᵀ' : ''} @ ${fmt(b.shape)}${tb ? 'ᵀ' : ''}`, 'check transA/transB');
+  const batchShapeA = a.shape.slice(0, -2), batchShapeB = b.shape.slice(0, -2);
+  const batchB = shapeSize(batchShapeB);
+  if (batchB !== 1 && fmt(batchShapeA) !== fmt(batchShapeB)) {
+    throw new ShapeError(`matmul: batch dims ${fmt(batchShapeA)} and ${fmt(batchShapeB)} differ`, 'b must be 2-D (shared) or have the same batch dims as a');
+  }
+  const outShape = [...(batchShapeA.length >= batchShapeB.length ? batchShapeA : batchShapeB), M, N];
+  const ac = contig(a), bc = contig(b);
+  try {
+    const out = Tensor.allocate(outShape, 'float32', dev, false);
+    gemmInto(out, ac, bc, { transA: ta, transB: tb });
+    if (needsGrad(a, b)) {
+      record(out, 'matmul', [a, b], [ac, bc], (g, [sa, sb]) => {
+        let da: Tensor | null = null, db: Tensor | null = null;
+        if (a.requiresGrad) {
+          // C = op(A) op(B): d op(A) = g op(B)^T; if transA, dA = (g op(B)^T)^T = op(B) g^T.
+          da = Tensor.allocate(a.shape, 'float32', dev, false);
+          if (!ta) gemmInto(da, g, sb!, { transB: !tb });
+          else gemmInto(da, sb!, g, { transA: tb, transB: true });
+        }
+        if (b.requiresGrad) {
+          db = Tensor.allocate(b.shape, 'float32', dev, false);
+          const shared = batchB === 1 && shapeSize(batchShapeA) > 1;
+          if (shared) {
+            // Sum over the batch by folding it into the GEMM's K dimension.
+            const aFlat = sa!._view([shapeSize(a.shape.slice(0, -2)) * a.shape[a.ndim - 2]!, a.shape[a.ndim - 1]!], sa!.offset);
+            const gFlat = g._view([shapeSize(outShape.slice(0, -2)) * M, N], g.offset);
+            if (ta) throw new ShapeError('matmul: transA with a shared 2-D b is not supported for backward', 'reshape a instead');
+            if (!tb) gemmInto(db, aFlat, gFlat, { transA: true });
+            else gemmInto(db, gFlat, aFlat, { transA: true });
+            aFlat.dispose();
+            gFlat.dispose();
+          } else if (!tb) {
+            gemmInto(db, sa!, g, { transA: !ta });
+          } else {
+            gemmInto(db, g, sa!, { transA: true, transB: ta });
+          }
+        }
+        return [da, db];
+      });
+    }
+    return out;
+  } finally {
+    if (ac !== a) ac.dispose();
+    if (bc !== b) bc.dispose();
+  }
+}
+
+/** x [..., K] @ w[N, K]^T -> [..., N]: a linear layer with HF weight layout, as one GEMM. */
+export function linear(x: Tensor, w: Tensor): Tensor {
+  if (w.ndim !== 2) throw new ShapeError(`linear: weight must be 2-D [out, in], got ${fmt(w.shape)}`);
+  if (x.shape[x.ndim - 1] !== w.shape[1]) throw new ShapeError(`linear: input features ${x.shape[x.ndim - 1]} != weight in-features ${w.shape[1]} (${fmt(x.shape)} vs ${fmt(w.shape)})`);
+  const lead = x.shape.slice(0, -1);
+  const x2 = x.ndim === 2 ? x : x.reshape([shapeSize(lead), w.shape[1]!]);
+  const y2 = matmul(x2, w, { transB: true });
+  if (x2 === x) return y2;
+  x2.dispose();
+  const y = y2.reshape([...lead, w.shape[0]!]);
+  y2.dispose();
+  return y;
+}
