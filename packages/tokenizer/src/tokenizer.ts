@@ -20,6 +20,7 @@ import { buildPreTokenizer, type PreTokenizer } from './pretokenizers.js';
 import { WorkerPool, type BatchAsyncOptions } from './pool.js';
 import { tiktokenConfig, type TiktokenOptions } from './tiktoken.js';
 import { trainConfig, type TrainOptions } from './train.js';
+import { wellFormed } from './unicode.js';
 
 /** The minimal surface other packages (model, data, eval) depend on. */
 export interface TokenizerLike {
@@ -73,10 +74,6 @@ export function canonicalJSON(v: unknown): string {
   return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJSON(o[k])}`).join(',')}}`;
 }
 
-function wellFormed(s: string): string {
-  // JS strings may hold lone surrogates; Rust receives them as U+FFFD, so do the same.
-  return s.isWellFormed() ? s : s.toWellFormed();
-}
 
 export class Tokenizer implements TokenizerLike {
   private readonly config: Record<string, unknown>;
@@ -404,7 +401,7 @@ export class Tokenizer implements TokenizerLike {
         if (trail && ue >= trail) ue = Math.max(ue - trail, us);
       }
       // pOff − 1 (synthetic prefix space) clamps to the piece start
-      offs.push(map(Math.max(0, pOff + us - (pOff < 0 ? 0 : 0)), false), map(Math.max(0, pOff + ue), true));
+      offs.push(map(Math.max(0, pOff + us), false), map(Math.max(0, pOff + ue), true));
     }
   }
 

@@ -22,3 +22,10 @@ export function firstChar(s: string): string {
   const cp = s.codePointAt(0);
   return cp === undefined ? '' : String.fromCodePoint(cp);
 }
+
+type WF = { isWellFormed(): boolean; toWellFormed(): string };
+/** JS strings may hold lone surrogates; Rust receives them as U+FFFD, so do the same. */
+export function wellFormed(s: string): string {
+  const w = s as unknown as WF;
+  return w.isWellFormed() ? s : w.toWellFormed();
+}
