@@ -26,7 +26,14 @@ const args = [cmakeJs, 'compile', '-d', sourceDir, '-O', path.join(pkgDir, 'buil
 if (process.env.OLMO_PORTABLE === '1') args.push('--CDOLMO_PORTABLE=ON');
 if (process.env.OLMO_NO_CUDA === '1') args.push('--CDOLMO_ENABLE_CUDA=OFF');
 console.log(`[olmo] building the native addon from ${sourceDir} (cmake-js, ${jobs} jobs)`);
-const r = spawnSync(process.execPath, args, { cwd: pkgDir, stdio: 'inherit' });
+// Serialise concurrent builds of the same build folder (parallel test runs, workspace scripts):
+// two ninja processes in one build tree corrupt each other's state.
+const lock = path.join(pkgDir, 'build', '.build.lock');
+(await import('node:fs')).mkdirSync(path.dirname(lock), { recursive: true });
+const hasFlock = spawnSync('flock', ['--version'], { stdio: 'ignore' }).status === 0;
+const r = hasFlock
+  ? spawnSync('flock', [lock, process.execPath, ...args], { cwd: pkgDir, stdio: 'inherit' })
+  : spawnSync(process.execPath, args, { cwd: pkgDir, stdio: 'inherit' });
 if (r.status !== 0) {
   console.error('[olmo] native build failed. On Debian/Ubuntu: apt-get install -y cmake g++ libopenblas-dev');
   process.exit(r.status ?? 1);
