@@ -1,4 +1,4 @@
-// gemm on CPU: OpenBLAS sgemm per batch entry. OpenBLAS threads internally, so the batch loop
+// gemm on CPU: OpenBLAS sgemm per batch entry (sgemv when M == 1, the KV-cache decode shape). OpenBLAS threads internally, so the batch loop
 // stays serial (nesting OpenMP over OpenBLAS threads oversubscribes 2-core machines).
 #include "olmo/ops/gemm.h"
 
@@ -10,6 +10,16 @@ void gemm_f32(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float a
               const float* A, int64_t lda, int64_t strideA, const float* B, int64_t ldb, int64_t strideB,
               float beta, float* C, int64_t ldc, int64_t strideC, int64_t batch) {
   if (M == 0 || N == 0) return;
+  if (M == 1 && !transA) {
+    // Decode path (one token): y[N] = alpha * op(B)^T x + beta * y as a GEMV, which streams the
+    // weights once instead of paying GEMM packing for a single row.
+    for (int64_t b = 0; b < batch; ++b) {
+      // op(B) = B [K,N] -> y = B^T x: row-major B viewed as [K,N], Trans. op(B) = B^T ([N,K] stored) -> y = B x.
+      cblas_sgemv(CblasRowMajor, transB ? CblasNoTrans : CblasTrans, int(transB ? N : K), int(transB ? K : N), alpha,
+                  B + b * strideB, int(ldb), A + b * strideA, 1, beta, C + b * strideC, 1);
+    }
+    return;
+  }
   for (int64_t b = 0; b < batch; ++b) {
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 int(M), int(N), int(K), alpha, A + b * strideA, int(lda), B + b * strideB, int(ldb), beta,

@@ -65,3 +65,13 @@ describe('matmul', () => {
     });
   });
 });
+
+describe('matmul decode shape (M = 1 uses GEMV)', () => {
+  it('matches the float64 reference for x[1,K] @ W[N,K]^T and x[1,K] @ W[K,N]', () => {
+    const gen = new Generator(3);
+    const x = randomTensor([1, 33], gen, 1, false), w = randomTensor([17, 33], gen, 1, false), w2 = randomTensor([33, 17], gen, 1, false);
+    const X = toF64(x), W = toF64(w), W2 = toF64(w2);
+    expectClose(matmul(x, w, { transB: true }).toFloat32Array(), refMatmul(X, W, 1, 17, 33, false, true), 1e-6);
+    expectClose(matmul(x, w2).toFloat32Array(), refMatmul(X, W2, 1, 17, 33, false, false), 1e-6);
+  });
+});
