@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Idempotent setup for a fresh Debian machine with Node 20: system packages, npm ci, builds.
+# Used by the README's two commands (scripts/demo.sh, scripts/test.sh) and by .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+# System packages: compiler + CMake for the addon, OpenBLAS for CPU GEMM, OpenMPI for the
+# distributed backend and its launcher.
+APT_PACKAGES=(build-essential cmake pkg-config libopenblas-dev openmpi-bin libopenmpi-dev)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]]; then
+    say "installing system packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "Missing system packages: ${missing[*]}" >&2
+    echo "Run as root:  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+else
+  say "system packages present (${APT_PACKAGES[*]})"
+fi
+
+major=$(node -p 'process.versions.node.split(".")[0]')
+if ((major < 20)); then
+  echo "Node >= 20 is required (found $(node --version))" >&2
+  exit 1
+fi
+
+# npm ci when node_modules is missing or older than the lockfile.
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  say "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+else
+  say "npm dependencies up to date"
+fi
+
+say "building packages and the native addon (turbo run build)"
+export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
+npx turbo run build --output-logs=errors-only
+say "ready"
