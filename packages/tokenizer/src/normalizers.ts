@@ -59,9 +59,9 @@ export function buildNormalizer(cfg: unknown): Normalizer | null {
 
 /**
  * Normalizes `s` and returns, for every UTF-16 unit of the result, the [start, end) span of `s` it
- * came from. Text is normalized in independent chunks (a base char plus its combining marks) so
- * each output unit maps to its chunk; if chunk-wise normalization disagrees with whole-string
- * normalization (rare: e.g. Hangul jamo composition, final sigma), every unit maps to the whole span.
+ * came from. Text is normalized in independent chunks (a base char plus its combining marks); if
+ * chunk-wise normalization disagrees with whole-string normalization (rare: e.g. Hangul jamo
+ * composition, final sigma), every unit maps to the whole span.
  */
 export function normalizeAligned(n: Normalizer, s: string): { text: string; start: Int32Array; end: Int32Array } {
   const text = n(s);
@@ -76,19 +76,31 @@ export function normalizeAligned(n: Normalizer, s: string): { text: string; star
     }
     return { text, start, end };
   }
+  // HF aligns a composed char with the first original char it came from, and chars produced by an
+  // expansion with the original char: per chunk, output code point j ↔ input code point min(j, m−1).
   const chunks = s.match(/\P{M}\p{M}*|\p{M}+/gsu) ?? [];
   let out = '';
   let pos = 0;
-  const parts: { a: number; b: number; t: string }[] = [];
+  const parts: { a: number; ch: string; t: string }[] = [];
   for (const ch of chunks) {
     const t = n(ch);
-    parts.push({ a: pos, b: pos + ch.length, t });
+    parts.push({ a: pos, ch, t });
     out += t;
     pos += ch.length;
   }
   if (out === text) {
     let k = 0;
-    for (const p of parts) for (let j = 0; j < p.t.length; j++, k++) { start[k] = p.a; end[k] = p.b; }
+    for (const p of parts) {
+      const ins: [number, number][] = [];
+      let u = p.a;
+      for (const c of p.ch) { ins.push([u, u + c.length]); u += c.length; }
+      let j = 0;
+      for (const c of p.t) {
+        const span = ins[Math.min(j, ins.length - 1)]!;
+        for (let q = 0; q < c.length; q++, k++) { start[k] = span[0]; end[k] = span[1]; }
+        j++;
+      }
+    }
   } else {
     start.fill(0);
     end.fill(s.length);

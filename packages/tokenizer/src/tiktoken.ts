@@ -24,7 +24,16 @@ export interface TiktokenOptions {
   pattern?: string;
 }
 
-const NAMES = new Set(['cl100k_base', 'o200k_base', 'r50k_base', 'p50k_base', 'p50k_edit', 'gpt2']);
+// Static specifiers so bundlers and vite see every rank file (each is a few MB; loaded on demand).
+const LOADERS: Record<string, () => Promise<{ default: unknown }>> = {
+  cl100k_base: () => import('js-tiktoken/ranks/cl100k_base'),
+  o200k_base: () => import('js-tiktoken/ranks/o200k_base'),
+  r50k_base: () => import('js-tiktoken/ranks/r50k_base'),
+  p50k_base: () => import('js-tiktoken/ranks/p50k_base'),
+  p50k_edit: () => import('js-tiktoken/ranks/p50k_edit'),
+  gpt2: () => import('js-tiktoken/ranks/gpt2'),
+};
+const NAMES = new Set(Object.keys(LOADERS));
 /** js-tiktoken spells the case-insensitive contractions out; real tiktoken and HF use `(?i:...)`. */
 const EXPANDED = "('s|'S|'t|'T|'re|'rE|'Re|'RE|'ve|'vE|'Ve|'VE|'m|'M|'ll|'lL|'Ll|'LL|'d|'D)";
 const CI = "(?i:'s|'t|'re|'ve|'m|'ll|'d)";
@@ -67,7 +76,7 @@ export async function tiktokenConfig(name: string, opts: TiktokenOptions): Promi
   if (!NAMES.has(name)) throw new TokenizerError(`unknown tiktoken encoding ${JSON.stringify(name)}`, `use one of ${[...NAMES].join(', ')}`);
   let ranks: Ranks;
   try {
-    ranks = ((await import(`js-tiktoken/ranks/${name}`)) as { default: Ranks }).default;
+    ranks = (await LOADERS[name]!()).default as Ranks;
   } catch (e) {
     throw new TokenizerError(`cannot load js-tiktoken ranks for ${name}`, 'install js-tiktoken', 'TOKENIZER_INVALID', { cause: e });
   }
