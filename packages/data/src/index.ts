@@ -1,1 +1,12 @@
-export {};
+/**
+ * @olmo/data — corpus preparation (text → OLMo token files), memmap datasets, OLMo's exact global
+ * data order (numpy PCG64 shuffle), data mixes and "what was in batch N".
+ */
+export { DataError, OlmoError } from './errors.js';
+export { writeNpy, readNpy, npyHeader, writeFileAtomic, type NpyDtype, type IntArray } from './npy.js';
+export { Pcg64Ref, seedWords, seedSequenceState, pcg64RawRef, shuffleRef, globalOrderRef, type Seed } from './pcg64.js';
+export { shuffleU32, globalOrder, shuffleNativeBuffer, pcg64Raw, pcg64SeededState, nativeShuffleAvailable, type ShuffleOptions } from './shuffle.js';
+export {
+  globalIndices, totalSize, rankIndices, globalBatch, stepsPerEpoch, resumeRankIndices, orderCachePath,
+  type GlobalIndicesOptions,
+} from './order.js';
