@@ -2,3 +2,5 @@
 export * from './elementwise.js';
 export * from './views.js';
 export * from './matmul.js';
+export * from './embedding.js';
+export * from './layernorm.js';
