@@ -1,0 +1,211 @@
+/**
+ * Generation with a KV cache: one prefill forward over the prompt, then 1-token decode steps
+ * (activations [B, 1, C]: the GEMMs are M = B rows, i.e. the GEMV path at batch 1). Greedy by
+ * default; temperature / top-k / top-p sampling from a seeded tensor-cuda Generator; stop tokens;
+ * AbortSignal; streamed as an async iterator. Also a batched variant and a text-level helper that
+ * streams decoded text without splitting multi-byte characters.
+ */
+import { Generator, noGrad, type Tensor } from '@olmo/tensor-cuda';
+import { OlmoError } from './errors.js';
+import type { KVCache, OLMo } from './model.js';
+
+export interface GenerateOptions {
+  /** Default 32. */
+  maxNewTokens?: number;
+  /** 0 or undefined: greedy (argmax). */
+  temperature?: number;
+  /** Keep only the k most likely tokens (0/undefined: all). */
+  topK?: number;
+  /** Nucleus sampling: smallest set of tokens with cumulative probability ≥ topP (1/undefined: all). */
+  topP?: number;
+  /** Seed for sampling (default 0). */
+  seed?: number;
+  /** Stop after emitting one of these ids (default: the config's eos_token_id when set). Pass [] to never stop early. */
+  stopTokenIds?: number[];
+  signal?: AbortSignal;
+  /** Called with each step's last-position logits (before sampling) — for tests and logit processors. */
+  onLogits?: (logits: Float32Array, step: number) => void;
+  /** Disable the KV cache (recompute the whole prefix each step; for testing). */
+  useCache?: boolean;
+}
+
+/** Anything with encode / decode / eosTokenId (e.g. @olmo/tokenizer's Tokenizer). */
+export interface TokenizerLike {
+  encode(text: string): number[];
+  decode(ids: number[]): string;
+  readonly eosTokenId?: number | null;
+}
+
+function abortError(signal: AbortSignal): unknown {
+  if (signal.reason !== undefined) return signal.reason;
+  const e = new Error('generation aborted');
+  e.name = 'AbortError';
+  return e;
+}
+
+/** Picks the next token from one row of logits. Tokens ≥ `validVocab` (embedding padding) are never sampled. */
+export function sampleNext(logits: Float32Array, validVocab: number, opts: GenerateOptions, gen: Generator): number {
+  const V = Math.min(validVocab, logits.length);
+  const temperature = opts.temperature ?? 0;
+  if (!(temperature > 0)) {
+    let best = 0, bv = -Infinity;
+    for (let i = 0; i < V; i++) if (logits[i]! > bv) { bv = logits[i]!; best = i; }
+    return best;
+  }
+  // candidates sorted by logit (descending), truncated by top-k
+  let idx = Array.from({ length: V }, (_, i) => i);
+  idx.sort((a, b) => logits[b]! - logits[a]!);
+  const k = opts.topK && opts.topK > 0 ? Math.min(opts.topK, V) : V;
+  idx = idx.slice(0, k);
+  const maxL = logits[idx[0]!]! / temperature;
+  const p = idx.map((i) => Math.exp(logits[i]! / temperature - maxL));
+  let sum = p.reduce((a, b) => a + b, 0);
+  const topP = opts.topP ?? 1;
+  if (topP < 1) {
+    let cum = 0, cut = p.length;
+    for (let i = 0; i < p.length; i++) {
+      cum += p[i]! / sum;
+      if (cum >= topP) { cut = i + 1; break; }
+    }
+    p.length = cut;
+    idx.length = cut;
+    sum = p.reduce((a, b) => a + b, 0);
+  }
+  let r = gen.random() * sum;
+  for (let i = 0; i < p.length; i++) {
+    r -= p[i]!;
+    if (r < 0) return idx[i]!;
+  }
+  return idx[p.length - 1]!;
+}
+
+function checkOpts(model: OLMo, prompts: number[][], opts: GenerateOptions): number {
+  const maxNew = opts.maxNewTokens ?? 32;
+  if (!Number.isInteger(maxNew) || maxNew < 0) throw new OlmoError('INVALID_ARGUMENT', `maxNewTokens must be a non-negative integer, got ${maxNew}`);
+  if (opts.temperature !== undefined && !(opts.temperature >= 0)) throw new OlmoError('INVALID_ARGUMENT', `temperature must be ≥ 0, got ${opts.temperature}`);
+  if (opts.topP !== undefined && !(opts.topP > 0 && opts.topP <= 1)) throw new OlmoError('INVALID_ARGUMENT', `topP must be in (0, 1], got ${opts.topP}`);
+  if (opts.topK !== undefined && !(Number.isInteger(opts.topK) && opts.topK >= 0)) throw new OlmoError('INVALID_ARGUMENT', `topK must be a non-negative integer, got ${opts.topK}`);
+  for (const p of prompts) if (!Array.isArray(p) || p.length === 0) throw new OlmoError('INVALID_ARGUMENT', 'each prompt needs at least one token id');
+  return maxNew;
+}
+
+/** Last-position logits of each row: [B, V] as Float32Arrays. Disposes the logits tensor. */
+function lastLogits(logits: Tensor): Float32Array[] {
+  const [B, T, V] = logits.shape as [number, number, number];
+  const all = logits.toFloat32Array();
+  logits.dispose();
+  const rows: Float32Array[] = [];
+  for (let b = 0; b < B; b++) rows.push(all.slice((b * T + T - 1) * V, (b * T + T) * V));
+  return rows;
+}
+
+function stopSet(model: OLMo, opts: GenerateOptions): Set<number> {
+  if (opts.stopTokenIds) return new Set(opts.stopTokenIds);
+  return model.config.eos_token_id !== null ? new Set([model.config.eos_token_id]) : new Set();
+}
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+/** model.generate(): streams ids for one prompt. */
+export async function* generate(model: OLMo, promptIds: number[], opts: GenerateOptions = {}): AsyncGenerator<number, void, undefined> {
+  const maxNew = checkOpts(model, [promptIds], opts);
+  if (maxNew === 0) return;
+  const gen = new Generator(opts.seed ?? 0);
+  const stops = stopSet(model, opts);
+  const useCache = opts.useCache !== false;
+  let cache: KVCache | null = null;
+  const seq = [...promptIds];
+  try {
+    if (useCache) cache = model.createCache(1, promptIds.length + maxNew);
+    let input: number[] = promptIds;
+    for (let step = 0; step < maxNew; step++) {
+      if (opts.signal?.aborted) throw abortError(opts.signal);
+      const row = noGrad(() => {
+        const out = model.forward([useCache ? input : seq], { cache: cache ?? undefined, lastOnly: true });
+        return lastLogits(out.logits)[0]!;
+      });
+      opts.onLogits?.(row, step);
+      const next = sampleNext(row, model.config.vocab_size, opts, gen);
+      seq.push(next);
+      input = [next];
+      yield next;
+      if (stops.has(next)) return;
+      await tick();
+    }
+  } finally {
+    cache?.dispose();
+  }
+}
+
+/**
+ * Batched generation: prompts of equal length run as one batch (no padding masks needed); each row
+ * stops independently at a stop token (its later positions are computed but not returned).
+ */
+export async function generateBatch(model: OLMo, prompts: number[][], opts: GenerateOptions = {}): Promise<number[][]> {
+  const maxNew = checkOpts(model, prompts, opts);
+  const results: number[][] = prompts.map(() => []);
+  if (maxNew === 0) return results;
+  const stops = stopSet(model, opts);
+  const groups = new Map<number, number[]>();
+  prompts.forEach((p, i) => groups.set(p.length, [...(groups.get(p.length) ?? []), i]));
+  const gen = new Generator(opts.seed ?? 0);
+  for (const [len, members] of groups) {
+    const B = members.length;
+    const cache = model.createCache(B, len + maxNew);
+    try {
+      const done = new Array<boolean>(B).fill(false);
+      let input = members.map((i) => prompts[i]!);
+      for (let step = 0; step < maxNew; step++) {
+        if (opts.signal?.aborted) throw abortError(opts.signal);
+        const rows = noGrad(() => lastLogits(model.forward(input, { cache, lastOnly: true }).logits));
+        const next: number[] = [];
+        for (let b = 0; b < B; b++) {
+          const tok = done[b] ? (stops.values().next().value ?? 0) : sampleNext(rows[b]!, model.config.vocab_size, opts, gen);
+          next.push(tok);
+          if (!done[b]) {
+            results[members[b]!]!.push(tok);
+            if (stops.has(tok)) done[b] = true;
+          }
+        }
+        if (done.every(Boolean)) break;
+        input = next.map((t) => [t]);
+        await tick();
+      }
+    } finally {
+      cache.dispose();
+    }
+  }
+  return results;
+}
+
+/**
+ * Streams decoded text for `prompt`: each yielded string is the newly completed text. A chunk is
+ * held back while the decoded tail ends in an incomplete UTF-8 sequence (U+FFFD), so multi-byte
+ * characters split across tokens are never emitted in halves.
+ */
+export async function* generateText(model: OLMo, tokenizer: TokenizerLike, prompt: string, opts: GenerateOptions = {}): AsyncGenerator<string, void, undefined> {
+  const promptIds = tokenizer.encode(prompt);
+  const stopTokenIds = opts.stopTokenIds ?? (tokenizer.eosTokenId !== undefined && tokenizer.eosTokenId !== null ? [tokenizer.eosTokenId] : undefined);
+  const ids: number[] = [];
+  let emitted = 0; // characters of decode(ids) already yielded
+  let pendingFrom = 0; // ids before this index are fully emitted
+  let prefix = '';
+  for await (const id of generate(model, promptIds, { ...opts, stopTokenIds })) {
+    if (stopTokenIds?.includes(id)) break;
+    ids.push(id);
+    const text = tokenizer.decode(ids.slice(pendingFrom));
+    if (text.endsWith('\uFFFD')) continue;
+    const full = prefix + text;
+    if (full.length > emitted) {
+      yield full.slice(emitted);
+      emitted = full.length;
+    }
+    // Re-anchor the window so decoding stays O(window) per step.
+    if (ids.length - pendingFrom > 64) {
+      prefix = full;
+      pendingFrom = ids.length;
+    }
+  }
+  const tail = prefix + tokenizer.decode(ids.slice(pendingFrom));
+  if (tail.length > emitted) yield tail.slice(emitted);
+}

@@ -1,0 +1,442 @@
+/**
+ * OLMo-1 and OLMo-2 decoder-only transformers over @olmo/tensor-cuda.
+ *
+ * OLMo-1 block (HF OlmoDecoderLayer): pre-norm, non-parametric LayerNorm (eps 1e-5),
+ *   h = x + o_proj(attn(rope(clip(q_proj(ln(x)))), rope(clip(k_proj(ln(x)))), clip(v_proj(ln(x)))))
+ *   out = h + down_proj(silu(gate_proj(ln(h))) * up_proj(ln(h)))
+ * OLMo-2 block (HF Olmo2DecoderLayer): RMSNorm with weights, QK-norm over the full q / k
+ *   projections before the head split, norm-after ordering:
+ *   h = x + post_attention_layernorm(attn(x));  out = h + post_feedforward_layernorm(mlp(h))
+ * Final norm, then the LM head (tied to embed_tokens or untied lm_head). No biases anywhere.
+ *
+ * All parameters live in one FlatBuffer (HF names, load/save order), so gradients and optimizer
+ * state can be flat too. forward() runs in a tidy scope: intermediates are disposed while the
+ * autograd graph keeps its own handles; only logits / loss reach the caller.
+ */
+import { mkdir, rename, writeFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  FlatBuffer, Generator, Tensor, add, copyInto, fillInPlace, linear, noGrad, tensor, tidy, isGradEnabled,
+  type Device,
+} from '@olmo/tensor-cuda';
+import { OLMoConfig, countParameters, flopsPerToken, headDim, parameterSpecs, validateConfig, type ParamSpec } from './config.js';
+import { CheckpointError, ConfigError, OlmoError } from './errors.js';
+import { initSpecFor } from './init.js';
+import { attention, clamp, crossEntropy, embedding, layerNorm, rmsNorm, rope, swiglu } from './ops.js';
+import { SafetensorsSet, saveSafetensorsDir, type SaveDType } from './safetensors.js';
+import { generate as generateImpl, generateBatch as generateBatchImpl, type GenerateOptions } from './generate.js';
+
+export interface FromPretrainedOptions {
+  device?: Device;
+  /** Compute dtype; parameters are converted to it on load (float32 is the supported compute dtype). */
+  dtype?: 'float32';
+  /** Mark parameters as requiring gradients (default false: inference). */
+  requiresGrad?: boolean;
+  /** Reject tensors the model does not use (default true). */
+  strict?: boolean;
+}
+
+export interface InitOptions {
+  seed?: number;
+  /** 'meta': shapes only, no storage (parameter counts and FLOPs at any size). */
+  device?: Device | 'meta';
+  /** Default true (a freshly initialised model is for training). */
+  requiresGrad?: boolean;
+}
+
+export interface ForwardOptions {
+  /** HF semantics: labels [B, T] aligned with the inputs; position t predicts labels[t + 1]; -100 is ignored. */
+  labels?: number[][] | Tensor;
+  ignoreIndex?: number;
+  /** Adds OLMo's z-loss (multiplier · logsumexp²), returned separately as zLoss. */
+  zLossMultiplier?: number;
+  /** Compute logits only for the last position of each row ([B, 1, V]). */
+  lastOnly?: boolean;
+  /** KV cache for incremental decoding (inference only). */
+  cache?: KVCache;
+}
+
+export interface ForwardOutput {
+  /** [B, T, V] (V = embedding_size), row-major. The caller owns it. */
+  logits: Tensor;
+  /** Mean next-token cross-entropy (scalar) when labels were given. */
+  loss: Tensor | null;
+  zLoss: Tensor | null;
+}
+
+/** Per-layer key/value cache: [B, maxLen, NKV, HS] buffers, filled up to `length`. */
+export class KVCache {
+  readonly k: Tensor[] = [];
+  readonly v: Tensor[] = [];
+  length = 0;
+
+  constructor(readonly config: OLMoConfig, readonly batch: number, readonly maxLength: number, device: Device) {
+    const shape = [batch, maxLength, config.num_key_value_heads, headDim(config)];
+    for (let l = 0; l < config.num_hidden_layers; l++) {
+      this.k.push(Tensor.allocate(shape, 'float32', deviceIdx(device), false).keep());
+      this.v.push(Tensor.allocate(shape, 'float32', deviceIdx(device), false).keep());
+    }
+  }
+
+  /** Writes new keys/values [B, T, NKV, HS] at positions [length, length+T) and returns the filled prefix views. */
+  append(layer: number, k: Tensor, v: Tensor): { k: Tensor; v: Tensor } {
+    const T = k.shape[1]!;
+    const end = this.length + T;
+    if (end > this.maxLength) throw new OlmoError('INVALID_ARGUMENT', `KV cache overflow: ${end} positions > capacity ${this.maxLength}`, 'allocate a larger cache (maxNewTokens + prompt length)');
+    for (const [buf, src] of [[this.k[layer]!, k], [this.v[layer]!, v]] as const) {
+      if (this.batch === 1) {
+        const dst = buf.slice(1, this.length, end);
+        copyInto(dst, src);
+        dst.dispose();
+      } else {
+        for (let b = 0; b < this.batch; b++) {
+          const row = buf.slice(0, b, b + 1);
+          const dst = row.slice(1, this.length, end);
+          const s = src.slice(0, b, b + 1);
+          copyInto(dst, s);
+          dst.dispose(); row.dispose(); s.dispose();
+        }
+      }
+    }
+    return { k: this.k[layer]!.slice(1, 0, end), v: this.v[layer]!.slice(1, 0, end) };
+  }
+
+  dispose(): void {
+    for (const t of [...this.k, ...this.v]) t.dispose();
+    this.k.length = 0;
+    this.v.length = 0;
+  }
+}
+
+function deviceIdx(device: Device): number {
+  if (device === 'cpu') return -1;
+  if (device === 'cuda') return 0;
+  return Number(device.split(':')[1]);
+}
+
+export class OLMo {
+  readonly config: OLMoConfig;
+  readonly device: Device | 'meta';
+  readonly specs: readonly ParamSpec[];
+  /** All parameters in one flat float32 buffer (null for a 'meta' model). */
+  readonly flat: FlatBuffer | null;
+  private gradFlat: FlatBuffer | null = null;
+  private disposed = false;
+
+  private constructor(config: OLMoConfig, device: Device | 'meta') {
+    this.config = validateConfig({ ...config });
+    this.device = device;
+    this.specs = parameterSpecs(this.config);
+    this.flat = device === 'meta' ? null : new FlatBuffer(this.specs, { device });
+    if (this.flat) for (const [name, v] of this.flat.views) v.name = name;
+  }
+
+  // ---------------------------------------------------------------- construction
+
+  /** A freshly initialised model (OLMo's init schemes; reproducible from `seed`). */
+  static init(config: OLMoConfig, opts: InitOptions = {}): OLMo {
+    const m = new OLMo(config, opts.device ?? 'cpu');
+    if (!m.flat) return m;
+    const gen = new Generator(opts.seed ?? 0);
+    for (const s of m.specs) {
+      const spec = initSpecFor(m.config, s.name);
+      const n = s.shape.reduce((a, b) => a * b, 1);
+      const view = m.flat.view(s.name);
+      const chunk = 1 << 20;
+      const buf = new Float32Array(Math.min(n, chunk));
+      for (let off = 0; off < n; off += chunk) {
+        const k = Math.min(chunk, n - off);
+        const arr = buf.subarray(0, k);
+        if (spec.kind === 'ones') arr.fill(1);
+        else if (spec.cutoff === null) gen.fillNormal(arr, 0, spec.std);
+        else gen.fillTruncNormal(arr, 0, spec.std, -spec.cutoff * spec.std, spec.cutoff * spec.std);
+        view.buf.write(view.byteOffset + off * 4, arr);
+      }
+    }
+    m.requiresGrad_(opts.requiresGrad ?? true);
+    return m;
+  }
+
+  /** Loads an HF folder: config.json + model.safetensors (or a sharded set with its index). */
+  static async fromPretrained(dir: string, opts: FromPretrainedOptions = {}): Promise<OLMo> {
+    if (opts.dtype !== undefined && opts.dtype !== 'float32') {
+      throw new OlmoError('DTYPE_UNSUPPORTED', `fromPretrained: compute dtype '${String(opts.dtype)}' is not supported`, "use dtype 'float32' (bfloat16/float16 checkpoints are converted on load)");
+    }
+    const config = await OLMoConfig.load(dir);
+    const set = await SafetensorsSet.openDir(dir);
+    let model: OLMo | null = null;
+    try {
+      const specs = parameterSpecs(config);
+      const expected = new Set(specs.map((s) => s.name));
+      const missing = specs.filter((s) => !set.has(s.name)).map((s) => s.name);
+      if (missing.length) {
+        throw new CheckpointError(`${dir}: missing tensors ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` (+${missing.length - 5} more)` : ''}`,
+          config.tie_word_embeddings ? 'the checkpoint is incomplete' : 'the checkpoint is incomplete (or config.json should say tie_word_embeddings: true)');
+      }
+      if (opts.strict !== false) {
+        const unexpected = set.names().filter((n) => !expected.has(n) && !/rotary_emb\.inv_freq$/.test(n));
+        if (unexpected.length) {
+          throw new CheckpointError(`${dir}: unexpected tensors ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ` (+${unexpected.length - 5} more)` : ''}`,
+            'config.json does not describe this checkpoint (architecture, layer count, tie_word_embeddings), or pass { strict: false }');
+        }
+      }
+      for (const s of specs) {
+        const info = set.info(s.name);
+        if (info.shape.length !== s.shape.length || info.shape.some((d, i) => d !== s.shape[i])) {
+          throw new CheckpointError(`${dir}: tensor '${s.name}' has shape [${info.shape.join(', ')}] but config.json implies [${s.shape.join(', ')}]`, 'config.json and the weights disagree');
+        }
+      }
+      model = new OLMo(config, opts.device ?? 'cpu');
+      for (const s of specs) {
+        const view = model.flat!.view(s.name);
+        await set.file(s.name).readChunks(s.name, (vals, off) => view.buf.write(view.byteOffset + off * 4, vals));
+      }
+      model.requiresGrad_(opts.requiresGrad ?? false);
+      return model;
+    } catch (e) {
+      model?.dispose();
+      throw e;
+    } finally {
+      await set.close();
+    }
+  }
+
+  /** Writes config.json and the weights (HF names, loadable by transformers) into `dir`. */
+  async savePretrained(dir: string, opts: { dtype?: SaveDType; maxShardSize?: number | string } = {}): Promise<string[]> {
+    const flat = this.requireStorage();
+    await mkdir(dir, { recursive: true });
+    const entries = this.specs.map((s) => ({ name: s.name, shape: s.shape, data: () => noGrad(() => flat.view(s.name).toFloat32Array()) }));
+    const files = await saveSafetensorsDir(dir, entries, { dtype: opts.dtype, maxShardSize: opts.maxShardSize });
+    const cfgFile = path.join(dir, 'config.json');
+    const tmp = `${cfgFile}.tmp-${process.pid}`;
+    try {
+      await writeFile(tmp, JSON.stringify(OLMoConfig.toHF(this.config, opts.dtype ?? 'float32'), null, 2) + '\n');
+      await rename(tmp, cfgFile);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+    const gen: Record<string, unknown> = { _from_model_config: true, eos_token_id: this.config.eos_token_id, pad_token_id: this.config.pad_token_id };
+    if (this.config.bos_token_id !== null) gen.bos_token_id = this.config.bos_token_id;
+    await writeFile(path.join(dir, 'generation_config.json'), JSON.stringify(gen, null, 2) + '\n');
+    return [...files, cfgFile];
+  }
+
+  // ---------------------------------------------------------------- parameters
+
+  private requireStorage(): FlatBuffer {
+    if (this.disposed) throw new OlmoError('TENSOR_DISPOSED', 'the model was disposed');
+    if (!this.flat) throw new OlmoError('INVALID_ARGUMENT', "a 'meta' model has shapes only, no parameter storage", 'create it with OLMo.init(config, { device: "cpu" }) or fromPretrained');
+    return this.flat;
+  }
+
+  /** Parameters in HF order (views into the flat buffer). */
+  parameters(): Tensor[] {
+    const flat = this.requireStorage();
+    return this.specs.map((s) => flat.view(s.name));
+  }
+
+  namedParameters(): Array<[string, Tensor]> {
+    const flat = this.requireStorage();
+    return this.specs.map((s) => [s.name, flat.view(s.name)]);
+  }
+
+  parameter(name: string): Tensor {
+    return this.requireStorage().view(name);
+  }
+
+  numParameters(opts: { includeEmbedding?: boolean } = {}): number {
+    return countParameters(this.config, opts);
+  }
+
+  /** Training FLOPs per token as OLMo computes them (forward + backward, incl. the attention term). */
+  flopsPerToken(seqLen: number = this.config.max_position_embeddings): number {
+    return flopsPerToken(this.config, seqLen);
+  }
+
+  requiresGrad_(flag = true): this {
+    for (const p of this.parameters()) p.requiresGrad_(flag);
+    return this;
+  }
+
+  /**
+   * Gives every parameter a gradient view into one flat buffer (zeroed), so gradients accumulate
+   * in place there (what fused clip / AdamW / FSDP kernels want). Idempotent.
+   */
+  flatGrads(): FlatBuffer {
+    const flat = this.requireStorage();
+    if (!this.gradFlat) {
+      this.gradFlat = new FlatBuffer(this.specs, { device: this.device as Device });
+      for (const s of this.specs) {
+        const p = flat.view(s.name);
+        p.grad?.dispose();
+        p.grad = this.gradFlat.view(s.name).share().keep();
+      }
+    }
+    return this.gradFlat;
+  }
+
+  /** Zeroes gradients (in place in the flat gradient buffer when there is one; else drops them). */
+  zeroGrad(): void {
+    if (this.gradFlat) fillInPlace(this.gradFlat.buffer, 0);
+    else for (const p of this.parameters()) p.zeroGrad(true);
+  }
+
+  // ---------------------------------------------------------------- forward
+
+  private idsTensor(inputIds: number[][] | Tensor): Tensor {
+    if (inputIds instanceof Tensor) {
+      if (inputIds.ndim !== 2) throw new OlmoError('SHAPE_MISMATCH', `inputIds must be [B, T], got [${inputIds.shape.join(', ')}]`);
+      return inputIds.dtype === 'int32' ? inputIds.share() : inputIds.to('int32');
+    }
+    if (!Array.isArray(inputIds) || inputIds.length === 0 || !Array.isArray(inputIds[0])) {
+      throw new OlmoError('INVALID_ARGUMENT', 'inputIds must be a non-empty number[][] ([B][T]) or an int32 Tensor', 'wrap a single sequence as [ids]');
+    }
+    const B = inputIds.length, T = inputIds[0]!.length;
+    if (T === 0) throw new OlmoError('INVALID_ARGUMENT', 'inputIds rows are empty');
+    const data = new Int32Array(B * T);
+    const V = this.config.embedding_size;
+    for (let b = 0; b < B; b++) {
+      const row = inputIds[b]!;
+      if (row.length !== T) throw new OlmoError('SHAPE_MISMATCH', `inputIds row ${b} has length ${row.length}, row 0 has ${T}`, 'pad rows to the same length');
+      for (let t = 0; t < T; t++) {
+        const id = row[t]!;
+        if (!Number.isInteger(id) || id < 0 || id >= V) throw new OlmoError('INVALID_ARGUMENT', `token id ${id} at [${b}, ${t}] is outside [0, ${V})`);
+        data[b * T + t] = id;
+      }
+    }
+    return tensor(data, { shape: [B, T], dtype: 'int32', device: this.device as Device });
+  }
+
+  /** Next-token targets: targets[b, t] = labels[b, t+1], last position ignored. */
+  private targetsTensor(labels: number[][] | Tensor, B: number, T: number, ignore: number): Tensor {
+    let flatLabels: ArrayLike<number>;
+    if (labels instanceof Tensor) {
+      if (labels.ndim !== 2 || labels.shape[0] !== B || labels.shape[1] !== T) throw new OlmoError('SHAPE_MISMATCH', `labels [${labels.shape.join(', ')}] must be [${B}, ${T}]`);
+      flatLabels = noGrad(() => labels.toTypedArray());
+    } else {
+      if (labels.length !== B || labels.some((r) => r.length !== T)) throw new OlmoError('SHAPE_MISMATCH', `labels must be [${B}][${T}]`);
+      flatLabels = labels.flat();
+    }
+    const out = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T - 1; t++) out[b * T + t] = flatLabels[b * T + t + 1]!;
+      out[b * T + T - 1] = ignore;
+    }
+    return tensor(out, { shape: [B * T], dtype: 'int32', device: this.device as Device });
+  }
+
+  private norm(x: Tensor, weightName: string | null): Tensor {
+    const c = this.config;
+    if (c.architecture === 'olmo1') return layerNorm(x, null, null, c.layer_norm_eps);
+    return rmsNorm(x, weightName ? this.flat!.view(weightName) : null, c.layer_norm_eps);
+  }
+
+  private block(l: number, x: Tensor, B: number, T: number, cache: KVCache | undefined, pos: number): Tensor {
+    const c = this.config;
+    const P = this.flat!;
+    const w = (n: string) => P.view(`model.layers.${l}.${n}`);
+    const NH = c.num_attention_heads, NKV = c.num_key_value_heads, HS = headDim(c), C = c.hidden_size;
+    const olmo2 = c.architecture === 'olmo2';
+
+    // --- attention
+    const a = olmo2 ? x : layerNorm(x, null, null, c.layer_norm_eps);
+    let q = linear(a, w('self_attn.q_proj.weight'));
+    let k = linear(a, w('self_attn.k_proj.weight'));
+    let v = linear(a, w('self_attn.v_proj.weight'));
+    if (c.clip_qkv !== null) {
+      q = clamp(q, -c.clip_qkv, c.clip_qkv);
+      k = clamp(k, -c.clip_qkv, c.clip_qkv);
+      v = clamp(v, -c.clip_qkv, c.clip_qkv);
+    }
+    if (olmo2) {
+      q = rmsNorm(q, w('self_attn.q_norm.weight'), c.layer_norm_eps);
+      k = rmsNorm(k, w('self_attn.k_norm.weight'), c.layer_norm_eps);
+    }
+    const q4 = rope(q.reshape([B, T, NH, HS]), { theta: c.rope_theta, positionOffset: pos });
+    const k4 = rope(k.reshape([B, T, NKV, HS]), { theta: c.rope_theta, positionOffset: pos });
+    const v4 = v.reshape([B, T, NKV, HS]);
+    let att: Tensor;
+    if (cache) {
+      const kv = cache.append(l, k4, v4);
+      att = attention(q4, kv.k, kv.v, { causal: true });
+    } else att = attention(q4, k4, v4, { causal: true });
+    let o = linear(att.reshape([B, T, C]), w('self_attn.o_proj.weight'));
+    if (olmo2) o = rmsNorm(o, w('post_attention_layernorm.weight'), c.layer_norm_eps);
+    const h = add(x, o);
+
+    // --- MLP
+    const m = olmo2 ? h : layerNorm(h, null, null, c.layer_norm_eps);
+    const g = linear(m, w('mlp.gate_proj.weight'));
+    const u = linear(m, w('mlp.up_proj.weight'));
+    let d = linear(swiglu(g, u), w('mlp.down_proj.weight'));
+    if (olmo2) d = rmsNorm(d, w('post_feedforward_layernorm.weight'), c.layer_norm_eps);
+    return add(h, d);
+  }
+
+  /**
+   * Runs the model. `inputIds`: number[][] [B][T] or an int32 Tensor [B, T]. With `labels`, also
+   * returns the mean next-token cross-entropy (HF semantics: labels are the inputs, shifted inside).
+   */
+  forward(inputIds: number[][] | Tensor, opts: ForwardOptions = {}): ForwardOutput {
+    const P = this.requireStorage();
+    const c = this.config;
+    if (opts.cache && isGradEnabled() && this.parameters().some((p) => p.requiresGrad)) {
+      return noGrad(() => this.forward(inputIds, opts));
+    }
+    return tidy(() => {
+      const ids = this.idsTensor(inputIds);
+      const [B, T] = ids.shape as [number, number];
+      const pos = opts.cache ? opts.cache.length : 0;
+      if (opts.cache && opts.cache.batch !== B) throw new OlmoError('SHAPE_MISMATCH', `KV cache batch ${opts.cache.batch} != input batch ${B}`);
+      let x = embedding(ids, P.view('model.embed_tokens.weight'));
+      for (let l = 0; l < c.num_hidden_layers; l++) x = this.block(l, x, B, T, opts.cache, pos);
+      if (opts.cache) opts.cache.length = pos + T;
+      if (opts.lastOnly && T > 1) x = x.slice(1, T - 1, T);
+      const hN = this.norm(x, 'model.norm.weight');
+      const head = c.tie_word_embeddings ? P.view('model.embed_tokens.weight') : P.view('lm_head.weight');
+      const logits = linear(hN, head);
+      let loss: Tensor | null = null, zLoss: Tensor | null = null;
+      if (opts.labels !== undefined) {
+        if (opts.lastOnly) throw new OlmoError('INVALID_ARGUMENT', 'labels and lastOnly cannot be combined');
+        const ignore = opts.ignoreIndex ?? -100;
+        const targets = this.targetsTensor(opts.labels, B, T, ignore);
+        const r = crossEntropy(logits.reshape([B * T, c.embedding_size]), targets, { ignoreIndex: ignore, reduction: 'mean', zLossMultiplier: opts.zLossMultiplier ?? 0 });
+        loss = r.loss;
+        zLoss = r.zLoss;
+      }
+      return { logits, loss, zLoss };
+    });
+  }
+
+  // ---------------------------------------------------------------- generation
+
+  /** Streams generated token ids (greedy unless temperature > 0). See GenerateOptions. */
+  generate(promptIds: number[], opts: GenerateOptions = {}): AsyncGenerator<number, void, undefined> {
+    return generateImpl(this, promptIds, opts);
+  }
+
+  /** Batched generation for evaluators: one continuation per prompt (prompts of equal length share a batch). */
+  generateBatch(prompts: number[][], opts: GenerateOptions = {}): Promise<number[][]> {
+    return generateBatchImpl(this, prompts, opts);
+  }
+
+  /** A KV cache sized for this model. */
+  createCache(batch: number, maxLength: number): KVCache {
+    if (this.device === 'meta') throw new ConfigError('a meta model cannot run');
+    return new KVCache(this.config, batch, maxLength, this.device);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.flat) for (const v of this.flat.views.values()) { v.grad?.dispose(); v.grad = null; }
+    this.gradFlat?.dispose();
+    this.flat?.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
