@@ -4,3 +4,6 @@ export * from './views.js';
 export * from './matmul.js';
 export * from './embedding.js';
 export * from './layernorm.js';
+export * from './rope.js';
+export * from './swiglu.js';
+export * from './clamp.js';

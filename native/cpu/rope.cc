@@ -1,0 +1,39 @@
+// rope on CPU: cos/sin table [T, HS/2] computed once per call (fp32, like HF), then every
+// (b, t, h) row rotated in parallel.
+#include "olmo/ops/rope.h"
+
+#include <cmath>
+#include <vector>
+
+namespace olmo::cpu {
+
+void rope_f32(float* out, const float* x, int64_t B, int64_t T, int64_t NH, int64_t HS, float theta,
+              int64_t pos_offset, bool inverse) {
+  const int64_t half = HS / 2;
+  std::vector<float> cs(size_t(T * half)), sn(size_t(T * half));
+  for (int64_t i = 0; i < half; ++i) {
+    const float inv_freq = 1.0f / std::pow(theta, float(2 * i) / float(HS));
+    for (int64_t t = 0; t < T; ++t) {
+      const float ang = float(pos_offset + t) * inv_freq;
+      cs[size_t(t * half + i)] = std::cos(ang);
+      sn[size_t(t * half + i)] = inverse ? -std::sin(ang) : std::sin(ang);
+    }
+  }
+  const int64_t rows = B * T * NH;
+#pragma omp parallel for if (rows * HS > (1 << 15)) schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t t = (r / NH) % T;
+    const float* c = cs.data() + t * half;
+    const float* s = sn.data() + t * half;
+    const float* xr = x + r * HS;
+    float* o = out + r * HS;
+#pragma omp simd
+    for (int64_t i = 0; i < half; ++i) {
+      const float x1 = xr[i], x2 = xr[i + half];
+      o[i] = x1 * c[i] - x2 * s[i];
+      o[i + half] = x2 * c[i] + x1 * s[i];
+    }
+  }
+}
+
+}  // namespace olmo::cpu

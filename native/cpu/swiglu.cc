@@ -1,0 +1,28 @@
+// swiglu on CPU: fused elementwise forward/backward (sigmoid recomputed in backward, nothing saved
+// beyond the inputs).
+#include "olmo/ops/swiglu.h"
+
+#include <cmath>
+
+namespace olmo::cpu {
+
+constexpr int64_t kParallelMin = 1 << 15;
+
+void swiglu_fwd_f32(float* out, const float* gate, const float* up, int64_t n) {
+#pragma omp parallel for simd if (n > kParallelMin) schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    out[i] = g / (1.f + std::exp(-g)) * up[i];
+  }
+}
+
+void swiglu_bwd_f32(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n) {
+#pragma omp parallel for simd if (n > kParallelMin) schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i], s = 1.f / (1.f + std::exp(-g));
+    if (dgate) dgate[i] = dout[i] * up[i] * s * (1.f + g * (1.f - s));
+    if (dup) dup[i] = dout[i] * g * s;
+  }
+}
+
+}  // namespace olmo::cpu
