@@ -1,0 +1,79 @@
+// Bindings for native/cpu/attention.cc (and native/cuda/attention.cu once it lands).
+#include "olmo/ops/attention.h"
+
+#include "args.h"
+#include "registry.h"
+
+namespace olmo::addon {
+
+namespace {
+struct Dims {
+  int64_t B, T, Tk, NH, NKV, HS;
+};
+
+Dims dims(const Napi::CallbackInfo& info, size_t i) {
+  Dims d{arg_i64(info, i), arg_i64(info, i + 1), arg_i64(info, i + 2), arg_i64(info, i + 3), arg_i64(info, i + 4), arg_i64(info, i + 5)};
+  OLMO_CHECK(d.B >= 0 && d.T >= 0 && d.Tk >= 0 && d.NH > 0 && d.NKV > 0 && d.HS > 0, "SHAPE_MISMATCH",
+             "attention: invalid dims B=" << d.B << " T=" << d.T << " Tk=" << d.Tk << " NH=" << d.NH << " NKV=" << d.NKV << " HS=" << d.HS, "");
+  OLMO_CHECK(d.NH % d.NKV == 0, "SHAPE_MISMATCH", "attention: NH " << d.NH << " is not a multiple of NKV " << d.NKV, "GQA needs NH % NKV == 0");
+  return d;
+}
+
+// Dispatch without a CUDA kernel yet: cpu, else CUDA_UNAVAILABLE. Switch to OLMO_DISPATCH when
+// native/cuda/attention.cu defines olmo::cuda::attention_*.
+#define OLMO_DISPATCH_CPU(dev, fn, ...)                                             \
+  do {                                                                              \
+    if ((dev) < 0) ::olmo::cpu::fn(__VA_ARGS__);                                    \
+    else OLMO_FAIL("CUDA_UNAVAILABLE", #fn " has no CUDA kernel yet", "run it on 'cpu'"); \
+  } while (0)
+}  // namespace
+
+// attentionForward(q, off, k, off, v, off, out, off, lse, off, B, T, Tk, NH, NKV, HS, scale, causal)
+static Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
+  Dims d = dims(info, 10);
+  float scale = float(arg_f64(info, 16));
+  bool causal = arg_bool(info, 17);
+  OLMO_CHECK(!causal || d.Tk >= d.T, "SHAPE_MISMATCH", "attention: causal needs Tk (" << d.Tk << ") >= T (" << d.T << ")", "");
+  OLMO_CHECK(d.Tk > 0 || d.T == 0, "SHAPE_MISMATCH", "attention: no keys", "");
+  const int64_t nq = d.B * d.T * d.NH * d.HS, nk = d.B * d.Tk * d.NKV * d.HS;
+  int d0, d1, d2, d3, d4;
+  const float* q = arg_ptr<float>(info, 0, nq, &d0);
+  const float* k = arg_ptr<float>(info, 2, nk, &d1);
+  const float* v = arg_ptr<float>(info, 4, nk, &d2);
+  float* out = arg_ptr<float>(info, 6, nq, &d3);
+  float* lse = arg_ptr<float>(info, 8, d.B * d.NH * d.T, &d4);
+  int dev = same_device({d0, d1, d2, d3, d4});
+  OLMO_DISPATCH_CPU(dev, attention_fwd_f32, q, k, v, out, lse, d.B, d.T, d.Tk, d.NH, d.NKV, d.HS, scale, causal);
+  return info.Env().Undefined();
+}
+
+// attentionBackward(q, off, k, off, v, off, out, off, lse, off, dout, off, dq, off, dk, off, dv, off,
+//                   B, T, Tk, NH, NKV, HS, scale, causal)
+static Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
+  Dims d = dims(info, 18);
+  float scale = float(arg_f64(info, 24));
+  bool causal = arg_bool(info, 25);
+  OLMO_CHECK(!causal || d.Tk >= d.T, "SHAPE_MISMATCH", "attention: causal needs Tk (" << d.Tk << ") >= T (" << d.T << ")", "");
+  OLMO_CHECK(d.Tk > 0 || d.T == 0, "SHAPE_MISMATCH", "attention: no keys", "");
+  const int64_t nq = d.B * d.T * d.NH * d.HS, nk = d.B * d.Tk * d.NKV * d.HS;
+  int ds[9];
+  const float* q = arg_ptr<float>(info, 0, nq, &ds[0]);
+  const float* k = arg_ptr<float>(info, 2, nk, &ds[1]);
+  const float* v = arg_ptr<float>(info, 4, nk, &ds[2]);
+  const float* out = arg_ptr<float>(info, 6, nq, &ds[3]);
+  const float* lse = arg_ptr<float>(info, 8, d.B * d.NH * d.T, &ds[4]);
+  const float* dout = arg_ptr<float>(info, 10, nq, &ds[5]);
+  float* dq = arg_ptr<float>(info, 12, nq, &ds[6]);
+  float* dk = arg_ptr<float>(info, 14, nk, &ds[7]);
+  float* dv = arg_ptr<float>(info, 16, nk, &ds[8]);
+  int dev = same_device({ds[0], ds[1], ds[2], ds[3], ds[4], ds[5], ds[6], ds[7], ds[8]});
+  OLMO_DISPATCH_CPU(dev, attention_bwd_f32, q, k, v, out, lse, dout, dq, dk, dv, d.B, d.T, d.Tk, d.NH, d.NKV, d.HS, scale, causal);
+  return info.Env().Undefined();
+}
+
+OLMO_REGISTER(attention) {
+  def(env, exports, "attentionForward", AttentionForward);
+  def(env, exports, "attentionBackward", AttentionBackward);
+}
+
+}  // namespace olmo::addon

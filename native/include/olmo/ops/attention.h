@@ -1,0 +1,33 @@
+// attention: fused (flash-style) scaled dot-product self-attention, fp32, all tensors contiguous.
+//   q [B,T,NH,HS], k/v [B,Tk,NKV,HS] read in this layout (no transposes), out [B,T,NH,HS],
+//   lse [B,NH,T] (natural-log logsumexp of the scaled, masked scores of each query row).
+//   GQA: NH % NKV == 0, query head h reads kv head h / (NH/NKV) (NKV == 1 is MQA).
+//   KV cache: Tk >= T; query i sits at absolute position Tk - T + i and, when causal, attends to
+//   keys 0..Tk-T+i. Non-causal attends to all Tk keys.
+// Forward (attention_fwd_f32): online softmax over key tiles; writes out and lse, nothing else is
+//   kept (no T x Tk matrix).
+// Backward (attention_bwd_f32): recomputes P = exp(scale q k^T - lse) tile by tile, D = rowsum(dO o O),
+//   dS = P o (dO v^T - D); WRITES (does not accumulate) dq, dk, dv, with dk/dv summed over the
+//   query heads of each kv group.
+#pragma once
+#include <cstdint>
+
+namespace olmo::cpu {
+void attention_fwd_f32(const float* q, const float* k, const float* v, float* out, float* lse,
+                       int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t NKV, int64_t HS,
+                       float scale, bool causal);
+void attention_bwd_f32(const float* q, const float* k, const float* v, const float* out, const float* lse,
+                       const float* dout, float* dq, float* dk, float* dv,
+                       int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t NKV, int64_t HS,
+                       float scale, bool causal);
+}  // namespace olmo::cpu
+
+namespace olmo::cuda {
+void attention_fwd_f32(int dev, const float* q, const float* k, const float* v, float* out, float* lse,
+                       int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t NKV, int64_t HS,
+                       float scale, bool causal);
+void attention_bwd_f32(int dev, const float* q, const float* k, const float* v, const float* out, const float* lse,
+                       const float* dout, float* dq, float* dk, float* dv,
+                       int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t NKV, int64_t HS,
+                       float scale, bool causal);
+}  // namespace olmo::cuda

@@ -1,0 +1,84 @@
+/**
+ * attention family (kernels: native/cpu/attention.cc; header native/include/olmo/ops/attention.h).
+ *   attention(q [B,T,NH,HS], k [B,Tk,NKV,HS], v [B,Tk,NKV,HS], {causal=true, scale=1/sqrt(HS)})
+ *     -> [B,T,NH,HS]. Fused flash-style: online softmax over key tiles, only out and the
+ *     logsumexp [B,NH,T] are saved for backward (no T x Tk matrix). GQA: NH % NKV == 0, query head
+ *     h uses kv head floor(h / (NH/NKV)). KV cache: Tk >= T, query i is at absolute position
+ *     Tk - T + i.
+ * Backward recomputes the probabilities tile by tile and returns dq, dk, dv (dk/dv summed over
+ * the query heads of each kv group).
+ */
+import { needsGrad, record } from '../autograd.js';
+import { call } from '../native.js';
+import { Tensor } from '../tensor.js';
+import { ArgumentError, ShapeError } from '../errors.js';
+import { contig } from './views.js';
+import { expectDtype, expectRank, fmt, sameDevice } from './util.js';
+
+export interface AttentionOptions {
+  /** Causal mask (default true): query i attends to keys 0..Tk-T+i. */
+  causal?: boolean;
+  /** Score scale (default 1/sqrt(HS)). */
+  scale?: number;
+}
+
+export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+  for (const [t, n] of [[q, 'q'], [k, 'k'], [v, 'v']] as const) {
+    expectDtype('attention', t, 'float32');
+    expectRank('attention', t, 4, `${n} [B, T, heads, HS]`);
+  }
+  const dev = sameDevice('attention', q, k, v);
+  const [B, T, NH, HS] = q.shape as [number, number, number, number];
+  const [Bk, Tk, NKV, HSk] = k.shape as [number, number, number, number];
+  if (Bk !== B || HSk !== HS) throw new ShapeError(`attention: k ${fmt(k.shape)} does not match q ${fmt(q.shape)} (batch and head size must agree)`);
+  if (v.shape.some((d, i) => d !== k.shape[i])) throw new ShapeError(`attention: v ${fmt(v.shape)} must have the shape of k ${fmt(k.shape)}`);
+  if (NKV === 0 || NH % NKV !== 0) throw new ShapeError(`attention: ${NH} query heads are not a multiple of ${NKV} kv heads`, 'GQA needs NH % NKV == 0');
+  const causal = opts.causal ?? true;
+  if (causal && Tk < T) throw new ShapeError(`attention: causal attention needs at least as many keys (${Tk}) as queries (${T})`, 'with a KV cache, pass the cached keys and values followed by the new ones');
+  if (Tk === 0 && T > 0) throw new ShapeError('attention: no keys');
+  const scale = opts.scale ?? 1 / Math.sqrt(HS);
+  if (!Number.isFinite(scale)) throw new ArgumentError(`attention: scale must be finite, got ${scale}`);
+
+  const qc = contig(q), kc = contig(k), vc = contig(v);
+  try {
+    const out = Tensor.allocate(q.shape, 'float32', dev, false);
+    const lse = Tensor.allocate([B, NH, T], 'float32', dev, false);
+    try {
+      call((n) => n.attentionForward(qc.buf, qc.byteOffset, kc.buf, kc.byteOffset, vc.buf, vc.byteOffset,
+        out.buf, out.byteOffset, lse.buf, lse.byteOffset, B, T, Tk, NH, NKV, HS, scale, causal));
+    } catch (e) {
+      out.dispose();
+      throw e;
+    }
+    if (needsGrad(q, k, v)) {
+      record(out, 'attention', [q, k, v], [qc, kc, vc, out, lse], (g, [sq, sk, sv, so, sl]) => {
+        const dq = Tensor.allocate(q.shape, 'float32', dev, false);
+        const dk = Tensor.allocate(k.shape, 'float32', dev, false);
+        const dv = Tensor.allocate(k.shape, 'float32', dev, false);
+        const gc = contig(g);
+        try {
+          call((n) => n.attentionBackward(sq!.buf, sq!.byteOffset, sk!.buf, sk!.byteOffset, sv!.buf, sv!.byteOffset,
+            so!.buf, so!.byteOffset, sl!.buf, sl!.byteOffset, gc.buf, gc.byteOffset,
+            dq.buf, dq.byteOffset, dk.buf, dk.byteOffset, dv.buf, dv.byteOffset, B, T, Tk, NH, NKV, HS, scale, causal));
+        } catch (e) {
+          dq.dispose(); dk.dispose(); dv.dispose();
+          throw e;
+        } finally {
+          if (gc !== g) gc.dispose();
+        }
+        const keepOrDrop = (t: Tensor, want: boolean) => {
+          if (want) return t;
+          t.dispose();
+          return null;
+        };
+        return [keepOrDrop(dq, q.requiresGrad), keepOrDrop(dk, k.requiresGrad), keepOrDrop(dv, v.requiresGrad)];
+      });
+    }
+    lse.dispose();
+    return out;
+  } finally {
+    if (qc !== q) qc.dispose();
+    if (kc !== k) kc.dispose();
+    if (vc !== v) vc.dispose();
+  }
+}
