@@ -8,6 +8,3 @@ export * from './layernorm.js';
 export * from './rope.js';
 export * from './swiglu.js';
 export * from './clamp.js';
-export * from './crossentropy.js';
-export * from './reduce.js';
-export * from './concat.js';
