@@ -86,7 +86,7 @@ void NativeBuffer::release() {
   if (data_ == nullptr) return;
   MemoryStats& s = memory_stats();
   if (device_ < 0) {
-    cpu::release(data_);
+    cpu::release(data_, nbytes_);
     s.cpu_bytes -= int64_t(nbytes_); s.cpu_buffers--;
   } else {
 #ifdef OLMO_WITH_CUDA
@@ -208,7 +208,13 @@ static Napi::Value Synchronize(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+static Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
+  cpu::empty_cache();
+  return info.Env().Undefined();
+}
+
 OLMO_REGISTER(memory) {
+  def(env, exports, "emptyCache", EmptyCache);
   def(env, exports, "copyBytes", CopyBytes);
   def(env, exports, "zeroBytes", ZeroBytes);
   def(env, exports, "synchronize", Synchronize);

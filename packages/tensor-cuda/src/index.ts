@@ -5,7 +5,7 @@
 export * from './errors.js';
 export * from './dtype.js';
 export { type Device, deviceIndex, cudaAvailable, cudaDeviceCount, assertDeviceUsable } from './device.js';
-export { native, memoryStats, buildInfo, type BuildInfo } from './native.js';
+export { native, memoryStats, buildInfo, emptyCache, type BuildInfo } from './native.js';
 export { Tensor, shapeSize, contiguousStrides, type Shape } from './tensor.js';
 export { tidy, tidyAsync, keep, untracked } from './scope.js';
 export { noGrad, isGradEnabled, setGradEnabled, needsGrad, record, type GradNode } from './autograd.js';

@@ -30,7 +30,7 @@ export interface BuildInfo {
 export type NativeAddon = Record<string, any> & {
   NativeBuffer: new (nbytes: number, device?: number, zero?: boolean) => NativeBuffer;
   buildInfo(): BuildInfo;
-  memoryStats(): { cpuBytes: number; cpuPeakBytes: number; cpuBuffers: number; cudaBytes: number; cudaPeakBytes: number; cudaBuffers: number };
+  memoryStats(): { cpuBytes: number; cpuPeakBytes: number; cpuBuffers: number; cpuCachedBytes: number; cudaBytes: number; cudaPeakBytes: number; cudaBuffers: number };
 };
 
 let addon: NativeAddon | undefined;
@@ -73,6 +73,11 @@ export function call<T>(fn: (n: NativeAddon) => T): T {
 
 export function memoryStats() {
   return native().memoryStats();
+}
+
+/** Returns cached CPU blocks to the OS (the allocator keeps freed blocks for reuse, bounded). */
+export function emptyCache(): void {
+  call((n) => n.emptyCache());
 }
 
 export function buildInfo(): BuildInfo {

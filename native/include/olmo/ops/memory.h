@@ -6,7 +6,9 @@
 
 namespace olmo::cpu {
 void* alloc(size_t nbytes, bool zero);  // returns nullptr when the allocation fails
-void release(void* p);
+void release(void* p, size_t nbytes);    // back to the bounded cache (or the OS)
+void empty_cache();                      // returns every cached block to the OS
+size_t cached_bytes();
 }  // namespace olmo::cpu
 
 namespace olmo::cuda {
