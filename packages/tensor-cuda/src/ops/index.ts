@@ -8,3 +8,6 @@ export * from './layernorm.js';
 export * from './rope.js';
 export * from './swiglu.js';
 export * from './clamp.js';
+export * from './reduce.js';
+export * from './concat.js';
+export * from './crossentropy.js';
