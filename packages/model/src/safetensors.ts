@@ -310,7 +310,10 @@ export class SafetensorsSet {
     const byFile = new Map<string, SafetensorsFile>();
     try {
       for (const s of shardNames) {
-        const f = await SafetensorsFile.open(path.join(dir, s));
+        const f = await SafetensorsFile.open(path.join(dir, s)).catch((e) => {
+          if ((e as { code?: string }).code === 'NOT_FOUND') throw new CheckpointError(`${indexPath} lists missing shard ${s}`, 'the sharded checkpoint is incomplete');
+          throw e;
+        });
         files.push(f);
         byFile.set(s, f);
       }
