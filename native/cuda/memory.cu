@@ -3,6 +3,7 @@
 
 #include "olmo/check.h"
 #include "olmo/ops/memory.h"
+#include "common.cuh"
 
 namespace olmo::cuda {
 
@@ -49,5 +50,43 @@ void copy_d2h(int dev, void* dst, const void* src, size_t n) { CUDA_OK(cudaSetDe
 void copy_d2d(int dev, void* dst, const void* src, size_t n) { CUDA_OK(cudaSetDevice(dev)); CUDA_OK(cudaMemcpy(dst, src, n, cudaMemcpyDeviceToDevice)); }
 void memset_zero(int dev, void* p, size_t n) { CUDA_OK(cudaSetDevice(dev)); CUDA_OK(cudaMemset(p, 0, n)); }
 void synchronize(int dev) { CUDA_OK(cudaSetDevice(dev)); CUDA_OK(cudaDeviceSynchronize()); }
+
+}  // namespace olmo::cuda
+
+namespace olmo::cuda {
+
+// Grow-only per-thread, per-device scratch (see common.cuh). cudaFree of the old block synchronises
+// the device, so a kernel still reading it finishes first.
+void* scratch(int dev, size_t nbytes) {
+  struct Slot { void* p = nullptr; size_t n = 0; };
+  thread_local Slot slots[64];
+  OLMO_CHECK(dev >= 0 && dev < 64, "CUDA_ERROR", "scratch: device index " << dev, "");
+  Slot& s = slots[dev];
+  if (s.n >= nbytes && s.p) return s.p;
+  CUDA_OK(cudaSetDevice(dev));
+  if (s.p) cudaFree(s.p);
+  s.p = nullptr;
+  s.n = 0;
+  size_t want = nbytes < 4096 ? 4096 : nbytes;
+  cudaError_t e = cudaMalloc(&s.p, want);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    s.p = nullptr;
+    OLMO_FAIL("OUT_OF_MEMORY", "cuda scratch: cannot allocate " << want << " bytes on cuda:" << dev, "free GPU memory or reduce the batch");
+  }
+  s.n = want;
+  return s.p;
+}
+
+int sm_count(int dev) {
+  static int cache[64] = {};
+  if (dev < 0 || dev >= 64) return 108;
+  if (!cache[dev]) {
+    int n = 0;
+    if (cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess || n <= 0) { cudaGetLastError(); n = 108; }
+    cache[dev] = n;
+  }
+  return cache[dev];
+}
 
 }  // namespace olmo::cuda
