@@ -10,3 +10,7 @@ export {
   globalIndices, totalSize, rankIndices, globalBatch, stepsPerEpoch, resumeRankIndices, orderCachePath,
   type GlobalIndicesOptions,
 } from './order.js';
+export { MemMapDataset, expandPaths, sidecarPath, type MemMapOptions, type Instance } from './memmap.js';
+export { readManifest, manifestFor, checkManifestTokenizer, MANIFEST_NAME, type Manifest, type ManifestFile, type ManifestSource, type TokenDtype, type TokenizerIdentity } from './manifest.js';
+export { prepare, loadTokenizer, type PrepareOptions, type PrepareResult, type PrepareProgress, type TokenizerLike } from './prepare.js';
+export { resolveSources, readDocs, type Doc, type SourceUnit } from './sources.js';
