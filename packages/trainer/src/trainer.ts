@@ -1,0 +1,269 @@
+/**
+ * The Trainer: model + optimizer + scheduler + data (OLMo global order) + callbacks.
+ *
+ * One optimizer step k (1-based, OLMo's global_step):
+ *   tokens += B·T; current = k (units steps) or tokens (units tokens)
+ *   lr = scheduler.getLr(lr0, current, max); max_grad_norm = scheduler.getMaxGradNorm(...)
+ *   for each microbatch of the global batch `indices[(k-1)·B : k·B]` (device_train_microbatch_size
+ *   instances): loss = CE_sum(mb)/N_batch (+ z-loss), backward (gradients accumulate)
+ *   total_grad_norm = ‖g‖₂ (pre-clip); clip if max_grad_norm; optimizer step; callbacks.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { add, copyInto, tensor, tidy, type Tensor } from '@olmo/tensor-cuda';
+import { configToYAML, maxStepsOf, requireData, seqLenOf, type TrainConfig } from './config.js';
+import { CheckpointError, ConfigError, NonFiniteError } from './errors.js';
+import { microbatchLoss } from './loss.js';
+import { AdamW, LionW, type NamedParam, type Optimizer } from './optim.js';
+import { Scheduler } from './scheduler.js';
+import { clipGradNorm, sumSquares } from './kernels.js';
+import { buildTrainData, type TrainData } from './data.js';
+import { buildModel, flopsPerToken, namedParameters, type TrainableModel } from './model.js';
+import { Checkpointer, ConsoleLogger, MetricsJSONL, NaNDetector, ProgressBar, SpeedMonitor, type Callback, type Metrics, type TrainerView } from './callbacks.js';
+import { CODE_VERSION, cleanTmp, readTrainerState, resolveCheckpoint, latestCheckpoint, writeCheckpoint, type TrainerState } from './checkpoint.js';
+import { readSafetensorsF32, writeSafetensorsF32 } from './safetensors.js';
+
+export interface TrainerOptions {
+  config: TrainConfig;
+  model: TrainableModel;
+  data: TrainData;
+  optimizer?: Optimizer;
+  scheduler?: Scheduler;
+  /** Replaces the default callbacks (see defaultCallbacks). */
+  callbacks?: Callback[];
+  /** Extra callbacks appended to the defaults. */
+  extraCallbacks?: Callback[];
+  log?: (line: string) => void;
+  tokenizerHash?: string | null;
+}
+
+export interface FitResult { step: number; tokens: number; metrics: Metrics | null; history: Metrics[] }
+
+export function buildOptimizer(c: TrainConfig, params: NamedParam[]): Optimizer {
+  const o = { lr: c.optimizer.learning_rate, betas: c.optimizer.betas, eps: c.optimizer.eps, weightDecay: c.optimizer.weight_decay, decayNormAndBias: c.optimizer.decay_norm_and_bias, decayEmbeddings: c.optimizer.decay_embeddings };
+  return c.optimizer.name === 'lionw' ? new LionW(params, o) : new AdamW(params, o);
+}
+
+export function defaultCallbacks(c: TrainConfig, log: (s: string) => void): Callback[] {
+  const cbs: Callback[] = [new SpeedMonitor(c.speed_monitor.window_size, c.mfu_peak_flops), new NaNDetector(), new MetricsJSONL(1)];
+  const bar = new ProgressBar();
+  const useBar = c.progress ?? bar.enabled;
+  if (useBar && bar.enabled) cbs.push(bar);
+  cbs.push(new ConsoleLogger(useBar && bar.enabled ? Math.max(c.console_log_interval, 10) : c.console_log_interval, useBar && bar.enabled ? (s) => process.stderr.write(`\r\x1b[2K${s}\n`) : log));
+  cbs.push(new Checkpointer(c.save_interval));
+  return cbs;
+}
+
+/** Config keys whose change breaks reproducibility of the loss trace on resume. */
+const REPRO_KEYS = ['seed', 'global_train_batch_size', 'model.max_sequence_length', 'data.paths', 'data.datasets', 'data.mix', 'data.seed', 'epoch', 'optimizer.name', 'model'];
+
+function getPath(o: unknown, p: string): unknown {
+  return p.split('.').reduce<unknown>((x, k) => (x && typeof x === 'object' ? (x as Record<string, unknown>)[k] : undefined), o);
+}
+
+export class Trainer implements TrainerView {
+  readonly config: TrainConfig;
+  readonly model: TrainableModel;
+  readonly data: TrainData;
+  readonly optimizer: Optimizer;
+  readonly scheduler: Scheduler;
+  readonly params: NamedParam[];
+  readonly callbacks: Callback[];
+  readonly maxSteps: number;
+  readonly tokensPerStep: number;
+  readonly flopsPerToken: number;
+  step = 0;
+  tokens = 0;
+  startStep = 0;
+  private tokenizerHash: string | null;
+  readonly log: (line: string) => void;
+
+  constructor(o: TrainerOptions) {
+    this.config = o.config;
+    this.model = o.model;
+    this.data = o.data;
+    this.log = o.log ?? ((s) => process.stdout.write(s + '\n'));
+    this.params = namedParameters(o.model);
+    if (!this.params.length) throw new ConfigError('model', 'the model has no parameters');
+    for (const p of this.params) p.param.requiresGrad_(true);
+    // gradients accumulate in one flat buffer when the model offers it (fused clip/AdamW, FSDP)
+    const fm = o.model as unknown as { flatGrads?: () => unknown };
+    if (typeof fm.flatGrads === 'function') fm.flatGrads();
+    this.optimizer = o.optimizer ?? buildOptimizer(o.config, this.params);
+    this.scheduler = o.scheduler ?? Scheduler.fromConfig(o.config);
+    const c = o.config;
+    if (o.data.seqLen !== seqLenOf(c)) throw new ConfigError('model.max_sequence_length', `dataset instances have ${o.data.seqLen} tokens, config says ${seqLenOf(c)}`);
+    this.maxSteps = maxStepsOf(c, o.data.numInstances);
+    if (c.stop_at !== null) this.maxSteps = Math.min(this.maxSteps, c.stop_at);
+    this.tokensPerStep = c.global_train_batch_size * seqLenOf(c);
+    this.flopsPerToken = flopsPerToken(o.model, this.params, seqLenOf(c), c.model);
+    this.callbacks = o.callbacks ?? [...defaultCallbacks(c, this.log), ...(o.extraCallbacks ?? [])];
+    const names = new Set<string>();
+    for (const cb of this.callbacks) { if (names.has(cb.name)) throw new ConfigError('callbacks', `duplicate callback name '${cb.name}'`); names.add(cb.name); }
+    this.tokenizerHash = o.tokenizerHash ?? null;
+    if (c.precision !== 'fp32' && c.device === 'cpu') this.log(`[olmo] precision ${c.precision} requested on CPU: training in fp32`);
+  }
+
+  /** Builds model, data and trainer from a resolved config (resuming when load_path / try_load_latest_save say so). */
+  static async fromConfig(c: TrainConfig, o: Partial<TrainerOptions> = {}): Promise<Trainer> {
+    requireData(c);
+    const data = o.data ?? (await buildTrainData(c));
+    const model = o.model ?? (await buildModel(c));
+    let tokHash = o.tokenizerHash ?? null;
+    if (!tokHash && c.tokenizer.identifier && existsSync(c.tokenizer.identifier)) tokHash = createHash('sha256').update(readFileSync(c.tokenizer.identifier)).digest('hex').slice(0, 16);
+    const t = new Trainer({ ...o, config: c, model, data, tokenizerHash: tokHash });
+    let load = c.load_path;
+    if (!load && c.try_load_latest_save) load = latestCheckpoint(c.save_folder);
+    if (load) await t.restoreCheckpoint(load);
+    return t;
+  }
+
+  get saveFolder(): string { return this.config.save_folder; }
+  private get schedCurrent(): number { return this.config.scheduler.units === 'tokens' ? this.tokens : this.step; }
+  private get schedMax(): number { return this.config.scheduler.units === 'tokens' ? this.maxSteps * this.tokensPerStep : this.maxSteps; }
+
+  /** Instances of the global batch at (1-based) step k, as one Int32Array [B·T]. */
+  batchAt(step: number): { ids: Int32Array; indices: Uint32Array; labelMask: Uint8Array | null } {
+    const B = this.config.global_train_batch_size, T = this.data.seqLen;
+    const indices = this.data.batchIndices(step - 1, B);
+    const ids = new Int32Array(B * T);
+    let mask: Uint8Array | null = null;
+    indices.forEach((gi, r) => {
+      const inst = this.data.get(gi);
+      ids.set(inst.inputIds.subarray(0, T), r * T);
+      if (inst.labelMask) { mask ??= new Uint8Array(B * T).fill(1); mask.set(inst.labelMask.subarray(0, T), r * T); }
+    });
+    return { ids, indices, labelMask: mask };
+  }
+
+  /** One optimizer step on the next global batch. Returns its metrics (OLMo names). */
+  trainStep(): Metrics {
+    const c = this.config;
+    this.step++;
+    this.tokens += this.tokensPerStep;
+    const lr = this.scheduler.getLr(c.optimizer.learning_rate, this.schedCurrent, this.schedMax);
+    this.optimizer.setLr(lr);
+    const maxNorm = this.scheduler.getMaxGradNorm(c.max_grad_norm, this.schedCurrent);
+    const { ids, labelMask } = this.batchAt(this.step);
+    const B = c.global_train_batch_size, T = this.data.seqLen, mb = c.device_train_microbatch_size;
+    let normalizer = B * T;
+    if (c.loss_normalization === 'target_tokens') {
+      normalizer = 0;
+      for (let b = 0; b < B; b++) for (let t = 1; t < T; t++) if (!labelMask || labelMask[b * T + t]) normalizer++;
+      normalizer = Math.max(1, normalizer);
+    }
+    const zMult = c.softmax_auxiliary_loss ? c.auxiliary_loss_multiplier : 0;
+    const zm = this.model as unknown as { zeroGrad?: () => void };
+    if (typeof zm.zeroGrad === 'function') zm.zeroGrad();
+    else for (const p of this.params) p.param.zeroGrad();
+    let ceSum = 0, zSum = 0;
+    for (let s = 0; s < B; s += mb) {
+      const n = Math.min(mb, B - s);
+      tidy(() => {
+        const out = microbatchLoss(this.model, ids.subarray(s * T, (s + n) * T), n, T, { normalizer, zLossMultiplier: zMult, labelMask: labelMask ? labelMask.subarray(s * T, (s + n) * T) : null });
+        ceSum += out.ceSum; zSum += out.zSum;
+        const total: Tensor = out.zLoss ? add(out.ceLoss, out.zLoss) : out.ceLoss;
+        total.backward();
+      });
+    }
+    const ce = ceSum / normalizer;
+    if (!Number.isFinite(ce)) throw new NonFiniteError(this.step, 'train/CrossEntropyLoss');
+    let norm: number;
+    const ps = this.params.map((p) => p.param);
+    if (maxNorm !== null) norm = clipGradNorm(ps, maxNorm).totalNorm;
+    else norm = Math.sqrt(sumSquares(ps.map((p) => p.grad).filter((g): g is Tensor => !!g)));
+    if (!Number.isFinite(norm)) throw new NonFiniteError(this.step, 'optim/total_grad_norm');
+    this.optimizer.step();
+    const m: Metrics = { 'train/CrossEntropyLoss': ce, 'train/Perplexity': Math.exp(ce), 'optim/total_grad_norm': norm, 'optim/learning_rate_group0': lr };
+    if (this.optimizer.groups.length > 1) m['optim/learning_rate_group1'] = this.optimizer.groups[1]!.lr;
+    if (zMult > 0) m['train/ZLoss'] = zSum / normalizer;
+    return m;
+  }
+
+  /** Trains until max_duration / stop_at. */
+  async fit(): Promise<FitResult> {
+    cleanTmp(this.saveFolder);
+    mkdirSync(this.saveFolder, { recursive: true });
+    writeFileSync(join(this.saveFolder, 'config.yaml'), configToYAML(this.config));
+    for (const cb of this.callbacks) await cb.onTrainStart?.(this);
+    const history: Metrics[] = [];
+    let last: Metrics | null = null;
+    const t0 = Date.now();
+    while (this.step < this.maxSteps) {
+      const m = this.trainStep();
+      for (const cb of this.callbacks) await cb.onStepEnd?.(this, m);
+      history.push(m);
+      last = m;
+      if (this.config.time_limit !== null && (Date.now() - t0) / 1000 > this.config.time_limit) { this.log(`[olmo] time_limit reached at step ${this.step}`); break; }
+    }
+    for (const cb of this.callbacks) await cb.onTrainEnd?.(this, last);
+    return { step: this.step, tokens: this.tokens, metrics: last, history };
+  }
+
+  private state(): TrainerState {
+    const callbacks: Record<string, unknown> = {};
+    for (const cb of this.callbacks) if (cb.stateDict) callbacks[cb.name] = cb.stateDict();
+    const seed = this.config.data.seed ?? this.config.seed;
+    return {
+      format: { kind: 'unsharded', world_size: 1, version: 1 },
+      step: this.step, tokens: this.tokens, rng: {}, scheduler: this.scheduler.stateDict(),
+      data: { step: this.step, seed, epoch: this.config.epoch ?? 0, order_hash: this.data.orderHash, num_instances: this.data.numInstances },
+      callbacks, config: JSON.parse(JSON.stringify(this.config)), config_yaml: configToYAML(this.config),
+      tokenizer_hash: this.tokenizerHash, data_order_hash: this.data.orderHash, code_version: CODE_VERSION, time: new Date().toISOString(),
+    };
+  }
+
+  async saveCheckpoint(): Promise<string> {
+    const dir = await writeCheckpoint(this.saveFolder, this.step, this.state(), async (tmp) => {
+      const mdir = join(tmp, 'model');
+      mkdirSync(mdir, { recursive: true });
+      if (typeof this.model.savePretrained === 'function') await this.model.savePretrained(mdir, { dtype: 'float32' });
+      else writeSafetensorsF32(join(mdir, 'model.safetensors'), this.params.map((p) => ({ name: p.name, shape: p.param.shape, data: p.param.toFloat32Array() })));
+      this.optimizer.save(join(tmp, 'optim.safetensors'));
+    }, this.config.save_num_checkpoints_to_keep);
+    this.log(`[olmo] saved checkpoint ${dir}`);
+    return dir;
+  }
+
+  /** Restores model, optimizer, scheduler position, data position and callback states. */
+  async restoreCheckpoint(path: string): Promise<void> {
+    const dir = resolveCheckpoint(path);
+    const s = readTrainerState(dir);
+    if (!this.config.force_resume) {
+      for (const k of REPRO_KEYS) {
+        const a = JSON.stringify(getPath(s.config, k) ?? null), b = JSON.stringify(getPath(this.config, k) ?? null);
+        if (a !== b) throw new ConfigError(k, `differs from the checkpoint (${a} → ${b}); resuming would not reproduce the run`, 'pass --force_resume=true to resume anyway');
+      }
+      if (s.data_order_hash !== this.data.orderHash) throw new ConfigError('data', `data order differs from the checkpoint (${s.data_order_hash} → ${this.data.orderHash})`, 'pass --force_resume=true to resume anyway');
+      if (s.tokenizer_hash && this.tokenizerHash && s.tokenizer_hash !== this.tokenizerHash) throw new ConfigError('tokenizer.identifier', 'tokenizer differs from the checkpoint', 'pass --force_resume=true to resume anyway');
+    }
+    // model weights
+    const mfile = join(dir, 'model', 'model.safetensors');
+    const files: string[] = [];
+    if (existsSync(mfile)) files.push(mfile);
+    else {
+      const idx = join(dir, 'model', 'model.safetensors.index.json');
+      if (!existsSync(idx)) throw new CheckpointError(`${dir}/model has no model.safetensors`);
+      const map = (JSON.parse(readFileSync(idx, 'utf8')) as { weight_map: Record<string, string> }).weight_map;
+      for (const f of new Set(Object.values(map))) files.push(join(dir, 'model', f));
+    }
+    const loaded = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const f of files) for (const [k, v] of readSafetensorsF32(f).tensors) loaded.set(k, v);
+    for (const p of this.params) {
+      const t = loaded.get(p.name);
+      if (!t) throw new CheckpointError(`${dir}: no weights for parameter ${p.name}`);
+      if (t.data.length !== p.param.size) throw new CheckpointError(`${dir}: ${p.name} has ${t.data.length} values, model has ${p.param.size}`);
+      const src = tensor(t.data, { shape: p.param.shape });
+      try { copyInto(p.param, src); } finally { src.dispose(); }
+    }
+    if (!this.config.reset_optimizer_state) this.optimizer.load(join(dir, 'optim.safetensors'));
+    if (!this.config.reset_trainer_state) {
+      this.step = s.step;
+      this.tokens = s.tokens;
+      this.startStep = s.step;
+      for (const cb of this.callbacks) if (cb.loadStateDict && s.callbacks[cb.name] !== undefined) cb.loadStateDict(s.callbacks[cb.name]);
+    }
+    this.log(`[olmo] resumed from ${dir} at step ${s.step}`);
+  }
+}
