@@ -35,6 +35,22 @@ describe('embedding', () => {
     expectClose(w.grad!.toFloat32Array(), gw!, 1e-5, 'dWeight');
   });
 
+  it('OpenMP path: 1000 ids into [50, 70] with heavy repetition', () => {
+    tidy(() => {
+      const gen = new Generator(4);
+      const V = 50, C = 70, N = 1000;
+      const idsArr = Int32Array.from({ length: N }, () => Math.floor(gen.uniform() * V) % V);
+      const w = randomTensor([V, C], gen);
+      const y = embedding(tensor(idsArr, { dtype: 'int32' }), w);
+      expectClose(y.toFloat32Array(), refEmbedding(idsArr, toF64(w), C), 1e-7, 'forward');
+      const g = projectionWeights(N * C);
+      y.backward(tensor(Float32Array.from(g), { shape: [N, C] }));
+      const dw = new Float64Array(V * C);
+      idsArr.forEach((id, n) => { for (let c = 0; c < C; c++) dw[id * C + c] += g[n * C + c]!; });
+      expectClose(w.grad!.toFloat32Array(), dw, 1e-6, 'dWeight');
+    });
+  });
+
   it('does not record a graph when the weight does not require grad', () => {
     tidy(() => {
       const w = randomTensor([5, 4], new Generator(1), 1, false);

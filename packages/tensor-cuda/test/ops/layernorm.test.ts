@@ -72,6 +72,47 @@ describe('rmsNorm', () => {
   });
 });
 
+/** float64 analytic gradients of sum(g * norm(x)) for the parallel-path check. */
+function refNormGrads(x: Float64Array, w: Float64Array, g: Float64Array, C: number, eps: number, rms: boolean) {
+  const dx = new Float64Array(x.length), dw = new Float64Array(C), db = new Float64Array(C);
+  for (let r = 0; r < x.length / C; r++) {
+    let m = 0, v = 0;
+    if (!rms) { for (let c = 0; c < C; c++) m += x[r * C + c]!; m /= C; }
+    for (let c = 0; c < C; c++) v += (x[r * C + c]! - m) ** 2;
+    const rstd = 1 / Math.sqrt(v / C + eps);
+    let a = 0, b = 0;
+    for (let c = 0; c < C; c++) {
+      const xh = (x[r * C + c]! - m) * rstd, dyh = g[r * C + c]! * w[c]!;
+      a += dyh; b += dyh * xh;
+      dw[c] += g[r * C + c]! * xh; db[c] += g[r * C + c]!;
+    }
+    a = rms ? 0 : a / C; b /= C;
+    for (let c = 0; c < C; c++) dx[r * C + c] = rstd * (g[r * C + c]! * w[c]! - a - (x[r * C + c]! - m) * rstd * b);
+  }
+  return { dx, dw, db };
+}
+
+describe('norms on the OpenMP path (N*C large)', () => {
+  for (const rms of [false, true]) {
+    it(`${rms ? 'rmsNorm' : 'layerNorm'} [300, 77] matches float64 forward and analytic gradients`, () => {
+      tidy(() => {
+        const gen = new Generator(9);
+        const N = 300, Cb = 77;
+        const x = randomTensor([N, Cb], gen, 2), w = randomTensor([Cb], gen), b = randomTensor([Cb], gen);
+        const y = rms ? rmsNorm(x, w) : layerNorm(x, w, b);
+        const X = toF64(x), W = toF64(w), Bv = toF64(b), eps = rms ? 1e-6 : 1e-5;
+        expectClose(y.toFloat32Array(), refNorm(X, W, rms ? null : Bv, Cb, eps, rms), 1e-6, 'forward');
+        const g = projectionWeights(N * Cb);
+        y.backward(tensor(Float32Array.from(g), { shape: [N, Cb] }));
+        const r = refNormGrads(X, W, g, Cb, eps, rms);
+        expectClose(x.grad!.toFloat32Array(), r.dx, 1e-5, 'dx');
+        expectClose(w.grad!.toFloat32Array(), r.dw, 1e-5, 'dw');
+        if (!rms) expectClose(b.grad!.toFloat32Array(), r.db, 1e-5, 'db');
+      });
+    });
+  }
+});
+
 describe('norm bad inputs', () => {
   it('rejects wrong shapes, dtypes, eps and disposed tensors with typed errors', () => {
     tidy(() => {

@@ -58,6 +58,19 @@ describe('rope', () => {
     });
   });
 
+  it('OpenMP path: [2, 64, 4, 64] with a large offset matches float64 (forward and inverse)', () => {
+    tidy(() => {
+      const gen = new Generator(6);
+      const Bb = 2, Tb = 64, NHb = 4, HSb = 64, pos = 1000;
+      const x = randomTensor([Bb, Tb, NHb, HSb], gen);
+      const y = rope(x, { theta: 10000, positionOffset: pos });
+      // fp32 angles (as HF): error grows with position, ~1e-7 * angle
+      expectClose(y.toFloat32Array(), refRope(toF64(x), Bb, Tb, NHb, HSb, 10000, pos), 2e-5, 'forward');
+      y.backward(y.detach());
+      expectClose(x.grad!.toFloat32Array(), toF64(x), 1e-6, 'inverse rotation'); // R^T R x = x
+    });
+  });
+
   it('KV-cache offset: rope at offset k equals the tail of rope over a longer sequence', () => {
     tidy(() => {
       const gen = new Generator(8);
