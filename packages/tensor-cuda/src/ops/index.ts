@@ -11,3 +11,4 @@ export * from './clamp.js';
 export * from './reduce.js';
 export * from './concat.js';
 export * from './crossentropy.js';
+export * from './adamw.js';
