@@ -40,23 +40,40 @@ export function parseAddedTokens(list: unknown): AddedToken[] {
 }
 
 class Matcher {
-  private re: RegExp;
+  private sticky: RegExp;
+  /** First UTF-16 unit of every token: positions with another first unit cannot start a match. */
+  private first = new Uint8Array(0x10000);
   private byContent = new Map<string, AddedToken>();
   constructor(tokens: { key: string; tok: AddedToken }[]) {
     for (const { key, tok } of tokens) if (!this.byContent.has(key)) this.byContent.set(key, tok);
     const keys = [...this.byContent.keys()].filter((k) => k.length > 0).sort((a, b) => b.length - a.length);
-    this.re = new RegExp(keys.map((k) => k.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('|'), 'gu');
+    const src = keys.map((k) => k.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('|');
+    this.sticky = new RegExp(src, 'yu');
+    for (const k of keys) this.first[k.charCodeAt(0)] = 1;
+  }
+
+  /** Next match at or after `from` (same result as re.exec, but skips impossible positions fast). */
+  private next(s: string, from: number): RegExpExecArray | null {
+    const first = this.first;
+    const y = this.sticky;
+    for (let i = from; i < s.length; i++) {
+      if (!first[s.charCodeAt(i)]) continue;
+      y.lastIndex = i;
+      const m = y.exec(s);
+      if (m) return m;
+    }
+    return null;
   }
 
   /**
    * Splits s into [start, end, tokenId] triples (tokenId −1 for plain text), HF `find_matches`.
    */
   split(s: string, out: number[]): void {
-    const re = this.re;
-    re.lastIndex = 0;
     let startOffset = 0;
     let m: RegExpExecArray | null;
-    while ((m = re.exec(s)) !== null) {
+    let from = 0;
+    while ((m = this.next(s, from)) !== null) {
+      from = m.index + m[0].length;
       let start = m.index;
       let stop = start + m[0].length;
       const tok = this.byContent.get(m[0])!;
@@ -80,7 +97,7 @@ class Matcher {
           if (!isWhitespace(c)) break;
           stop += c.length;
         }
-        re.lastIndex = Math.max(re.lastIndex, stop);
+        from = Math.max(from, stop);
       }
       if (start > startOffset) out.push(startOffset, start, -1);
       out.push(start, stop, tok.id);

@@ -8,6 +8,7 @@
  */
 import { TokenizerError, unsupported } from './errors.js';
 import { compilePattern, WS_RANGES } from './regex.js';
+import { makeScanner, SCANNABLE } from './scanner.js';
 
 /** The GPT-2 pattern the ByteLevel pre-tokenizer applies when `use_regex` is true. */
 export const GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
@@ -25,7 +26,7 @@ export interface PreTokenizer {
   addPrefixSpace: boolean;
 }
 
-function regexStep(re: RegExp, behavior: Behavior, invert: boolean): Step {
+export function regexStep(re: RegExp, behavior: Behavior, invert: boolean): Step {
   // Fast path (GPT-2/cl100k style): the matches themselves are the pieces.
   if ((behavior === 'Isolated' && !invert) || (behavior === 'Removed' && invert)) {
     const isolated = behavior === 'Isolated';
@@ -108,8 +109,15 @@ function build(cfg: Record<string, unknown>, acc: Built): void {
       if (!pat || (pat.String === undefined && pat.Regex === undefined)) throw new TokenizerError('Split pre_tokenizer without pattern');
       const behavior = String(cfg.behavior ?? 'Isolated') as Behavior;
       if (!BEHAVIORS.has(behavior)) throw unsupported(`Split behavior ${behavior}`);
+      const invert = cfg.invert === true;
+      const known = pat.Regex !== undefined ? SCANNABLE[pat.Regex] : undefined;
+      // the known patterns match every char, so Isolated and Removed+invert both yield the matches
+      if (known && ((behavior === 'Isolated' && !invert) || (behavior === 'Removed' && invert))) {
+        acc.steps.push(makeScanner(known[0], known[1]));
+        return;
+      }
       const re = pat.String !== undefined ? compilePattern(pat.String, true) : compilePattern(pat.Regex!);
-      acc.steps.push(regexStep(re, behavior, cfg.invert === true));
+      acc.steps.push(regexStep(re, behavior, invert));
       return;
     }
     case 'Digits': {
@@ -131,7 +139,7 @@ function build(cfg: Record<string, unknown>, acc: Built): void {
           if (s.startsWith(' ')) { out.push(s); offs.push(base); } else { out.push(' ' + s); offs.push(base - 1); }
         });
       }
-      if (cfg.use_regex !== false) acc.steps.push(regexStep(compilePattern(GPT2_PATTERN), 'Isolated', false));
+      if (cfg.use_regex !== false) acc.steps.push(makeScanner('gpt2', false));
       acc.byteLevel = true;
       return;
     }
