@@ -14,3 +14,6 @@ export { MemMapDataset, expandPaths, sidecarPath, type MemMapOptions, type Insta
 export { readManifest, manifestFor, checkManifestTokenizer, MANIFEST_NAME, type Manifest, type ManifestFile, type ManifestSource, type TokenDtype, type TokenizerIdentity } from './manifest.js';
 export { prepare, loadTokenizer, type PrepareOptions, type PrepareResult, type PrepareProgress, type TokenizerLike } from './prepare.js';
 export { resolveSources, readDocs, type Doc, type SourceUnit } from './sources.js';
+export { DataMix, MixedDataset, formatMixTable, type DataMixSpec, type MixSource, type MixRow, type RealiseOptions, type MixedInstance } from './mix.js';
+export { parseRunConfig, loadRunConfig, type DataRunConfig } from './config.js';
+export { runDataCli } from './cli.js';
