@@ -2,6 +2,8 @@
 // forward, one pass writing dlogits in backward. No softmax tensor is ever materialised.
 #include "olmo/ops/crossentropy.h"
 
+#include "fast_math.h"
+
 #include <cmath>
 
 #include "olmo/check.h"
@@ -31,7 +33,7 @@ void cross_entropy_fwd_f32(float* loss, float* lse, float* zloss, float z_mult, 
     for (int64_t v = 0; v < V; ++v) mx = row[v] > mx ? row[v] : mx;
     double s = 0;
 #pragma omp simd reduction(+ : s)
-    for (int64_t v = 0; v < V; ++v) s += double(std::exp(row[v] - mx));
+    for (int64_t v = 0; v < V; ++v) s += double(fast_expf(row[v] - mx));
     const float l = mx + float(std::log(s));
     lse[n] = l;
     const int32_t t = targets[n];
@@ -57,7 +59,7 @@ void cross_entropy_bwd_f32(float* dlogits, const float* logits, const float* lse
     }
     const float w = a + b;
 #pragma omp simd
-    for (int64_t v = 0; v < V; ++v) d[v] = w * std::exp(row[v] - l);
+    for (int64_t v = 0; v < V; ++v) d[v] = w * fast_expf(row[v] - l);
     if (t != ignore_index) d[t] -= a;
   }
 }
