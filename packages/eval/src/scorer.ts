@@ -85,7 +85,10 @@ export function planRows(spans: Span[], share = true): Row[] {
     if (share) {
       const key = s.input.join(',');
       row = exact.get(key);
-      if (!row && s.group !== undefined) row = byGroup.get(s.group)?.find((r) => isPrefix(s.input, r.tokens));
+      if (!row && s.group !== undefined) {
+        row = byGroup.get(s.group)?.find((r) => isPrefix(s.input, r.tokens));
+        if (row) exact.set(key, row);
+      }
       if (!row) {
         row = { tokens: s.input, needs: [] };
         rows.push(row);
