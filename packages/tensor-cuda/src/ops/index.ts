@@ -12,3 +12,4 @@ export * from './reduce.js';
 export * from './concat.js';
 export * from './crossentropy.js';
 export * from './adamw.js';
+export * from './gradclip.js';
