@@ -13,3 +13,4 @@ export { tensor, empty, zeros, ones, full, arange, type TensorOptions } from './
 export { Generator, randn, rand, truncNormal } from './rng.js';
 export { FlatBuffer, type FlatEntry } from './flat.js';
 export * from './ops/index.js';
+export { ProcessGroup, Work, DistributedError, launcherEnv, type Backend, type ReduceOp, type CommStats } from './dist/process-group.js';
