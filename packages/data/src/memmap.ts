@@ -118,10 +118,6 @@ export class MemMapDataset {
       if (!existsSync(p)) throw notFound(p, 'token file not found', 'check data.paths');
       const st = statSync(p);
       if (!st.isFile()) throw notFound(p, 'not a file');
-      if (st.size % itemSize !== 0) {
-        throw corrupt(p, `token file size ${st.size} is not a multiple of ${itemSize} (${opts.dtype})`,
-          `is the dtype right? (memmap_dtype ${opts.dtype === 'uint16' ? 'uint32' : 'uint16'}?) or the file is truncated`);
-      }
       const mf = manifestFor(p);
       if (mf && !checked.has(mf.file)) {
         checked.add(mf.file);
@@ -129,6 +125,10 @@ export class MemMapDataset {
           throw configInvalid(`data was written as ${mf.manifest.dtype} but the run reads ${opts.dtype}`, `set memmap dtype to ${mf.manifest.dtype}`, mf.file);
         }
         if (opts.tokenizer) checkManifestTokenizer(mf.file, mf.manifest, opts.tokenizer);
+      }
+      if (st.size % itemSize !== 0) {
+        throw corrupt(p, `token file size ${st.size} is not a multiple of ${itemSize} (${opts.dtype})`,
+          `is the dtype right? (memmap_dtype ${opts.dtype === 'uint16' ? 'uint32' : 'uint16'}?) or the file is truncated`);
       }
       const tokens = st.size / itemSize;
       const instances = Math.floor(tokens / opts.seqLen);
