@@ -1,7 +1,7 @@
 /**
  * The small model / tokenizer interfaces @olmo/eval scores against, and the adapter for @olmo/model's OLMo.
  */
-import { noGrad } from '@olmo/tensor-cuda';
+import { copyInto, noGrad, type Tensor } from '@olmo/tensor-cuda';
 import { configError } from './errors.js';
 
 /** What `forward` returns: row-major [B, T, V] logits that can be copied out and freed. */
@@ -19,6 +19,13 @@ export interface ScoringModel {
   readonly contextLength: number;
   /** Logit width V (OLMo's embedding_size; ≥ the tokenizer's vocabulary). */
   readonly vocabSize: number;
+  /**
+   * Optional (KV-cache models): run `prefix` once (logits only for its last position, [1, 1, V]) and then
+   * every suffix on top of a copy of the prefix's keys/values ([K, Smax, V], suffixes right-padded with
+   * `padId`; null when every suffix is empty). Lets the scorer compute a shared context once and skip
+   * the LM head on context positions.
+   */
+  forwardPrefixed?(prefix: number[], suffixes: number[][], padId: number): Promise<{ prefixLast: LogitsLike; suffix: LogitsLike | null }> | { prefixLast: LogitsLike; suffix: LogitsLike | null };
 }
 
 /** The subset of @olmo/tokenizer's Tokenizer the evaluators use. */
@@ -57,12 +64,65 @@ export function asScoringModel(model: unknown, overrides: { contextLength?: numb
   const vocabSize = m.vocabSize ?? num(inner, 'embedding_size', 'embeddingSize', 'vocab_size', 'vocabSize');
   if (!contextLength) throw configError('cannot tell the model context length', 'its config needs max_position_embeddings (or pass contextLength)');
   if (!vocabSize) throw configError('cannot tell the model vocabulary size', 'its config needs vocab_size / embedding_size');
-  const fwd = (m.forward as (ids: number[][]) => { logits: LogitsLike }).bind(model);
-  return {
+  const fwd = (m.forward as (ids: number[][], opts?: object) => { logits: LogitsLike }).bind(model);
+  const out: ScoringModel = {
     contextLength,
     vocabSize,
     forward(ids: number[][]) {
       return noGrad(() => fwd(ids));
     },
   };
+  const cacheModel = model as Partial<CacheModel>;
+  if (typeof cacheModel.createCache === 'function') {
+    out.forwardPrefixed = (prefix, suffixes, padId) => noGrad(() => forwardPrefixedOLMo(model as CacheModel, fwd, prefix, suffixes, padId));
+  }
+  return out;
+}
+
+/** The parts of @olmo/model's OLMo / KVCache used for prefix sharing. */
+interface CacheLike {
+  readonly k: Tensor[];
+  readonly v: Tensor[];
+  length: number;
+  dispose(): void;
+}
+interface CacheModel {
+  createCache(batch: number, maxLength: number): CacheLike;
+}
+
+function forwardPrefixedOLMo(model: CacheModel, fwd: (ids: number[][], opts?: object) => { logits: LogitsLike }, prefix: number[], suffixes: number[][], padId: number): { prefixLast: LogitsLike; suffix: LogitsLike | null } {
+  const P = prefix.length;
+  const S = Math.max(0, ...suffixes.map((s) => s.length));
+  const c1 = model.createCache(1, P);
+  let prefixLast: LogitsLike | undefined;
+  try {
+    prefixLast = fwd([prefix], { cache: c1, lastOnly: true }).logits;
+    if (S === 0) return { prefixLast, suffix: null };
+    const K = suffixes.length;
+    const ck = model.createCache(K, P + S);
+    try {
+      for (let l = 0; l < c1.k.length; l++) {
+        for (const [dstAll, src] of [[ck.k[l]!, c1.k[l]!], [ck.v[l]!, c1.v[l]!]] as const) {
+          for (let b = 0; b < K; b++) {
+            const row = dstAll.slice(0, b, b + 1);
+            const dst = row.slice(1, 0, P);
+            copyInto(dst, src);
+            dst.dispose();
+            row.dispose();
+          }
+        }
+      }
+      ck.length = P;
+      const ids = suffixes.map((s) => (s.length === S ? s : s.concat(new Array<number>(S - s.length).fill(padId))));
+      const suffix = fwd(ids, { cache: ck }).logits;
+      return { prefixLast, suffix };
+    } finally {
+      ck.dispose();
+    }
+  } catch (e) {
+    prefixLast?.dispose();
+    throw e;
+  } finally {
+    c1.dispose();
+  }
 }

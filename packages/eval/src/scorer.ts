@@ -36,6 +36,8 @@ export interface ScoreOptions {
   maxBatchTokens?: number;
   /** Share rows between spans (exact duplicates and prefixes). Default true; false = one row per span. */
   shareContexts?: boolean;
+  /** Use the model's forwardPrefixed (KV cache) for grouped spans when it has one. Default true. */
+  usePrefixCache?: boolean;
   /** Id used for right padding (any valid id: padding never influences scored positions). Default 0. */
   padId?: number;
   onProgress?: (done: number, total: number) => void;
@@ -108,15 +110,126 @@ export function planRows(spans: Span[], share = true): Row[] {
   return rows;
 }
 
+/** Longest common prefix length of several token arrays. */
+function lcp(xs: number[][]): number {
+  let n = Math.min(...xs.map((x) => x.length));
+  const a = xs[0]!;
+  for (const x of xs) {
+    let i = 0;
+    while (i < n && x[i] === a[i]) i++;
+    n = i;
+  }
+  return n;
+}
+
+/** Accumulates log-probs from a logits block into the span scores. */
+function harvest(data: Float32Array, V: number, rowOffset: (need: Need) => number, needs: Need[], spans: Span[], scores: SpanScore[]): void {
+  const cache = new Map<number, { lse: number; argmax: number }>();
+  for (const need of needs) {
+    const off = rowOffset(need);
+    let st = cache.get(off);
+    if (!st) {
+      let mx = -Infinity;
+      let am = 0;
+      for (let v = 0; v < V; v++) {
+        const x = data[off + v]!;
+        if (x > mx) { mx = x; am = v; }
+      }
+      let z = 0;
+      for (let v = 0; v < V; v++) z += Math.exp(data[off + v]! - mx);
+      st = { lse: mx + Math.log(z), argmax: am };
+      cache.set(off, st);
+    }
+    const sc = scores[need.span]!;
+    const target = spans[need.span]!.targets[need.k]!;
+    sc.tokenLogProbs[need.k] = data[off + target]! - st.lse;
+    if (st.argmax !== target) sc.greedy = false;
+  }
+}
+
+/**
+ * KV-cache path: per group (document), the common prefix of its rows is run once (LM head only at its last
+ * position) and the rows' remainders are run together on copies of its keys/values.
+ */
+async function scoreGroupPrefixed(model: ScoringModel, spans: Span[], idx: number[], scores: SpanScore[], stats: ScoreStats, padId: number): Promise<boolean> {
+  const inputs = idx.map((i) => spans[i]!.input);
+  const P = Math.min(lcp(inputs), ...idx.map((i) => spans[i]!.start + 1));
+  if (P < 1) return false;
+  // distinct suffixes (identical rows share one suffix row)
+  const keyOf = new Map<string, number>();
+  const suffixes: number[][] = [];
+  const rowOf = idx.map((i) => {
+    const suf = spans[i]!.input.slice(P);
+    const key = suf.join(',');
+    let r = keyOf.get(key);
+    if (r === undefined) {
+      r = suffixes.length;
+      keyOf.set(key, r);
+      suffixes.push(suf);
+    }
+    return r;
+  });
+  const { prefixLast, suffix } = await model.forwardPrefixed!(spans[idx[0]!]!.input.slice(0, P), suffixes, padId);
+  stats.forwardCalls += suffix ? 2 : 1;
+  stats.rows += suffixes.length;
+  const S = suffix ? suffix.shape[1]! : 0;
+  stats.tokensFed += P + suffixes.length * S;
+  stats.rowTokens += P + suffixes.reduce((a, s) => a + s.length, 0);
+  try {
+    const V = prefixLast.shape[2]!;
+    if (prefixLast.shape[0] !== 1 || prefixLast.shape[1] !== 1) throw configError(`forwardPrefixed returned prefix logits [${prefixLast.shape.join(', ')}], expected [1, 1, V]`);
+    const pre: Need[] = [];
+    const post: Need[] = [];
+    idx.forEach((i, j) => {
+      const s = spans[i]!;
+      for (let k = 0; k < s.targets.length; k++) {
+        const pos = s.start + k;
+        (pos === P - 1 ? pre : post).push({ span: i, pos: pos - P, k, row: rowOf[j]! } as Need & { row: number });
+      }
+    });
+    harvest(prefixLast.toFloat32Array(), V, () => 0, pre, spans, scores);
+    if (post.length) {
+      if (!suffix || suffix.shape[0] !== suffixes.length) throw configError('forwardPrefixed returned no / wrong suffix logits');
+      const data = suffix.toFloat32Array();
+      harvest(data, V, (n) => (((n as Need & { row: number }).row * S) + n.pos) * V, post, spans, scores);
+    }
+  } finally {
+    prefixLast.dispose();
+    suffix?.dispose();
+  }
+  return true;
+}
+
 /** Scores every span; see the module comment. */
 export async function scoreSpans(model: ScoringModel, spans: Span[], opts: ScoreOptions = {}): Promise<{ scores: SpanScore[]; stats: ScoreStats }> {
   const batchSize = Math.max(1, Math.floor(opts.batchSize ?? 16));
   const maxBatchTokens = opts.maxBatchTokens ?? batchSize * model.contextLength;
   const padId = opts.padId ?? 0;
   validateSpans(spans, model);
-  const rows = planRows(spans, opts.shareContexts ?? true);
+  const share = opts.shareContexts ?? true;
   const scores: SpanScore[] = spans.map((s) => ({ sum: 0, tokenLogProbs: new Array<number>(s.targets.length).fill(0), greedy: true }));
-  const stats: ScoreStats = { spans: spans.length, rows: rows.length, forwardCalls: 0, tokensFed: 0, rowTokens: 0 };
+  const stats: ScoreStats = { spans: spans.length, rows: 0, forwardCalls: 0, tokensFed: 0, rowTokens: 0 };
+  let rest = spans.map((_, i) => i);
+  if (share && opts.usePrefixCache !== false && typeof model.forwardPrefixed === 'function') {
+    const groups = new Map<number, number[]>();
+    for (const i of rest) {
+      const g = spans[i]!.group;
+      if (g === undefined) continue;
+      const a = groups.get(g);
+      if (a) a.push(i);
+      else groups.set(g, [i]);
+    }
+    const handled = new Set<number>();
+    let done = 0;
+    for (const idx of groups.values()) {
+      if (await scoreGroupPrefixed(model, spans, idx, scores, stats, padId)) for (const i of idx) handled.add(i);
+      done++;
+      opts.onProgress?.(done, groups.size);
+    }
+    rest = rest.filter((i) => !handled.has(i));
+  }
+  const rows = planRows(rest.map((i) => spans[i]!), share).map((r) => ({ tokens: r.tokens, needs: r.needs.map((n) => ({ ...n, span: rest[n.span]! })) }));
+  stats.rows += rows.length;
   // rows are sorted longest first already (planRows); batch greedily
   let i = 0;
   let done = 0;
@@ -137,30 +250,7 @@ export async function scoreSpans(model: ScoringModel, spans: Span[], opts: Score
       }
       const V = shape[2]!;
       const data = logits.toFloat32Array();
-      for (let b = 0; b < batch.length; b++) {
-        const lse = new Map<number, { lse: number; argmax: number }>();
-        for (const need of batch[b]!.needs) {
-          const off = (b * T + need.pos) * V;
-          let st = lse.get(need.pos);
-          if (!st) {
-            let mx = -Infinity;
-            let am = 0;
-            for (let v = 0; v < V; v++) {
-              const x = data[off + v]!;
-              if (x > mx) { mx = x; am = v; }
-            }
-            let s = 0;
-            for (let v = 0; v < V; v++) s += Math.exp(data[off + v]! - mx);
-            st = { lse: mx + Math.log(s), argmax: am };
-            lse.set(need.pos, st);
-          }
-          const sc = scores[need.span]!;
-          const target = spans[need.span]!.targets[need.k]!;
-          const lp = data[off + target]! - st.lse;
-          sc.tokenLogProbs[need.k] = lp;
-          if (st.argmax !== target) sc.greedy = false;
-        }
-      }
+      for (let b = 0; b < batch.length; b++) harvest(data, V, (n) => (b * T + n.pos) * V, batch[b]!.needs, spans, scores);
     } finally {
       logits.dispose();
     }

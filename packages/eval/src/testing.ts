@@ -29,7 +29,12 @@ export interface FakeModel extends ScoringModel {
   logitsAt(prefix: number[]): Float32Array;
 }
 
-export function createFakeModel(opts: FakeModelOptions): FakeModel {
+export interface FakeModelOptionsExtra {
+  /** Also implement forwardPrefixed (what a KV-cache model offers). */
+  prefixCache?: boolean;
+}
+
+export function createFakeModel(opts: FakeModelOptions & FakeModelOptionsExtra): FakeModel {
   const V = opts.vocabSize;
   const seed = opts.seed ?? 1;
   const scale = opts.scale ?? 4;
@@ -79,6 +84,24 @@ export function createFakeModel(opts: FakeModelOptions): FakeModel {
       return out;
     },
   };
+  if (opts.prefixCache) {
+    model.forwardPrefixed = (prefix: number[], suffixes: number[][], padId: number) => {
+      const wrap = (data: Float32Array, shape: number[]): LogitsLike => ({ shape, toFloat32Array: () => data, dispose() {} });
+      model.calls++;
+      model.tokensFed += prefix.length;
+      const prefixLast = wrap(model.logitsAt(prefix), [1, 1, V]);
+      const S = Math.max(0, ...suffixes.map((s) => s.length));
+      if (S === 0) return { prefixLast, suffix: null };
+      model.calls++;
+      model.tokensFed += suffixes.length * S;
+      const data = new Float32Array(suffixes.length * S * V);
+      suffixes.forEach((suf, b) => {
+        const row = suf.concat(new Array<number>(S - suf.length).fill(padId));
+        for (let t = 0; t < S; t++) data.set(model.logitsAt(prefix.concat(row.slice(0, t + 1))), (b * S + t) * V);
+      });
+      return { prefixLast, suffix: wrap(data, [suffixes.length, S, V]) };
+    };
+  }
   return model;
 }
 

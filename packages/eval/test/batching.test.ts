@@ -73,6 +73,12 @@ describe.skipIf(!hasShared)('evaluateTask: batched path == one request at a time
       const ref = naive(model, reqs.map((r) => ({ input: r.query, start: r.ctxLen - 1, targets: r.continuation })));
       a.perExample[0]!.ll.forEach((x, j) => expect(x).toBeCloseTo(ref[j]!, 4));
       expect(a.stats.forwardCalls).toBeLessThan(b.stats.forwardCalls);
+      // the KV-cache (prefix) path gives the same scores
+      const cached = createFakeModel({ vocabSize: 257, contextLength: 512, seed: 11, prefixCache: true });
+      const c = await evaluateTask(cached, tok, task, { batchSize: 32, metric, progress: false });
+      c.perExample.forEach((e, i) => e.ll.forEach((x, j) => expect(x).toBeCloseTo(b.perExample[i]!.ll[j]!, 4)));
+      expect(c.perExample.map((e) => e.greedy)).toEqual(b.perExample.map((e) => e.greedy));
+      for (const k of Object.keys(b.metrics)) expect(c.metrics[k]).toBeCloseTo(b.metrics[k]!, 6);
     });
   }
 });
