@@ -2,7 +2,12 @@
 // ../shared/specs/numpy-pcg64-shuffle.md (section numbers below refer to it).
 #include "olmo/ops/shuffle.h"
 
+#include <cstdlib>
 #include <cstring>
+
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 #include "olmo/check.h"
 
@@ -123,6 +128,18 @@ void shuffle_u32(uint32_t* a, int64_t n, const uint32_t* seed_words, int64_t n_w
   OLMO_CHECK(n >= 0, "INVALID_ARGUMENT", "shuffle: negative length " << n, "");
   Pcg64 g = make_pcg(seed_words, n_words);  // validates the seed even when n < 2
   if (fill_arange) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    // The shuffle touches memory at random: with 4 KiB pages nearly every swap is a TLB miss.
+    // Ask for transparent huge pages on the (still untouched, freshly allocated) array before
+    // the arange fill faults it in. Purely a hint; failure is harmless.
+    const char* thp = std::getenv("OLMO_SHUFFLE_THP");  // "0" disables (for benchmarks)
+    if (n >= (int64_t(1) << 20) && !(thp && thp[0] == '0')) {
+      const uintptr_t huge = uintptr_t(2) << 20;
+      uintptr_t lo = (reinterpret_cast<uintptr_t>(a) + huge - 1) & ~(huge - 1);
+      uintptr_t hi = reinterpret_cast<uintptr_t>(a + n) & ~(huge - 1);
+      if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
+    }
+#endif
     OLMO_CHECK(n <= (int64_t(1) << 32), "INVALID_ARGUMENT",
                "shuffle: arange of " << n << " elements does not fit uint32", "OLMo's indices are uint32: N <= 2^32");
 #pragma omp parallel for schedule(static) if (n > (1 << 20))
