@@ -6,20 +6,24 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { cudaAvailable, type Device } from '@olmo/tensor-cuda';
 import { OLMo, SafetensorsFile } from '../src/index.js';
 import { goldenDirs, relErr } from './helpers.js';
 
 const TOL = 1e-4;
 const { dirs, reason } = goldenDirs();
 if (dirs.length === 0) console.warn(`[golden] skipped: no fixtures (${reason ?? 'none listed'}); set OLMO_GOLDEN_DIRS to run your own`);
+const devices: Device[] = ['cpu'];
+if (cudaAvailable()) devices.push('cuda:0');
+else console.warn('[golden] CUDA variant skipped: no CUDA device');
 
 describe.skipIf(dirs.length === 0)('golden fixtures', () => {
-  for (const dir of dirs) {
-    describe(path.basename(dir), () => {
+  for (const dir of dirs) for (const device of devices) {
+    describe(`${path.basename(dir)} (${device})`, () => {
       it('forward: logits, loss and every grad', async () => {
         const inputs = JSON.parse(readFileSync(path.join(dir, 'inputs.json'), 'utf8')) as { input_ids: number[][] };
         const exp = await SafetensorsFile.open(path.join(dir, 'expected.safetensors'));
-        const model = await OLMo.fromPretrained(dir, { device: 'cpu', dtype: 'float32', requiresGrad: true });
+        const model = await OLMo.fromPretrained(dir, { device, dtype: 'float32', requiresGrad: true });
         try {
           const { logits, loss } = model.forward(inputs.input_ids, { labels: inputs.input_ids });
           const eLogits = await exp.readFloat32('logits');
@@ -47,7 +51,7 @@ describe.skipIf(dirs.length === 0)('golden fixtures', () => {
 
       it.skipIf(!existsSync(path.join(dir, 'generate.json')))('greedy generation: ids and step logits', async () => {
         const g = JSON.parse(readFileSync(path.join(dir, 'generate.json'), 'utf8')) as { prompt: number[]; max_new_tokens: number; greedy: number[] };
-        const model = await OLMo.fromPretrained(dir);
+        const model = await OLMo.fromPretrained(dir, { device });
         const stepFile = path.join(dir, 'generate.safetensors');
         const steps = existsSync(stepFile) ? await SafetensorsFile.open(stepFile) : null;
         try {
