@@ -98,7 +98,13 @@ export class Trainer implements TrainerView {
     if (c.stop_at !== null) this.maxSteps = Math.min(this.maxSteps, c.stop_at);
     this.tokensPerStep = c.global_train_batch_size * seqLenOf(c);
     this.flopsPerToken = flopsPerToken(o.model, this.params, seqLenOf(c), c.model);
-    this.callbacks = o.callbacks ?? [...defaultCallbacks(c, this.log), ...(o.extraCallbacks ?? [])];
+    if (o.callbacks) this.callbacks = o.callbacks;
+    else {
+      // extra callbacks (e.g. evaluators) run after the speed monitor / NaN check and before the loggers
+      const d = defaultCallbacks(c, this.log);
+      d.splice(2, 0, ...(o.extraCallbacks ?? []));
+      this.callbacks = d;
+    }
     const names = new Set<string>();
     for (const cb of this.callbacks) { if (names.has(cb.name)) throw new ConfigError('callbacks', `duplicate callback name '${cb.name}'`); names.add(cb.name); }
     this.tokenizerHash = o.tokenizerHash ?? null;

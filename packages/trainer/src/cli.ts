@@ -1,0 +1,95 @@
+/**
+ * The `olmo` command.
+ *
+ *   olmo train CONFIG.yaml [--dotted.key=value ...]   train (prints the resolved config)
+ *   olmo config CONFIG.yaml [--dotted.key=value ...]  print the resolved config and exit
+ *   olmo checkpoint DIR                               print a checkpoint's trainer state
+ *   olmo demo [--out DIR] [--steps N] [--key=value]   the main job (corpus → tokenizer → train → eval → generate → report)
+ *   olmo data ...       → @olmo/data     (prepare | inspect | order)
+ *   olmo eval ...       → @olmo/eval
+ *   olmo generate ...   → @olmo/model
+ */
+import { OlmoError } from '@olmo/tensor-cuda';
+import { configToYAML, loadConfig } from './config.js';
+import { buildModel } from './model.js';
+import { EvaluatorCallback } from './callbacks.js';
+import { lmEvaluatorsFromConfig } from './evaluate.js';
+import { Trainer } from './trainer.js';
+import { readTrainerState, resolveCheckpoint } from './checkpoint.js';
+
+type Out = (s: string) => void;
+const USAGE = `usage: olmo <command> [...]
+  train CONFIG.yaml [--key.path=value ...]   train a model (OLMo-style YAML config; overrides parsed as YAML)
+  config CONFIG.yaml [--key.path=value ...]  print the resolved config
+  checkpoint DIR                             show a checkpoint's trainer state
+  demo [--out DIR] [--steps N] [--key.path=value ...]  the one-command main job
+  data prepare|inspect|order ...             corpus preparation and data order (@olmo/data)
+  eval --model DIR ...                       evaluation (@olmo/eval)
+  generate --model DIR --prompt "..."        text generation (@olmo/model)`;
+
+function splitArgs(args: string[]): { positional: string[]; overrides: string[] } {
+  const positional: string[] = [], overrides: string[] = [];
+  for (const a of args) (a.startsWith('--') || /^[A-Za-z_][\w.]*=/.test(a) ? overrides : positional).push(a);
+  return { positional, overrides };
+}
+
+export async function runTrain(args: string[], out: Out = (s) => process.stdout.write(s + '\n')): Promise<Trainer> {
+  const { positional, overrides } = splitArgs(args);
+  if (positional.length > 1) throw new OlmoError('CONFIG_INVALID', `expected one config file, got ${positional.join(' ')}`, 'olmo train CONFIG.yaml [--key=value ...]');
+  const cfg = loadConfig(positional[0] ?? null, overrides);
+  out('resolved config:\n' + configToYAML(cfg).replace(/^/gm, '  '));
+  const model = await buildModel(cfg);
+  const evalFn = lmEvaluatorsFromConfig(cfg, model);
+  const extra = evalFn ? [new EvaluatorCallback(cfg.eval_interval, evalFn)] : [];
+  const t = await Trainer.fromConfig(cfg, { model, extraCallbacks: extra, log: out });
+  const r = await t.fit();
+  out(`[olmo] done: ${r.step} steps, ${r.tokens} tokens${r.metrics ? `, final train/CrossEntropyLoss ${r.metrics['train/CrossEntropyLoss']!.toFixed(4)}` : ''}`);
+  return t;
+}
+
+async function delegate(pkg: string, names: string[], args: string[]): Promise<number> {
+  const mod = (await import(pkg)) as Record<string, unknown>;
+  for (const n of names) if (typeof mod[n] === 'function') {
+    const r = await (mod[n] as (a: string[]) => Promise<number | void>)(args);
+    return typeof r === 'number' ? r : 0;
+  }
+  throw new OlmoError('NATIVE_UNAVAILABLE', `${pkg} does not provide a CLI (${names.join(' / ')})`, `update ${pkg}`);
+}
+
+/** Runs the CLI; returns the exit code (errors print `error CODE: message`). */
+export async function runCli(argv: string[]): Promise<number> {
+  const [cmd, ...args] = argv;
+  try {
+    switch (cmd) {
+      case 'train': await runTrain(args); return 0;
+      case 'config': {
+        const { positional, overrides } = splitArgs(args);
+        process.stdout.write(configToYAML(loadConfig(positional[0] ?? null, overrides)));
+        return 0;
+      }
+      case 'checkpoint': {
+        if (!args[0]) throw new OlmoError('INVALID_ARGUMENT', 'olmo checkpoint DIR');
+        const dir = resolveCheckpoint(args[0]);
+        const s = readTrainerState(dir);
+        process.stdout.write(JSON.stringify({ dir, ...s, config: undefined, config_yaml: undefined }, null, 2) + '\n');
+        return 0;
+      }
+      case 'demo': { const { runDemo } = await import('./demo.js'); await runDemo(args); return 0; }
+      case 'data': return await delegate('@olmo/data', ['runDataCli'], args);
+      case 'eval': return await delegate('@olmo/eval', ['runEvalCli', 'runCli', 'main'], args);
+      case 'generate': return await delegate('@olmo/model', ['runGenerateCli'], args);
+      case undefined: case '-h': case '--help': case 'help':
+        process.stdout.write(USAGE + '\n');
+        return cmd === undefined ? 1 : 0;
+      default:
+        process.stderr.write(`unknown command '${cmd}'\n${USAGE}\n`);
+        return 2;
+    }
+  } catch (e) {
+    if (e instanceof OlmoError) {
+      process.stderr.write(`\nerror ${e.code}: ${e.message}\n`);
+      return e.code === 'NON_FINITE' ? 3 : 1;
+    }
+    throw e;
+  }
+}
