@@ -21,12 +21,20 @@ std::vector<Chunk> chunks(int64_t n, const int64_t* sizes) {
     for (int64_t b = 0; b < sizes[t]; b += kChunk) cs.push_back({t, b, std::min(kChunk, sizes[t] - b)});
   return cs;
 }
+
+// Waking an OpenMP team costs more than updating a few hundred thousand floats (and much more on a
+// loaded machine), so small steps run on the calling thread.
+bool worth_threads(const std::vector<Chunk>& cs) {
+  int64_t total = 0;
+  for (const Chunk& c : cs) total += c.len;
+  return cs.size() > 1 && total > (int64_t(1) << 18);
+}
 }  // namespace
 
 bool adamw_all_finite_f32(int64_t n, const float* const* grads, const int64_t* sizes) {
   const std::vector<Chunk> cs = chunks(n, sizes);
   int bad = 0;
-#pragma omp parallel for schedule(dynamic, 4) reduction(| : bad)
+#pragma omp parallel for schedule(dynamic, 4) if (worth_threads(cs)) reduction(| : bad)
   for (int64_t c = 0; c < int64_t(cs.size()); ++c) {
     const float* g = grads[cs[size_t(c)].t] + cs[size_t(c)].begin;
     const int64_t len = cs[size_t(c)].len;
@@ -47,7 +55,7 @@ void adamw_f32(int64_t n, float* const* params, const float* const* grads, float
   const double bc2 = 1.0 - std::pow(double(beta2), double(step));
   const float inv_bc1 = float(1.0 / bc1), inv_sqrt_bc2 = float(1.0 / std::sqrt(bc2));
   const float b1 = beta1, b2 = beta2, c1 = 1.0f - beta1, c2 = 1.0f - beta2;
-#pragma omp parallel for schedule(dynamic, 4)
+#pragma omp parallel for schedule(dynamic, 4) if (worth_threads(cs))
   for (int64_t c = 0; c < int64_t(cs.size()); ++c) {
     const Chunk& ch = cs[size_t(c)];
     float* __restrict p = params[ch.t] + ch.begin;

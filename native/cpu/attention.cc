@@ -180,6 +180,12 @@ inline int64_t visible(bool causal, int64_t off, int64_t i, int64_t j0, int64_t 
   return std::min(nk, std::max<int64_t>(0, off + i - j0 + 1));
 }
 
+// Small problems (decode steps, tests) run on the calling thread: waking an OpenMP team costs more
+// than the work.
+inline bool worth_threads(int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t HS) {
+  return double(B) * double(NH) * double(T) * double(Tk) * double(HS) > 2e5;
+}
+
 }  // namespace
 
 void attention_fwd_f32(const float* q, const float* k, const float* v, float* out, float* lse,
@@ -189,7 +195,8 @@ void attention_fwd_f32(const float* q, const float* k, const float* v, float* ou
   const int64_t rep = NH / NKV, off = Tk - T, qs = NH * HS, ks = NKV * HS;
   const int64_t nqt = (T + BQ - 1) / BQ;
   const float ninf = -std::numeric_limits<float>::infinity();
-#pragma omp parallel
+  const bool par = worth_threads(B, T, Tk, NH, HS);
+#pragma omp parallel if (par)
   {
     Scratch buf = scratch(BQ * HS * 2 + HS * BK + BQ * BK + 2 * BQ);
     float* Q = buf.get();
@@ -277,7 +284,8 @@ void attention_bwd_f32(const float* q, const float* k, const float* v, const flo
 
   // D[b,h,i] = rowsum(dO o O).
   std::vector<float> D(size_t(B * NH * T));
-#pragma omp parallel for
+  const bool par = worth_threads(B, T, Tk, NH, HS);
+#pragma omp parallel for if (par)
   for (int64_t row = 0; row < B * T * NH; ++row) {
     const int64_t h = row % NH, bt = row / NH, b = bt / T, i = bt % T;
     const float* o = out + row * HS;
@@ -288,7 +296,7 @@ void attention_bwd_f32(const float* q, const float* k, const float* v, const flo
     D[(b * NH + h) * T + i] = s;
   }
 
-  const int nthreads = omp_get_max_threads();
+  const int nthreads = par ? omp_get_max_threads() : 1;
   std::fill(dq, dq + nq_elems, 0.0f);
   // Threads other than 0 add into private dq buffers (thread 0 uses dq itself).
   std::vector<Scratch> dq_private(size_t(std::max(nthreads - 1, 0)));
@@ -297,7 +305,7 @@ void attention_bwd_f32(const float* q, const float* k, const float* v, const flo
     OLMO_CHECK(p, "OUT_OF_MEMORY", "attention backward: cannot allocate " << nq_elems * 4 << " bytes of dq scratch", "reduce the batch size or sequence length");
   }
 
-#pragma omp parallel
+#pragma omp parallel if (par)
   {
     const int tid = omp_get_thread_num();
     float* dqt = dq;
