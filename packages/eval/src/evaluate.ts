@@ -79,6 +79,7 @@ export async function evaluateTask(modelIn: ScoringModel | unknown, tokenizer: T
   const { scores, stats } = await scoreSpans(model, spans, {
     batchSize: opts.batchSize, shareContexts: opts.shareContexts, maxBatchTokens: opts.maxBatchTokens,
     padId: tokenizer.eosTokenId,
+    greedy: isLambada,
     onProgress: (d, t) => bar.update(d, t),
   });
   bar.finish();

@@ -8,8 +8,31 @@
  * at the positions that are scored. Scores equal scoring every span alone (causal attention: the
  * logits at position t depend only on tokens ≤ t).
  */
+import { crossEntropy, noGrad, Tensor, tensor } from '@olmo/tensor-cuda';
 import { argError, configError } from './errors.js';
-import type { ScoringModel } from './model.js';
+import type { LogitsLike, ScoringModel } from './model.js';
+
+/**
+ * Per-position logsumexp of a [B, T, V] logits tensor computed natively (OpenMP / CUDA) with the fused
+ * cross-entropy kernel: CE(row, target 0) = lse - x[0]. Returns null for non-tensor logits (JS fallback).
+ */
+function nativeLse(logits: LogitsLike, data: Float32Array): Float32Array | null {
+  if (!(logits instanceof Tensor) || logits.ndim !== 3 || logits.dtype !== 'float32') return null;
+  const [B, T, V] = logits.shape as [number, number, number];
+  const N = B * T;
+  return noGrad(() => {
+    const flat = logits.reshape([N, V]);
+    const targets = tensor(new Int32Array(N), { shape: [N], dtype: 'int32', device: logits.device });
+    const { loss } = crossEntropy(flat, targets, { reduction: 'none' });
+    const ce = loss.toFloat32Array();
+    loss.dispose();
+    targets.dispose();
+    if (flat !== logits) flat.dispose();
+    const out = new Float32Array(N);
+    for (let i = 0; i < N; i++) out[i] = ce[i]! + data[i * V]!;
+    return out;
+  });
+}
 
 export interface Span {
   /** The row fed to the model (context + continuation[:-1], already ≤ contextLength). */
@@ -25,7 +48,7 @@ export interface SpanScore {
   /** Σ log p(target). */
   sum: number;
   tokenLogProbs: number[];
-  /** Every target token is the argmax at its position (greedy decoding reproduces it). */
+  /** Every target token is the argmax at its position (greedy decoding reproduces it); only with opts.greedy. */
   greedy: boolean;
 }
 
@@ -36,6 +59,8 @@ export interface ScoreOptions {
   maxBatchTokens?: number;
   /** Share rows between spans (exact duplicates and prefixes). Default true; false = one row per span. */
   shareContexts?: boolean;
+  /** Compute SpanScore.greedy (argmax check at every target; LAMBADA accuracy). Default false (greedy = false). */
+  greedy?: boolean;
   /** Use the model's forwardPrefixed (KV cache) for grouped spans when it has one. Default true. */
   usePrefixCache?: boolean;
   /** Id used for right padding (any valid id: padding never influences scored positions). Default 0. */
@@ -122,28 +147,45 @@ function lcp(xs: number[][]): number {
   return n;
 }
 
-/** Accumulates log-probs from a logits block into the span scores. */
-function harvest(data: Float32Array, V: number, rowOffset: (need: Need) => number, needs: Need[], spans: Span[], scores: SpanScore[]): void {
+/**
+ * Accumulates log-probs from a logits block into the span scores. `lse` (per row of V, from the native
+ * kernel) is optional; without it the logsumexp is computed here. The argmax (greedy check) is computed
+ * only when `greedy` is set.
+ */
+function harvest(data: Float32Array, V: number, rowOffset: (need: Need) => number, needs: Need[], spans: Span[], scores: SpanScore[], lse: Float32Array | null, greedy: boolean): void {
   const cache = new Map<number, { lse: number; argmax: number }>();
   for (const need of needs) {
     const off = rowOffset(need);
     let st = cache.get(off);
     if (!st) {
-      let mx = -Infinity;
-      let am = 0;
-      for (let v = 0; v < V; v++) {
-        const x = data[off + v]!;
-        if (x > mx) { mx = x; am = v; }
+      let am = -1;
+      let l: number;
+      if (lse) {
+        l = lse[off / V]!;
+      } else {
+        let mx = -Infinity;
+        for (let v = 0; v < V; v++) {
+          const x = data[off + v]!;
+          if (x > mx) { mx = x; am = v; }
+        }
+        let z = 0;
+        for (let v = 0; v < V; v++) z += Math.exp(data[off + v]! - mx);
+        l = mx + Math.log(z);
       }
-      let z = 0;
-      for (let v = 0; v < V; v++) z += Math.exp(data[off + v]! - mx);
-      st = { lse: mx + Math.log(z), argmax: am };
+      if (greedy && am < 0) {
+        let mx = -Infinity;
+        for (let v = 0; v < V; v++) {
+          const x = data[off + v]!;
+          if (x > mx) { mx = x; am = v; }
+        }
+      }
+      st = { lse: l, argmax: am };
       cache.set(off, st);
     }
     const sc = scores[need.span]!;
     const target = spans[need.span]!.targets[need.k]!;
     sc.tokenLogProbs[need.k] = data[off + target]! - st.lse;
-    if (st.argmax !== target) sc.greedy = false;
+    if (!greedy || st.argmax !== target) sc.greedy = false;
   }
 }
 
@@ -151,7 +193,7 @@ function harvest(data: Float32Array, V: number, rowOffset: (need: Need) => numbe
  * KV-cache path: per group (document), the common prefix of its rows is run once (LM head only at its last
  * position) and the rows' remainders are run together on copies of its keys/values.
  */
-async function scoreGroupPrefixed(model: ScoringModel, spans: Span[], idx: number[], scores: SpanScore[], stats: ScoreStats, padId: number): Promise<boolean> {
+async function scoreGroupPrefixed(model: ScoringModel, spans: Span[], idx: number[], scores: SpanScore[], stats: ScoreStats, padId: number, greedy: boolean): Promise<boolean> {
   const inputs = idx.map((i) => spans[i]!.input);
   const P = Math.min(lcp(inputs), ...idx.map((i) => spans[i]!.start + 1));
   if (P < 1) return false;
@@ -187,11 +229,12 @@ async function scoreGroupPrefixed(model: ScoringModel, spans: Span[], idx: numbe
         (pos === P - 1 ? pre : post).push({ span: i, pos: pos - P, k, row: rowOf[j]! } as Need & { row: number });
       }
     });
-    harvest(prefixLast.toFloat32Array(), V, () => 0, pre, spans, scores);
+    const pd = prefixLast.toFloat32Array();
+    harvest(pd, V, () => 0, pre, spans, scores, nativeLse(prefixLast, pd), greedy);
     if (post.length) {
       if (!suffix || suffix.shape[0] !== suffixes.length) throw configError('forwardPrefixed returned no / wrong suffix logits');
       const data = suffix.toFloat32Array();
-      harvest(data, V, (n) => (((n as Need & { row: number }).row * S) + n.pos) * V, post, spans, scores);
+      harvest(data, V, (n) => (((n as Need & { row: number }).row * S) + n.pos) * V, post, spans, scores, nativeLse(suffix, data), greedy);
     }
   } finally {
     prefixLast.dispose();
@@ -205,6 +248,7 @@ export async function scoreSpans(model: ScoringModel, spans: Span[], opts: Score
   const batchSize = Math.max(1, Math.floor(opts.batchSize ?? 16));
   const maxBatchTokens = opts.maxBatchTokens ?? batchSize * model.contextLength;
   const padId = opts.padId ?? 0;
+  const greedy = opts.greedy ?? false;
   validateSpans(spans, model);
   const share = opts.shareContexts ?? true;
   const scores: SpanScore[] = spans.map((s) => ({ sum: 0, tokenLogProbs: new Array<number>(s.targets.length).fill(0), greedy: true }));
@@ -222,7 +266,7 @@ export async function scoreSpans(model: ScoringModel, spans: Span[], opts: Score
     const handled = new Set<number>();
     let done = 0;
     for (const idx of groups.values()) {
-      if (await scoreGroupPrefixed(model, spans, idx, scores, stats, padId)) for (const i of idx) handled.add(i);
+      if (await scoreGroupPrefixed(model, spans, idx, scores, stats, padId, greedy)) for (const i of idx) handled.add(i);
       done++;
       opts.onProgress?.(done, groups.size);
     }
@@ -250,7 +294,8 @@ export async function scoreSpans(model: ScoringModel, spans: Span[], opts: Score
       }
       const V = shape[2]!;
       const data = logits.toFloat32Array();
-      for (let b = 0; b < batch.length; b++) harvest(data, V, (n) => (b * T + n.pos) * V, batch[b]!.needs, spans, scores);
+      const lse = nativeLse(logits, data);
+      for (let b = 0; b < batch.length; b++) harvest(data, V, (n) => (b * T + n.pos) * V, batch[b]!.needs, spans, scores, lse, greedy);
     } finally {
       logits.dispose();
     }
