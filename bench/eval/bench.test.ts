@@ -27,12 +27,13 @@ it('eval throughput', async () => {
   const modes = [
     { name: 'naive: one request per forward (per-choice, no sharing)', model: plain, opts: { batchSize: 1, shareContexts: false } },
     { name: 'batched, per-choice rows (batch 16, no sharing)', model: plain, opts: { batchSize: 16, shareContexts: false } },
-    { name: 'shared contexts (KV-cache prefix once per document)', model: sm, opts: { batchSize: 16 } },
+    { name: 'shared contexts, KV-cache prefix for every document', model: sm, opts: { batchSize: 16, prefixMinTokens: 1 } },
+    { name: 'default: shared rows + KV-cache prefix when it is ≥ 32 tokens', model: sm, opts: { batchSize: 16 } },
   ];
   const lines: string[] = [];
   lines.push('# @olmo/eval benchmark', '');
   lines.push(`Command: \`BENCH_DOCS=${DOCS} npx vitest run --config bench/eval/vitest.config.ts\``, '');
-  lines.push(`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, CPU device (no GPU in this session).`);
+  lines.push(`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, CPU device (no GPU in this session). Load average at start: ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')} (a shared development box: absolute numbers are noisy, compare rows of the same run).`);
   lines.push(`Model: OLMoConfig.tiny() (d 256, 4 layers, 4 heads, SwiGLU 1024, vocab 50304, context 2048), random init. Tokenizer: allenai_gpt-neox-olmo-dolma-v1_5. First ${DOCS} documents of each task (OLMo's validation files in ../shared/eval).`, '');
   lines.push('| task | mode | requests | forward calls | tokens fed | seconds | requests/s | speed-up vs naive | max \\|Δll\\| vs naive |', '|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const name of ['piqa', 'hellaswag']) {
@@ -51,6 +52,7 @@ it('eval throughput', async () => {
       lines.push(row);
     }
   }
+  lines.push('', `Load average at end: ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')}.`);
   lines.push('', 'Notes: "tokens fed" counts padded tokens given to the model (for the shared mode: each prefix once plus the padded suffixes). On the tiny config most of the cost of a forward pass is the 50304-wide LM head, which the shared mode evaluates only at the last context position and at continuation positions. Scores agree across modes to float32 rounding (last column, nats).');
   writeFileSync(path.join(root, 'bench/eval/RESULTS.md'), lines.join('\n') + '\n');
   model.dispose();

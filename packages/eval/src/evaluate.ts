@@ -20,6 +20,8 @@ export interface EvaluateOptions {
   /** Share contexts between choices (default true); false scores every request in its own row. */
   shareContexts?: boolean;
   maxBatchTokens?: number;
+  /** See ScoreOptions.prefixMinTokens (KV-cache sharing threshold). Default 32. */
+  prefixMinTokens?: number;
   /** Draw a progress bar (default: when stderr is a TTY). */
   progress?: boolean;
 }
@@ -80,6 +82,7 @@ export async function evaluateTask(modelIn: ScoringModel | unknown, tokenizer: T
     batchSize: opts.batchSize, shareContexts: opts.shareContexts, maxBatchTokens: opts.maxBatchTokens,
     padId: tokenizer.eosTokenId,
     greedy: isLambada,
+    prefixMinTokens: opts.prefixMinTokens,
     onProgress: (d, t) => bar.update(d, t),
   });
   bar.finish();

@@ -63,6 +63,11 @@ export interface ScoreOptions {
   greedy?: boolean;
   /** Use the model's forwardPrefixed (KV cache) for grouped spans when it has one. Default true. */
   usePrefixCache?: boolean;
+  /**
+   * Only documents whose shared prefix has at least this many tokens take the KV-cache path (it runs one
+   * document per call, so short prefixes are cheaper in the batched row path). Default 32.
+   */
+  prefixMinTokens?: number;
   /** Id used for right padding (any valid id: padding never influences scored positions). Default 0. */
   padId?: number;
   onProgress?: (done: number, total: number) => void;
@@ -193,10 +198,10 @@ function harvest(data: Float32Array, V: number, rowOffset: (need: Need) => numbe
  * KV-cache path: per group (document), the common prefix of its rows is run once (LM head only at its last
  * position) and the rows' remainders are run together on copies of its keys/values.
  */
-async function scoreGroupPrefixed(model: ScoringModel, spans: Span[], idx: number[], scores: SpanScore[], stats: ScoreStats, padId: number, greedy: boolean): Promise<boolean> {
+async function scoreGroupPrefixed(model: ScoringModel, spans: Span[], idx: number[], scores: SpanScore[], stats: ScoreStats, padId: number, greedy: boolean, minPrefix: number): Promise<boolean> {
   const inputs = idx.map((i) => spans[i]!.input);
   const P = Math.min(lcp(inputs), ...idx.map((i) => spans[i]!.start + 1));
-  if (P < 1) return false;
+  if (P < Math.max(1, minPrefix)) return false;
   // distinct suffixes (identical rows share one suffix row)
   const keyOf = new Map<string, number>();
   const suffixes: number[][] = [];
@@ -266,7 +271,7 @@ export async function scoreSpans(model: ScoringModel, spans: Span[], opts: Score
     const handled = new Set<number>();
     let done = 0;
     for (const idx of groups.values()) {
-      if (await scoreGroupPrefixed(model, spans, idx, scores, stats, padId, greedy)) for (const i of idx) handled.add(i);
+      if (await scoreGroupPrefixed(model, spans, idx, scores, stats, padId, greedy, opts.prefixMinTokens ?? 32)) for (const i of idx) handled.add(i);
       done++;
       opts.onProgress?.(done, groups.size);
     }

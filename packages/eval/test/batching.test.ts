@@ -75,7 +75,7 @@ describe.skipIf(!hasShared)('evaluateTask: batched path == one request at a time
       expect(a.stats.forwardCalls).toBeLessThan(b.stats.forwardCalls);
       // the KV-cache (prefix) path gives the same scores
       const cached = createFakeModel({ vocabSize: 257, contextLength: 512, seed: 11, prefixCache: true });
-      const c = await evaluateTask(cached, tok, task, { batchSize: 32, metric, progress: false });
+      const c = await evaluateTask(cached, tok, task, { batchSize: 32, metric, progress: false, prefixMinTokens: 1 });
       c.perExample.forEach((e, i) => e.ll.forEach((x, j) => expect(x).toBeCloseTo(b.perExample[i]!.ll[j]!, 4)));
       expect(c.perExample.map((e) => e.greedy)).toEqual(b.perExample.map((e) => e.greedy));
       for (const k of Object.keys(b.metrics)) expect(c.metrics[k]).toBeCloseTo(b.metrics[k]!, 6);
