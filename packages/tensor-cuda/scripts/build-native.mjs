@@ -21,7 +21,8 @@ if (!existsSync(path.join(sourceDir, 'CMakeLists.txt'))) {
 const addonApiDir = require('node-addon-api').include_dir.replace(/^"|"$/g, '');
 const cmakeJs = path.join(path.dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
 const jobs = String(Math.max(1, (await import('node:os')).availableParallelism?.() ?? 2));
-const args = [cmakeJs, 'compile', '-d', sourceDir, '-O', path.join(pkgDir, 'build'), '-p', jobs,
+// 'build' (not 'compile'): a failing incremental build must not trigger cmake-js's clean full rebuild.
+const args = [cmakeJs, 'build', '-d', sourceDir, '-O', path.join(pkgDir, 'build'), '-p', jobs,
   `--CDNODE_ADDON_API_DIR=${path.resolve(pkgDir, addonApiDir)}`];
 if (process.env.OLMO_PORTABLE === '1') args.push('--CDOLMO_PORTABLE=ON');
 if (process.env.OLMO_NO_CUDA === '1') args.push('--CDOLMO_ENABLE_CUDA=OFF');
