@@ -18,7 +18,8 @@ export const EVAL_USAGE = `usage:
   olmo eval --model DIR [--tokenizer FILE] --tasks piqa,hellaswag,... [--data PATH ...] [--limit N]
             [--batch-size N] [--metric acc|len_norm|pmi_dc|ce_loss|bpb] [--pmi-dc]
             [--out results.json] [--html report.html] [--md report.md] [--device cpu|cuda] [--no-progress]
-  olmo eval --model DIR [--tokenizer FILE] --perplexity FILE... [--seq-len N] [--out results.json]
+  olmo eval --model DIR [--tokenizer FILE] --perplexity FILE... [--seq-len N] [--token-dtype uint16|uint32] [--out results.json]
+            (.txt files are texts; other files are token files: .npy with header, or raw OLMo memmaps)
 
 tasks: ${Object.keys(TASKS).join(', ')} (or "all")
 --data: a data file or a folder (searched per task; OLMo's HF Arrow files preferred); repeat it, or give
@@ -47,6 +48,7 @@ interface Args {
   md?: string;
   perplexity: string[];
   seqLen?: number;
+  tokenDtype?: 'uint16' | 'uint32';
   device: string;
   progress?: boolean;
   help: boolean;
@@ -90,6 +92,12 @@ function parseArgs(argv: string[]): Args {
       case '--html': a.html = next(); break;
       case '--md': a.md = next(); break;
       case '--device': a.device = next(); break;
+      case '--token-dtype': {
+        const d = next();
+        if (d !== 'uint16' && d !== 'uint32') throw argError(`--token-dtype must be uint16 or uint32, got ${d}`);
+        a.tokenDtype = d;
+        break;
+      }
       case '--no-progress': a.progress = false; break;
       case '--progress': a.progress = true; break;
       case '--perplexity':
@@ -155,7 +163,7 @@ export async function runEvalCli(argv: string[], io: CliIO = {}): Promise<number
     }
     const ppl: (PerplexityResult & { label: string })[] = [];
     if (args.perplexity.length) {
-      const r = await evaluatePerplexity(model, tokenizer, perplexityInputFromPaths(args.perplexity), { seqLen: args.seqLen, batchSize: args.batchSize, progress: args.progress });
+      const r = await evaluatePerplexity(model, tokenizer, perplexityInputFromPaths(args.perplexity, args.tokenDtype ?? ((tokenizer.vocabSize ?? 0) > 65536 ? 'uint32' : 'uint16')), { seqLen: args.seqLen, batchSize: args.batchSize, progress: args.progress });
       ppl.push({ label: args.perplexity.map((p) => path.basename(p)).join(','), ...r });
     }
     out(markdownTable(results, ppl));

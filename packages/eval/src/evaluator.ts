@@ -36,6 +36,8 @@ export interface CreateEvaluatorsOptions {
   /** Default batch size (the trainer's device_eval_batch_size). Default 16. */
   batchSize?: number;
   progress?: boolean;
+  /** Element type of raw token files (OLMo's headerless .npy memmaps). Default: uint32 if the tokenizer has > 65536 ids, else uint16. */
+  tokenDtype?: 'uint16' | 'uint32';
 }
 
 export interface InLoopEvaluator {
@@ -78,7 +80,7 @@ export function createEvaluators(entries: EvaluatorConfigEntry[], opts: CreateEv
         const out: Record<string, number> = {};
         for (const [label, paths] of sets) {
           const maxInstances = e.subset_num_batches ? e.subset_num_batches * batchSize : undefined;
-          const r = await evaluatePerplexity(m, opts.tokenizer, perplexityInputFromPaths(paths), { seqLen: opts.seqLen ?? m.contextLength, batchSize, maxInstances, progress: opts.progress ?? false });
+          const r = await evaluatePerplexity(m, opts.tokenizer, perplexityInputFromPaths(paths, opts.tokenDtype ?? ((opts.tokenizer.vocabSize ?? 0) > 65536 ? 'uint32' : 'uint16')), { seqLen: opts.seqLen ?? m.contextLength, batchSize, maxInstances, progress: opts.progress ?? false });
           out[`eval/${label}/CrossEntropyLoss`] = r.instanceCrossEntropy;
           out[`eval/${label}/Perplexity`] = Math.exp(r.instanceCrossEntropy);
         }

@@ -137,8 +137,11 @@ export async function evaluatePerplexity(modelIn: ScoringModel | unknown, tokeni
 }
 
 
-/** Paths → PerplexityInput: `.txt`/`.md`/`.raw` files are texts (one document per file), anything else token files. */
-export function perplexityInputFromPaths(paths: string[]): PerplexityInput {
+/**
+ * Paths → PerplexityInput: `.txt`/`.md`/`.raw` files are texts (one document per file), anything else token files
+ * (OLMo's `.npy` token files are raw memmaps without a header: `dtype` uint16, or uint32 for vocabularies > 65536).
+ */
+export function perplexityInputFromPaths(paths: string[], dtype?: 'uint16' | 'uint32'): PerplexityInput {
   const isText = (p: string) => /\.(txt|md|raw|text)$/i.test(p);
   if (paths.every(isText)) {
     return {
@@ -149,5 +152,5 @@ export function perplexityInputFromPaths(paths: string[]): PerplexityInput {
     };
   }
   if (paths.some(isText)) throw argError('mixing text files and token files in one perplexity set', 'evaluate them in separate runs');
-  return { tokenFiles: paths };
+  return { tokenFiles: paths, dtype };
 }
