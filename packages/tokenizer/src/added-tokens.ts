@@ -42,25 +42,31 @@ export function parseAddedTokens(list: unknown): AddedToken[] {
 class Matcher {
   private sticky: RegExp;
   /** First UTF-16 unit of every token: positions with another first unit cannot start a match. */
-  private first = new Uint8Array(0x10000);
+  private cand: RegExp;
   private byContent = new Map<string, AddedToken>();
   constructor(tokens: { key: string; tok: AddedToken }[]) {
     for (const { key, tok } of tokens) if (!this.byContent.has(key)) this.byContent.set(key, tok);
     const keys = [...this.byContent.keys()].filter((k) => k.length > 0).sort((a, b) => b.length - a.length);
     const src = keys.map((k) => k.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('|');
     this.sticky = new RegExp(src, 'yu');
-    for (const k of keys) this.first[k.charCodeAt(0)] = 1;
+    const esc = (u: string) => `\\u${u.charCodeAt(0).toString(16).padStart(4, '0')}`;
+    const prefixes = new Set(keys.map((k) => k.slice(0, 2)));
+    this.cand = new RegExp([...prefixes].map((p) => p.split('').map(esc).join('')).join('|') || '(?!)', 'g');
   }
 
-  /** Next match at or after `from` (same result as re.exec, but skips impossible positions fast). */
+  /** Next match at or after `from` (same result as a global exec of the alternation). */
   private next(s: string, from: number): RegExpExecArray | null {
-    const first = this.first;
+    // A native regex over the tokens' first one/two units finds candidates (fast skip over plain
+    // text, and a lone space is no candidate for GPT-NeoX's space-run tokens); sticky exec verifies.
+    const cand = this.cand;
     const y = this.sticky;
-    for (let i = from; i < s.length; i++) {
-      if (!first[s.charCodeAt(i)]) continue;
-      y.lastIndex = i;
+    cand.lastIndex = from;
+    let c: RegExpExecArray | null;
+    while ((c = cand.exec(s)) !== null) {
+      y.lastIndex = c.index;
       const m = y.exec(s);
       if (m) return m;
+      cand.lastIndex = c.index + 1;
     }
     return null;
   }
