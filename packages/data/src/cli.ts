@@ -124,7 +124,7 @@ async function cmdInspect(argv: string[], out: Out): Promise<number> {
     if (values.json) {
       out(JSON.stringify({
         step, epoch: cfg.epoch, seed: cfg.seed, globalBatchSize: B, worldSize: world, rank: rank ?? null, numInstances: length, seqLen: cfg.seqLen,
-        instances: rows.map((x) => ({ position: x.position, rank: x.rank, globalIndex: x.globalIndex, source: x.inst.source, offset: x.inst.offset, label: x.inst.metadata?.label ?? x.inst.sourceName ?? null, docIds: x.inst.docIds ?? null, text: x.text ?? null, inputIds: tok ? undefined : Array.from(x.inst.inputIds) })),
+        instances: rows.map((x) => ({ position: x.position, rank: x.rank, globalIndex: x.globalIndex, source: x.inst.source, offset: x.inst.offset, label: x.inst.metadata?.label ?? x.inst.sourceName ?? null, docIds: x.inst.docIds ?? null, docNames: x.inst.docNames ?? null, text: x.text ?? null, inputIds: tok ? undefined : Array.from(x.inst.inputIds) })),
       }));
       return 0;
     }
@@ -133,7 +133,7 @@ async function cmdInspect(argv: string[], out: Out): Promise<number> {
       const label = x.inst.metadata?.label ?? x.inst.sourceName;
       out(`\n#${x.position}  global index ${x.globalIndex}  rank ${x.rank}${label !== undefined ? `  label ${String(label)}` : ''}`);
       out(`  source ${x.inst.source}  tokens [${x.inst.offset}, ${x.inst.offset + cfg.seqLen})`);
-      if (x.inst.docIds) out(`  docs ${x.inst.docIds.join(', ')}`);
+      if (x.inst.docIds) out(`  docs ${x.inst.docIds.map((d, k) => (x.inst.docNames ? `${d} (${x.inst.docNames[k]})` : String(d))).join(', ')}`);
       if (x.text !== undefined) {
         const t = maxChars > 0 && x.text.length > maxChars ? `${x.text.slice(0, maxChars)}…` : x.text;
         out(`  text ${JSON.stringify(t)}`);

@@ -5,7 +5,7 @@
  * never loaded whole. Optional document boundaries come from the `<stem>.docs.npy` sidecar written
  * by `prepare` (or from eos positions).
  */
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { badArg, configInvalid, corrupt, DataError, notFound } from './errors.js';
 import { checkManifestTokenizer, MANIFEST_NAME, manifestFor, readManifest, type TokenDtype, type TokenizerIdentity } from './manifest.js';
@@ -39,6 +39,8 @@ export interface Instance {
   docIds?: number[];
   /** Lengths of the document segments inside the instance (sum = seqLen), for doc-masked attention. */
   docLens?: number[];
+  /** The source's own id of each document in docIds (JSONL `id`, line number, file name), when recorded. */
+  docNames?: string[];
 }
 
 interface FileInfo {
@@ -47,6 +49,7 @@ interface FileInfo {
   instances: number;
   offset: number; // first global instance index
   docs?: BigUint64Array | null; // flattened [D,3], lazily loaded (null = no sidecar)
+  docNames?: string[] | null; // source ids per document (<stem>.docids.jsonl), lazily loaded
 }
 
 /** Expands directories and manifest.json paths to the token files they list. */
@@ -68,6 +71,10 @@ export function expandPaths(paths: readonly string[]): string[] {
 
 export function sidecarPath(tokenFile: string): string {
   return tokenFile.replace(/(\.npy)?$/, '.docs.npy');
+}
+
+export function docIdsPath(tokenFile: string): string {
+  return tokenFile.replace(/(\.npy)?$/, '.docids.jsonl');
 }
 
 export class MemMapDataset {
@@ -214,6 +221,20 @@ export class MemMapDataset {
     return (info.docs = data);
   }
 
+  private docNamesOf(f: number): string[] | null {
+    const info = this.infos[f]!;
+    if (info.docNames !== undefined) return info.docNames;
+    const file = docIdsPath(info.path);
+    if (!existsSync(file)) return (info.docNames = null);
+    const text = readFileSync(file, 'utf8');
+    try {
+      info.docNames = text.split('\n').filter((l) => l.length > 0).map((l) => String(JSON.parse(l)));
+    } catch (e) {
+      throw corrupt(file, `invalid document id list: ${(e as Error).message}`);
+    }
+    return info.docNames;
+  }
+
   /** Documents overlapping tokens [start, end) of file f: [docId, segStart, segEnd][] (clipped). */
   docsIn(f: number, start: number, end: number): [number, number, number][] | undefined {
     const d = this.docsOf(f);
@@ -247,6 +268,9 @@ export class MemMapDataset {
     if (docs) {
       inst.docIds = docs.map((x) => x[0]);
       inst.docLens = docs.map((x) => x[2] - x[1]);
+      const names = this.docNamesOf(f);
+      const first = this.docsOf(f)![2];
+      if (names && first !== undefined) inst.docNames = inst.docIds.map((id) => names[id - Number(first)] ?? '?');
     } else if (this.eosTokenId !== undefined) {
       const lens: number[] = [];
       let last = 0;

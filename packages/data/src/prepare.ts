@@ -2,6 +2,7 @@
  * prepare: text → OLMo token files. Each source unit (a JSONL/text file, or an npm corpus) becomes
  *   <out>/<name>-<hash8>.npy        raw little-endian uint16/uint32 tokens, eos after every document
  *   <out>/<name>-<hash8>.docs.npy   real .npy uint64 [D, 3]: start, end (exclusive, eos included), global doc id
+ *   <out>/<name>-<hash8>.docids.jsonl  the source's own id of each document (JSONL `id`, line number, file name), one JSON string per line
  *   <out>/.parts/<name>-<hash8>.json  completion record (resume skips finished units)
  * and <out>/manifest.json lists them all (tokenizer hash, vocab size, eos id, dtype, counts, sources).
  * Every file is written to a temp name and renamed, so an interrupted run leaves only finished units.
@@ -133,9 +134,10 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
       const id = unitId(u);
       const tokFile = path.join(out, `${id}.npy`);
       const docsFile = path.join(out, `${id}.docs.npy`);
+      const idsFile = path.join(out, `${id}.docids.jsonl`);
       const partFile = path.join(partsDir, `${id}.json`);
       const inputs = fingerprint(u);
-      if (resume && existsSync(partFile) && existsSync(tokFile) && existsSync(docsFile)) {
+      if (resume && existsSync(partFile) && existsSync(tokFile) && existsSync(docsFile) && existsSync(idsFile)) {
         const rec = JSON.parse(readFileSync(partFile, 'utf8')) as PartRecord;
         if (rec.tokenizerHash === hash && rec.dtype === dtype && rec.firstDocId === firstDocId
           && JSON.stringify(rec.source.inputs) === JSON.stringify(inputs) && statSync(tokFile).size === rec.tokens * (dtype === 'uint16' ? 2 : 4)) {
@@ -152,6 +154,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
       const fd = openSync(tmp, 'w');
       let docs = new BigUint64Array(1024 * 3);
       let nDocs = 0, nTokens = 0, bytes = 0;
+      const docNames: string[] = [];
       const draw = (force = false) => {
         const now = performance.now();
         if (!force && now - lastDraw < 200) return;
@@ -200,6 +203,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
         };
         for await (const doc of readDocs(u, (n) => { bytes += n; })) {
           batch.push(doc);
+          docNames.push(JSON.stringify(doc.id));
           batchLen += doc.text.length;
           if (batchLen >= batchChars) await flush();
         }
@@ -212,6 +216,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
       }
       closeSync(fd);
       writeNpy(docsFile, docs.subarray(0, nDocs * 3), [nDocs, 3]);
+      writeFileAtomic(idsFile, docNames.length ? `${docNames.join('\n')}\n` : '');
       renameSync(tmp, tokFile);
       const file: ManifestFile = {
         path: path.basename(tokFile), docs: path.basename(docsFile), tokens: nTokens, documents: nDocs, firstDocId,

@@ -96,6 +96,7 @@ describe('MemMapDataset (OLMo semantics)', () => {
     expect(ds.get(0).docIds).toEqual([0]);
     expect(ds.get(1).docIds).toEqual([0, 1]);
     expect(ds.get(1).docLens).toEqual([1, 3]);
+    expect(ds.get(1).docNames).toEqual(['1', '2']); // JSONL line numbers (no "id" field)
     expect(ds.get(2).docIds).toEqual([2]);
     expectCode(() => MemMapDataset.openSync(out, { seqLen: 4, dtype: 'uint16', tokenizer: { hash: 'other-tokenizer' } }), 'CONFIG_INVALID', 'manifest.json');
     expectCode(() => MemMapDataset.openSync(out, { seqLen: 4, dtype: 'uint16', tokenizer: { vocabSize: 50280 } }), 'CONFIG_INVALID', 'manifest.json');

@@ -59,6 +59,9 @@ describe('prepare → open → decode', () => {
     expect(r.manifest.tokenizer).toMatchObject({ hash: 'byte-tokenizer-v1', vocabSize: 257, eosTokenId: 256 });
     const expected = [...docsA, ...docsB, 'A plain text file.\r\nSecond line.'];
     expect(r.manifest.totalDocuments).toBe(expected.length);
+    const ds = MemMapDataset.openSync(out, { seqLen: 4, dtype: 'uint16' });
+    expect(ds.get(0).docNames).toEqual(['a0']); // JSONL "id" field
+    ds.close();
     expect(decodeAll(out, (ids) => tok.decode(ids))).toEqual(expected);
     // Raw headerless token files, named *.npy as OLMo does.
     const f0 = path.join(out, r.manifest.files[0]!.path);
