@@ -25,7 +25,7 @@ export interface TrainData {
 }
 
 interface DataModule {
-  MemMapDataset?: { open(paths: string[], o: { seqLen: number; dtype?: 'uint16' | 'uint32' }): Promise<{ length: number; get(i: number): { inputIds: Int32Array; index: number; labelMask?: Uint8Array | null } ; close?(): void }> };
+  MemMapDataset?: { open(paths: string[], o: { seqLen: number; dtype?: 'uint16' | 'uint32'; vocabSize?: number }): Promise<{ length: number; get(i: number): { inputIds: Int32Array; index: number; labelMask?: Uint8Array | null } ; close?(): void }> };
   globalIndices?: (o: { numInstances: number; seed: number; epoch?: number; worldSize?: number; dropLast?: boolean }) => Uint32Array;
 }
 
@@ -82,7 +82,7 @@ export async function buildTrainData(c: TrainConfig): Promise<TrainData> {
   const seqLen = c.model.max_sequence_length;
   const dtype = c.data.memmap_dtype ?? ((c.model.embedding_size ?? c.model.vocab_size) <= 65536 ? 'uint16' : 'uint32');
   const mod = await loadDataModule();
-  const ds = mod.MemMapDataset ? await mod.MemMapDataset.open(paths, { seqLen, dtype }) : new TokenFiles(paths, seqLen, dtype === 'uint16' ? 2 : 4);
+  const ds = mod.MemMapDataset ? await mod.MemMapDataset.open(paths, { seqLen, dtype, vocabSize: c.model.embedding_size ?? c.model.vocab_size }) : new TokenFiles(paths, seqLen, dtype === 'uint16' ? 2 : 4);
   const n = ds.length;
   if (n === 0) throw new ConfigError('data.paths', `the token files hold fewer than ${seqLen} tokens (one instance)`);
   const seed = c.data.seed ?? c.seed;

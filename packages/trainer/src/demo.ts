@@ -9,7 +9,7 @@
  *   6. generate: a sample from the trained model
  *   7. report: OUT/report.md + OUT/report.html (metrics table, loss-curve SVG)
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configToYAML, loadConfigFile, parseOverrides, resolveConfig, type TrainConfig } from './config.js';
@@ -146,12 +146,13 @@ export async function runDemo(args: string[]): Promise<void> {
   writeFileSync(join(out, 'config.yaml'), configToYAML(cfg));
   const T = cfg.model.max_sequence_length;
   const trainInst = readTokenInstances(trainFiles, T, dtype);
-  const validInst = readTokenInstances(validFiles, T, dtype);
+  const validInst = readTokenInstances(validFiles, T, dtype, 128); // 16k held-out tokens for the final number
   const uni = unigramStats(trainInst, cfg.model.embedding_size ?? V);
-  const uniHeld = unigramCrossEntropy(uni.counts, uni.total, validInst);
+  const uniHeld = unigramCrossEntropy(uni.counts, uni.total, validInst); // same held-out tokens as the final eval
   say(`    unigram entropy of the training tokens: ${uni.entropy.toFixed(3)} nats/token (held-out unigram CE ${uniHeld.toFixed(3)})`);
 
   // 4. train
+  rmSync(cfg.save_folder, { recursive: true, force: true }); // a fresh run each time
   const model: TrainableModel = await buildModel(cfg);
   const nParams = model.numParameters?.() ?? 0;
   say(`4/6 train: OLMo d_model=${cfg.model.d_model} n_layers=${cfg.model.n_layers} n_heads=${cfg.model.n_heads} seq=${T} (${(nParams / 1e6).toFixed(2)} M params), ` +
@@ -165,7 +166,7 @@ export async function runDemo(args: string[]): Promise<void> {
   const trainSec = (performance.now() - tt) / 1000;
 
   // 5. evaluate
-  say('5/6 evaluate: held-out perplexity');
+  say(`5/6 evaluate: held-out perplexity (${validInst.length} instances of ${T} tokens)`);
   const ev = evaluatePerplexityOnInstances(model, validInst, 8);
   const finalTrain = res.metrics?.['train/CrossEntropyLoss'] ?? NaN;
   say(`    held-out CE ${ev.crossEntropy.toFixed(3)} nats/token, perplexity ${ev.perplexity.toFixed(1)} over ${ev.tokens.toLocaleString()} tokens`);

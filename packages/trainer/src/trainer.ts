@@ -71,6 +71,7 @@ export class Trainer implements TrainerView {
   readonly params: NamedParam[];
   readonly callbacks: Callback[];
   readonly maxSteps: number;
+  readonly scheduleSteps: number;
   readonly tokensPerStep: number;
   readonly flopsPerToken: number;
   step = 0;
@@ -94,8 +95,9 @@ export class Trainer implements TrainerView {
     this.scheduler = o.scheduler ?? Scheduler.fromConfig(o.config);
     const c = o.config;
     if (o.data.seqLen !== seqLenOf(c)) throw new ConfigError('model.max_sequence_length', `dataset instances have ${o.data.seqLen} tokens, config says ${seqLenOf(c)}`);
-    this.maxSteps = maxStepsOf(c, o.data.numInstances);
-    if (c.stop_at !== null) this.maxSteps = Math.min(this.maxSteps, c.stop_at);
+    // the schedule runs to max_duration; stop_at only ends training early (OLMo semantics)
+    this.scheduleSteps = maxStepsOf(c, o.data.numInstances);
+    this.maxSteps = c.stop_at !== null ? Math.min(this.scheduleSteps, c.stop_at) : this.scheduleSteps;
     this.tokensPerStep = c.global_train_batch_size * seqLenOf(c);
     this.flopsPerToken = flopsPerToken(o.model, this.params, seqLenOf(c), c.model);
     if (o.callbacks) this.callbacks = o.callbacks;
@@ -127,7 +129,7 @@ export class Trainer implements TrainerView {
 
   get saveFolder(): string { return this.config.save_folder; }
   private get schedCurrent(): number { return this.config.scheduler.units === 'tokens' ? this.tokens : this.step; }
-  private get schedMax(): number { return this.config.scheduler.units === 'tokens' ? this.maxSteps * this.tokensPerStep : this.maxSteps; }
+  private get schedMax(): number { return this.config.scheduler.units === 'tokens' ? this.scheduleSteps * this.tokensPerStep : this.scheduleSteps; }
 
   /** Instances of the global batch at (1-based) step k, as one Int32Array [B·T]. */
   batchAt(step: number): { ids: Int32Array; indices: Uint32Array; labelMask: Uint8Array | null } {
@@ -201,6 +203,7 @@ export class Trainer implements TrainerView {
       for (const cb of this.callbacks) await cb.onStepEnd?.(this, m);
       history.push(m);
       last = m;
+      if (process.env.OLMO_TEST_KILL_AFTER_STEP === String(this.step)) process.kill(process.pid, 'SIGKILL'); // test hook: kill -9
       if (this.config.time_limit !== null && (Date.now() - t0) / 1000 > this.config.time_limit) { this.log(`[olmo] time_limit reached at step ${this.step}`); break; }
     }
     for (const cb of this.callbacks) await cb.onTrainEnd?.(this, last);
@@ -213,7 +216,7 @@ export class Trainer implements TrainerView {
     const seed = this.config.data.seed ?? this.config.seed;
     return {
       format: { kind: 'unsharded', world_size: 1, version: 1 },
-      step: this.step, tokens: this.tokens, rng: {}, scheduler: this.scheduler.stateDict(),
+      step: this.step, tokens: this.tokens, rng: { init_seed: this.config.seed }, scheduler: this.scheduler.stateDict(),
       data: { step: this.step, seed, epoch: this.config.epoch ?? 0, order_hash: this.data.orderHash, num_instances: this.data.numInstances },
       callbacks, config: JSON.parse(JSON.stringify(this.config)), config_yaml: configToYAML(this.config),
       tokenizer_hash: this.tokenizerHash, data_order_hash: this.data.orderHash, code_version: CODE_VERSION, time: new Date().toISOString(),
