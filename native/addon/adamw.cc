@@ -1,4 +1,4 @@
-// Binding for native/cpu/adamw.cc (fused multi-tensor AdamW).
+// Binding for native/cpu/adamw.cc and native/cuda/adamw.cu (fused multi-tensor AdamW).
 #include "olmo/ops/adamw.h"
 
 #include <vector>
@@ -27,12 +27,6 @@ float* elem_ptr(Napi::Array bufs, Napi::Array offs, uint32_t k, int64_t count, i
   OLMO_CHECK(end <= b->nbytes(), "SHAPE_MISMATCH", "adamwStep: tensor " << k << " view [" << off << ", " << end << ") exceeds its buffer of " << b->nbytes() << " bytes", "check shapes");
   *device = b->device();
   return reinterpret_cast<float*>(static_cast<char*>(b->data()) + off);
-}
-
-// No CUDA kernel yet: CUDA tensors get CUDA_UNAVAILABLE (switch to OLMO_DISPATCH once
-// native/cuda/adamw.cu defines olmo::cuda::adamw_*).
-void require_cpu(int dev, const char* op) {
-  OLMO_CHECK(dev < 0, "CUDA_UNAVAILABLE", op << " has no CUDA kernel yet", "run the optimizer step on 'cpu'");
 }
 
 }  // namespace
@@ -72,11 +66,16 @@ static Napi::Value AdamwStep(const Napi::CallbackInfo& info) {
     same_device({dev, d[0], d[1], d[2], d[3]});
   }
   if (n == 0) return info.Env().Undefined();
-  require_cpu(dev, "adamwStep");
+#ifdef OLMO_WITH_CUDA
+  const bool finite = dev >= 0 ? cuda::adamw_all_finite_f32(dev, int64_t(n), g.data(), sizes.data())
+                               : cpu::adamw_all_finite_f32(int64_t(n), g.data(), sizes.data());
+#else
+  if (dev >= 0) cuda_unavailable("adamw_all_finite_f32");
   const bool finite = cpu::adamw_all_finite_f32(int64_t(n), g.data(), sizes.data());
+#endif
   OLMO_CHECK(finite, "NON_FINITE", "adamwStep: a gradient contains NaN or Inf; no parameter was updated",
              "skip this step (loss scaling / lower learning rate), or clip gradients");
-  cpu::adamw_f32(int64_t(n), p.data(), g.data(), m.data(), v.data(), sizes.data(), lr.data(), wd.data(), beta1, beta2, eps, step);
+  OLMO_DISPATCH(dev, adamw_f32, int64_t(n), p.data(), g.data(), m.data(), v.data(), sizes.data(), lr.data(), wd.data(), beta1, beta2, eps, step);
   return info.Env().Undefined();
 }
 

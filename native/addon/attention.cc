@@ -1,4 +1,4 @@
-// Bindings for native/cpu/attention.cc (and native/cuda/attention.cu once it lands).
+// Bindings for native/cpu/attention.cc and native/cuda/attention.cu.
 #include "olmo/ops/attention.h"
 
 #include "args.h"
@@ -19,13 +19,6 @@ Dims dims(const Napi::CallbackInfo& info, size_t i) {
   return d;
 }
 
-// Dispatch without a CUDA kernel yet: cpu, else CUDA_UNAVAILABLE. Switch to OLMO_DISPATCH when
-// native/cuda/attention.cu defines olmo::cuda::attention_*.
-#define OLMO_DISPATCH_CPU(dev, fn, ...)                                             \
-  do {                                                                              \
-    if ((dev) < 0) ::olmo::cpu::fn(__VA_ARGS__);                                    \
-    else OLMO_FAIL("CUDA_UNAVAILABLE", #fn " has no CUDA kernel yet", "run it on 'cpu'"); \
-  } while (0)
 }  // namespace
 
 // attentionForward(q, off, k, off, v, off, out, off, lse, off, B, T, Tk, NH, NKV, HS, scale, causal)
@@ -43,7 +36,7 @@ static Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   float* out = arg_ptr<float>(info, 6, nq, &d3);
   float* lse = arg_ptr<float>(info, 8, d.B * d.NH * d.T, &d4);
   int dev = same_device({d0, d1, d2, d3, d4});
-  OLMO_DISPATCH_CPU(dev, attention_fwd_f32, q, k, v, out, lse, d.B, d.T, d.Tk, d.NH, d.NKV, d.HS, scale, causal);
+  OLMO_DISPATCH(dev, attention_fwd_f32, q, k, v, out, lse, d.B, d.T, d.Tk, d.NH, d.NKV, d.HS, scale, causal);
   return info.Env().Undefined();
 }
 
@@ -67,7 +60,7 @@ static Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   float* dk = arg_ptr<float>(info, 14, nk, &ds[7]);
   float* dv = arg_ptr<float>(info, 16, nk, &ds[8]);
   int dev = same_device({ds[0], ds[1], ds[2], ds[3], ds[4], ds[5], ds[6], ds[7], ds[8]});
-  OLMO_DISPATCH_CPU(dev, attention_bwd_f32, q, k, v, out, lse, dout, dq, dk, dv, d.B, d.T, d.Tk, d.NH, d.NKV, d.HS, scale, causal);
+  OLMO_DISPATCH(dev, attention_bwd_f32, q, k, v, out, lse, dout, dq, dk, dv, d.B, d.T, d.Tk, d.NH, d.NKV, d.HS, scale, causal);
   return info.Env().Undefined();
 }
 

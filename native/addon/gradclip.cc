@@ -1,4 +1,4 @@
-// Bindings for native/cpu/gradclip.cc (fused multi-tensor global norm and in-place scale).
+// Bindings for native/cpu/gradclip.cc and native/cuda/gradclip.cu (fused multi-tensor global norm and in-place scale).
 #include "olmo/ops/gradclip.h"
 
 #include <vector>
@@ -40,8 +40,6 @@ Tensors tensors(const Napi::CallbackInfo& info, size_t i, const char* op) {
     t.ptrs[k] = reinterpret_cast<float*>(static_cast<char*>(b->data()) + off);
     t.sizes[k] = size;
   }
-  // No CUDA kernel yet (switch to OLMO_DISPATCH once native/cuda/gradclip.cu lands).
-  OLMO_CHECK(t.dev < 0, "CUDA_UNAVAILABLE", op << " has no CUDA kernel yet", "run it on 'cpu'");
   return t;
 }
 
@@ -50,7 +48,14 @@ Tensors tensors(const Napi::CallbackInfo& info, size_t i, const char* op) {
 // gradClipSumSquares(buffers[], offsets[], sizes[]) -> number: sum of squares over all tensors (float64).
 static Napi::Value GradClipSumSquares(const Napi::CallbackInfo& info) {
   Tensors t = tensors(info, 0, "gradClipSumSquares");
-  const double s = cpu::gradclip_sum_squares_f32(int64_t(t.ptrs.size()), t.ptrs.data(), t.sizes.data());
+  const int64_t n = int64_t(t.ptrs.size());
+#ifdef OLMO_WITH_CUDA
+  const double s = t.dev >= 0 ? cuda::gradclip_sum_squares_f32(t.dev, n, t.ptrs.data(), t.sizes.data())
+                              : cpu::gradclip_sum_squares_f32(n, t.ptrs.data(), t.sizes.data());
+#else
+  if (t.dev >= 0) cuda_unavailable("gradclip_sum_squares_f32");
+  const double s = cpu::gradclip_sum_squares_f32(n, t.ptrs.data(), t.sizes.data());
+#endif
   return Napi::Number::New(info.Env(), s);
 }
 
@@ -58,7 +63,7 @@ static Napi::Value GradClipSumSquares(const Napi::CallbackInfo& info) {
 static Napi::Value GradClipScale(const Napi::CallbackInfo& info) {
   Tensors t = tensors(info, 0, "gradClipScale");
   const float s = float(arg_f64(info, 3));
-  cpu::gradclip_scale_f32(int64_t(t.ptrs.size()), t.ptrs.data(), t.sizes.data(), s);
+  OLMO_DISPATCH(t.dev, gradclip_scale_f32, int64_t(t.ptrs.size()), t.ptrs.data(), t.sizes.data(), s);
   return info.Env().Undefined();
 }
 

@@ -3,8 +3,14 @@
  * linear head, backward with an explicit output gradient, clipGradNorm, fused AdamW) keep the
  * live native memory exactly flat after warm-up and the process RSS bounded.
  */
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { Generator, adamwStep, attention, clipGradNorm, fillInPlace, linear, memoryStats, randn, tidy, zeros, type Tensor } from '../src/index.js';
+
+// A full GC before each RSS sample, so that uncollected JS garbage is not mistaken for a leak.
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
 
 describe('leak', () => {
   it('1,000 forward+backward+AdamW steps keep native memory flat and RSS bounded', () => {
@@ -35,9 +41,10 @@ describe('leak', () => {
     });
 
     const t0 = performance.now();
-    const warmup = 100, iters = 1000;
+    const warmup = 300, iters = 1000;
     for (let i = 0; i < warmup; i++) step(i);
     const bytes0 = memoryStats().cpuBytes, buffers0 = memoryStats().cpuBuffers;
+    gc();
     const rss0 = process.memoryUsage().rss;
     let norm = 0;
     for (let i = warmup; i < iters; i++) {
@@ -47,6 +54,7 @@ describe('leak', () => {
         expect(memoryStats().cpuBuffers, `live native buffers at iteration ${i + 1}`).toBe(buffers0);
       }
     }
+    gc();
     const rssGrowth = (process.memoryUsage().rss - rss0) / 2 ** 20;
     const seconds = (performance.now() - t0) / 1000;
     console.log(`leak: ${iters} steps in ${seconds.toFixed(1)} s, RSS growth after warm-up ${rssGrowth.toFixed(1)} MB, native ${bytes0} bytes in ${buffers0} buffers`);
