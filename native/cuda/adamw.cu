@@ -1,8 +1,9 @@
-// adamw on CUDA, same semantics as native/cpu/adamw.cc: the host builds one table of chunks
-// (<= 64K elements) over all tensors with their per-tensor lr / weight decay, uploads it once, and
-// one launch (one block per chunk) updates everything. adamw_all_finite_f32 runs first (one launch,
-// an int flag, synchronises) so a NaN/Inf gradient modifies nothing.
-#include <algorithm>
+// adamw on CUDA: fused multi-tensor AdamW, same semantics and fp32 expression as native/cpu/adamw.cc.
+// The host splits every tensor into chunks of <= 64K elements, precomputes per-chunk decay and step
+// size (bias corrections in double once per call), uploads the chunk table once (one small H2D copy)
+// and launches one kernel for all tensors: one block per chunk.
+//   adamw_all_finite_f32: same chunking; a device flag is raised by any NaN/Inf gradient element and
+//     read back (this call synchronises), so the binding can refuse the step before anything changes.
 #include <cmath>
 #include <vector>
 
@@ -12,59 +13,66 @@
 namespace olmo::cuda {
 
 namespace {
-constexpr int kThreads = 256;
 constexpr int64_t kChunk = 1 << 16;
+constexpr int kThreads = 256;
 
-struct AwChunk {
+struct StepChunk {
   float* p;
   const float* g;
   float* m;
   float* v;
-  int64_t n;
-  float lr, wd;
+  int64_t len;
+  float decay, step_size;
+};
+struct GradChunk {
+  const float* g;
+  int64_t len;
 };
 
-__global__ void aw_finite_k(int* flag, const AwChunk* chunks) {
-  const AwChunk c = chunks[blockIdx.x];
-  bool bad = false;
-  for (int64_t i = threadIdx.x; i < c.n; i += blockDim.x) bad |= !isfinite(c.g[i]);
-  if (__syncthreads_or(bad) && threadIdx.x == 0) atomicOr(flag, 1);
+__global__ void all_finite_k(const GradChunk* chunks, int* bad) {
+  const GradChunk c = chunks[blockIdx.x];
+  bool ok = true;
+  for (int64_t i = threadIdx.x; i < c.len; i += blockDim.x) ok &= isfinite(c.g[i]);
+  if (__syncthreads_or(!ok) && threadIdx.x == 0) atomicExch(bad, 1);
 }
 
-__global__ void aw_step_k(const AwChunk* chunks, float b1, float b2, float eps, float inv_bc1, float inv_sqrt_bc2) {
-  const AwChunk c = chunks[blockIdx.x];
-  const float decay = 1.0f - c.lr * c.wd, step_size = c.lr * inv_bc1;
-  for (int64_t i = threadIdx.x; i < c.n; i += blockDim.x) {
-    const float g = c.g[i];
-    const float m = b1 * c.m[i] + (1.0f - b1) * g;
-    const float v = b2 * c.v[i] + (1.0f - b2) * g * g;
-    c.m[i] = m;
-    c.v[i] = v;
-    c.p[i] = c.p[i] * decay - step_size * m / (sqrtf(v) * inv_sqrt_bc2 + eps);
+__global__ void adamw_k(const StepChunk* chunks, float b1, float b2, float c1, float c2, float inv_sqrt_bc2, float eps) {
+  const StepChunk c = chunks[blockIdx.x];
+  for (int64_t i = threadIdx.x; i < c.len; i += blockDim.x) {
+    const float gi = c.g[i];
+    const float mi = b1 * c.m[i] + c1 * gi;
+    const float vi = b2 * c.v[i] + c2 * gi * gi;
+    c.m[i] = mi;
+    c.v[i] = vi;
+    c.p[i] = c.p[i] * c.decay - c.step_size * mi / (sqrtf(vi) * inv_sqrt_bc2 + eps);
   }
 }
 
-AwChunk* upload(int dev, const std::vector<AwChunk>& cs, size_t extra_bytes) {
-  char* buf = static_cast<char*>(scratch(dev, sizeof(AwChunk) * cs.size() + extra_bytes));
-  cudaError_t e = cudaMemcpy(buf + extra_bytes, cs.data(), sizeof(AwChunk) * cs.size(), cudaMemcpyHostToDevice);
-  OLMO_CHECK(e == cudaSuccess, "CUDA_ERROR", "adamw: upload: " << cudaGetErrorString(e), "");
-  return reinterpret_cast<AwChunk*>(buf + extra_bytes);
+template <class T>
+T* upload(int dev, const std::vector<T>& v, size_t extra_bytes, void** extra) {
+  const size_t bytes = sizeof(T) * v.size();
+  char* buf = static_cast<char*>(scratch(dev, bytes + extra_bytes + 16));
+  cudaError_t e = cudaMemcpy(buf, v.data(), bytes, cudaMemcpyHostToDevice);
+  OLMO_CHECK(e == cudaSuccess, "CUDA_ERROR", "adamw: chunk table upload: " << cudaGetErrorString(e), "");
+  if (extra) *extra = buf + (bytes + 15) / 16 * 16;
+  return reinterpret_cast<T*>(buf);
 }
 }  // namespace
 
 bool adamw_all_finite_f32(int dev, int64_t n, const float* const* grads, const int64_t* sizes) {
-  std::vector<AwChunk> cs;
+  std::vector<GradChunk> cs;
   for (int64_t t = 0; t < n; ++t)
-    for (int64_t b = 0; b < sizes[t]; b += kChunk) cs.push_back({nullptr, grads[t] + b, nullptr, nullptr, std::min(kChunk, sizes[t] - b), 0.f, 0.f});
+    for (int64_t b = 0; b < sizes[t]; b += kChunk) cs.push_back({grads[t] + b, std::min(kChunk, sizes[t] - b)});
   if (cs.empty()) return true;
   cudaSetDevice(dev);
-  AwChunk* d = upload(dev, cs, 256);  // the flag lives in the first 256 bytes
-  int* flag = reinterpret_cast<int*>(reinterpret_cast<char*>(d) - 256);
-  cudaMemset(flag, 0, sizeof(int));
-  aw_finite_k<<<unsigned(cs.size()), kThreads>>>(flag, d);
+  void* flagp = nullptr;
+  GradChunk* d = upload(dev, cs, sizeof(int), &flagp);
+  int* bad = static_cast<int*>(flagp);
+  cudaMemsetAsync(bad, 0, sizeof(int));
+  all_finite_k<<<unsigned(cs.size()), kThreads>>>(d, bad);
   OLMO_CUDA_LAUNCH_CHECK("adamw_all_finite");
   int h = 0;
-  cudaError_t e = cudaMemcpy(&h, flag, sizeof(int), cudaMemcpyDeviceToHost);
+  cudaError_t e = cudaMemcpy(&h, bad, sizeof(int), cudaMemcpyDeviceToHost);
   OLMO_CHECK(e == cudaSuccess, "CUDA_ERROR", "adamw_all_finite: " << cudaGetErrorString(e), "");
   return h == 0;
 }
@@ -72,15 +80,20 @@ bool adamw_all_finite_f32(int dev, int64_t n, const float* const* grads, const i
 void adamw_f32(int dev, int64_t n, float* const* params, const float* const* grads, float* const* exp_avg,
                float* const* exp_avg_sq, const int64_t* sizes, const float* lr, const float* weight_decay,
                float beta1, float beta2, float eps, int64_t step) {
-  std::vector<AwChunk> cs;
-  for (int64_t t = 0; t < n; ++t)
+  const double bc1 = 1.0 - std::pow(double(beta1), double(step));
+  const double bc2 = 1.0 - std::pow(double(beta2), double(step));
+  const float inv_bc1 = float(1.0 / bc1), inv_sqrt_bc2 = float(1.0 / std::sqrt(bc2));
+  std::vector<StepChunk> cs;
+  for (int64_t t = 0; t < n; ++t) {
+    const float decay = 1.0f - lr[t] * weight_decay[t];
+    const float step_size = lr[t] * inv_bc1;
     for (int64_t b = 0; b < sizes[t]; b += kChunk)
-      cs.push_back({params[t] + b, grads[t] + b, exp_avg[t] + b, exp_avg_sq[t] + b, std::min(kChunk, sizes[t] - b), lr[t], weight_decay[t]});
+      cs.push_back({params[t] + b, grads[t] + b, exp_avg[t] + b, exp_avg_sq[t] + b, std::min(kChunk, sizes[t] - b), decay, step_size});
+  }
   if (cs.empty()) return;
   cudaSetDevice(dev);
-  AwChunk* d = upload(dev, cs, 0);
-  const double bc1 = 1.0 - std::pow(double(beta1), double(step)), bc2 = 1.0 - std::pow(double(beta2), double(step));
-  aw_step_k<<<unsigned(cs.size()), kThreads>>>(d, beta1, beta2, eps, float(1.0 / bc1), float(1.0 / std::sqrt(bc2)));
+  StepChunk* d = upload(dev, cs, 0, nullptr);
+  adamw_k<<<unsigned(cs.size()), kThreads>>>(d, beta1, beta2, 1.0f - beta1, 1.0f - beta2, inv_sqrt_bc2, eps);
   OLMO_CUDA_LAUNCH_CHECK("adamw");
 }
 
