@@ -20,6 +20,12 @@ export interface GradNode {
   /** Handles owned by this node; disposed by release(). */
   readonly saved: Tensor[];
   released: boolean;
+  /**
+   * Live references: the output tensor handle plus every downstream node that consumes it. When
+   * it drops to zero (outputs disposed without backward), the node releases its saved tensors and
+   * drops its own references upstream, so an abandoned graph frees its memory.
+   */
+  refs: number;
 }
 
 let gradEnabled = true;
@@ -32,6 +38,17 @@ export function isGradEnabled(): boolean {
 export function noGrad<T>(fn: () => T): T {
   const prev = gradEnabled;
   gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** Runs fn with graph recording on (e.g. a recomputation inside a backward pass). */
+export function enableGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = true;
   try {
     return fn();
   } finally {
@@ -67,19 +84,37 @@ export function record(
   backwardFn: (grad: Tensor, saved: Tensor[]) => Array<Tensor | null>,
 ): void {
   const saved = untracked(() => save.map((t) => t.share()));
+  const edges = inputs.map(edgeOf);
   const node: GradNode = {
     name,
-    inputs: inputs.map(edgeOf),
+    inputs: edges,
     saved,
     released: false,
+    refs: 1,
     backward: (g) => backwardFn(g, saved),
   };
+  for (const e of edges) if (e?.node) e.node.refs++;
   output.requiresGrad = true;
   output.gradFn = node;
 }
 
+/** Drops one reference (a disposed output or a released consumer); frees the node at zero. */
+export function dropNodeRef(node: GradNode): void {
+  // Iterative: a long chain of abandoned nodes must not overflow the stack.
+  const stack = [node];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (--n.refs > 0) continue;
+    const wasReleased = n.released;
+    release(n);
+    if (wasReleased) continue;
+    for (const e of n.inputs) if (e?.node) stack.push(e.node);
+  }
+}
+
 function release(node: GradNode): void {
   if (node.released) return;
+  // Consumed by backward: upstream nodes are visited by the same backward, which releases them.
   node.released = true;
   for (const t of node.saved) t.dispose();
   node.saved.length = 0;

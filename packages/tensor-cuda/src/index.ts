@@ -8,9 +8,10 @@ export { type Device, deviceIndex, cudaAvailable, cudaDeviceCount, assertDeviceU
 export { native, memoryStats, buildInfo, emptyCache, type BuildInfo } from './native.js';
 export { Tensor, shapeSize, contiguousStrides, type Shape } from './tensor.js';
 export { tidy, tidyAsync, keep, untracked } from './scope.js';
-export { noGrad, isGradEnabled, setGradEnabled, needsGrad, record, type GradNode } from './autograd.js';
+export { noGrad, enableGrad, isGradEnabled, setGradEnabled, needsGrad, record, type GradNode } from './autograd.js';
 export { tensor, empty, zeros, ones, full, arange, type TensorOptions } from './creation.js';
 export { Generator, randn, rand, truncNormal } from './rng.js';
 export { FlatBuffer, type FlatEntry } from './flat.js';
 export * from './ops/index.js';
 export { ProcessGroup, Work, DistributedError, launcherEnv, type Backend, type ReduceOp, type CommStats } from './dist/process-group.js';
+export { FSDP, FsdpUnit, fsdpUnits, type FsdpUnitSpec, type FsdpParamEntry, type ShardPiece, type FsdpMemoryReport } from './dist/fsdp.js';

@@ -11,7 +11,7 @@ import { Storage } from './storage.js';
 import { track, untrack } from './scope.js';
 import type { GradNode } from './autograd.js';
 import * as views from './ops/views.js';
-import { backward as runBackward } from './autograd.js';
+import { backward as runBackward, dropNodeRef } from './autograd.js';
 
 export type Shape = readonly number[];
 
@@ -116,7 +116,11 @@ export class Tensor {
     this._disposed = true;
     untrack(this);
     this._storage.release();
-    this.gradFn = null;
+    if (this.gradFn) {
+      const node = this.gradFn;
+      this.gradFn = null;
+      dropNodeRef(node);
+    }
     if (this.grad) {
       this.grad.dispose();
       this.grad = null;

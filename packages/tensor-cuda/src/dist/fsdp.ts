@@ -1,0 +1,286 @@
+/**
+ * FSDP-style sharding (ZeRO-3 semantics) over a ProcessGroup.
+ *
+ * Each unit (OLMo's wrapping: by block, by block group, whole model) flattens its parameters into
+ * one flat buffer padded to a multiple of the world size W; rank r owns elements
+ * [r * S, (r+1) * S) with S = padded / W — of the parameters, their gradients and (through the
+ * optimizer, which only sees the shards) the optimizer state. So per-rank memory for those is ~1/W.
+ *
+ * run(unit, inputs, fn) executes one unit:
+ *   forward:  all-gather the unit's parameters, compute fn without recording a graph, free them;
+ *   backward: all-gather again, recompute fn with the graph, backpropagate the output gradient,
+ *             reduce-scatter the full gradient (fp32) into this rank's shard gradient (accumulating,
+ *             so gradient accumulation over microbatches works), free everything.
+ * Only unit inputs are kept between forward and backward (activation checkpointing per unit), so
+ * no unit's full parameters outlive its own computation.
+ */
+import { enableGrad, isGradEnabled, needsGrad, noGrad, record } from '../autograd.js';
+import { zeros } from '../creation.js';
+import { ArgumentError } from '../errors.js';
+import { addInPlace, copyInto, fillInPlace } from '../ops/elementwise.js';
+import { untracked } from '../scope.js';
+import { Tensor, shapeSize } from '../tensor.js';
+import type { ProcessGroup } from './process-group.js';
+
+export interface FsdpParamEntry {
+  name: string;
+  shape: readonly number[];
+  /** Element offset inside the unit's (unpadded) flat buffer. */
+  offset: number;
+  size: number;
+}
+
+export interface FsdpUnitSpec {
+  name: string;
+  params: ReadonlyArray<{ name: string; shape: readonly number[] }>;
+}
+
+/** The part of one parameter that lives in this rank's shard. */
+export interface ShardPiece {
+  name: string;
+  unit: string;
+  /** Element range of the parameter (flattened) held by this rank: [start, end). */
+  start: number;
+  end: number;
+  /** View into the shard (1-D, end - start elements); `.grad` is the matching shard-gradient view. */
+  param: Tensor;
+}
+
+export class FsdpUnit {
+  readonly entries: FsdpParamEntry[] = [];
+  readonly size: number;
+  readonly paddedSize: number;
+  readonly shardSize: number;
+  /** This rank's parameter shard and gradient shard (1-D, shardSize). */
+  readonly shard: Tensor;
+  readonly shardGrad: Tensor;
+
+  constructor(readonly name: string, params: FsdpUnitSpec['params'], readonly rank: number, readonly world: number, device: number) {
+    let off = 0;
+    for (const p of params) {
+      const size = shapeSize(p.shape);
+      this.entries.push({ name: p.name, shape: [...p.shape], offset: off, size });
+      off += size;
+    }
+    this.size = off;
+    this.paddedSize = Math.ceil(off / world) * world;
+    this.shardSize = this.paddedSize / world;
+    const dev = device < 0 ? 'cpu' : (`cuda:${device}` as const);
+    this.shard = untracked(() => zeros([this.shardSize], { device: dev }));
+    this.shardGrad = untracked(() => zeros([this.shardSize], { device: dev }));
+  }
+
+  get shardStart(): number {
+    return this.rank * this.shardSize;
+  }
+
+  /** Pieces of each parameter inside this rank's shard, as views (with .grad views). */
+  pieces(): ShardPiece[] {
+    const lo = this.shardStart, hi = lo + this.shardSize;
+    const out: ShardPiece[] = [];
+    for (const e of this.entries) {
+      const s = Math.max(lo, e.offset), t = Math.min(hi, e.offset + e.size);
+      if (s >= t) continue;
+      const param = this.shard._view([t - s], this.shard.offset + (s - lo));
+      param.name = e.name;
+      param.requiresGrad = true;
+      param.grad = this.shardGrad._view([t - s], this.shardGrad.offset + (s - lo));
+      out.push({ name: e.name, unit: this.name, start: s - e.offset, end: t - e.offset, param });
+    }
+    return out;
+  }
+}
+
+export interface FsdpMemoryReport {
+  worldSize: number;
+  rank: number;
+  paramBytes: number;
+  gradBytes: number;
+  /** Largest transient buffer (one gathered unit: parameters + gradients), in bytes. */
+  peakGatherBytes: number;
+  unshardedParamBytes: number;
+}
+
+export class FSDP {
+  readonly units = new Map<string, FsdpUnit>();
+  private readonly unitOf = new Map<string, FsdpUnit>();
+  /** Name -> view of the currently gathered full parameter (only while a unit runs). */
+  private active = new Map<string, Tensor>();
+
+  constructor(readonly pg: ProcessGroup, specs: readonly FsdpUnitSpec[], readonly device = -1) {
+    for (const s of specs) {
+      if (this.units.has(s.name)) throw new ArgumentError(`FSDP: duplicate unit '${s.name}'`);
+      const u = new FsdpUnit(s.name, s.params, pg.rank, pg.worldSize, device);
+      this.units.set(s.name, u);
+      for (const e of u.entries) {
+        if (this.unitOf.has(e.name)) throw new ArgumentError(`FSDP: parameter '${e.name}' is in two units`);
+        this.unitOf.set(e.name, u);
+      }
+    }
+  }
+
+  unit(name: string): FsdpUnit {
+    const u = this.units.get(name);
+    if (!u) throw new ArgumentError(`FSDP: no unit '${name}'`, `units: ${[...this.units.keys()].join(', ')}`);
+    return u;
+  }
+
+  /** Copies this rank's shard out of full parameter values (e.g. a freshly initialised model). */
+  loadFull(get: (name: string) => Tensor): void {
+    noGrad(() => {
+      for (const u of this.units.values()) {
+        for (const p of u.pieces()) {
+          const full = get(p.name).reshape([-1]);
+          const src = full.slice(0, p.start, p.end);
+          copyInto(p.param, src);
+          for (const t of [src, full, p.param, p.param.grad!]) t.dispose();
+        }
+      }
+    });
+  }
+
+  /** All-gathers one unit into a fresh full buffer; returns it and name -> view. */
+  gather(u: FsdpUnit): { buffer: Tensor; views: Map<string, Tensor> } {
+    return untracked(() => {
+      const dev = u.shard.device;
+      const buffer = zeros([u.paddedSize], { device: dev });
+      this.pg.allGather(buffer, u.shard).wait();
+      const views = new Map<string, Tensor>();
+      for (const e of u.entries) {
+        const v = buffer._view(e.shape, buffer.offset + e.offset);
+        v.name = e.name;
+        views.set(e.name, v);
+      }
+      return { buffer, views };
+    });
+  }
+
+  /** The gathered full parameter `name` while its unit runs (what the model reads). */
+  param(name: string): Tensor {
+    const v = this.active.get(name);
+    if (!v) throw new ArgumentError(`FSDP: parameter '${name}' read outside its unit`, 'wrap the code that uses it in fsdp.run(unit, ...)');
+    return v;
+  }
+
+  private withGathered<T>(units: FsdpUnit[], fn: (views: Map<string, Tensor>) => T): T {
+    const gathered = units.map((u) => this.gather(u));
+    const prev = this.active;
+    this.active = new Map(prev);
+    for (const g of gathered) for (const [n, v] of g.views) this.active.set(n, v);
+    try {
+      return fn(this.active);
+    } finally {
+      this.active = prev;
+      for (const g of gathered) {
+        for (const v of g.views.values()) v.dispose();
+        g.buffer.dispose();
+      }
+    }
+  }
+
+  /**
+   * Runs fn with the parameters of `unitNames` gathered. outputs[0] is differentiable (its
+   * backward recomputes fn and reduce-scatters the parameter gradients); further outputs are
+   * returned detached (e.g. logits next to the loss).
+   */
+  run(unitNames: string | readonly string[], inputs: readonly Tensor[], fn: (inputs: Tensor[]) => Tensor[]): Tensor[] {
+    const units = (typeof unitNames === 'string' ? [unitNames] : unitNames).map((n) => this.unit(n));
+    const train = isGradEnabled() && (needsGrad(...inputs) || units.length > 0);
+    const outs = this.withGathered(units, () => noGrad(() => fn([...inputs])));
+    if (!train) return outs;
+    // Every input is saved (integer ones such as token ids and targets are needed by the
+    // recomputation too); only float32 inputs receive gradients.
+    const isDiff = inputs.map((t) => t.dtype === 'float32');
+    const diffInputs = inputs.filter((_, i) => isDiff[i]);
+    record(outs[0]!, `fsdp:${units.map((u) => u.name).join('+')}`, diffInputs, inputs, (g, saved) => {
+      const grads = this.withGathered(units, (views) => {
+        // Full-size gradient buffers for the recomputation; parameters become leaves of it.
+        const gradBufs = units.map((u) => zeros([u.paddedSize], { device: u.shard.device }));
+        units.forEach((u, i) => {
+          for (const e of u.entries) {
+            const v = views.get(e.name)!;
+            v.requiresGrad = true;
+            v.grad = gradBufs[i]!._view(e.shape, gradBufs[i]!.offset + e.offset);
+          }
+        });
+        const xs = saved.filter((_, i) => isDiff[i]).map((s) => s.detach().requiresGrad_(true));
+        let k = 0;
+        const args = saved.map((s, i) => (isDiff[i] ? xs[k++]! : s));
+        const ys = enableGrad(() => fn(args));
+        ys[0]!.backward(g);
+        for (const y of ys) y.dispose();
+        units.forEach((u, i) => {
+          for (const e of u.entries) {
+            const v = views.get(e.name)!;
+            v.grad?.dispose();
+            v.grad = null;
+          }
+          // fp32 reduce-scatter of the full gradient, accumulated into this rank's shard.
+          const part = zeros([u.shardSize], { device: u.shard.device });
+          this.pg.reduceScatter(part, gradBufs[i]!, 'sum').wait();
+          addInPlace(u.shardGrad, part);
+          part.dispose();
+          gradBufs[i]!.dispose();
+        });
+        const out = xs.map((x) => x.grad);
+        for (const x of xs) { x.grad = null; x.dispose(); }
+        return out;
+      });
+      return grads;
+    });
+    for (let i = 1; i < outs.length; i++) outs[i]!.requiresGrad = false;
+    return outs;
+  }
+
+  /** Every parameter piece this rank owns (what the optimizer steps), with gradient views. */
+  pieces(): ShardPiece[] {
+    return [...this.units.values()].flatMap((u) => u.pieces());
+  }
+
+  zeroGrad(): void {
+    for (const u of this.units.values()) fillInPlace(u.shardGrad, 0);
+  }
+
+  /** Reassembles one full parameter on every rank (checkpoint unsharding, evaluation). */
+  fullParam(name: string): Tensor {
+    const u = this.unitOf.get(name);
+    if (!u) throw new ArgumentError(`FSDP: unknown parameter '${name}'`);
+    return this.withGathered([u], (views) => noGrad(() => views.get(name)!.clone()));
+  }
+
+  memoryReport(): FsdpMemoryReport {
+    let shard = 0, full = 0, peak = 0;
+    for (const u of this.units.values()) {
+      shard += u.shardSize * 4;
+      full += u.size * 4;
+      peak = Math.max(peak, u.paddedSize * 4 * 2);
+    }
+    return { worldSize: this.pg.worldSize, rank: this.pg.rank, paramBytes: shard, gradBytes: shard, peakGatherBytes: peak, unshardedParamBytes: full };
+  }
+
+  dispose(): void {
+    for (const u of this.units.values()) {
+      u.shard.dispose();
+      u.shardGrad.dispose();
+    }
+    this.units.clear();
+  }
+}
+
+/** OLMo's FSDP wrapping strategies over an ordered parameter list with `model.layers.N.` names. */
+export function fsdpUnits(params: ReadonlyArray<{ name: string; shape: readonly number[] }>, strategy: 'by_block' | 'by_block_group' | 'whole_model' = 'by_block', groupSize = 1): FsdpUnitSpec[] {
+  if (strategy === 'whole_model') return [{ name: 'model', params }];
+  const units = new Map<string, FsdpUnitSpec>();
+  const unitFor = (name: string) => {
+    const m = /^model\.layers\.(\d+)\./.exec(name);
+    if (!m) return 'root';
+    const l = Number(m[1]);
+    return strategy === 'by_block' ? `block.${l}` : `block_group.${Math.floor(l / Math.max(1, groupSize))}`;
+  };
+  for (const p of params) {
+    const u = unitFor(p.name);
+    if (!units.has(u)) units.set(u, { name: u, params: [] });
+    (units.get(u)!.params as Array<{ name: string; shape: readonly number[] }>).push(p);
+  }
+  return [...units.values()];
+}
