@@ -6,6 +6,7 @@
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { Generator } from '@olmo/tensor-cuda';
 import type { TrainConfig } from './config.js';
 import { ConfigError } from './errors.js';
@@ -26,7 +27,15 @@ export interface TrainData {
 
 interface DataModule {
   MemMapDataset?: { open(paths: string[], o: { seqLen: number; dtype?: 'uint16' | 'uint32'; vocabSize?: number }): Promise<{ length: number; get(i: number): { inputIds: Int32Array; index: number; labelMask?: Uint8Array | null } ; close?(): void }> };
+  DataMix?: {
+    load(nameOrPath: string, mixesDir?: string): MixLike; fromObject(o: unknown, origin?: string): MixLike;
+  };
   globalIndices?: (o: { numInstances: number; seed: number; epoch?: number; worldSize?: number; dropLast?: boolean }) => Uint32Array;
+}
+
+interface MixLike {
+  toObject(): unknown;
+  realise(o: { seqLen?: number; dtype?: 'uint16' | 'uint32'; seed?: number; vocabSize?: number; baseDir?: string }): { length: number; get(i: number): { inputIds: Int32Array; index: number }; formatTable(): string; close?(): void };
 }
 
 export async function loadDataModule(): Promise<DataModule> {
@@ -71,6 +80,7 @@ function fallbackOrder(n: number, seed: number, epoch: number): Uint32Array {
 }
 
 export function dataPaths(c: TrainConfig): string[] {
+  if (c.data.mix) return [];
   if (c.data.paths?.length) return c.data.paths;
   if (c.data.datasets) return Object.values(c.data.datasets).flat();
   throw new ConfigError('data.paths', 'no training data: set data.paths to prepared token files', 'run `olmo data prepare` first');
@@ -82,7 +92,18 @@ export async function buildTrainData(c: TrainConfig): Promise<TrainData> {
   const seqLen = c.model.max_sequence_length;
   const dtype = c.data.memmap_dtype ?? ((c.model.embedding_size ?? c.model.vocab_size) <= 65536 ? 'uint16' : 'uint32');
   const mod = await loadDataModule();
-  const ds = mod.MemMapDataset ? await mod.MemMapDataset.open(paths, { seqLen, dtype, vocabSize: c.model.embedding_size ?? c.model.vocab_size }) : new TokenFiles(paths, seqLen, dtype === 'uint16' ? 2 : 4);
+  let mixSpec: unknown = null;
+  let ds: { length: number; get(i: number): { inputIds: Int32Array; index: number; labelMask?: Uint8Array | null }; close?(): void };
+  if (c.data.mix) {
+    if (!mod.DataMix) throw new ConfigError('data.mix', '@olmo/data does not provide DataMix');
+    const mix = typeof c.data.mix === 'string'
+      ? mod.DataMix.load(existsSync(c.data.mix) ? c.data.mix : c.data.mix, join(process.cwd(), 'configs', 'mixes'))
+      : mod.DataMix.fromObject(c.data.mix, 'data.mix');
+    mixSpec = mix.toObject();
+    const realised = mix.realise({ seqLen, dtype, seed: c.data.seed ?? c.seed, vocabSize: c.model.embedding_size ?? c.model.vocab_size });
+    console.log(`[olmo] data mix:\n${realised.formatTable()}`);
+    ds = realised;
+  } else ds = mod.MemMapDataset ? await mod.MemMapDataset.open(paths, { seqLen, dtype, vocabSize: c.model.embedding_size ?? c.model.vocab_size }) : new TokenFiles(paths, seqLen, dtype === 'uint16' ? 2 : 4);
   const n = ds.length;
   if (n === 0) throw new ConfigError('data.paths', `the token files hold fewer than ${seqLen} tokens (one instance)`);
   const seed = c.data.seed ?? c.seed;
@@ -91,7 +112,7 @@ export async function buildTrainData(c: TrainConfig): Promise<TrainData> {
     : (epoch: number) => fallbackOrder(n, seed, epoch);
   if (!mod.globalIndices) console.warn('[olmo] @olmo/data globalIndices unavailable: using a seeded fallback order (not OLMo-identical)');
   const h = createHash('sha256');
-  h.update(JSON.stringify({ seed, n, seqLen, dtype, exact: !!mod.globalIndices }));
+  h.update(JSON.stringify({ seed, n, seqLen, dtype, exact: !!mod.globalIndices, mix: mixSpec }));
   for (const p of paths) h.update(`${p}:${existsSync(p) ? statSync(p).size : 0}`);
   const orderHash = h.digest('hex').slice(0, 16);
   const cache = new Map<number, Uint32Array>();
