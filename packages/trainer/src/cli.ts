@@ -13,7 +13,7 @@ import { OlmoError } from '@olmo/tensor-cuda';
 import { configToYAML, loadConfig } from './config.js';
 import { buildModel } from './model.js';
 import { EvaluatorCallback } from './callbacks.js';
-import { lmEvaluatorsFromConfig } from './evaluate.js';
+import { configEvaluator } from './evaluate.js';
 import { Trainer } from './trainer.js';
 import { readTrainerState, resolveCheckpoint } from './checkpoint.js';
 
@@ -39,7 +39,7 @@ export async function runTrain(args: string[], out: Out = (s) => process.stdout.
   const cfg = loadConfig(positional[0] ?? null, overrides);
   out('resolved config:\n' + configToYAML(cfg).replace(/^/gm, '  '));
   const model = await buildModel(cfg);
-  const evalFn = lmEvaluatorsFromConfig(cfg, model);
+  const evalFn = await configEvaluator(cfg, model);
   const extra = evalFn ? [new EvaluatorCallback(cfg.eval_interval, evalFn)] : [];
   const t = await Trainer.fromConfig(cfg, { model, extraCallbacks: extra, log: out });
   const r = await t.fit();

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { configToYAML, loadConfigFile, parseOverrides, resolveConfig, type TrainConfig } from './config.js';
 import { buildModel, type TrainableModel } from './model.js';
 import { EvaluatorCallback, fmtTime, type Metrics } from './callbacks.js';
-import { evaluatePerplexityOnInstances, lmEvaluatorsFromConfig, readTokenInstances } from './evaluate.js';
+import { configEvaluator, evaluatePerplexityOnInstances, readTokenInstances } from './evaluate.js';
 import { Trainer } from './trainer.js';
 
 const say = (s: string) => process.stdout.write(`\x1b[1m[demo]\x1b[0m ${s}\n`);
@@ -158,7 +158,7 @@ export async function runDemo(args: string[]): Promise<void> {
   say(`4/6 train: OLMo d_model=${cfg.model.d_model} n_layers=${cfg.model.n_layers} n_heads=${cfg.model.n_heads} seq=${T} (${(nParams / 1e6).toFixed(2)} M params), ` +
     `batch ${cfg.global_train_batch_size}×${T} tokens, ${cfg.max_duration} steps, ${cfg.optimizer.name} lr ${cfg.optimizer.learning_rate} ${cfg.scheduler.name}`);
   say(`    (same as: olmo train ${configPath} --save_folder=${cfg.save_folder} --data.paths=... ; config saved to ${join(out, 'config.yaml')})`);
-  const evalFn = lmEvaluatorsFromConfig(cfg, model)!;
+  const evalFn = (await configEvaluator(cfg, model))!;
   const evalCb = new EvaluatorCallback(cfg.eval_interval, evalFn);
   const trainer = await Trainer.fromConfig(cfg, { model, extraCallbacks: [evalCb], log: (s) => process.stdout.write(s + '\n') });
   const tt = performance.now();

@@ -73,3 +73,29 @@ export function lmEvaluatorsFromConfig(c: TrainConfig, model: TrainableModel): (
     return m;
   };
 }
+
+/**
+ * The in-loop evaluator for a config's `evaluators:`: @olmo/eval's createEvaluators (lm and
+ * downstream, OLMo's metric keys) when it and the run's tokenizer file are available, else the
+ * built-in LM perplexity evaluator above. Null when there are no evaluators.
+ */
+export async function configEvaluator(c: TrainConfig, model: TrainableModel, warn: (s: string) => void = (s) => process.stderr.write(s + '\n')): Promise<((step: number) => Promise<Metrics>) | null> {
+  if (!c.evaluators.length) return null;
+  const tokPath = c.tokenizer.identifier;
+  if (tokPath && existsSync(tokPath)) {
+    try {
+      const ev = (await import('@olmo/eval')) as unknown as { createEvaluators?: (e: unknown[], o: Record<string, unknown>) => Array<{ run(m: unknown): Promise<Record<string, number>> }> };
+      const { Tokenizer } = await import('@olmo/tokenizer');
+      if (typeof ev.createEvaluators === 'function') {
+        const tok = await Tokenizer.fromFile(tokPath);
+        const entries = c.evaluators.map((e) => ({ subset_num_batches: c.eval_subset_num_batches > 0 ? c.eval_subset_num_batches : null, ...e }));
+        const dtype = c.data.memmap_dtype ?? ((c.model.embedding_size ?? c.model.vocab_size) <= 65536 ? 'uint16' : 'uint32');
+        const evs = ev.createEvaluators(entries, { tokenizer: tok, seqLen: c.model.max_sequence_length, batchSize: c.device_eval_batch_size ?? c.device_train_microbatch_size, tokenDtype: dtype });
+        return async () => { const m: Metrics = {}; for (const e of evs) Object.assign(m, await e.run(model)); return m; };
+      }
+    } catch (e) {
+      warn(`[olmo] @olmo/eval evaluators unavailable (${(e as Error).message}); using the built-in LM evaluator`);
+    }
+  }
+  return lmEvaluatorsFromConfig(c, model);
+}
