@@ -132,18 +132,25 @@ export class Tokenizer implements TokenizerLike {
     this.decoder = buildDecoder(config.decoder);
     this.post = buildPostProcessor(config.post_processor);
     const addedTokens = parseAddedTokens(config.added_tokens);
+    // HF re-assigns added-token ids on load (AddedVocabulary::add_tokens): the vocab id when the
+    // content is in the model vocab, else the next id after the model vocab / the last added id.
+    // The JSON ids are ignored, as in HF; for well-formed files they agree.
+    const modelSize = vocab.size;
+    let maxAdded = -1;
     for (const t of addedTokens) {
-      // HF keeps the vocab id when the content is already in the model vocab
-      const vid = vocab.get(t.content);
-      if (vid !== undefined) t.id = vid;
-      if (t.id > maxId) maxId = t.id;
-      this.addedByContent.set(t.content, t.id);
+      let id = this.addedByContent.get(t.content) ?? vocab.get(t.content);
+      if (id === undefined) id = maxAdded < 0 ? modelSize : maxAdded >= modelSize || modelSize === 0 ? maxAdded + 1 : modelSize;
+      t.id = id;
+      if (id > maxAdded) maxAdded = id;
+      if (id > maxId) maxId = id;
+      this.addedByContent.set(t.content, id);
     }
     this.added = new AddedVocabulary(addedTokens, this.normalizer);
     this.vocabSize = maxId + 1;
     this.idToTok = new Array(this.vocabSize);
     for (const [k, v] of vocab) this.idToTok[v] = k;
-    for (const t of addedTokens) this.idToTok[t.id] = t.content;
+    // HF's id → token map holds the *normalized* content of normalized added tokens (decode shows it)
+    for (const t of addedTokens) this.idToTok[t.id] = t.normalized && this.normalizer ? this.normalizer(t.content) : t.content;
     const tr = config.truncation as Record<string, unknown> | null | undefined;
     if (opts.maxLength === undefined && tr && typeof tr.max_length === 'number') this.opts = { ...opts, maxLength: tr.max_length };
   }
