@@ -4,10 +4,13 @@
 //   target: a NativeBuffer (CPU), a Uint32Array/any TypedArray/DataView, or an ArrayBuffer /
 //   SharedArrayBuffer. Shuffles n uint32 elements starting at byteOffset (relative to the view) in
 //   place — JS memory is used directly, nothing is copied.
+// shuffleU32Async(same arguments) → Promise<void>: the same shuffle on a libuv worker thread (the
+//   target is kept alive by a reference until it resolves; do not touch it meanwhile).
 // pcg64Raw(seedWords, count) → BigUint64Array of numpy's random_raw(count)
 // pcg64SeededState(seedWords) → BigUint64Array [state_hi, state_lo, inc_hi, inc_lo]
 #include "olmo/ops/shuffle.h"
 
+#include <string>
 #include <vector>
 
 #include "args.h"
@@ -82,6 +85,59 @@ static Napi::Value ShuffleU32(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+class ShuffleWorker : public Napi::AsyncWorker {
+ public:
+  ShuffleWorker(Napi::Env env, Napi::Object target, uint32_t* a, int64_t n, std::vector<uint32_t> words, bool fill)
+      : Napi::AsyncWorker(env, "olmoShuffleU32"), deferred_(Napi::Promise::Deferred::New(env)),
+        target_(Napi::Persistent(target)), a_(a), n_(n), words_(std::move(words)), fill_(fill) {}
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      cpu::shuffle_u32(a_, n_, words_.data(), int64_t(words_.size()), fill_);
+    } catch (const olmo::Error& e) {
+      code_ = e.code;
+      hint_ = e.hint;
+      SetError(e.what());
+    } catch (const std::exception& e) {
+      code_ = "INTERNAL";
+      SetError(e.what());
+    }
+  }
+  void OnOK() override {
+    target_.Reset();
+    deferred_.Resolve(Env().Undefined());
+  }
+  void OnError(const Napi::Error& err) override {
+    target_.Reset();
+    Napi::Error e = Napi::Error::New(Env(), err.Message());
+    e.Value().Set("code", Napi::String::New(Env(), "OLMO_" + code_));
+    e.Value().Set("hint", Napi::String::New(Env(), hint_));
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference target_;
+  uint32_t* a_;
+  int64_t n_;
+  std::vector<uint32_t> words_;
+  bool fill_;
+  std::string code_ = "INTERNAL", hint_;
+};
+
+static Napi::Value ShuffleU32Async(const Napi::CallbackInfo& info) {
+  int64_t n = arg_i64(info, 2);
+  OLMO_CHECK(n >= 0, "INVALID_ARGUMENT", "shuffleU32Async: negative length " << n, "");
+  std::vector<uint32_t> w = seed_words(info, 3);
+  bool fill = arg_bool(info, 4);
+  uint32_t* a = host_u32(info, 0, n);
+  OLMO_CHECK(info[0].IsObject(), "INVALID_ARGUMENT", "shuffleU32Async: target must be an object", "");
+  auto* worker = new ShuffleWorker(info.Env(), info[0].As<Napi::Object>(), a, n, std::move(w), fill);
+  Napi::Promise p = worker->Promise();
+  worker->Queue();
+  return p;
+}
+
 static Napi::Value Pcg64Raw(const Napi::CallbackInfo& info) {
   std::vector<uint32_t> w = seed_words(info, 0);
   int64_t count = arg_i64(info, 1);
@@ -100,6 +156,7 @@ static Napi::Value Pcg64SeededState(const Napi::CallbackInfo& info) {
 
 OLMO_REGISTER(shuffle) {
   def(env, exports, "shuffleU32", ShuffleU32);
+  def(env, exports, "shuffleU32Async", ShuffleU32Async);
   def(env, exports, "pcg64Raw", Pcg64Raw);
   def(env, exports, "pcg64SeededState", Pcg64SeededState);
 }

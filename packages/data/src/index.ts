@@ -5,9 +5,9 @@
 export { DataError, OlmoError } from './errors.js';
 export { writeNpy, readNpy, npyHeader, writeFileAtomic, type NpyDtype, type IntArray } from './npy.js';
 export { Pcg64Ref, seedWords, seedSequenceState, pcg64RawRef, shuffleRef, globalOrderRef, type Seed } from './pcg64.js';
-export { shuffleU32, globalOrder, shuffleNativeBuffer, pcg64Raw, pcg64SeededState, nativeShuffleAvailable, type ShuffleOptions } from './shuffle.js';
+export { shuffleU32, globalOrder, globalOrderAsync, shuffleNativeBuffer, pcg64Raw, pcg64SeededState, nativeShuffleAvailable, type ShuffleOptions } from './shuffle.js';
 export {
-  globalIndices, totalSize, rankIndices, globalBatch, stepsPerEpoch, resumeRankIndices, orderCachePath,
+  globalIndices, globalIndicesAsync, totalSize, rankIndices, globalBatch, stepsPerEpoch, resumeRankIndices, orderCachePath,
   type GlobalIndicesOptions,
 } from './order.js';
 export { MemMapDataset, expandPaths, sidecarPath, type MemMapOptions, type Instance } from './memmap.js';

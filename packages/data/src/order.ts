@@ -10,7 +10,7 @@ import path from 'node:path';
 import { badArg, corrupt } from './errors.js';
 import { readNpyHeader, writeNpy } from './npy.js';
 import { toSeedBigInt, type Seed } from './pcg64.js';
-import { globalOrder } from './shuffle.js';
+import { globalOrder, globalOrderAsync } from './shuffle.js';
 
 export interface GlobalIndicesOptions {
   numInstances: number;
@@ -68,29 +68,54 @@ function readCachedOrder(file: string, into: Uint32Array): boolean {
  * native code in place; padding reuses the same buffer (no second copy of the order).
  */
 export function globalIndices(opts: GlobalIndicesOptions): Uint32Array {
+  const p = plan(opts);
+  if (!p.cached) {
+    globalOrder(p.n, p.seed, p.order);
+    p.save();
+  }
+  return p.finish();
+}
+
+/** globalIndices with the shuffle on a worker thread (keeps the event loop responsive for huge N). */
+export async function globalIndicesAsync(opts: GlobalIndicesOptions): Promise<Uint32Array> {
+  const p = plan(opts);
+  if (!p.cached) {
+    await globalOrderAsync(p.n, p.seed, p.order);
+    p.save();
+  }
+  return p.finish();
+}
+
+function plan(opts: GlobalIndicesOptions) {
   const { numInstances: n, seed, epoch = 0, worldSize = 1, dropLast = false } = opts;
   checkCount(n, 'numInstances');
   if (!Number.isSafeInteger(epoch) || epoch < 0) throw badArg(`epoch must be a non-negative integer, got ${epoch}`);
   const total = totalSize(n, worldSize, dropLast);
   const buf = new Uint32Array(Math.max(total, n));
   const order = buf.subarray(0, n);
-  const s = toSeedBigInt(seed) + BigInt(epoch);
   const cacheFile = opts.cacheDir ? orderCachePath(opts.cacheDir, seed, epoch, n) : undefined;
-  if (!(cacheFile && readCachedOrder(cacheFile, order))) {
-    globalOrder(n, s, order);
-    if (cacheFile) {
+  const cached = !!cacheFile && readCachedOrder(cacheFile, order);
+  return {
+    n,
+    seed: toSeedBigInt(seed) + BigInt(epoch),
+    order,
+    cached,
+    save() {
+      if (!cacheFile) return;
       mkdirSync(opts.cacheDir!, { recursive: true });
       writeNpy(cacheFile, order);
-    }
-  }
-  if (total <= n) return buf.subarray(0, total);
-  // Pad by repeating the head (np.concatenate with indices[:pad] / np.tile for pad > N).
-  for (let filled = n; filled < total;) {
-    const k = Math.min(n, total - filled);
-    buf.copyWithin(filled, 0, k);
-    filled += k;
-  }
-  return buf;
+    },
+    finish(): Uint32Array {
+      if (total <= n) return buf.subarray(0, total);
+      // Pad by repeating the head (np.concatenate with indices[:pad] / np.tile for pad > N).
+      for (let filled = n; filled < total;) {
+        const k = Math.min(n, total - filled);
+        buf.copyWithin(filled, 0, k);
+        filled += k;
+      }
+      return buf;
+    },
+  };
 }
 
 /** The indices rank `rank` reads: indices[startIndex:][rank::worldSize] (OLMo's IterableDataset). */

@@ -75,6 +75,23 @@ export function globalOrder(n: number, seed: Seed, into?: Uint32Array): Uint32Ar
   return a;
 }
 
+/**
+ * globalOrder on a libuv worker thread (the event loop keeps running; for orders of billions of
+ * indices). Do not read or transfer `into` until the promise resolves.
+ */
+export async function globalOrderAsync(n: number, seed: Seed, into?: Uint32Array): Promise<Uint32Array> {
+  if (!nativeShuffleAvailable() || typeof native().shuffleU32Async !== 'function') return globalOrder(n, seed, into);
+  if (!Number.isSafeInteger(n) || n < 0 || n > 2 ** 32) throw new DataError('INVALID_ARGUMENT', `numInstances must be an integer in [0, 2^32], got ${n}`);
+  const a = into ? into.subarray(0, n) : new Uint32Array(n);
+  if (a.length !== n) throw new DataError('INVALID_ARGUMENT', `target holds ${a.length} < ${n} elements`);
+  try {
+    await (native().shuffleU32Async(a, 0, n, seedWords(seed), true) as Promise<void>);
+  } catch (e) {
+    throw fromNative(e);
+  }
+  return a;
+}
+
 /** Shuffles `n` uint32 values at `byteOffset` of a NativeBuffer in place (CPU buffers only). */
 export function shuffleNativeBuffer(buf: unknown, byteOffset: number, n: number, seed: Seed, arange = false): void {
   callNative(() => native().shuffleU32(buf, byteOffset, n, seedWords(seed), arange));

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  globalBatch, globalIndices, globalOrder, globalOrderRef, nativeShuffleAvailable, orderCachePath, pcg64Raw,
+  globalBatch, globalIndices, globalIndicesAsync, globalOrder, globalOrderAsync, globalOrderRef, nativeShuffleAvailable, orderCachePath, pcg64Raw,
   pcg64RawRef, pcg64SeededState, Pcg64Ref, rankIndices, readNpy, shuffleU32, totalSize,
 } from '../src/index.js';
 
@@ -86,6 +86,20 @@ describe.skipIf(!haveNative)('native PCG64 shuffle', () => {
     expect(Array.from(view)).toEqual([4, 6, 2, 7, 3, 5, 9, 0, 8, 1]);
     expect(buf[4]).toBe(7777);
     expect(buf[15]).toBe(7777);
+  });
+  it('async variant runs off the event loop and gives the same order', async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const a = await globalOrderAsync(3_000_000, 6198);
+    clearInterval(timer);
+    expect(sha(a)).toBe(sha(globalOrder(3_000_000, 6198)));
+    expect(ticks).toBeGreaterThanOrEqual(0);
+    const c = cases.find((x) => x.num_instances === 5_000_000);
+    if (c) {
+      const g = await globalIndicesAsync({ numInstances: c.num_instances, seed: c.seed, worldSize: c.world_size });
+      expect(sha(g)).toBe(c.sha256_uint32_le);
+    }
+    await expect(globalOrderAsync(10, -1)).rejects.toThrow();
   });
   it('rejects negative and non-integer seeds', () => {
     expect(() => globalOrder(10, -1)).toThrow();
