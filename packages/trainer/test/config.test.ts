@@ -47,3 +47,25 @@ describe('config', () => {
     expect(n).toBeGreaterThan(0);
   });
 });
+
+describe('presets carry OLMo hyperparameters', () => {
+  const load = (f: string) => loadConfig(join(configsDir, f));
+  it('OLMo-1B / OLMo-7B / OLMo2-1B', async () => {
+    const b1 = load('OLMo-1B.yaml');
+    expect([b1.optimizer.learning_rate, b1.scheduler.name, b1.scheduler.t_warmup, b1.scheduler.alpha_f]).toEqual([4e-4, 'cosine_with_warmup', 2000, 0.1]);
+    expect([b1.optimizer.betas, b1.optimizer.eps, b1.optimizer.weight_decay]).toEqual([[0.9, 0.95], 1e-5, 0.1]);
+    expect(b1.global_train_batch_size * b1.model.max_sequence_length).toBe(4 * 2 ** 20);
+    expect(b1.eval_interval).toBe(1000);
+    const b7 = load('OLMo-7B.yaml');
+    expect([b7.optimizer.learning_rate, b7.scheduler.name, b7.scheduler.t_warmup, b7.scheduler.grad_clip_warmup_steps, b7.scheduler.grad_clip_warmup_factor]).toEqual([3e-4, 'linear_with_warmup', 5000, 1000, 10]);
+    expect(b7.global_train_batch_size * b7.model.max_sequence_length).toBe(4 * 2 ** 20);
+    expect(maxStepsOf(b7, null)).toBe(Math.ceil(2e12 / (4 * 2 ** 20)));
+    const { toOLMoConfig } = await import('../src/model.js');
+    const { OLMoConfig, countParameters } = await import('@olmo/model');
+    expect(countParameters(OLMoConfig.from(toOLMoConfig(b1.model) as never))).toBe(1_176_764_416);
+    expect(countParameters(OLMoConfig.from(toOLMoConfig(b7.model) as never))).toBe(6_888_095_744);
+    const o2 = load('OLMo2-1B.yaml');
+    expect(toOLMoConfig(o2.model).architecture).toBe('olmo2');
+    expect(o2.scheduler.units).toBe('tokens');
+  });
+});
