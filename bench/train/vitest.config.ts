@@ -1,0 +1,8 @@
+import { defineConfig } from 'vitest/config';
+
+// Runs bench/train/bench.test.ts against the package sources (olmo-source condition), like the tests.
+export default defineConfig({
+  resolve: { conditions: ['olmo-source', 'import', 'node', 'default'] },
+  ssr: { resolve: { conditions: ['olmo-source', 'import', 'node', 'default'], externalConditions: ['olmo-source'] } },
+  test: { include: ['bench/train/bench.test.ts'], testTimeout: 3_600_000, pool: 'forks', reporters: ['default'] },
+});
