@@ -27,8 +27,8 @@ it('eval throughput', async () => {
   const modes = [
     { name: 'naive: one request per forward (per-choice, no sharing)', model: plain, opts: { batchSize: 1, shareContexts: false } },
     { name: 'batched, per-choice rows (batch 16, no sharing)', model: plain, opts: { batchSize: 16, shareContexts: false } },
-    { name: 'shared contexts, KV-cache prefix for every document', model: sm, opts: { batchSize: 16, prefixMinTokens: 1 } },
-    { name: 'default: shared rows + KV-cache prefix when it is ≥ 32 tokens', model: sm, opts: { batchSize: 16 } },
+    { name: 'shared contexts: batched KV-cache prefix for every document', model: sm, opts: { batchSize: 16, prefixMinTokens: 1 } },
+    { name: 'default: shared rows + batched KV-cache prefixes ≥ 16 tokens', model: sm, opts: { batchSize: 16 } },
   ];
   const lines: string[] = [];
   lines.push('# @olmo/eval benchmark', '');

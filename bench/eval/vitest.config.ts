@@ -4,5 +4,5 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: { conditions: ['olmo-source', 'import', 'node', 'default'] },
   ssr: { resolve: { conditions: ['olmo-source', 'import', 'node', 'default'], externalConditions: ['olmo-source'] } },
-  test: { include: ['bench/eval/bench.test.ts'], testTimeout: 3_600_000, pool: 'forks', reporters: ['default'] },
+  test: { include: ['bench/eval/bench.test.ts', 'bench/eval/cli.test.ts'], testTimeout: 3_600_000, pool: 'forks', reporters: ['default'] },
 });

@@ -20,7 +20,7 @@ export interface EvaluateOptions {
   /** Share contexts between choices (default true); false scores every request in its own row. */
   shareContexts?: boolean;
   maxBatchTokens?: number;
-  /** See ScoreOptions.prefixMinTokens (KV-cache sharing threshold). Default 32. */
+  /** See ScoreOptions.prefixMinTokens (KV-cache sharing threshold). Default 16. */
   prefixMinTokens?: number;
   /** Draw a progress bar (default: when stderr is a TTY). */
   progress?: boolean;

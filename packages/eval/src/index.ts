@@ -19,7 +19,7 @@ export type { PerplexityInput, PerplexityOptions, PerplexityResult } from './per
 export { createEvaluators } from './evaluator.js';
 export type { EvaluatorConfigEntry, CreateEvaluatorsOptions, InLoopEvaluator } from './evaluator.js';
 export { asScoringModel } from './model.js';
-export type { ScoringModel, TokenizerLike, LogitsLike } from './model.js';
+export type { ScoringModel, TokenizerLike, LogitsLike, PrefixedOutput } from './model.js';
 export { markdownTable, renderHtml, reportJSON, barChartSVG } from './report.js';
 export type { EvalReport } from './report.js';
 export { runEvalCli, EVAL_USAGE } from './cli.js';

@@ -20,12 +20,17 @@ export interface ScoringModel {
   /** Logit width V (OLMo's embedding_size; ≥ the tokenizer's vocabulary). */
   readonly vocabSize: number;
   /**
-   * Optional (KV-cache models): run `prefix` once (logits only for its last position, [1, 1, V]) and then
-   * every suffix on top of a copy of the prefix's keys/values ([K, Smax, V], suffixes right-padded with
-   * `padId`; null when every suffix is empty). Lets the scorer compute a shared context once and skip
-   * the LM head on context positions.
+   * Optional (KV-cache models): run the B `prefixes` (all of one length P) once — logits only for their last
+   * position, [B, 1, V] — then every suffix k on top of a copy of prefix `owner[k]`'s keys/values
+   * ([K, Smax, V], suffixes right-padded with `padId`; null when every suffix is empty). Lets the scorer
+   * compute each document's shared context once and skip the LM head on context positions.
    */
-  forwardPrefixed?(prefix: number[], suffixes: number[][], padId: number): Promise<{ prefixLast: LogitsLike; suffix: LogitsLike | null }> | { prefixLast: LogitsLike; suffix: LogitsLike | null };
+  forwardPrefixed?(prefixes: number[][], suffixes: number[][], owner: number[], padId: number): PrefixedOutput | Promise<PrefixedOutput>;
+}
+
+export interface PrefixedOutput {
+  prefixLast: LogitsLike;
+  suffix: LogitsLike | null;
 }
 
 /** The subset of @olmo/tokenizer's Tokenizer the evaluators use. */
@@ -74,7 +79,7 @@ export function asScoringModel(model: unknown, overrides: { contextLength?: numb
   };
   const cacheModel = model as Partial<CacheModel>;
   if (typeof cacheModel.createCache === 'function') {
-    out.forwardPrefixed = (prefix, suffixes, padId) => noGrad(() => forwardPrefixedOLMo(model as CacheModel, fwd, prefix, suffixes, padId));
+    out.forwardPrefixed = (prefixes, suffixes, owner, padId) => noGrad(() => forwardPrefixedOLMo(model as CacheModel, fwd, prefixes, suffixes, owner, padId));
   }
   return out;
 }
@@ -90,25 +95,28 @@ interface CacheModel {
   createCache(batch: number, maxLength: number): CacheLike;
 }
 
-function forwardPrefixedOLMo(model: CacheModel, fwd: (ids: number[][], opts?: object) => { logits: LogitsLike }, prefix: number[], suffixes: number[][], padId: number): { prefixLast: LogitsLike; suffix: LogitsLike | null } {
-  const P = prefix.length;
+function forwardPrefixedOLMo(model: CacheModel, fwd: (ids: number[][], opts?: object) => { logits: LogitsLike }, prefixes: number[][], suffixes: number[][], owner: number[], padId: number): PrefixedOutput {
+  const B = prefixes.length;
+  const P = prefixes[0]!.length;
   const S = Math.max(0, ...suffixes.map((s) => s.length));
-  const c1 = model.createCache(1, P);
+  const c1 = model.createCache(B, P);
   let prefixLast: LogitsLike | undefined;
   try {
-    prefixLast = fwd([prefix], { cache: c1, lastOnly: true }).logits;
+    prefixLast = fwd(prefixes, { cache: c1, lastOnly: true }).logits;
     if (S === 0) return { prefixLast, suffix: null };
     const K = suffixes.length;
     const ck = model.createCache(K, P + S);
     try {
       for (let l = 0; l < c1.k.length; l++) {
-        for (const [dstAll, src] of [[ck.k[l]!, c1.k[l]!], [ck.v[l]!, c1.v[l]!]] as const) {
-          for (let b = 0; b < K; b++) {
-            const row = dstAll.slice(0, b, b + 1);
+        for (const [dstAll, srcAll] of [[ck.k[l]!, c1.k[l]!], [ck.v[l]!, c1.v[l]!]] as const) {
+          for (let r = 0; r < K; r++) {
+            const row = dstAll.slice(0, r, r + 1);
             const dst = row.slice(1, 0, P);
+            const src = srcAll.slice(0, owner[r]!, owner[r]! + 1);
             copyInto(dst, src);
             dst.dispose();
             row.dispose();
+            src.dispose();
           }
         }
       }

@@ -64,8 +64,8 @@ export interface ScoreOptions {
   /** Use the model's forwardPrefixed (KV cache) for grouped spans when it has one. Default true. */
   usePrefixCache?: boolean;
   /**
-   * Only documents whose shared prefix has at least this many tokens take the KV-cache path (it runs one
-   * document per call, so short prefixes are cheaper in the batched row path). Default 32.
+   * Only documents whose shared prefix has at least this many tokens take the KV-cache path (shorter
+   * prefixes save too little to pay for the extra prefill call). Default 16.
    */
   prefixMinTokens?: number;
   /** Id used for right padding (any valid id: padding never influences scored positions). Default 0. */
@@ -194,58 +194,67 @@ function harvest(data: Float32Array, V: number, rowOffset: (need: Need) => numbe
   }
 }
 
+/** A document's spans with the length of the prefix they all share (capped at the first scored position). */
+interface PrefixGroup { idx: number[]; P: number }
+
 /**
- * KV-cache path: per group (document), the common prefix of its rows is run once (LM head only at its last
- * position) and the rows' remainders are run together on copies of its keys/values.
+ * KV-cache path for a batch of documents: each document's shared prefix, cut to the batch's common length
+ * P (documents are sorted by prefix length, so little sharing is lost), is run once with the LM head only at
+ * its last position; the documents' remaining rows run together on copies of their prefix keys/values.
  */
-async function scoreGroupPrefixed(model: ScoringModel, spans: Span[], idx: number[], scores: SpanScore[], stats: ScoreStats, padId: number, greedy: boolean, minPrefix: number): Promise<boolean> {
-  const inputs = idx.map((i) => spans[i]!.input);
-  const P = Math.min(lcp(inputs), ...idx.map((i) => spans[i]!.start + 1));
-  if (P < Math.max(1, minPrefix)) return false;
-  // distinct suffixes (identical rows share one suffix row)
-  const keyOf = new Map<string, number>();
+async function scorePrefixedBatch(model: ScoringModel, spans: Span[], groups: PrefixGroup[], scores: SpanScore[], stats: ScoreStats, padId: number, greedy: boolean): Promise<void> {
+  const P = Math.min(...groups.map((g) => g.P));
+  const prefixes = groups.map((g) => spans[g.idx[0]!]!.input.slice(0, P));
   const suffixes: number[][] = [];
-  const rowOf = idx.map((i) => {
-    const suf = spans[i]!.input.slice(P);
-    const key = suf.join(',');
-    let r = keyOf.get(key);
-    if (r === undefined) {
-      r = suffixes.length;
-      keyOf.set(key, r);
-      suffixes.push(suf);
+  const owner: number[] = [];
+  const rowOfSpan = new Map<number, number>();
+  groups.forEach((g, b) => {
+    const keyOf = new Map<string, number>(); // identical rows of a document share one suffix row
+    for (const i of g.idx) {
+      const suf = spans[i]!.input.slice(P);
+      const key = suf.join(',');
+      let r = keyOf.get(key);
+      if (r === undefined) {
+        r = suffixes.length;
+        keyOf.set(key, r);
+        suffixes.push(suf);
+        owner.push(b);
+      }
+      rowOfSpan.set(i, r);
     }
-    return r;
   });
-  const { prefixLast, suffix } = await model.forwardPrefixed!(spans[idx[0]!]!.input.slice(0, P), suffixes, padId);
+  const { prefixLast, suffix } = await model.forwardPrefixed!(prefixes, suffixes, owner, padId);
+  const S = suffix ? suffix.shape[1]! : 0;
   stats.forwardCalls += suffix ? 2 : 1;
   stats.rows += suffixes.length;
-  const S = suffix ? suffix.shape[1]! : 0;
-  stats.tokensFed += P + suffixes.length * S;
-  stats.rowTokens += P + suffixes.reduce((a, s) => a + s.length, 0);
+  stats.tokensFed += prefixes.length * P + suffixes.length * S;
+  stats.rowTokens += prefixes.length * P + suffixes.reduce((a, s) => a + s.length, 0);
   try {
     const V = prefixLast.shape[2]!;
-    if (prefixLast.shape[0] !== 1 || prefixLast.shape[1] !== 1) throw configError(`forwardPrefixed returned prefix logits [${prefixLast.shape.join(', ')}], expected [1, 1, V]`);
-    const pre: Need[] = [];
-    const post: Need[] = [];
-    idx.forEach((i, j) => {
-      const s = spans[i]!;
-      for (let k = 0; k < s.targets.length; k++) {
-        const pos = s.start + k;
-        (pos === P - 1 ? pre : post).push({ span: i, pos: pos - P, k, row: rowOf[j]! } as Need & { row: number });
+    if (prefixLast.shape[0] !== groups.length || prefixLast.shape[1] !== 1) throw configError(`forwardPrefixed returned prefix logits [${prefixLast.shape.join(', ')}], expected [${groups.length}, 1, V]`);
+    const pre: (Need & { row: number })[] = [];
+    const post: (Need & { row: number })[] = [];
+    groups.forEach((g, b) => {
+      for (const i of g.idx) {
+        const s = spans[i]!;
+        for (let k = 0; k < s.targets.length; k++) {
+          const pos = s.start + k;
+          if (pos === P - 1) pre.push({ span: i, pos: 0, k, row: b });
+          else post.push({ span: i, pos: pos - P, k, row: rowOfSpan.get(i)! });
+        }
       }
     });
     const pd = prefixLast.toFloat32Array();
-    harvest(pd, V, () => 0, pre, spans, scores, nativeLse(prefixLast, pd), greedy);
+    harvest(pd, V, (n) => (n as Need & { row: number }).row * V, pre, spans, scores, nativeLse(prefixLast, pd), greedy);
     if (post.length) {
       if (!suffix || suffix.shape[0] !== suffixes.length) throw configError('forwardPrefixed returned no / wrong suffix logits');
       const data = suffix.toFloat32Array();
-      harvest(data, V, (n) => (((n as Need & { row: number }).row * S) + n.pos) * V, post, spans, scores, nativeLse(suffix, data), greedy);
+      harvest(data, V, (n) => ((n as Need & { row: number }).row * S + n.pos) * V, post, spans, scores, nativeLse(suffix, data), greedy);
     }
   } finally {
     prefixLast.dispose();
     suffix?.dispose();
   }
-  return true;
 }
 
 /** Scores every span; see the module comment. */
@@ -260,20 +269,33 @@ export async function scoreSpans(model: ScoringModel, spans: Span[], opts: Score
   const stats: ScoreStats = { spans: spans.length, rows: 0, forwardCalls: 0, tokensFed: 0, rowTokens: 0 };
   let rest = spans.map((_, i) => i);
   if (share && opts.usePrefixCache !== false && typeof model.forwardPrefixed === 'function') {
-    const groups = new Map<number, number[]>();
+    const byGroup = new Map<number, number[]>();
     for (const i of rest) {
       const g = spans[i]!.group;
       if (g === undefined) continue;
-      const a = groups.get(g);
+      const a = byGroup.get(g);
       if (a) a.push(i);
-      else groups.set(g, [i]);
+      else byGroup.set(g, [i]);
     }
+    const minPrefix = Math.max(1, opts.prefixMinTokens ?? 16);
+    const groups: PrefixGroup[] = [];
+    for (const idx of byGroup.values()) {
+      const P = Math.min(lcp(idx.map((i) => spans[i]!.input)), ...idx.map((i) => spans[i]!.start + 1));
+      if (P >= minPrefix) groups.push({ idx, P });
+    }
+    // longest prefixes first; a batch holds documents until batchSize suffix rows are reached
+    groups.sort((a, b) => b.P - a.P);
     const handled = new Set<number>();
-    let done = 0;
-    for (const idx of groups.values()) {
-      if (await scoreGroupPrefixed(model, spans, idx, scores, stats, padId, greedy, opts.prefixMinTokens ?? 32)) for (const i of idx) handled.add(i);
-      done++;
-      opts.onProgress?.(done, groups.size);
+    let g0 = 0;
+    while (g0 < groups.length) {
+      let g1 = g0;
+      let rowsInBatch = 0;
+      while (g1 < groups.length && (g1 === g0 || rowsInBatch + groups[g1]!.idx.length <= batchSize)) rowsInBatch += groups[g1++]!.idx.length;
+      const batch = groups.slice(g0, g1);
+      await scorePrefixedBatch(model, spans, batch, scores, stats, padId, greedy);
+      for (const g of batch) for (const i of g.idx) handled.add(i);
+      opts.onProgress?.(g1, groups.length);
+      g0 = g1;
     }
     rest = rest.filter((i) => !handled.has(i));
   }

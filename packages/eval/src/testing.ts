@@ -85,19 +85,22 @@ export function createFakeModel(opts: FakeModelOptions & FakeModelOptionsExtra):
     },
   };
   if (opts.prefixCache) {
-    model.forwardPrefixed = (prefix: number[], suffixes: number[][], padId: number) => {
+    model.forwardPrefixed = (prefixes: number[][], suffixes: number[][], owner: number[], padId: number) => {
       const wrap = (data: Float32Array, shape: number[]): LogitsLike => ({ shape, toFloat32Array: () => data, dispose() {} });
       model.calls++;
-      model.tokensFed += prefix.length;
-      const prefixLast = wrap(model.logitsAt(prefix), [1, 1, V]);
+      model.tokensFed += prefixes.length * prefixes[0]!.length;
+      const pre = new Float32Array(prefixes.length * V);
+      prefixes.forEach((p, b) => pre.set(model.logitsAt(p), b * V));
+      const prefixLast = wrap(pre, [prefixes.length, 1, V]);
       const S = Math.max(0, ...suffixes.map((s) => s.length));
       if (S === 0) return { prefixLast, suffix: null };
       model.calls++;
       model.tokensFed += suffixes.length * S;
       const data = new Float32Array(suffixes.length * S * V);
-      suffixes.forEach((suf, b) => {
+      suffixes.forEach((suf, r) => {
         const row = suf.concat(new Array<number>(S - suf.length).fill(padId));
-        for (let t = 0; t < S; t++) data.set(model.logitsAt(prefix.concat(row.slice(0, t + 1))), (b * S + t) * V);
+        const prefix = prefixes[owner[r]!]!;
+        for (let t = 0; t < S; t++) data.set(model.logitsAt(prefix.concat(row.slice(0, t + 1))), (r * S + t) * V);
       });
       return { prefixLast, suffix: wrap(data, [suffixes.length, S, V]) };
     };
