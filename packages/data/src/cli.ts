@@ -97,7 +97,8 @@ async function cmdInspect(argv: string[], out: Out): Promise<number> {
   let get: (i: number) => Instance & { sourceName?: string; mixIndex?: number };
   let close: () => void;
   if (cfg.mix) {
-    const mixed = cfg.mix.realise({ seqLen: cfg.seqLen, dtype: cfg.dtype, baseDir: path.dirname(path.resolve(values.config)) });
+    // Same arguments as the trainer (relative mix paths resolve against the working directory).
+    const mixed = cfg.mix.realise({ seqLen: cfg.seqLen, dtype: cfg.dtype, seed: cfg.seed });
     if (!values.json) out(`data mix '${mixed.name}':\n${mixed.formatTable()}\n`);
     length = mixed.length;
     get = (i) => mixed.get(i);
@@ -109,13 +110,18 @@ async function cmdInspect(argv: string[], out: Out): Promise<number> {
     close = () => ds.close();
   }
   try {
-    const indices = globalIndices({ numInstances: length, seed: cfg.seed, epoch: cfg.epoch, worldSize: world, dropLast: cfg.dropLast });
     const B = cfg.globalBatchSize;
-    const batch = globalBatch(indices, step, B);
-    if (batch.length === 0) throw badArg(`step ${step} is past the end of epoch ${cfg.epoch} (${Math.floor(indices.length / B)} steps of ${B} instances)`);
+    let indices = globalIndices({ numInstances: length, seed: cfg.seed, epoch: cfg.epoch, worldSize: world, dropLast: cfg.dropLast });
+    const perEpoch = Math.floor(indices.length / B);
+    if (perEpoch < 1) throw badArg(`global_train_batch_size ${B} exceeds the ${indices.length} instances of an epoch`);
+    // Steps past the end of an epoch continue in the next one (seed + epoch), as the trainer does.
+    const epoch = cfg.epoch + Math.floor(step / perEpoch);
+    const k = step % perEpoch;
+    if (epoch !== cfg.epoch) indices = globalIndices({ numInstances: length, seed: cfg.seed, epoch, worldSize: world, dropLast: cfg.dropLast });
+    const batch = globalBatch(indices, k, B);
     const rows = [];
     for (let p = 0; p < batch.length; p++) {
-      const r = (step * B + p) % world;
+      const r = (k * B + p) % world;
       if (rank !== undefined && r !== rank) continue;
       const inst = get(batch[p]!);
       const text = tok ? tok.decode(inst.inputIds) : undefined;
@@ -123,12 +129,12 @@ async function cmdInspect(argv: string[], out: Out): Promise<number> {
     }
     if (values.json) {
       out(JSON.stringify({
-        step, epoch: cfg.epoch, seed: cfg.seed, globalBatchSize: B, worldSize: world, rank: rank ?? null, numInstances: length, seqLen: cfg.seqLen,
+        step, epoch, stepInEpoch: k, seed: cfg.seed, globalBatchSize: B, worldSize: world, rank: rank ?? null, numInstances: length, seqLen: cfg.seqLen,
         instances: rows.map((x) => ({ position: x.position, rank: x.rank, globalIndex: x.globalIndex, source: x.inst.source, offset: x.inst.offset, label: x.inst.metadata?.label ?? x.inst.sourceName ?? null, docIds: x.inst.docIds ?? null, docNames: x.inst.docNames ?? null, text: x.text ?? null, inputIds: tok ? undefined : Array.from(x.inst.inputIds) })),
       }));
       return 0;
     }
-    out(`step ${step}: global batch indices[${step * B}:${step * B + batch.length}] of ${indices.length} (N=${length} instances of ${cfg.seqLen} tokens, seed ${cfg.seed}, epoch ${cfg.epoch}, world size ${world}${rank !== undefined ? `, rank ${rank}` : ''})`);
+    out(`step ${step}: global batch indices[${k * B}:${k * B + batch.length}] of ${indices.length} (epoch ${epoch}, N=${length} instances of ${cfg.seqLen} tokens, seed ${cfg.seed}, world size ${world}${rank !== undefined ? `, rank ${rank}` : ''})`);
     for (const x of rows) {
       const label = x.inst.metadata?.label ?? x.inst.sourceName;
       out(`\n#${x.position}  global index ${x.globalIndex}  rank ${x.rank}${label !== undefined ? `  label ${String(label)}` : ''}`);

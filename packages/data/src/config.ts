@@ -43,7 +43,16 @@ export function parseRunConfig(text: string, file?: string, overrides: Partial<D
   const c = raw as Obj;
   const data = (c.data ?? {}) as Obj;
   const model = (c.model ?? {}) as Obj;
-  const base = file ? path.dirname(path.resolve(file)) : process.cwd();
+  // Relative paths resolve against the working directory (as OLMo and the trainer do), falling
+  // back to the config file's directory when they exist only there.
+  const cfgDir = file ? path.dirname(path.resolve(file)) : process.cwd();
+  const base = process.cwd();
+  const rel = (p: string) => {
+    const a = path.resolve(base, p);
+    if (existsSync(a) || path.isAbsolute(p)) return a;
+    const b = path.resolve(cfgDir, p);
+    return existsSync(b) ? b : a;
+  };
   const num = (v: unknown, name: string, dflt?: number): number => {
     if (v === undefined || v === null) {
       if (dflt !== undefined) return dflt;
@@ -62,7 +71,7 @@ export function parseRunConfig(text: string, file?: string, overrides: Partial<D
   const resolveP = (p: unknown): string => {
     if (typeof p !== 'string') throw configInvalid(`data path ${JSON.stringify(p)} is not a string`, '', file);
     if (/^[a-z]+:\/\//.test(p)) throw configInvalid(`remote data path ${p} is not supported`, 'download the files and use local paths', file);
-    return path.resolve(base, p);
+    return rel(p);
   };
   const paths: string[] = [];
   const metadata: Obj[] = [];
@@ -84,8 +93,8 @@ export function parseRunConfig(text: string, file?: string, overrides: Partial<D
   let mix: DataMix | undefined;
   if (data.mix !== undefined) {
     if (typeof data.mix === 'string') {
-      const asPath = path.resolve(base, data.mix);
-      mix = DataMix.load(existsSync(asPath) ? asPath : data.mix, findMixesDir(base));
+      const asPath = rel(data.mix);
+      mix = DataMix.load(existsSync(asPath) ? asPath : data.mix, findMixesDir(cfgDir));
     } else {
       mix = DataMix.fromObject(data.mix, file);
     }
@@ -93,8 +102,8 @@ export function parseRunConfig(text: string, file?: string, overrides: Partial<D
   if (!paths.length && !mix) throw configInvalid('the run config has no data (data.paths, data.datasets or data.mix)', 'add data.paths', file);
   const tokenizer = (c.tokenizer ?? {}) as Obj;
   const ident = tokenizer.identifier;
-  const tokenizerFile = typeof ident === 'string' && existsSync(path.resolve(base, ident)) ? path.resolve(base, ident) : undefined;
-  const saveFolder = typeof c.save_folder === 'string' && !c.save_folder.includes('${') ? path.resolve(base, c.save_folder, 'train_data') : undefined;
+  const tokenizerFile = typeof ident === 'string' && existsSync(rel(ident)) ? rel(ident) : undefined;
+  const saveFolder = typeof c.save_folder === 'string' && !c.save_folder.includes('${') ? path.join(rel(c.save_folder), 'train_data') : undefined;
   return {
     file,
     seed,

@@ -48,6 +48,7 @@ export interface MixRow {
 export interface RealiseOptions {
   seqLen?: number;
   dtype?: TokenDtype;
+  /** Seed for the subset selection when the mix itself sets none (the trainer passes the run's data seed). */
   seed?: number;
   /** Relative paths resolve against this directory (default: process.cwd()). */
   baseDir?: string;
@@ -131,7 +132,7 @@ export class DataMix {
   realise(opts: RealiseOptions = {}): MixedDataset {
     const seqLen = opts.seqLen ?? this.spec.seqLen;
     const dtype = opts.dtype ?? this.spec.dtype ?? 'uint16';
-    const seed = opts.seed ?? this.spec.seed ?? 0;
+    const seed = this.spec.seed ?? opts.seed ?? 0; // the mix's own seed wins; opts.seed is the run's default
     if (!seqLen) throw configInvalid('data mix: seqLen is required (mix.seqLen or the run\'s max_sequence_length)');
     const base = opts.baseDir ?? process.cwd();
     const datasets = this.spec.sources.map((s) => {

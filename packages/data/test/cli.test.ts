@@ -70,6 +70,12 @@ describe('olmo data CLI', () => {
     const r1 = await run(['inspect', '--config', cfgNoTok, '--step', '3', '--rank', '1', '--world-size', '2', '--json']);
     const j1 = JSON.parse(r1.out) as { instances: { position: number }[] };
     expect(j1.instances.map((x) => x.position)).toEqual([1, 3, 5, 7]);
+    // Past the end of an epoch, steps continue in the next epoch (seed + 1), as in the trainer.
+    const per = Math.floor(globalIndices({ numInstances: ds.length, seed: 6198, dropLast: true }).length / 8);
+    const re = await run(['inspect', '--config', cfgNoTok, '--step', String(per + 1), '--json']);
+    const je = JSON.parse(re.out) as { epoch: number; instances: { globalIndex: number }[] };
+    expect(je.epoch).toBe(1);
+    expect(je.instances.map((x) => x.globalIndex)).toEqual(Array.from(globalBatch(globalIndices({ numInstances: ds.length, seed: 6198, epoch: 1, dropLast: true }), 1, 8)));
     // Human-readable output.
     const h = await run(['inspect', '--config', cfgFile, '--step', '0', '--max-chars', '60']);
     expect(h.code).toBe(0);
