@@ -9,9 +9,10 @@
 //
 // Forward: parallel over (B, NH, query tiles); each task keeps its own running max / sum / output
 //   accumulator and visits only the key tiles the causal mask allows.
-// Backward: parallel over (B, kv head, key tile): each task owns the rows of dk/dv of its key tile
-//   (race-free, summed over the query heads of the group) and adds its share of dq into a
-//   per-thread accumulator; the per-thread dq buffers are summed at the end.
+// Backward: parallel over (B, kv head) — or (B, kv head, key tile) when there are fewer pairs than
+//   2x the threads. A task owns the rows of dk/dv of its key tiles (race-free, summed over the query
+//   heads of the group); dq is written directly when a task owns a whole (B, kv head) pair, else
+//   through per-thread accumulators that are summed at the end.
 #ifdef _OPENMP
 #include <omp.h>
 #else
@@ -298,8 +299,12 @@ void attention_bwd_f32(const float* q, const float* k, const float* v, const flo
 
   const int nthreads = par ? omp_get_max_threads() : 1;
   std::fill(dq, dq + nq_elems, 0.0f);
-  // Threads other than 0 add into private dq buffers (thread 0 uses dq itself).
-  std::vector<Scratch> dq_private(size_t(std::max(nthreads - 1, 0)));
+  // With enough (batch, kv head) pairs to keep every thread busy, a task owns one pair and all of
+  // its key tiles: it is then the only writer of the dq rows of the group's query heads, and no
+  // private buffers are needed. Otherwise tasks are single key tiles and threads other than 0 add
+  // their dq contributions into private buffers (thread 0 uses dq itself), summed at the end.
+  const bool per_group = nthreads == 1 || B * NKV >= 2 * int64_t(nthreads);
+  std::vector<Scratch> dq_private(per_group ? 0 : size_t(nthreads - 1));
   for (auto& p : dq_private) {
     p = scratch(nq_elems);
     OLMO_CHECK(p, "OUT_OF_MEMORY", "attention backward: cannot allocate " << nq_elems * 4 << " bytes of dq scratch", "reduce the batch size or sequence length");
@@ -310,7 +315,7 @@ void attention_bwd_f32(const float* q, const float* k, const float* v, const flo
     const int tid = omp_get_thread_num();
     float* dqt = dq;
     const int team = omp_get_num_threads();
-    if (tid > 0) {
+    if (!per_group && tid > 0) {
       dqt = dq_private[size_t(tid - 1)].get();
       std::fill(dqt, dqt + nq_elems, 0.0f);
     }
@@ -324,8 +329,10 @@ void attention_bwd_f32(const float* q, const float* k, const float* v, const flo
     float* S = dOt + BQ * HS;  // scores, then probabilities P
     float* dP = S + BQ * BK;   // dO V^T, then dS (scaled)
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t task = 0; task < B * NKV * nkt; ++task) {
-      const int64_t b = task / (NKV * nkt), g = (task / nkt) % NKV, kt = task % nkt;
+    for (int64_t task = 0; task < (per_group ? B * NKV : B * NKV * nkt); ++task) {
+      const int64_t bg = per_group ? task : task / nkt, b = bg / NKV, g = bg % NKV;
+      const int64_t kt_begin = per_group ? 0 : task % nkt, kt_end = per_group ? nkt : kt_begin + 1;
+      for (int64_t kt = kt_begin; kt < kt_end; ++kt) {
       const int64_t j0 = kt * BK, nk = std::min(BK, Tk - j0);
       const float* krow = k + (b * Tk + j0) * ks + g * HS;
       const float* vrow = v + (b * Tk + j0) * ks + g * HS;
@@ -365,8 +372,10 @@ void attention_bwd_f32(const float* q, const float* k, const float* v, const flo
         std::memcpy(dk + (b * Tk + j0 + j) * ks + g * HS, dKl + j * HS, size_t(HS) * sizeof(float));
         std::memcpy(dv + (b * Tk + j0 + j) * ks + g * HS, dVl + j * HS, size_t(HS) * sizeof(float));
       }
+      }  // kt
     }
     // Sum the private dq buffers into dq (the implicit barrier above guarantees they are complete).
+    if (!per_group)
 #pragma omp for schedule(static)
     for (int64_t e = 0; e < nq_elems; ++e) {
       float s = dq[e];

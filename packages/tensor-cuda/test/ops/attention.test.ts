@@ -106,6 +106,8 @@ describe('attention', () => {
   it('shapes spanning several tiles (T=70, Tk=150, HS=20, GQA 4:2) against the float64 analytic backward', () => {
     check({ B: 1, T: 70, Tk: 150, NH: 4, NKV: 2, HS: 20, causal: true }, { fd: false, seed: 5 });
     check({ B: 2, T: 67, Tk: 67, NH: 2, NKV: 1, HS: 35, causal: false }, { fd: false, seed: 6 });
+    // many (batch, kv head) pairs: the backward's one-task-per-pair schedule
+    check({ B: 3, T: 40, Tk: 72, NH: 4, NKV: 2, HS: 16, causal: true }, { fd: false, seed: 9 });
   });
   it('a single query against a long cache (decode step)', () => {
     check({ B: 1, T: 1, Tk: 100, NH: 4, NKV: 1, HS: 16, causal: true }, { fd: false, seed: 7 });
