@@ -48,6 +48,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
         out.buf, out.byteOffset, lse.buf, lse.byteOffset, B, T, Tk, NH, NKV, HS, scale, causal));
     } catch (e) {
       out.dispose();
+      lse.dispose();
       throw e;
     }
     if (needsGrad(q, k, v)) {
