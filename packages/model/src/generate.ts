@@ -52,15 +52,21 @@ export function sampleNext(logits: Float32Array, validVocab: number, opts: Gener
     for (let i = 0; i < V; i++) if (logits[i]! > bv) { bv = logits[i]!; best = i; }
     return best;
   }
-  // candidates sorted by logit (descending), truncated by top-k
-  let idx = Array.from({ length: V }, (_, i) => i);
-  idx.sort((a, b) => logits[b]! - logits[a]!);
   const k = opts.topK && opts.topK > 0 ? Math.min(opts.topK, V) : V;
-  idx = idx.slice(0, k);
-  const maxL = logits[idx[0]!]! / temperature;
+  const topP = opts.topP ?? 1;
+  let idx: number[];
+  if (k === V && topP >= 1) {
+    idx = Array.from({ length: V }, (_, i) => i); // plain temperature sampling: no sort needed
+  } else {
+    // candidates sorted by logit (descending), truncated by top-k
+    idx = Array.from({ length: V }, (_, i) => i);
+    idx.sort((a, b) => logits[b]! - logits[a]! || a - b);
+    idx = idx.slice(0, k);
+  }
+  let maxL = -Infinity;
+  for (const i of idx) maxL = Math.max(maxL, logits[i]! / temperature);
   const p = idx.map((i) => Math.exp(logits[i]! / temperature - maxL));
   let sum = p.reduce((a, b) => a + b, 0);
-  const topP = opts.topP ?? 1;
   if (topP < 1) {
     let cum = 0, cut = p.length;
     for (let i = 0; i < p.length; i++) {

@@ -151,6 +151,7 @@ describe('OLMo model', () => {
     expect(greedy.length).toBe(10);
     expect(greedy.every((t) => t < m.config.vocab_size)).toBe(true);
     expect(await run([1, 2, 3], { maxNewTokens: 10, stopTokenIds: [], temperature: 1.5, topK: 1 })).toEqual(greedy);
+    expect(await run([1, 2, 3], { maxNewTokens: 10, stopTokenIds: [], temperature: 0.7, topP: 1e-6 })).toEqual(greedy);
     const s1 = await run([1, 2, 3], { maxNewTokens: 10, stopTokenIds: [], temperature: 2, topP: 0.95, seed: 7 });
     expect(await run([1, 2, 3], { maxNewTokens: 10, stopTokenIds: [], temperature: 2, topP: 0.95, seed: 7 })).toEqual(s1);
     const s2 = await run([1, 2, 3], { maxNewTokens: 10, stopTokenIds: [], temperature: 2, seed: 8 });
@@ -218,5 +219,24 @@ describe('OLMo model', () => {
     expect(() => m.forward([[1, 500]])).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     expect(() => m.forward([])).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     m.dispose();
+  });
+});
+
+describe('sampleNext', () => {
+  it('matches the softmax distribution, honours topK / topP and never picks padded ids', async () => {
+    const { sampleNext } = await import('../src/index.js');
+    const { Generator } = await import('@olmo/tensor-cuda');
+    const logits = Float32Array.from([2, 1, 0, -1, 100]); // id 4 is embedding padding (validVocab 4)
+    const gen = new Generator(0);
+    const counts = [0, 0, 0, 0, 0];
+    const N = 20000;
+    for (let i = 0; i < N; i++) counts[sampleNext(logits, 4, { temperature: 1 }, gen)]!++;
+    const z = [2, 1, 0, -1].map(Math.exp), Z = z.reduce((a, b) => a + b);
+    z.forEach((p, i) => expect(Math.abs(counts[i]! / N - p / Z)).toBeLessThan(0.015));
+    expect(counts[4]).toBe(0);
+    for (let i = 0; i < 200; i++) expect(sampleNext(logits, 4, { temperature: 1, topK: 2 }, gen)).toBeLessThan(2);
+    // topP 0.7: {0 (p≈.64), 1 (p≈.24)} is the smallest set reaching 0.7
+    for (let i = 0; i < 200; i++) expect(sampleNext(logits, 4, { temperature: 1, topP: 0.7 }, gen)).toBeLessThan(2);
+    expect(sampleNext(logits, 4, {}, gen)).toBe(0);
   });
 });
