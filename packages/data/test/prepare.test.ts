@@ -103,18 +103,28 @@ describe('prepare → open → decode', () => {
     expect(path.basename(units[1]!.inputs[0]!)).toBe('1790_george_washington_n.json');
   });
 
-  it.skipIf(!haveTok)('round-trips every document of moby-dick + sotu + files with the real OLMo tokenizer', async () => {
+  it('round-trips every State of the Union address (byte tokenizer, uint16)', async () => {
+    const tok = new ByteTokenizer();
+    const out = path.join(root, 'out-sotu');
+    const r = await prepare({ tokenizer: tok, out, sources: ['sotu'], progress: false });
+    const expected: string[] = [];
+    for await (const d of readDocs(resolveSources(['sotu'])[0]!)) expected.push(d.text);
+    expect(r.manifest.totalDocuments).toBe(expected.length);
+    expect(decodeAll(out, (ids) => tok.decode(ids))).toEqual(expected);
+  });
+
+  it.skipIf(!haveTok)('round-trips every document of moby-dick + files with the real OLMo tokenizer', async () => {
     const { Tokenizer } = await import('@olmo/tokenizer');
     const tok = await Tokenizer.fromFile(tokFile);
     const dir = path.join(root, 'in3');
     writeInputs(dir);
     const out = path.join(root, 'out3');
-    const r = await prepare({ tokenizer: tok, out, sources: ['moby-dick', 'sotu', path.join(dir, 'a.jsonl')], progress: false, threads: 2 });
+    const r = await prepare({ tokenizer: tok, out, sources: ['moby-dick', path.join(dir, 'a.jsonl')], progress: false, threads: 2 });
     await tok.close();
     expect(r.manifest.tokenizer.eosTokenId).toBe(50279);
     expect(r.manifest.dtype).toBe('uint16');
     const expected: string[] = [];
-    for (const u of resolveSources(['moby-dick', 'sotu', path.join(dir, 'a.jsonl')])) for await (const d of readDocs(u)) expected.push(d.text);
+    for (const u of resolveSources(['moby-dick', path.join(dir, 'a.jsonl')])) for await (const d of readDocs(u)) expected.push(d.text);
     const got = decodeAll(out, (ids) => tok.decode(ids));
     expect(got.length).toBe(expected.length);
     for (let i = 0; i < got.length; i++) if (got[i] !== expected[i]!.normalize('NFC')) expect(got[i]).toBe(expected[i]);
