@@ -27,6 +27,7 @@ interface Args {
 
 export function parseGenerateArgs(argv: string[]): Args {
   const a: Args = { device: 'cpu', gen: { maxNewTokens: 64 }, help: false };
+  if (argv[0] === 'generate') argv = argv.slice(1); // `olmo generate ...` spelling
   const num = (flag: string, v: string | undefined): number => {
     const n = Number(v);
     if (v === undefined || v.trim() === '' || !Number.isFinite(n)) throw new OlmoError('INVALID_ARGUMENT', `${flag} needs a number, got ${JSON.stringify(v)}`, USAGE);

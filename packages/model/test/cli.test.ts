@@ -26,6 +26,7 @@ describe('olmo-generate CLI', () => {
     expect(a.model).toBe('m');
     expect(a.prompt).toBe('hi there');
     expect(a.gen).toMatchObject({ maxNewTokens: 5, temperature: 0.7, topP: 0.9, seed: 3 });
+    expect(parseGenerateArgs(['generate', '--model', 'x']).model).toBe('x');
     expect(() => parseGenerateArgs(['--bogus'])).toThrow(/unknown argument/);
     expect(() => parseGenerateArgs(['--seed', 'x'])).toThrow(/needs a number/);
   });
