@@ -240,3 +240,30 @@ describe('sampleNext', () => {
     expect(sampleNext(logits, 4, {}, gen)).toBe(0);
   });
 });
+
+describe('forward inputs', () => {
+  it('accepts int32 Tensors for ids and labels, ignores -100, returns z-loss', () => {
+    const m = OLMo.init(olmo1(), { seed: 9, requiresGrad: false });
+    const idsT = tensor(ids, { dtype: 'int32' });
+    const a = m.forward(ids, { labels: ids });
+    const b = m.forward(idsT, { labels: idsT, zLossMultiplier: 1e-4 });
+    expect(Array.from(b.logits.toFloat32Array())).toEqual(Array.from(a.logits.toFloat32Array()));
+    expect(b.loss!.item()).toBeCloseTo(a.loss!.item(), 6);
+    expect(b.zLoss!.item()).toBeGreaterThan(0);
+    expect(a.zLoss).toBeNull();
+    // ignoring every target of row 1 gives the loss of row 0 alone
+    const lab = [ids[0]!, ids[1]!.map(() => -100)];
+    const c = m.forward(ids, { labels: lab });
+    const d = m.forward([ids[0]!], { labels: [ids[0]!] });
+    expect(c.loss!.item()).toBeCloseTo(d.loss!.item(), 5);
+    const last = m.forward(ids, { lastOnly: true });
+    expect(last.logits.shape).toEqual([2, 1, 128]);
+    const full = a.logits.toFloat32Array();
+    const l = last.logits.toFloat32Array();
+    expect(relErr(l.subarray(0, 128), full.subarray(9 * 128, 10 * 128))).toBeLessThan(1e-6);
+    expect(relErr(l.subarray(128), full.subarray(19 * 128, 20 * 128))).toBeLessThan(1e-6);
+    for (const o of [a, b, c, d, last]) { o.logits.dispose(); o.loss?.dispose(); o.zLoss?.dispose(); }
+    idsT.dispose();
+    m.dispose();
+  });
+});
