@@ -81,6 +81,8 @@ export interface ScoreStats {
   tokensFed: number;
   /** Σ real (unpadded) row tokens. */
   rowTokens: number;
+  /** Positions at which the model computed logits (the LM head: V-wide, the main cost of small models). */
+  logitPositions: number;
 }
 
 interface Need { span: number; pos: number; k: number }
@@ -228,6 +230,7 @@ async function scorePrefixedBatch(model: ScoringModel, spans: Span[], groups: Pr
   stats.forwardCalls += suffix ? 2 : 1;
   stats.rows += suffixes.length;
   stats.tokensFed += prefixes.length * P + suffixes.length * S;
+  stats.logitPositions += prefixes.length + suffixes.length * S;
   stats.rowTokens += prefixes.length * P + suffixes.reduce((a, s) => a + s.length, 0);
   try {
     const V = prefixLast.shape[2]!;
@@ -266,7 +269,7 @@ export async function scoreSpans(model: ScoringModel, spans: Span[], opts: Score
   validateSpans(spans, model);
   const share = opts.shareContexts ?? true;
   const scores: SpanScore[] = spans.map((s) => ({ sum: 0, tokenLogProbs: new Array<number>(s.targets.length).fill(0), greedy: true }));
-  const stats: ScoreStats = { spans: spans.length, rows: 0, forwardCalls: 0, tokensFed: 0, rowTokens: 0 };
+  const stats: ScoreStats = { spans: spans.length, rows: 0, forwardCalls: 0, tokensFed: 0, rowTokens: 0, logitPositions: 0 };
   let rest = spans.map((_, i) => i);
   if (share && opts.usePrefixCache !== false && typeof model.forwardPrefixed === 'function') {
     const byGroup = new Map<number, number[]>();
@@ -313,6 +316,7 @@ export async function scoreSpans(model: ScoringModel, spans: Span[], opts: Score
     const { logits } = await model.forward(ids);
     stats.forwardCalls++;
     stats.tokensFed += batch.length * T;
+    stats.logitPositions += batch.length * T;
     for (const r of batch) stats.rowTokens += r.tokens.length;
     try {
       const shape = logits.shape;
