@@ -115,9 +115,19 @@ if (TOK_FILE === 'allenai_dolma2.json') {
   }
 }
 
+// BPE training on ~10 MB (the first docs of the corpus), single thread
+const trainDocs = [];
+let trainChars = 0;
+for (const d of docs) { if (trainChars >= MB * 1e6) break; trainDocs.push(d); trainChars += d.length; }
+const TRAIN_VOCAB = Number(arg('train-vocab', 8192));
+const t0 = performance.now();
+const trained = Tokenizer.train(trainDocs, { vocabSize: TRAIN_VOCAB, minFrequency: 2, pattern: 'gpt2' });
+const trainS = (performance.now() - t0) / 1000;
+
 const cpus = (await import('node:os')).cpus();
 console.log(`corpus: ${(bytes / 1e6).toFixed(1)} MB UTF-8 in ${docs.length} docs; tokenizer ${TOK_FILE}; median of ${RUNS} runs after warm-up`);
-console.log(`machine: ${cpus.length} × ${cpus[0]?.model ?? '?'}; node ${process.version}`);
+console.log(`machine: ${cpus.length} × ${cpus[0]?.model ?? '?'}; node ${process.version}; load average at end ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 console.log('| engine | mode | MB/s | ids identical to ours |');
 console.log('|---|---|---:|---|');
 for (const r of rows) console.log(`| ${r.engine} | ${r.mode} | ${r.mbps.toFixed(2)} | ${r.digest === ref ? 'yes' : `NO (${r.digest})`} |`);
+console.log(`\nBPE training (Tokenizer.train, GPT-2 pattern, 1 thread): ${(trainChars / 1e6).toFixed(1)} MB → vocab ${trained.vocabSize} in ${trainS.toFixed(1)} s`);

@@ -3,7 +3,7 @@
  * resolution (the OLMo-1 eos trap), save/load/hash, batch encoding on worker threads.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -100,8 +100,11 @@ describe.skipIf(!hasShared)('OLMo tokenizers: special tokens, eos trap, truncati
 
 describe.skipIf(!hasShared)('encodeBatchAsync on worker threads', () => {
   beforeAll(() => {
-    // workers run compiled JS; build dist when the tests run from sources without it
-    if (!existsSync(join(repoRoot, 'packages/tokenizer/dist/worker.js'))) {
+    // workers run compiled JS; (re)build dist when the tests run from sources without a fresh one
+    const pkg = join(repoRoot, 'packages/tokenizer');
+    const built = join(pkg, 'dist/worker.js');
+    const newest = Math.max(...readdirSync(join(pkg, 'src')).map((f) => statSync(join(pkg, 'src', f)).mtimeMs));
+    if (!existsSync(built) || statSync(built).mtimeMs < newest) {
       execFileSync('npx', ['tsc', '-p', 'packages/tokenizer/tsconfig.json'], { cwd: repoRoot, stdio: 'inherit' });
     }
   });
