@@ -3,12 +3,23 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { copyInto, tensor } from '@olmo/tensor-cuda';
+import { copyInto, memoryStats, tensor } from '@olmo/tensor-cuda';
 import { NaNDetector, NonFiniteError, resolveConfig, resolveCheckpoint, readTrainerState, Trainer, type TrainerView } from '../src/index.js';
 import { tinyRunConfig, writeTokenFile } from './resume-helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'olmo-nan-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('memory', () => {
+  it('training steps do not leak native buffers', async () => {
+    const data = writeTokenFile(join(root, 'm'));
+    const t = await Trainer.fromConfig(resolveConfig(tinyRunConfig(data, join(root, 'mrun'), { save_interval: null })), { log: () => {} });
+    t.trainStep(); t.trainStep();
+    const before = memoryStats().cpuBuffers;
+    for (let i = 0; i < 5; i++) t.trainStep();
+    expect(memoryStats().cpuBuffers).toBe(before);
+  });
+});
 
 describe('non-finite detection', () => {
   it('a NaN weight stops training at the step where it appears', async () => {
