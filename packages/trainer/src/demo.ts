@@ -69,7 +69,7 @@ function lossSVG(hist: Array<{ step: number; loss: number; eval?: number }>, uni
 
 export async function runDemo(args: string[]): Promise<void> {
   const t0 = performance.now();
-  let out = 'runs/demo', configPath = join(repoConfigs(), 'tiny.yaml'), vocab = 4096;
+  let out = 'runs/demo', configPath = join(repoConfigs(), 'tiny.yaml'), vocab = 4096, maxChars = Infinity;
   const overrides: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -78,6 +78,7 @@ export async function runDemo(args: string[]): Promise<void> {
     else if (a === '--config' || a.startsWith('--config=')) configPath = val();
     else if (a === '--vocab' || a.startsWith('--vocab=')) vocab = Number(val());
     else if (a === '--steps' || a.startsWith('--steps=')) overrides.push(`--max_duration=${val()}`);
+    else if (a === '--max-chars' || a.startsWith('--max-chars=')) maxChars = Number(val());
     else overrides.push(a);
   }
   out = resolve(out);
@@ -96,9 +97,10 @@ export async function runDemo(args: string[]): Promise<void> {
   const trainTexts: string[] = [];
   if (!existsSync(trainJsonl) || !existsSync(validJsonl)) {
     const tr: string[] = [], va: string[] = [];
-    let k = 0;
-    for (const unit of data.resolveSources(['moby-dick', 'sotu'])) for await (const d of data.readDocs(unit)) {
-      if (!d.text.trim()) continue;
+    let k = 0, chars = 0;
+    for (const unit of data.resolveSources(['moby-dick', 'sotu'])) for await (const d of (chars = 0, data.readDocs(unit))) { // --max-chars caps each source
+      if (!d.text.trim() || chars > maxChars) continue;
+      chars += d.text.length;
       const line = JSON.stringify({ text: d.text, id: d.id });
       if (k++ % 20 === 19) va.push(line); else { tr.push(line); trainTexts.push(d.text); }
     }

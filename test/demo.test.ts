@@ -1,0 +1,30 @@
+/**
+ * The main job end to end (`olmo demo`, what scripts/demo.sh runs after setup), shrunk to a few
+ * steps on a slice of the corpus: corpus → tokenizer → prepare → train → eval → generate → report.
+ * Uses the built CLI (packages/trainer/dist/bin.js; scripts/setup.sh builds it).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+
+const bin = resolve(import.meta.dirname, '../packages/trainer/dist/bin.js');
+const built = existsSync(bin);
+if (!built) console.warn(`[demo] skipped: ${bin} is not built (run bash scripts/setup.sh)`);
+const out = mkdtempSync(join(tmpdir(), 'olmo-demo-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+describe.skipIf(!built)('olmo demo (shrunk)', () => {
+  it('runs every stage and writes the report', () => {
+    const r = spawnSync(process.execPath, [bin, 'demo', '--out', out, '--steps', '4', '--vocab', '600', '--max-chars', '200000', '--eval_interval=2', '--save_interval=2'], { encoding: 'utf8', timeout: 600_000 });
+    expect(r.status, r.stderr + r.stdout.slice(-2000)).toBe(0);
+    for (const s of ['1/6 corpus', '2/6 tokenizer', '3/6 prepare', 'unigram entropy', '4/6 train', '5/6 evaluate', '6/6 generate', 'report:']) expect(r.stdout).toContain(s);
+    const metrics = readFileSync(join(out, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    expect(metrics.map((m) => m.step)).toEqual([1, 2, 3, 4]);
+    expect(metrics[1]!['eval/heldout/CrossEntropyLoss']).toBeGreaterThan(0);
+    for (const f of ['report.md', 'report.html', 'loss.svg', 'tokenizer.json', 'model/config.json', 'run/latest/trainer.msgpack']) expect(existsSync(join(out, f)), f).toBe(true);
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/unigram entropy of the training tokens: \*\*\d/);
+    expect(readFileSync(join(out, 'loss.svg'), 'utf8')).toMatch(/^<svg/);
+  });
+});
