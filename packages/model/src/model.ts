@@ -54,6 +54,26 @@ export interface ForwardOptions {
   lastOnly?: boolean;
   /** KV cache for incremental decoding (inference only). */
   cache?: KVCache;
+  /**
+   * Sharded execution (FSDP, from @olmo/tensor-cuda): the model runs as units — the embedding
+   * lookup, each block, and the head — through `units.run`, reading parameters through
+   * `units.param(name)` (gathered just in time) instead of its own flat buffer, which may then be
+   * released. Under it, `logits` are returned detached; the differentiable output is `loss`,
+   * computed inside the head unit by `lossFn` (or the default mean cross-entropy with labels).
+   */
+  units?: UnitRunner;
+  /**
+   * Loss on the logits [B, T, V], computed inside the head (for training under `units`). It runs
+   * again during backward (recomputation), so tensors it captures must stay alive until then.
+   */
+  lossFn?: (logits: Tensor) => Tensor;
+}
+
+/** What the model needs from a sharded-execution engine (FSDP in @olmo/tensor-cuda satisfies it). */
+export interface UnitRunner {
+  run(units: readonly string[], inputs: readonly Tensor[], fn: (inputs: Tensor[]) => Tensor[]): Tensor[];
+  param(name: string): Tensor;
+  unitName(paramName: string): string;
 }
 
 export interface ForwardOutput {
@@ -122,6 +142,8 @@ export class OLMo {
   readonly flat: FlatBuffer | null;
   private gradFlat: FlatBuffer | null = null;
   private disposed = false;
+  /** Where forward reads parameters (a FSDP unit runner while one is active). */
+  private paramSource: ((name: string) => Tensor) | null = null;
 
   private constructor(config: OLMoConfig, device: Device | 'meta') {
     this.config = validateConfig({ ...config });
@@ -329,13 +351,17 @@ export class OLMo {
   private norm(x: Tensor, weightName: string | null): Tensor {
     const c = this.config;
     if (c.architecture === 'olmo1') return layerNorm(x, null, null, c.layer_norm_eps);
-    return rmsNorm(x, weightName ? this.flat!.view(weightName) : null, c.layer_norm_eps);
+    return rmsNorm(x, weightName ? this.p(weightName) : null, c.layer_norm_eps);
+  }
+
+  /** The parameter forward uses: its own flat buffer, or the gathered copy under sharding. */
+  private p(name: string): Tensor {
+    return this.paramSource ? this.paramSource(name) : this.flat!.view(name);
   }
 
   private block(l: number, x: Tensor, B: number, T: number, cache: KVCache | undefined, pos: number): Tensor {
     const c = this.config;
-    const P = this.flat!;
-    const w = (n: string) => P.view(`model.layers.${l}.${n}`);
+    const w = (n: string) => this.p(`model.layers.${l}.${n}`);
     const NH = c.num_attention_heads, NKV = c.num_key_value_heads, HS = headDim(c), C = c.hidden_size;
     const olmo2 = c.architecture === 'olmo2';
 
@@ -379,6 +405,7 @@ export class OLMo {
    * returns the mean next-token cross-entropy (HF semantics: labels are the inputs, shifted inside).
    */
   forward(inputIds: number[][] | Tensor, opts: ForwardOptions = {}): ForwardOutput {
+    if (opts.units) return this.forwardUnits(inputIds, opts, opts.units);
     const P = this.requireStorage();
     const c = this.config;
     if (opts.cache && isGradEnabled() && this.parameters().some((p) => p.requiresGrad)) {
@@ -407,6 +434,64 @@ export class OLMo {
       }
       return { logits, loss, zLoss };
     });
+  }
+
+  /** forward() as units (see ForwardOptions.units): embedding, each block, head. */
+  private forwardUnits(inputIds: number[][] | Tensor, opts: ForwardOptions, units: UnitRunner): ForwardOutput {
+    if (this.disposed) throw new OlmoError('TENSOR_DISPOSED', 'the model was disposed');
+    if (opts.cache || opts.lastOnly) throw new OlmoError('INVALID_ARGUMENT', 'sharded forward supports neither a KV cache nor lastOnly', 'generate with an unsharded model');
+    const c = this.config;
+    // Unit functions also run again inside backward (recomputation), so each one installs the
+    // runner as the parameter source for its own duration.
+    const inUnit = <T>(fn: () => T): T => {
+      const prev = this.paramSource;
+      this.paramSource = (n) => units.param(n);
+      try {
+        return fn();
+      } finally {
+        this.paramSource = prev;
+      }
+    };
+    return tidy(() => {
+      const ids = this.idsTensor(inputIds);
+      const [B, T] = ids.shape as [number, number];
+      const embedName = 'model.embed_tokens.weight';
+      let [x] = units.run([units.unitName(embedName)], [ids], ([i]) => inUnit(() => [embedding(i!, this.p(embedName))]));
+      for (let l = 0; l < c.num_hidden_layers; l++) {
+        const unit = units.unitName(`model.layers.${l}.self_attn.q_proj.weight`);
+        [x] = units.run([unit], [x!], ([h]) => inUnit(() => [this.block(l, h!, B, T, undefined, 0)]));
+      }
+      const headName = c.tie_word_embeddings ? embedName : 'lm_head.weight';
+      const headUnits = [...new Set([units.unitName(headName), ...(c.architecture === 'olmo2' ? [units.unitName('model.norm.weight')] : [])])];
+      const ignore = opts.ignoreIndex ?? -100;
+      const targets = opts.labels !== undefined && !opts.lossFn ? this.targetsTensor(opts.labels, B, T, ignore) : null;
+      // Targets travel as a unit input: the head may be recomputed during backward, after this
+      // scope has disposed its own handles.
+      const lossOf = opts.lossFn ?? (targets
+        ? (logits: Tensor, tg?: Tensor) => {
+          const r = crossEntropy(logits.reshape([B * T, c.embedding_size]), tg!, { ignoreIndex: ignore, reduction: 'mean', zLossMultiplier: opts.zLossMultiplier ?? 0 });
+          return r.zLoss ? add(r.loss, r.zLoss) : r.loss;
+        }
+        : null);
+      const inputs = targets ? [x!, targets] : [x!];
+      const outs = units.run(headUnits, inputs, ([h, tg]) => inUnit(() => {
+        const logits = linear(this.norm(h!, 'model.norm.weight'), this.p(headName));
+        return lossOf ? [lossOf(logits, tg), logits] : [logits];
+      }));
+      return lossOf ? { logits: outs[1]!, loss: outs[0]!, zLoss: null } : { logits: outs[0]!, loss: null, zLoss: null };
+    });
+  }
+
+  /**
+   * Frees the parameter storage (FSDP keeps its own shards); forward then works only with `units`.
+   * Parameter shapes and the config stay, so the model can still describe and count itself.
+   */
+  releaseStorage(): void {
+    if (this.flat) for (const v of this.flat.views.values()) { v.grad?.dispose(); v.grad = null; }
+    this.gradFlat?.dispose();
+    this.gradFlat = null;
+    this.flat?.dispose();
+    (this as { flat: FlatBuffer | null }).flat = null;
   }
 
   // ---------------------------------------------------------------- generation

@@ -125,6 +125,13 @@ export class FSDP {
     return u;
   }
 
+  /** The unit holding parameter `paramName`. */
+  unitName(paramName: string): string {
+    const u = this.unitOf.get(paramName);
+    if (!u) throw new ArgumentError(`FSDP: unknown parameter '${paramName}'`);
+    return u.name;
+  }
+
   /** Copies this rank's shard out of full parameter values (e.g. a freshly initialised model). */
   loadFull(get: (name: string) => Tensor): void {
     noGrad(() => {
