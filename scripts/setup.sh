@@ -37,7 +37,7 @@ fi
 # npm ci when node_modules is missing or older than the lockfile.
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   say "installing npm dependencies (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
 else
   say "npm dependencies up to date"
 fi
