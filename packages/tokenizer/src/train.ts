@@ -92,6 +92,8 @@ export function trainConfig(texts: Iterable<string>, opts: TrainOptions): Record
   const vocab: string[] = [...specials];
   const base = vocab.length;
   for (let b = 0; b < 256; b++) vocab.push(BYTE_TO_CHAR[b]!);
+  const idOf = new Map<string, number>();
+  vocab.forEach((t, i) => { if (!idOf.has(t)) idOf.set(t, i); });
   const words: Int32Array[] = [];
   const wcount: number[] = [];
   for (const [w, c] of counts) {
@@ -132,8 +134,14 @@ export function trainConfig(texts: Iterable<string>, opts: TrainOptions): Record
     if (cur < minFreq || cur <= 0) break;
     const a = Math.floor(key / KEY);
     const b = key - a * KEY;
-    const nid = vocab.length;
-    vocab.push(vocab[a]! + vocab[b]!);
+    // a merge can rebuild an existing string (e.g. a special token's text): reuse that id
+    const merged = vocab[a]! + vocab[b]!;
+    let nid = idOf.get(merged);
+    if (nid === undefined) {
+      nid = vocab.length;
+      vocab.push(merged);
+      idOf.set(merged, nid);
+    }
     merges.push([vocab[a]!, vocab[b]!]);
     const touched = new Set<number>();
     for (const wi of where.get(key) ?? []) {

@@ -57,4 +57,14 @@ describe('Tokenizer.train', () => {
     expect(a.tokenToId('cd')).toBeUndefined();
     expect(() => Tokenizer.train(['x'], { vocabSize: 10 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
+
+  it('a merge that rebuilds a special token string reuses its id; HF still agrees', async () => {
+    const tok = Tokenizer.train(['<|endoftext|>'.repeat(40), 'x<|endoftext|>y '.repeat(20)], { vocabSize: 320, minFrequency: 2 });
+    const path = join(mkdtempSync(join(tmpdir(), 'olmo-train-')), 'tokenizer.json');
+    await tok.save(path);
+    const theirs = hf.Tokenizer.fromFile(path);
+    for (const s of ['<|endoftext|>', 'a <|endoftext|> b', '<|endoftext', 'x<|endoftext|>y']) {
+      expect(tok.encode(s)).toEqual((await theirs.encode(s, undefined, { addSpecialTokens: false })).getIds());
+    }
+  });
 });
