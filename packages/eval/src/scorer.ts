@@ -290,10 +290,25 @@ export async function scoreSpans(model: ScoringModel, spans: Span[], opts: Score
     groups.sort((a, b) => b.P - a.P);
     const handled = new Set<number>();
     let g0 = 0;
+    const lens = (g: PrefixGroup) => g.idx.map((i) => spans[i]!.input.length);
     while (g0 < groups.length) {
       let g1 = g0;
       let rowsInBatch = 0;
-      while (g1 < groups.length && (g1 === g0 || rowsInBatch + groups[g1]!.idx.length <= batchSize)) rowsInBatch += groups[g1++]!.idx.length;
+      let maxLen = 0;
+      let sumLen = 0;
+      while (g1 < groups.length && (g1 === g0 || rowsInBatch + groups[g1]!.idx.length <= batchSize)) {
+        // stop early when padding the suffixes to the batch's longest would more than add 60% of padding work
+        const g = groups[g1]!;
+        const l = lens(g);
+        const nMax = Math.max(maxLen, ...l);
+        const nSum = sumLen + l.reduce((a, b) => a + b, 0);
+        const nRows = rowsInBatch + l.length;
+        if (g1 > g0 && nRows * (nMax - g.P) > 1.6 * (nSum - nRows * g.P)) break;
+        maxLen = nMax;
+        sumLen = nSum;
+        rowsInBatch = nRows;
+        g1++;
+      }
       const batch = groups.slice(g0, g1);
       await scorePrefixedBatch(model, spans, batch, scores, stats, padId, greedy);
       for (const g of batch) for (const i of g.idx) handled.add(i);
