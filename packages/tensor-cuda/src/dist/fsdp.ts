@@ -107,7 +107,17 @@ export class FSDP {
   /** Name -> view of the currently gathered full parameter (only while a unit runs). */
   private active = new Map<string, Tensor>();
 
-  constructor(readonly pg: ProcessGroup, specs: readonly FsdpUnitSpec[], readonly device = -1) {
+  /**
+   * gradReduce: 'avg' (PyTorch FSDP / OLMo: each rank's loss is its own device-batch mean, the
+   * gradient is the mean over ranks) or 'sum' (each rank's loss is already normalised globally).
+   */
+  readonly gradReduce: 'avg' | 'sum';
+  readonly device: number;
+
+  constructor(readonly pg: ProcessGroup, specs: readonly FsdpUnitSpec[], opts: { device?: number; gradReduce?: 'avg' | 'sum' } = {}) {
+    this.device = opts.device ?? -1;
+    this.gradReduce = opts.gradReduce ?? 'avg';
+    const device = this.device;
     for (const s of specs) {
       if (this.units.has(s.name)) throw new ArgumentError(`FSDP: duplicate unit '${s.name}'`);
       const u = new FsdpUnit(s.name, s.params, pg.rank, pg.worldSize, device);
@@ -224,7 +234,7 @@ export class FSDP {
           }
           // fp32 reduce-scatter of the full gradient, accumulated into this rank's shard.
           const part = zeros([u.shardSize], { device: u.shard.device });
-          this.pg.reduceScatter(part, gradBufs[i]!, 'sum').wait();
+          this.pg.reduceScatter(part, gradBufs[i]!, this.gradReduce).wait();
           addInPlace(u.shardGrad, part);
           part.dispose();
           gradBufs[i]!.dispose();

@@ -45,7 +45,7 @@ const refLoss = tidy(() => lossOf(ids, (n) => full.get(n), direct).keep());
 refLoss.backward();
 
 // FSDP: this rank's slice of the batch; gradients summed over ranks by reduce-scatter.
-const fsdp = new FSDP(pg, fsdpUnits(specs, 'by_block'));
+const fsdp = new FSDP(pg, fsdpUnits(specs, 'by_block'), { gradReduce: 'sum' });
 fsdp.loadFull((n) => full.get(n));
 const per = B / W;
 const mine = ids.slice(rank * per, (rank + 1) * per);
