@@ -159,7 +159,7 @@ export async function runDemo(args: string[]): Promise<void> {
   const nParams = model.numParameters?.() ?? 0;
   say(`4/6 train: OLMo d_model=${cfg.model.d_model} n_layers=${cfg.model.n_layers} n_heads=${cfg.model.n_heads} seq=${T} (${(nParams / 1e6).toFixed(2)} M params), ` +
     `batch ${cfg.global_train_batch_size}×${T} tokens, ${cfg.max_duration} steps, ${cfg.optimizer.name} lr ${cfg.optimizer.learning_rate} ${cfg.scheduler.name}`);
-  say(`    (same as: olmo train ${configPath} --save_folder=${cfg.save_folder} --data.paths=... ; config saved to ${join(out, 'config.yaml')})`);
+  say(`    resolved config: ${join(out, 'config.yaml')} (rerun this stage alone: olmo train ${join(out, 'config.yaml')})`);
   const evalFn = (await configEvaluator(cfg, model))!;
   const evalCb = new EvaluatorCallback(cfg.eval_interval, evalFn);
   const trainer = await Trainer.fromConfig(cfg, { model, extraCallbacks: [evalCb], log: (s) => process.stdout.write(s + '\n') });
