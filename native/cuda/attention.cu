@@ -5,7 +5,8 @@
 // Tiles: BQ = 32 query rows x BK = 32 keys, 128 threads = 4 warps, each warp owns 8 rows of the
 // tile. The head dimension is padded to D in {32, 64, 128, 256} (template), lanes own the columns
 // d = lane + 32c. Tiles live in dynamic shared memory; the operand read along "lane = row" is stored
-// transposed with a +1 pitch so that every shared load is conflict-free or a broadcast.
+// transposed with a +1 pitch so that every shared load is conflict-free or a broadcast; the
+// broadcast operand (same row for all lanes) is read as float4 (4 head dims per load).
 //
 // Forward (attn_fwd_k): grid (T/BQ, NH, B). Per key tile: S = scale * Q K^T (lane = key), masked,
 //   online softmax per row (warp max / warp sum, rescale of the running output), O += P V (P
@@ -72,11 +73,15 @@ __global__ void __launch_bounds__(NT) attn_fwd_k(const float* __restrict__ q, co
     float s[R];
 #pragma unroll
     for (int r = 0; r < R; ++r) s[r] = 0.f;
-#pragma unroll 8
-    for (int d = 0; d < D; ++d) {
-      const float kd = KsT[d * (BK + 1) + lane];
+#pragma unroll 2
+    for (int d = 0; d < D; d += 4) {
+      const float k0 = KsT[d * (BK + 1) + lane], k1 = KsT[(d + 1) * (BK + 1) + lane];
+      const float k2 = KsT[(d + 2) * (BK + 1) + lane], k3 = KsT[(d + 3) * (BK + 1) + lane];
 #pragma unroll
-      for (int r = 0; r < R; ++r) s[r] += Qs[(warp * R + r) * D + d] * kd;
+      for (int r = 0; r < R; ++r) {
+        const float4 qv = *reinterpret_cast<const float4*>(Qs + (warp * R + r) * D + d);  // broadcast
+        s[r] = fmaf(qv.x, k0, fmaf(qv.y, k1, fmaf(qv.z, k2, fmaf(qv.w, k3, s[r]))));
+      }
     }
     const int j = j0 + lane;
 #pragma unroll
@@ -179,13 +184,20 @@ __global__ void __launch_bounds__(NT) attn_bwd_dq_k(const float* __restrict__ q,
     float s[R], dp[R];
 #pragma unroll
     for (int r = 0; r < R; ++r) s[r] = dp[r] = 0.f;
-#pragma unroll 4
-    for (int d = 0; d < D; ++d) {
-      const float kd = KsT[d * (BK + 1) + lane], vd = VsT[d * (BK + 1) + lane];
+#pragma unroll 2
+    for (int d = 0; d < D; d += 4) {
+      float kd[4], vd[4];
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        kd[e] = KsT[(d + e) * (BK + 1) + lane];
+        vd[e] = VsT[(d + e) * (BK + 1) + lane];
+      }
 #pragma unroll
       for (int r = 0; r < R; ++r) {
-        s[r] += Qs[(warp * R + r) * D + d] * kd;
-        dp[r] += dOs[(warp * R + r) * D + d] * vd;
+        const float4 qv = *reinterpret_cast<const float4*>(Qs + (warp * R + r) * D + d);   // broadcast
+        const float4 gv = *reinterpret_cast<const float4*>(dOs + (warp * R + r) * D + d);  // broadcast
+        s[r] = fmaf(qv.x, kd[0], fmaf(qv.y, kd[1], fmaf(qv.z, kd[2], fmaf(qv.w, kd[3], s[r]))));
+        dp[r] = fmaf(gv.x, vd[0], fmaf(gv.y, vd[1], fmaf(gv.z, vd[2], fmaf(gv.w, vd[3], dp[r]))));
       }
     }
     const int j = j0 + lane;
@@ -279,13 +291,20 @@ __global__ void __launch_bounds__(NT) attn_bwd_dkdv_k(const float* __restrict__ 
       float s[R], dp[R];
 #pragma unroll
       for (int r = 0; r < R; ++r) s[r] = dp[r] = 0.f;
-#pragma unroll 4
-      for (int d = 0; d < D; ++d) {
-        const float qd = QsT[d * (BQ + 1) + lane], gd = dOsT[d * (BQ + 1) + lane];
+#pragma unroll 2
+      for (int d = 0; d < D; d += 4) {
+        float qd[4], gd[4];
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          qd[e] = QsT[(d + e) * (BQ + 1) + lane];
+          gd[e] = dOsT[(d + e) * (BQ + 1) + lane];
+        }
 #pragma unroll
         for (int r = 0; r < R; ++r) {
-          s[r] += Ks[(warp * R + r) * D + d] * qd;
-          dp[r] += Vs[(warp * R + r) * D + d] * gd;
+          const float4 kv = *reinterpret_cast<const float4*>(Ks + (warp * R + r) * D + d);  // broadcast
+          const float4 vv = *reinterpret_cast<const float4*>(Vs + (warp * R + r) * D + d);  // broadcast
+          s[r] = fmaf(kv.x, qd[0], fmaf(kv.y, qd[1], fmaf(kv.z, qd[2], fmaf(kv.w, qd[3], s[r]))));
+          dp[r] = fmaf(vv.x, gd[0], fmaf(vv.y, gd[1], fmaf(vv.z, gd[2], fmaf(vv.w, gd[3], dp[r]))));
         }
       }
       const int i = i0 + lane;

@@ -1,0 +1,179 @@
+// Compares every olmo::cuda kernel, run on the CPU simulator (cusim.h), with the olmo::cpu kernel.
+// Built and run by native/cuda/sim/run.sh.
+#include <cmath>
+#include <cstring>
+#include <cstdio>
+#include <random>
+#include <tuple>
+#include <vector>
+#include <string>
+#include "olmo/check.h"
+#include "olmo/ops/adamw.h"
+#include "olmo/ops/attention.h"
+#include "olmo/ops/clamp.h"
+#include "olmo/ops/crossentropy.h"
+#include "olmo/ops/elementwise.h"
+#include "olmo/ops/embedding.h"
+#include "olmo/ops/gemm.h"
+#include "olmo/ops/gradclip.h"
+#include "olmo/ops/layernorm.h"
+#include "olmo/ops/reduce.h"
+#include "olmo/ops/rope.h"
+#include "olmo/ops/swiglu.h"
+using V = std::vector<float>;
+static std::mt19937 rng(7);
+static V rnd(size_t n, float s = 1, float shift = 0) { std::normal_distribution<float> d(0, s); V v(n); for (auto& x : v) x = d(rng) + shift; return v; }
+static int fails = 0;
+static void cmp(const std::string& what, const V& a, const V& b, double tol = 1e-5) {
+  double num = 0, den = 0; bool nan = false;
+  for (size_t i = 0; i < a.size(); ++i) { if (std::isnan(a[i]) != std::isnan(b[i])) nan = true; num += double(a[i] - b[i]) * (a[i] - b[i]); den += double(b[i]) * b[i]; }
+  double e = std::sqrt(num) / std::max(std::sqrt(den), 1e-30);
+  bool ok = !nan && e <= tol && a.size() == b.size();
+  if (!ok) ++fails;
+  std::printf("%s %-60s rel err %.3g%s\n", ok ? "  ok " : "FAIL ", what.c_str(), e, nan ? " (NaN mismatch)" : "");
+}
+static const char* g_filter = nullptr;
+static bool want(const char* family) { return !g_filter || std::strstr(g_filter, family); }
+
+// Usage: compare [families]   e.g. compare attention,layernorm (default: all)
+int main(int argc, char** argv) {
+  using namespace olmo;
+  if (argc > 1) g_filter = argv[1];
+  if (want("clamp") || want("swiglu")) { // clamp, swiglu
+    size_t n = 1001; V x = rnd(n), g = rnd(n), u = rnd(n), d = rnd(n);
+    V a(n), b(n), a2(n), b2(n);
+    cpu::clamp_fwd_f32(a.data(), x.data(), -0.5f, 0.7f, n); cuda::clamp_fwd_f32(0, b.data(), x.data(), -0.5f, 0.7f, n); cmp("clamp fwd", b, a, 0);
+    cpu::clamp_bwd_f32(a.data(), d.data(), x.data(), -0.5f, 0.7f, n); cuda::clamp_bwd_f32(0, b.data(), d.data(), x.data(), -0.5f, 0.7f, n); cmp("clamp bwd", b, a, 0);
+    cpu::swiglu_fwd_f32(a.data(), g.data(), u.data(), n); cuda::swiglu_fwd_f32(0, b.data(), g.data(), u.data(), n); cmp("swiglu fwd", b, a);
+    cpu::swiglu_bwd_f32(a.data(), a2.data(), d.data(), g.data(), u.data(), n); cuda::swiglu_bwd_f32(0, b.data(), b2.data(), d.data(), g.data(), u.data(), n);
+    cmp("swiglu dgate", b, a); cmp("swiglu dup", b2, a2);
+  }
+  if (want("rope")) for (auto [B, T, NH, HS, theta, off] : std::vector<std::tuple<int,int,int,int,float,int>>{std::make_tuple(2, 13, 3, 16, 10000.f, 5), std::make_tuple(1, 300, 2, 128, 500000.f, 1000)}) {
+    size_t n = size_t(B) * T * NH * HS; V x = rnd(n), a(n), b(n);
+    for (bool inv : {false, true}) {
+      cpu::rope_f32(a.data(), x.data(), B, T, NH, HS, theta, off, inv); cuda::rope_f32(0, b.data(), x.data(), B, T, NH, HS, theta, off, inv);
+      cmp("rope HS=" + std::to_string(HS) + (inv ? " inverse" : ""), b, a, 2e-6);
+    }
+    V c = x; cuda::rope_f32(0, c.data(), c.data(), B, T, NH, HS, theta, off, true); cmp("rope in place", c, a, 2e-6);
+  }
+  if (want("embedding")) { // embedding
+    int N = 51, Vv = 11, C = 24; std::vector<int32_t> ids(N); for (int i = 0; i < N; ++i) ids[i] = (i * 7) % Vv;
+    V w = rnd(size_t(Vv) * C), a(size_t(N) * C), b(size_t(N) * C), d = rnd(size_t(N) * C), dwa(size_t(Vv) * C, 0), dwb(size_t(Vv) * C, 0);
+    cpu::embedding_fwd_f32(a.data(), ids.data(), w.data(), N, Vv, C); cuda::embedding_fwd_f32(0, b.data(), ids.data(), w.data(), N, Vv, C); cmp("embedding fwd (float4)", b, a, 0);
+    cpu::embedding_fwd_f32(a.data(), ids.data(), w.data(), N, Vv, 23); cuda::embedding_fwd_f32(0, b.data(), ids.data(), w.data(), N, Vv, 23); cmp("embedding fwd (scalar)", b, a, 0);
+    cpu::embedding_bwd_f32(dwa.data(), ids.data(), d.data(), N, Vv, C); cuda::embedding_bwd_f32(0, dwb.data(), ids.data(), d.data(), N, Vv, C); cmp("embedding bwd", dwb, dwa, 1e-6);
+    ids[3] = Vv; bool threw = false; V b0 = b;
+    try { cuda::embedding_fwd_f32(0, b.data(), ids.data(), w.data(), N, Vv, C); } catch (const olmo::Error& e) { threw = e.code == "INVALID_ARGUMENT"; }
+    std::printf("%s embedding bad id throws, nothing written\n", threw && b == b0 ? "  ok " : "FAIL "); if (!(threw && b == b0)) ++fails;
+  }
+  if (want("layernorm")) for (auto [N, C] : std::vector<std::pair<int,int>>{{37, 97}, {5, 2048}, {300, 64}, {3, 5}}) {
+    size_t n = size_t(N) * C; V x = rnd(n, 1, 3), w = rnd(C), bs = rnd(C), d = rnd(n);
+    for (int mode = 0; mode < 3; ++mode) {
+      const float* W = mode ? w.data() : nullptr; const float* Bp = mode == 2 ? bs.data() : nullptr;
+      V a(n), b(n), ma(N), mb(N), ra(N), rb(N);
+      cpu::layernorm_fwd_f32(a.data(), ma.data(), ra.data(), x.data(), W, Bp, N, C, 1e-5f);
+      cuda::layernorm_fwd_f32(0, b.data(), mb.data(), rb.data(), x.data(), W, Bp, N, C, 1e-5f);
+      std::string tag = " N=" + std::to_string(N) + " C=" + std::to_string(C) + " mode=" + std::to_string(mode);
+      cmp("layernorm fwd" + tag, b, a); cmp("layernorm mean" + tag, mb, ma); cmp("layernorm rstd" + tag, rb, ra);
+      V dxa(n), dxb(n), dwa(C), dwb(C), dba(C), dbb(C);
+      cpu::layernorm_bwd_f32(dxa.data(), mode ? dwa.data() : nullptr, mode == 2 ? dba.data() : nullptr, d.data(), x.data(), W, ma.data(), ra.data(), N, C);
+      cuda::layernorm_bwd_f32(0, dxb.data(), mode ? dwb.data() : nullptr, mode == 2 ? dbb.data() : nullptr, d.data(), x.data(), W, ma.data(), ra.data(), N, C);
+      cmp("layernorm dx" + tag, dxb, dxa, 2e-5); if (mode) cmp("layernorm dw" + tag, dwb, dwa); if (mode == 2) cmp("layernorm db" + tag, dbb, dba);
+      if (mode == 2) continue;
+      cpu::rmsnorm_fwd_f32(a.data(), ra.data(), x.data(), W, N, C, 1e-6f); cuda::rmsnorm_fwd_f32(0, b.data(), rb.data(), x.data(), W, N, C, 1e-6f);
+      cmp("rmsnorm fwd" + tag, b, a); cmp("rmsnorm rstd" + tag, rb, ra);
+      cpu::rmsnorm_bwd_f32(dxa.data(), mode ? dwa.data() : nullptr, d.data(), x.data(), W, ra.data(), N, C);
+      cuda::rmsnorm_bwd_f32(0, dxb.data(), mode ? dwb.data() : nullptr, d.data(), x.data(), W, ra.data(), N, C);
+      cmp("rmsnorm dx" + tag, dxb, dxa, 2e-5); if (mode) cmp("rmsnorm dw" + tag, dwb, dwa);
+    }
+  }
+  if (want("crossentropy")) for (auto [N, Vv] : std::vector<std::pair<int,int>>{{37, 1001}, {3, 9000}, {4, 7}}) {
+    size_t n = size_t(N) * Vv; V l = rnd(n, 3); std::vector<int32_t> t(N);
+    for (int i = 0; i < N; ++i) t[i] = i % 7 == 3 ? -100 : (i * 131) % Vv;
+    V la(N), lb(N), sa(N), sb(N), za(N), zb(N);
+    cpu::cross_entropy_fwd_f32(la.data(), sa.data(), za.data(), 1e-4f, l.data(), t.data(), N, Vv, -100);
+    cuda::cross_entropy_fwd_f32(0, lb.data(), sb.data(), zb.data(), 1e-4f, l.data(), t.data(), N, Vv, -100);
+    std::string tag = " N=" + std::to_string(N) + " V=" + std::to_string(Vv);
+    cmp("ce loss" + tag, lb, la); cmp("ce lse" + tag, sb, sa); cmp("ce zloss" + tag, zb, za);
+    V gl = rnd(N), gz = rnd(N), da(n), db(n);
+    cpu::cross_entropy_bwd_f32(da.data(), l.data(), sa.data(), t.data(), gl.data(), 1, 0.5f, gz.data(), 1, 1e-4f, N, Vv, -100);
+    cuda::cross_entropy_bwd_f32(0, db.data(), l.data(), sa.data(), t.data(), gl.data(), 1, 0.5f, gz.data(), 1, 1e-4f, N, Vv, -100);
+    cmp("ce dlogits (per-row g, z)" + tag, db, da);
+    cpu::cross_entropy_bwd_f32(da.data(), l.data(), sa.data(), t.data(), gl.data(), 0, 0.1f, nullptr, 0, 0, N, Vv, -100);
+    cuda::cross_entropy_bwd_f32(0, db.data(), l.data(), sa.data(), t.data(), gl.data(), 0, 0.1f, nullptr, 0, 0, N, Vv, -100);
+    cmp("ce dlogits (scalar g)" + tag, db, da);
+    t[1] = Vv; bool threw = false; V lb0 = lb;
+    try { cuda::cross_entropy_fwd_f32(0, lb.data(), sb.data(), nullptr, 0, l.data(), t.data(), N, Vv, -100); } catch (const olmo::Error& e) { threw = e.code == "INVALID_ARGUMENT"; }
+    std::printf("%s ce bad target throws, nothing written\n", threw && lb == lb0 ? "  ok " : "FAIL "); if (!(threw && lb == lb0)) ++fails;
+  }
+  if (want("reduce") || want("gradclip")) { // reduce
+    V x = rnd(70001), a(1), b(1);
+    cpu::sum_f32(a.data(), x.data(), 70001, 0.5f); cuda::sum_f32(0, b.data(), x.data(), 70001, 0.5f); cmp("sum", b, a, 1e-6);
+    cpu::sum_f32(a.data(), x.data(), 0, 1.f); cuda::sum_f32(0, b.data(), x.data(), 0, 1.f); cmp("sum n=0", b, a, 0);
+    V s = {2.5f}, oa(1000), ob(1000);
+    cpu::broadcast_scalar_f32(oa.data(), s.data(), 0.3f, 1000); cuda::broadcast_scalar_f32(0, ob.data(), s.data(), 0.3f, 1000); cmp("broadcast", ob, oa, 0);
+    V y = rnd(15); const float* xs[] = {x.data(), y.data(), y.data()}; int64_t ns[] = {70001, 15, 0};
+    double A = cpu::sum_squares_f32(xs, ns, 3), Bq = cuda::sum_squares_f32(0, xs, ns, 3);
+    cmp("sum_squares", V{float(Bq)}, V{float(A)}, 1e-7);
+    double G1 = cpu::gradclip_sum_squares_f32(3, xs, ns), G2 = cuda::gradclip_sum_squares_f32(0, 3, xs, ns);
+    cmp("gradclip sum_squares", V{float(G2)}, V{float(G1)}, 1e-7);
+    V x1 = x, x2 = x, y1 = y, y2 = y; float* p1[] = {x1.data(), y1.data()}; float* p2[] = {x2.data(), y2.data()}; int64_t n2[] = {70001, 15};
+    cpu::gradclip_scale_f32(2, p1, n2, 0.37f); cuda::gradclip_scale_f32(0, 2, p2, n2, 0.37f); cmp("gradclip scale", x2, x1, 0); cmp("gradclip scale 2", y2, y1, 0);
+  }
+  struct AC { int B, T, Tk, NH, NKV, HS; bool causal; };
+  if (want("attention")) for (AC c : std::vector<AC>{{2, 37, 37, 4, 4, 16, true}, {1, 70, 70, 6, 2, 64, true}, {2, 5, 41, 4, 1, 32, true}, {1, 33, 50, 2, 2, 80, false},
+                              {1, 65, 65, 2, 1, 128, true}, {1, 9, 9, 1, 1, 200, true}, {1, 1, 40, 2, 1, 64, true}, {1, 40, 40, 2, 2, 64, false}}) {
+    size_t nq = size_t(c.B) * c.T * c.NH * c.HS, nk = size_t(c.B) * c.Tk * c.NKV * c.HS, nl = size_t(c.B) * c.NH * c.T;
+    V q = rnd(nq), k = rnd(nk), v = rnd(nk), d = rnd(nq), oa(nq), ob(nq), la(nl), lb(nl);
+    float sc = 1.f / std::sqrt(float(c.HS));
+    cpu::attention_fwd_f32(q.data(), k.data(), v.data(), oa.data(), la.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, c.causal);
+    cuda::attention_fwd_f32(0, q.data(), k.data(), v.data(), ob.data(), lb.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, c.causal);
+    char tag[128]; std::snprintf(tag, sizeof tag, " B%d T%d Tk%d NH%d NKV%d HS%d %s", c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, c.causal ? "causal" : "full");
+    cmp(std::string("attn out") + tag, ob, oa, 1e-5); cmp(std::string("attn lse") + tag, lb, la, 1e-6);
+    V dqa(nq), dqb(nq), dka(nk), dkb(nk), dva(nk), dvb(nk);
+    cpu::attention_bwd_f32(q.data(), k.data(), v.data(), oa.data(), la.data(), d.data(), dqa.data(), dka.data(), dva.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, c.causal);
+    cuda::attention_bwd_f32(0, q.data(), k.data(), v.data(), oa.data(), la.data(), d.data(), dqb.data(), dkb.data(), dvb.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, c.causal);
+    cmp(std::string("attn dq") + tag, dqb, dqa, 1e-5); cmp(std::string("attn dk") + tag, dkb, dka, 1e-5); cmp(std::string("attn dv") + tag, dvb, dva, 1e-5);
+  }
+  if (want("adamw")) { // adamw
+    std::vector<int64_t> sz = {70000, 15, 1}; std::vector<V> P, G, M, Vs; for (auto s : sz) { P.push_back(rnd(s)); G.push_back(rnd(s)); M.push_back(V(s, 0)); Vs.push_back(V(s, 0)); }
+    auto P2 = P, M2 = M, V2 = Vs; float lr[] = {1e-2f, 2e-3f, 1e-3f}, wd[] = {0.1f, 0, 0.01f};
+    auto ptrs = [](std::vector<V>& a) { std::vector<float*> r; for (auto& x : a) r.push_back(x.data()); return r; };
+    auto cp = [](std::vector<V>& a) { std::vector<const float*> r; for (auto& x : a) r.push_back(x.data()); return r; };
+    for (int step = 1; step <= 3; ++step) {
+      cpu::adamw_f32(3, ptrs(P).data(), cp(G).data(), ptrs(M).data(), ptrs(Vs).data(), sz.data(), lr, wd, 0.9f, 0.95f, 1e-8f, step);
+      cuda::adamw_f32(0, 3, ptrs(P2).data(), cp(G).data(), ptrs(M2).data(), ptrs(V2).data(), sz.data(), lr, wd, 0.9f, 0.95f, 1e-8f, step);
+    }
+    for (int i = 0; i < 3; ++i) { cmp("adamw p " + std::to_string(i), P2[i], P[i], 1e-7); cmp("adamw m " + std::to_string(i), M2[i], M[i], 1e-7); cmp("adamw v " + std::to_string(i), V2[i], Vs[i], 1e-7); }
+    bool f1 = cuda::adamw_all_finite_f32(0, 3, cp(G).data(), sz.data()); G[0][4567] = INFINITY; bool f2 = cuda::adamw_all_finite_f32(0, 3, cp(G).data(), sz.data());
+    G[0][4567] = 0; G[2][0] = NAN; bool f3 = cuda::adamw_all_finite_f32(0, 3, cp(G).data(), sz.data());
+    std::printf("%s adamw all_finite %d %d %d\n", f1 && !f2 && !f3 ? "  ok " : "FAIL ", f1, f2, f3); if (!(f1 && !f2 && !f3)) ++fails;
+  }
+  if (want("gemm")) { // gemm
+    int B = 2, M = 67, N = 45, K = 130;
+    for (int ta = 0; ta < 2; ++ta) for (int tb = 0; tb < 2; ++tb) {
+      V A = rnd(size_t(B) * M * K), Bm = rnd(size_t(B) * K * N), Ca = rnd(size_t(B) * M * N), Cb = Ca;
+      int lda = ta ? M : K, ldb = tb ? K : N;
+      cpu::gemm_f32(ta, tb, M, N, K, 0.7f, A.data(), lda, M * K, Bm.data(), ldb, K * N, 0.3f, Ca.data(), N, M * N, B);
+      cuda::gemm_f32(0, ta, tb, M, N, K, 0.7f, A.data(), lda, M * K, Bm.data(), ldb, K * N, 0.3f, Cb.data(), N, M * N, B);
+      cmp("gemm ta=" + std::to_string(ta) + " tb=" + std::to_string(tb), Cb, Ca, 1e-6);
+      std::vector<uint16_t> Ah(A.size()), Bh(Bm.size()); V Ar(A.size()), Br(Bm.size());
+      for (size_t i = 0; i < A.size(); ++i) { Ah[i] = f32_to_bf16(A[i]); Ar[i] = bf16_to_f32(Ah[i]); }
+      for (size_t i = 0; i < Bm.size(); ++i) { Bh[i] = f32_to_bf16(Bm[i]); Br[i] = bf16_to_f32(Bh[i]); }
+      cpu::gemm_f32(ta, tb, M, N, K, 1.f, Ar.data(), lda, M * K, Br.data(), ldb, 0, 0.f, Ca.data(), N, M * N, B);
+      cuda::gemm_bf16(0, ta, tb, M, N, K, 1.f, Ah.data(), lda, M * K, Bh.data(), ldb, 0, 0.f, Cb.data(), N, M * N, B);
+      cmp("gemm_bf16 (shared B) ta=" + std::to_string(ta) + " tb=" + std::to_string(tb), Cb, Ca, 1e-6);
+    }
+  }
+  if (want("elementwise")) { // elementwise
+    size_t n = 777; V a = rnd(n), b = rnd(n), oa(n), ob(n);
+    cpu::add_f32(oa.data(), a.data(), b.data(), n, 0.5f, -2.f); cuda::add_f32(0, ob.data(), a.data(), b.data(), n, 0.5f, -2.f); cmp("add", ob, oa, 0);
+    int64_t shape[] = {7, 3, 37}, strides[] = {1, 7 * 37, 7};
+    cpu::copy_strided(oa.data(), a.data(), 3, shape, strides, 4, false); cuda::copy_strided(0, ob.data(), a.data(), 3, shape, strides, 4, false); cmp("copy_strided", ob, oa, 0);
+    std::vector<uint16_t> ha(n), hb(n);
+    cpu::cast(ha.data(), DType::BF16, a.data(), DType::F32, n); cuda::cast(0, hb.data(), DType::BF16, a.data(), DType::F32, n);
+    std::printf("%s cast f32->bf16 bit-exact\n", ha == hb ? "  ok " : "FAIL "); if (ha != hb) ++fails;
+  }
+  std::printf("%d failure(s)\n", fails);
+  return fails != 0;
+}
