@@ -123,6 +123,6 @@ export function readTrainerState(dir: string): TrainerState {
   let s: TrainerState;
   try { s = unpack(readFileSync(p)) as TrainerState; } catch (e) { throw new CheckpointError(`${p} is unreadable: ${(e as Error).message}`); }
   if (!s || typeof s !== 'object' || typeof s.step !== 'number' || !s.format) throw new CheckpointError(`${p} is not a trainer state`);
-  if (s.format.kind !== 'unsharded') throw new CheckpointError(`${dir} is a ${s.format.kind} checkpoint; this build loads unsharded checkpoints only`);
+  if (s.format.kind !== 'unsharded' && s.format.kind !== 'sharded') throw new CheckpointError(`${dir} is a ${String(s.format.kind)} checkpoint; this build loads unsharded and sharded (see sharded-checkpoint.ts) checkpoints`);
   return s;
 }

@@ -4,6 +4,7 @@
  *   olmo train CONFIG.yaml [--dotted.key=value ...]   train (prints the resolved config)
  *   olmo config CONFIG.yaml [--dotted.key=value ...]  print the resolved config and exit
  *   olmo checkpoint DIR                               print a checkpoint's trainer state
+ *   olmo checkpoint unshard DIR --out HF_DIR          any checkpoint (sharded or not) → HF model folder
  *   olmo demo [--out DIR] [--steps N] [--key=value]   the main job (corpus → tokenizer → train → eval → generate → report)
  *   olmo data ...       → @olmo/data     (prepare | inspect | order)
  *   olmo eval ...       → @olmo/eval
@@ -22,6 +23,7 @@ const USAGE = `usage: olmo <command> [...]
   train CONFIG.yaml [--key.path=value ...]   train a model (OLMo-style YAML config; overrides parsed as YAML)
   config CONFIG.yaml [--key.path=value ...]  print the resolved config
   checkpoint DIR                             show a checkpoint's trainer state
+  checkpoint unshard DIR --out HF_DIR        write an HF-format model from a (sharded) checkpoint
   demo [--out DIR] [--steps N] [--key.path=value ...]  the one-command main job
   data prepare|inspect|order ...             corpus preparation and data order (@olmo/data)
   eval --model DIR ...                       evaluation (@olmo/eval)
@@ -34,6 +36,8 @@ function splitArgs(args: string[]): { positional: string[]; overrides: string[] 
 }
 
 export async function runTrain(args: string[], out: Out = (s) => process.stdout.write(s + '\n')): Promise<Trainer> {
+  // under mpirun only rank 0 prints
+  if (Number(process.env.OMPI_COMM_WORLD_RANK ?? process.env.PMI_RANK ?? 0) !== 0) out = () => {};
   const { positional, overrides } = splitArgs(args);
   if (positional.length > 1) throw new OlmoError('CONFIG_INVALID', `expected one config file, got ${positional.join(' ')}`, 'olmo train CONFIG.yaml [--key=value ...]');
   const cfg = loadConfig(positional[0] ?? null, overrides);
@@ -43,6 +47,7 @@ export async function runTrain(args: string[], out: Out = (s) => process.stdout.
   const extra = evalFn ? [new EvaluatorCallback(cfg.eval_interval, evalFn)] : [];
   const t = await Trainer.fromConfig(cfg, { model, extraCallbacks: extra, log: out });
   const r = await t.fit();
+  if (t.dist) { t.dist.barrier(); t.dist.pg.destroy(); }
   out(`[olmo] done: ${r.step} steps, ${r.tokens} tokens${r.metrics ? `, final train/CrossEntropyLoss ${r.metrics['train/CrossEntropyLoss']!.toFixed(4)}` : ''}`);
   return t;
 }
@@ -69,6 +74,17 @@ export async function runCli(argv: string[]): Promise<number> {
       }
       case 'checkpoint': {
         if (!args[0]) throw new OlmoError('INVALID_ARGUMENT', 'olmo checkpoint DIR');
+        if (args[0] === 'unshard') {
+          const oi = args.findIndex((a) => a === '--out' || a.startsWith('--out='));
+          const outDir = oi < 0 ? undefined : args[oi]!.startsWith('--out=') ? args[oi]!.slice(6) : args[oi + 1];
+          const src = args.slice(1).find((a, i) => !a.startsWith('--') && args[i] !== '--out');
+          if (!src || !outDir) throw new OlmoError('INVALID_ARGUMENT', 'olmo checkpoint unshard DIR --out HF_DIR');
+          const { unshardCheckpoint } = await import('./sharded-checkpoint.js');
+          const dir = resolveCheckpoint(src);
+          const files = await unshardCheckpoint(dir, outDir);
+          process.stdout.write(`unsharded ${dir} → ${outDir} (${files.length ? files.join(', ') : 'model.safetensors'})\n`);
+          return 0;
+        }
         const dir = resolveCheckpoint(args[0]);
         const s = readTrainerState(dir);
         process.stdout.write(JSON.stringify({ dir, ...s, config: undefined, config_yaml: undefined }, null, 2) + '\n');
@@ -87,7 +103,8 @@ export async function runCli(argv: string[]): Promise<number> {
     }
   } catch (e) {
     if (e instanceof OlmoError) {
-      process.stderr.write(`\nerror ${e.code}: ${e.message}\n`);
+      const rank = process.env.OMPI_COMM_WORLD_SIZE && Number(process.env.OMPI_COMM_WORLD_SIZE) > 1 ? `[rank ${process.env.OMPI_COMM_WORLD_RANK}] ` : '';
+      process.stderr.write(`\n${rank}error ${e.code}: ${e.message}\n`);
       return e.code === 'NON_FINITE' ? 3 : 1;
     }
     throw e;

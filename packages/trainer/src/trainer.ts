@@ -23,6 +23,9 @@ import { buildModel, flopsPerToken, namedParameters, type TrainableModel } from 
 import { Checkpointer, ConsoleLogger, MetricsJSONL, NaNDetector, ProgressBar, SpeedMonitor, type Callback, type Metrics, type TrainerView } from './callbacks.js';
 import { CODE_VERSION, cleanTmp, readTrainerState, resolveCheckpoint, latestCheckpoint, writeCheckpoint, type TrainerState } from './checkpoint.js';
 import { readSafetensorsF32, writeSafetensorsF32 } from './safetensors.js';
+import { maybeDistributed, type DistContext, type ShardableModel } from './fsdp.js';
+import { CheckpointSources, loadIntoTargets, writeShardedCheckpoint } from './sharded-checkpoint.js';
+import type { ProcessGroup } from '@olmo/tensor-cuda';
 
 export interface TrainerOptions {
   config: TrainConfig;
@@ -36,7 +39,12 @@ export interface TrainerOptions {
   extraCallbacks?: Callback[];
   log?: (line: string) => void;
   tokenizerHash?: string | null;
+  /** Distributed runs: the group (default: ProcessGroup.init() from the launcher's environment). */
+  processGroup?: ProcessGroup;
 }
+
+/** Callbacks that only rank 0 runs (logging, metrics files). */
+const RANK0_ONLY = new Set(['metrics_jsonl', 'console_logger', 'progress']);
 
 export interface FitResult { step: number; tokens: number; metrics: Metrics | null; history: Metrics[] }
 
@@ -69,7 +77,7 @@ export class Trainer implements TrainerView {
   readonly optimizer: Optimizer;
   readonly scheduler: Scheduler;
   readonly params: NamedParam[];
-  readonly callbacks: Callback[];
+  callbacks: Callback[];
   readonly maxSteps: number;
   readonly scheduleSteps: number;
   readonly tokensPerStep: number;
@@ -79,18 +87,24 @@ export class Trainer implements TrainerView {
   startStep = 0;
   private tokenizerHash: string | null;
   readonly log: (line: string) => void;
+  /** FSDP state when the run is distributed (mpirun with W > 1, or a config `fsdp:` section); see fsdp.ts. */
+  readonly dist: DistContext | null;
 
   constructor(o: TrainerOptions) {
     this.config = o.config;
     this.model = o.model;
     this.data = o.data;
-    this.log = o.log ?? ((s) => process.stdout.write(s + '\n'));
-    this.params = namedParameters(o.model);
+    this.dist = maybeDistributed(o.config, o.model, o.processGroup);
+    const log = o.log ?? ((s: string) => process.stdout.write(s + '\n'));
+    this.log = this.dist && this.dist.rank !== 0 ? () => {} : log;
+    this.params = this.dist ? this.dist.namedParams() : namedParameters(o.model);
     if (!this.params.length) throw new ConfigError('model', 'the model has no parameters');
-    for (const p of this.params) p.param.requiresGrad_(true);
-    // gradients accumulate in one flat buffer when the model offers it (fused clip/AdamW, FSDP)
-    const fm = o.model as unknown as { flatGrads?: () => unknown };
-    if (typeof fm.flatGrads === 'function') fm.flatGrads();
+    if (!this.dist) {
+      for (const p of this.params) p.param.requiresGrad_(true);
+      // gradients accumulate in one flat buffer when the model offers it (fused clip/AdamW, FSDP)
+      const fm = o.model as unknown as { flatGrads?: () => unknown };
+      if (typeof fm.flatGrads === 'function') fm.flatGrads();
+    }
     this.optimizer = o.optimizer ?? buildOptimizer(o.config, this.params);
     this.scheduler = o.scheduler ?? Scheduler.fromConfig(o.config);
     const c = o.config;
@@ -106,6 +120,10 @@ export class Trainer implements TrainerView {
       const d = defaultCallbacks(c, this.log);
       d.splice(2, 0, ...(o.extraCallbacks ?? []));
       this.callbacks = d;
+    }
+    if (this.dist) {
+      if (this.callbacks.some((cb) => cb.name === 'evaluator')) this.log('[olmo] in-loop evaluators are not run under FSDP yet (evaluate the unsharded checkpoint: olmo checkpoint unshard)');
+      this.callbacks = this.callbacks.filter((cb) => cb.name !== 'evaluator' && (this.dist!.rank === 0 || !RANK0_ONLY.has(cb.name)));
     }
     const names = new Set<string>();
     for (const cb of this.callbacks) { if (names.has(cb.name)) throw new ConfigError('callbacks', `duplicate callback name '${cb.name}'`); names.add(cb.name); }
@@ -133,8 +151,11 @@ export class Trainer implements TrainerView {
 
   /** Instances of the global batch at (1-based) step k, as one Int32Array [B·T]. */
   batchAt(step: number): { ids: Int32Array; indices: Uint32Array; labelMask: Uint8Array | null } {
-    const B = this.config.global_train_batch_size, T = this.data.seqLen;
-    const indices = this.data.batchIndices(step - 1, B);
+    const T = this.data.seqLen;
+    const all = this.data.batchIndices(step - 1, this.config.global_train_batch_size);
+    // distributed: rank r reads indices[r::W] of the global batch (OLMo's rank slicing)
+    const indices = this.dist ? this.dist.deviceIndices(all) : all;
+    const B = indices.length;
     const ids = new Int32Array(B * T);
     let mask: Uint8Array | null = null;
     indices.forEach((gi, r) => {
@@ -147,6 +168,7 @@ export class Trainer implements TrainerView {
 
   /** One optimizer step on the next global batch. Returns its metrics (OLMo names). */
   trainStep(): Metrics {
+    if (this.dist) return this.trainStepSharded(this.dist);
     const c = this.config;
     this.step++;
     this.tokens += this.tokensPerStep;
@@ -189,25 +211,85 @@ export class Trainer implements TrainerView {
     return m;
   }
 
+  /** trainStep under FSDP: device batch = this rank's slice, loss per device batch, grads averaged over ranks. */
+  private trainStepSharded(dist: DistContext): Metrics {
+    const c = this.config;
+    this.step++;
+    this.tokens += this.tokensPerStep;
+    const lr = this.scheduler.getLr(c.optimizer.learning_rate, this.schedCurrent, this.schedMax);
+    this.optimizer.setLr(lr);
+    const maxNorm = this.scheduler.getMaxGradNorm(c.max_grad_norm, this.schedCurrent);
+    const { ids, labelMask } = this.batchAt(this.step);
+    const T = this.data.seqLen, B = ids.length / T, mb = c.device_train_microbatch_size;
+    let normalizer = B * T;
+    if (c.loss_normalization === 'target_tokens') {
+      normalizer = 0;
+      for (let b = 0; b < B; b++) for (let t = 1; t < T; t++) if (!labelMask || labelMask[b * T + t]) normalizer++;
+      normalizer = Math.max(1, normalizer);
+    }
+    const zMult = c.softmax_auxiliary_loss ? c.auxiliary_loss_multiplier : 0;
+    dist.zeroGrad();
+    let ceSum = 0, zSum = 0;
+    for (let s = 0; s < B; s += mb) {
+      const n = Math.min(mb, B - s);
+      tidy(() => {
+        const out = dist.microbatch(this.model as ShardableModel, ids.subarray(s * T, (s + n) * T), n, T, { normalizer, zLossMultiplier: zMult, labelMask: labelMask ? labelMask.subarray(s * T, (s + n) * T) : null });
+        ceSum += out.ceSum; zSum += out.zSum;
+        out.loss.backward();
+      });
+    }
+    const [gCe, gZ, gN] = dist.allReduceF64([ceSum, zSum, normalizer]);
+    const ce = gCe! / gN!;
+    if (!Number.isFinite(ce)) throw new NonFiniteError(this.step, 'train/CrossEntropyLoss');
+    const norm = dist.clipGradNorm(maxNorm);
+    if (!Number.isFinite(norm)) throw new NonFiniteError(this.step, 'optim/total_grad_norm');
+    this.optimizer.step();
+    if (process.env.OLMO_TEST_KILL_RANK === String(dist.rank) && process.env.OLMO_TEST_KILL_AT_STEP === String(this.step)) process.kill(process.pid, 'SIGKILL'); // test hook: one rank dies
+    const m: Metrics = { 'train/CrossEntropyLoss': ce, 'train/Perplexity': Math.exp(ce), 'optim/total_grad_norm': norm, 'optim/learning_rate_group0': lr };
+    if (this.optimizer.groups.length > 1) m['optim/learning_rate_group1'] = this.optimizer.groups[1]!.lr;
+    if (zMult > 0) m['train/ZLoss'] = gZ! / gN!;
+    return m;
+  }
+
   /** Trains until max_duration / stop_at. */
   async fit(): Promise<FitResult> {
-    cleanTmp(this.saveFolder);
-    mkdirSync(this.saveFolder, { recursive: true });
-    writeFileSync(join(this.saveFolder, 'config.yaml'), configToYAML(this.config));
+    const lead = !this.dist || this.dist.rank === 0;
+    if (lead) {
+      cleanTmp(this.saveFolder);
+      mkdirSync(this.saveFolder, { recursive: true });
+      writeFileSync(join(this.saveFolder, 'config.yaml'), configToYAML(this.config));
+    }
+    this.dist?.barrier();
+    this.dist?.startMemory();
     for (const cb of this.callbacks) await cb.onTrainStart?.(this);
     const history: Metrics[] = [];
     let last: Metrics | null = null;
     const t0 = Date.now();
     while (this.step < this.maxSteps) {
       const m = this.trainStep();
+      if (this.dist && !this.dist.report) this.memoryReport();
       for (const cb of this.callbacks) await cb.onStepEnd?.(this, m);
       history.push(m);
       last = m;
       if (process.env.OLMO_TEST_KILL_AFTER_STEP === String(this.step)) process.kill(process.pid, 'SIGKILL'); // test hook: kill -9
-      if (this.config.time_limit !== null && (Date.now() - t0) / 1000 > this.config.time_limit) { this.log(`[olmo] time_limit reached at step ${this.step}`); break; }
+      const timeUp = this.config.time_limit !== null && (Date.now() - t0) / 1000 > this.config.time_limit;
+      if (this.dist ? this.dist.any(timeUp) : timeUp) { this.log(`[olmo] time_limit reached at step ${this.step}`); break; }
     }
     for (const cb of this.callbacks) await cb.onTrainEnd?.(this, last);
     return { step: this.step, tokens: this.tokens, metrics: last, history };
+  }
+
+  /** Per-rank memory (params, grads, optimizer state, activations, comm buffers): logged, written to memory.json. */
+  private memoryReport(): void {
+    const dist = this.dist!;
+    dist.measureMemory(this.optimizer);
+    const all = dist.gatherReports();
+    if (dist.rank !== 0) return;
+    const mib = (b: number) => (b / 2 ** 20).toFixed(3);
+    this.log(`[olmo] FSDP memory per rank (MiB; W=${dist.worldSize}, wrapping ${dist.settings.wrappingStrategy}; single-process params ${mib(all[0]!.unsharded_params)}):`);
+    for (const r of all) this.log(`  rank ${r.rank}: params ${mib(r.params)} grads ${mib(r.grads)} optimizer ${mib(r.optimizer)} activations ${mib(r.activations)} comm_buffers ${mib(r.comm_buffers)}`);
+    mkdirSync(this.saveFolder, { recursive: true });
+    writeFileSync(join(this.saveFolder, 'memory.json'), JSON.stringify({ world_size: dist.worldSize, wrapping_strategy: dist.settings.wrappingStrategy, ranks: all }, null, 1) + '\n');
   }
 
   private state(): TrainerState {
@@ -224,6 +306,11 @@ export class Trainer implements TrainerView {
   }
 
   async saveCheckpoint(): Promise<string> {
+    if (this.dist) {
+      const dir = await writeShardedCheckpoint(this.saveFolder, this.step, this.state(), this.dist, this.optimizer, this.config.save_num_checkpoints_to_keep);
+      this.log(`[olmo] saved sharded checkpoint ${dir} (${this.dist.worldSize} ranks)`);
+      return dir;
+    }
     const dir = await writeCheckpoint(this.saveFolder, this.step, this.state(), async (tmp) => {
       const mdir = join(tmp, 'model');
       mkdirSync(mdir, { recursive: true });
@@ -247,6 +334,26 @@ export class Trainer implements TrainerView {
       if (s.data_order_hash !== this.data.orderHash) throw new ConfigError('data', `data order differs from the checkpoint (${s.data_order_hash} → ${this.data.orderHash})`, 'pass --force_resume=true to resume anyway');
       if (s.tokenizer_hash && this.tokenizerHash && s.tokenizer_hash !== this.tokenizerHash) throw new ConfigError('tokenizer.identifier', 'tokenizer differs from the checkpoint', 'pass --force_resume=true to resume anyway');
     }
+    if (this.dist || s.format.kind === 'sharded') {
+      // range-based: pieces of any world size, or whole parameters in one process (resharding)
+      const src = new CheckpointSources(dir);
+      try {
+        const targets = this.dist
+          ? this.dist.pieces.map((p) => ({ name: p.name, start: p.start, end: p.end, param: p.param }))
+          : this.params.map((p) => ({ name: p.name, start: 0, end: p.param.size, param: p.param }));
+        loadIntoTargets(src, targets, this.optimizer, this.config.reset_optimizer_state);
+      } finally { src.close(); }
+    } else this.restoreUnshardedWeights(dir);
+    if (!this.config.reset_trainer_state) {
+      this.step = s.step;
+      this.tokens = s.tokens;
+      this.startStep = s.step;
+      for (const cb of this.callbacks) if (cb.loadStateDict && s.callbacks[cb.name] !== undefined) cb.loadStateDict(s.callbacks[cb.name]);
+    }
+    this.log(`[olmo] resumed from ${dir} at step ${s.step}${s.format.kind === 'sharded' ? ` (sharded checkpoint of ${s.format.world_size} ranks → ${this.dist?.worldSize ?? 1})` : ''}`);
+  }
+
+  private restoreUnshardedWeights(dir: string): void {
     // model weights
     const mfile = join(dir, 'model', 'model.safetensors');
     const files: string[] = [];
@@ -267,12 +374,5 @@ export class Trainer implements TrainerView {
       try { copyInto(p.param, src); } finally { src.dispose(); }
     }
     if (!this.config.reset_optimizer_state) this.optimizer.load(join(dir, 'optim.safetensors'));
-    if (!this.config.reset_trainer_state) {
-      this.step = s.step;
-      this.tokens = s.tokens;
-      this.startStep = s.step;
-      for (const cb of this.callbacks) if (cb.loadStateDict && s.callbacks[cb.name] !== undefined) cb.loadStateDict(s.callbacks[cb.name]);
-    }
-    this.log(`[olmo] resumed from ${dir} at step ${s.step}`);
   }
 }
