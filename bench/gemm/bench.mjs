@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { tensor, matmul, noGrad, Generator } from '../../packages/tensor-cuda/dist/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const reps = Number(process.argv[process.argv.indexOf('--reps') + 1] || 7);
+const repsAt = process.argv.indexOf('--reps');
+const reps = repsAt >= 0 ? Number(process.argv[repsAt + 1]) : 7;
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'olmo-gemm-'));
 const exe = path.join(tmp, 'openblas_sgemm');
 execFileSync('cc', ['-O2', '-o', exe, path.join(here, 'openblas_sgemm.c'), '-I/usr/include/x86_64-linux-gnu/openblas-pthread', '-I/usr/include/openblas', '-lopenblas']);
