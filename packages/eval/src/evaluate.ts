@@ -50,6 +50,8 @@ export interface TaskResult {
   /** Every metric computed from the same forward passes (acc, len_norm, ce_loss, bpb, pmi_dc when run; LAMBADA: acc, ppl). */
   metrics: Record<string, number>;
   perExample: ExampleRecord[];
+  /** Documents not scored because a continuation is longer than the model's context length. */
+  skipped: number[];
   stats: ScoreStats & { requests: number; seconds: number; requestsPerSecond: number };
   source?: { path: string; format: string };
 }
@@ -68,7 +70,8 @@ export async function evaluateTask(modelIn: ScoringModel | unknown, tokenizer: T
   const t0 = performance.now();
   const metric = opts.metric ?? task.metric;
   const instances = opts.limit !== undefined ? task.instances.slice(0, opts.limit) : task.instances;
-  const requests = buildRequests(instances, tokenizer, { contextLength: model.contextLength });
+  const skipped: number[] = [];
+  const requests = buildRequests(instances, tokenizer, { contextLength: model.contextLength, tooLong: 'skip', skipped });
   const isLambada = task.name === 'lambada';
   const wantDc = !isLambada && (metric === 'pmi_dc' || opts.pmiDc === true);
   const spans: Span[] = requests.map((r) => ({ input: r.query, start: r.ctxLen - 1, targets: r.continuation, group: r.docId }));
@@ -172,6 +175,7 @@ export async function evaluateTask(modelIn: ScoringModel | unknown, tokenizer: T
     randomBaseline: task.randomBaseline,
     metrics,
     perExample,
+    skipped,
     stats: { ...stats, requests: nReq, seconds, requestsPerSecond: nReq / Math.max(seconds, 1e-9) },
     source: task.source,
   };

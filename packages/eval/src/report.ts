@@ -16,7 +16,7 @@ export function markdownTable(tasks: TaskResult[], perplexity: (PerplexityResult
   const lines: string[] = [];
   if (tasks.length) {
     lines.push('| task | metric | score | n | random baseline |', '|---|---|---:|---:|---:|');
-    for (const t of tasks) lines.push(`| ${t.task} | ${t.metric} | ${fmt(t.score)} | ${t.n} | ${fmt(t.randomBaseline, 2)} |`);
+    for (const t of tasks) lines.push(`| ${t.task} | ${t.metric} | ${fmt(t.score)} | ${t.n}${t.skipped?.length ? ` (${t.skipped.length} skipped: too long)` : ''} | ${fmt(t.randomBaseline, 2)} |`);
   }
   if (perplexity.length) {
     if (lines.length) lines.push('');

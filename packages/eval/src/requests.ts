@@ -36,6 +36,12 @@ export interface BuildOptions {
   contextLength: number;
   /** Memoises encodings of repeated strings (contexts shared by choices). Default true. */
   cache?: boolean;
+  /**
+   * A continuation longer than the context length cannot be scored. 'error' (default) throws DATA_CORRUPT;
+   * 'skip' drops the whole document and records its id in `skipped`.
+   */
+  tooLong?: 'error' | 'skip';
+  skipped?: number[];
 }
 
 export function buildRequests(instances: Instance[], tokenizer: TokenizerLike, opts: BuildOptions): Request[] {
@@ -53,6 +59,13 @@ export function buildRequests(instances: Instance[], tokenizer: TokenizerLike, o
   const out: Request[] = [];
   for (const inst of instances) {
     const n = Math.max(inst.contexts.length, inst.continuations.length);
+    if (opts.tooLong === 'skip') {
+      const conts = inst.continuations.map(enc);
+      if (conts.some((t) => t.length > L)) {
+        opts.skipped?.push(inst.docId);
+        continue;
+      }
+    }
     for (let c = 0; c < n; c++) {
       const ctxText = inst.contexts[inst.contexts.length === 1 ? 0 : c]!;
       const contText = inst.continuations[inst.continuations.length === 1 ? 0 : c]!;

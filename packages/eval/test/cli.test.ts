@@ -88,7 +88,7 @@ if (!chromium) console.warn('[@olmo/eval] headless Chromium not found (apt-get i
 
 describe('HTML report', () => {
   const fake = (task: string, metric: 'acc' | 'len_norm', score: number, randomBaseline: number): TaskResult => ({
-    task, metric, score, n: 10, randomBaseline, metrics: { [metric]: score }, perExample: [],
+    task, metric, score, n: 10, randomBaseline, metrics: { [metric]: score }, perExample: [], skipped: [],
     stats: { spans: 0, rows: 0, forwardCalls: 0, tokensFed: 0, rowTokens: 0, logitPositions: 0, requests: 0, seconds: 0, requestsPerSecond: 0 },
   });
   const report = { model: 'tiny <ckpt>', createdAt: '2026-01-01T00:00:00Z', tasks: [fake('piqa', 'len_norm', 0.62, 0.5), fake('hellaswag', 'len_norm', 0.3, 0.25), fake('winogrande', 'acc', 0.45, 0.5)] };

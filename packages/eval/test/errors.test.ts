@@ -73,3 +73,16 @@ describe('bad input → typed errors', () => {
     expect(await codeAsync(() => evaluateTask({ config: {} }, createByteTokenizer(), task))).toBe('CONFIG_INVALID');
   });
 });
+
+describe('continuations longer than the context', () => {
+  it('buildRequests throws DATA_CORRUPT by default; evaluateTask skips the document and reports it', async () => {
+    const { buildRequests } = await import('../src/index.js');
+    const tok = createByteTokenizer();
+    const long = 'x'.repeat(40);
+    const task = loadTask('piqa', { path: file('long.jsonl', `{"goal": "g", "sol1": "${long}", "sol2": "b", "label": 0}\n{"goal": "g", "sol1": "a", "sol2": "b", "label": 1}\n`) });
+    expect(code(() => buildRequests(task.instances, tok, { contextLength: 16 }))).toBe('DATA_CORRUPT');
+    const r = await evaluateTask(createFakeModel({ vocabSize: 257, contextLength: 16 }), tok, task, { progress: false });
+    expect(r.skipped).toEqual([0]);
+    expect(r.n).toBe(1);
+  });
+});
