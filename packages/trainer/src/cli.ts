@@ -16,6 +16,7 @@ import { buildModel } from './model.js';
 import { EvaluatorCallback } from './callbacks.js';
 import { configEvaluator } from './evaluate.js';
 import { Trainer } from './trainer.js';
+import { setRankThreads } from './fsdp.js';
 import { readTrainerState, resolveCheckpoint } from './checkpoint.js';
 
 type Out = (s: string) => void;
@@ -38,6 +39,7 @@ function splitArgs(args: string[]): { positional: string[]; overrides: string[] 
 export async function runTrain(args: string[], out: Out = (s) => process.stdout.write(s + '\n')): Promise<Trainer> {
   // under mpirun only rank 0 prints
   if (Number(process.env.OMPI_COMM_WORLD_RANK ?? process.env.PMI_RANK ?? 0) !== 0) out = () => {};
+  setRankThreads();
   const { positional, overrides } = splitArgs(args);
   if (positional.length > 1) throw new OlmoError('CONFIG_INVALID', `expected one config file, got ${positional.join(' ')}`, 'olmo train CONFIG.yaml [--key=value ...]');
   const cfg = loadConfig(positional[0] ?? null, overrides);

@@ -16,6 +16,7 @@
  *   - metrics are reduced over ranks; stopping (time limit) is agreed with pg.any.
  */
 import { add as addOp, memoryStats, FSDP, fsdpUnits, ProcessGroup, scale as scaleOp, scaleInPlace, tensor, type FsdpUnitSpec, type ShardPiece, type Tensor } from '@olmo/tensor-cuda';
+import { availableParallelism } from 'node:os';
 import type { TrainConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { crossEntropyOp, sumSquares as sumSq } from './kernels.js';
@@ -195,4 +196,17 @@ export function maybeDistributed(c: TrainConfig, model: TrainableModel, pg?: Pro
   const group = pg ?? ProcessGroup.init();
   if (group.worldSize === 1 && !settings) return null;
   return new DistContext(group, model as ShardableModel, settings ?? { wrappingStrategy: 'by_block', blockGroupSize: 1 });
+}
+
+/**
+ * Several ranks on one machine: unless OMP_NUM_THREADS is set, give each rank cores / local ranks
+ * OpenMP threads (oversubscribed spinning threads slow a 3-rank job on 2 cores ~6×). Must run
+ * before the native addon loads (it reads the variable once).
+ */
+export function setRankThreads(env = process.env): number | null {
+  const local = Number(env.OMPI_COMM_WORLD_LOCAL_SIZE ?? env.MPI_LOCALNRANKS ?? 1);
+  if (!(local > 1) || env.OMP_NUM_THREADS) return null;
+  const n = Math.max(1, Math.floor(availableParallelism() / local));
+  env.OMP_NUM_THREADS = String(n);
+  return n;
 }
