@@ -150,6 +150,13 @@ export class DistContext {
     return values.map((_, i) => r[i]! + r[i + values.length]!);
   }
 
+  /** Communication so far on this rank (all collectives, from pg.stats). */
+  commTotals(): { seconds: number; bytes: number; calls: number } {
+    let seconds = 0, bytes = 0, calls = 0;
+    for (const st of Object.values(this.pg.stats)) { seconds += st.seconds; bytes += st.bytes; calls += st.calls; }
+    return { seconds, bytes, calls };
+  }
+
   any(flag: boolean): boolean { return this.worldSize > 1 ? this.pg.any(flag) : flag; }
   barrier(): void { this.pg.barrier(); }
 

@@ -228,6 +228,7 @@ export class Trainer implements TrainerView {
       normalizer = Math.max(1, normalizer);
     }
     const zMult = c.softmax_auxiliary_loss ? c.auxiliary_loss_multiplier : 0;
+    const comm0 = dist.commTotals();
     dist.zeroGrad();
     let ceSum = 0, zSum = 0;
     for (let s = 0; s < B; s += mb) {
@@ -248,6 +249,9 @@ export class Trainer implements TrainerView {
     const m: Metrics = { 'train/CrossEntropyLoss': ce, 'train/Perplexity': Math.exp(ce), 'optim/total_grad_norm': norm, 'optim/learning_rate_group0': lr };
     if (this.optimizer.groups.length > 1) m['optim/learning_rate_group1'] = this.optimizer.groups[1]!.lr;
     if (zMult > 0) m['train/ZLoss'] = gZ! / gN!;
+    const comm1 = dist.commTotals();
+    m['dist/comm_seconds'] = comm1.seconds - comm0.seconds;
+    m['dist/comm_bytes'] = comm1.bytes - comm0.bytes;
     return m;
   }
 
