@@ -18,7 +18,7 @@ import { enableGrad, isGradEnabled, needsGrad, noGrad, record } from '../autogra
 import { zeros } from '../creation.js';
 import { ArgumentError } from '../errors.js';
 import { addInPlace, copyInto, fillInPlace } from '../ops/elementwise.js';
-import { untracked } from '../scope.js';
+import { tidy, untracked } from '../scope.js';
 import { Tensor, shapeSize } from '../tensor.js';
 import type { ProcessGroup } from './process-group.js';
 
@@ -210,7 +210,9 @@ export class FSDP {
     const isDiff = inputs.map((t) => t.dtype === 'float32');
     const diffInputs = inputs.filter((_, i) => isDiff[i]);
     record(outs[0]!, `fsdp:${units.map((u) => u.name).join('+')}`, diffInputs, inputs, (g, saved) => {
-      const grads = this.withGathered(units, (views) => {
+      // backward() runs closures untracked: the tidy disposes the recomputation's intermediates
+      // (otherwise every unit leaked its activations once per backward).
+      const grads = this.withGathered(units, (views) => tidy(() => {
         // Full-size gradient buffers for the recomputation; parameters become leaves of it.
         const gradBufs = units.map((u) => zeros([u.paddedSize], { device: u.shard.device }));
         units.forEach((u, i) => {
@@ -242,7 +244,7 @@ export class FSDP {
         const out = xs.map((x) => x.grad);
         for (const x of xs) { x.grad = null; x.dispose(); }
         return out;
-      });
+      }));
       return grads;
     });
     for (let i = 1; i < outs.length; i++) outs[i]!.requiresGrad = false;
