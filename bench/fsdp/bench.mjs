@@ -40,8 +40,9 @@ for (let r = 0; r < R; r++) for (const W of [1, 2]) {
   const last = m.at(-1);
   const comm = W > 1 ? median(m.slice(1).map((x) => x['dist/comm_seconds'])) : 0;
   const commBytes = W > 1 ? median(m.slice(1).map((x) => x['dist/comm_bytes'])) : 0;
-  train[W].push({ tokensPerSecond: last['throughput/device/tokens_per_second'], stepSeconds: 1 / last['throughput/device/batches_per_second'], commSecondsPerStep: comm, commBytesPerStep: commBytes, wall, finalLoss: last['train/CrossEntropyLoss'] });
-  console.log(`train W=${W} repeat ${r}: ${last['throughput/device/tokens_per_second'].toFixed(0)} tokens/s (global), comm ${(comm * 1000).toFixed(1)} ms/step, load ${loadavg()[0].toFixed(1)}`);
+  const global = last['throughput/total/tokens_per_second'] ?? last['throughput/device/tokens_per_second'];
+  train[W].push({ tokensPerSecond: global, deviceTokensPerSecond: last['throughput/device/tokens_per_second'], stepSeconds: 1 / last['throughput/device/batches_per_second'], commSecondsPerStep: comm, commBytesPerStep: commBytes, wall, finalLoss: last['train/CrossEntropyLoss'] });
+  console.log(`train W=${W} repeat ${r}: ${global.toFixed(0)} tokens/s (global), comm ${(comm * 1000).toFixed(1)} ms/step, load ${loadavg()[0].toFixed(1)}`);
 }
 
 // --- 2. collectives: the tiny preset's FSDP units (by_block): one block, the embedding (root) unit

@@ -16,6 +16,8 @@ export interface TrainerView {
   readonly maxSteps: number;
   readonly tokens: number;
   readonly tokensPerStep: number;
+  /** Ranks sharing the global batch (FSDP); device throughput is per rank. */
+  readonly worldSize?: number;
   readonly saveFolder: string;
   readonly flopsPerToken: number;
   readonly startStep: number;
@@ -82,7 +84,8 @@ export class SpeedMonitor implements Callback {
     this.times.push(dt);
     if (this.times.length > this.windowSize) this.times.shift();
     const avg = this.times.reduce((a, b) => a + b, 0) / this.times.length;
-    const tps = t.tokensPerStep / avg;
+    const tps = t.tokensPerStep / (t.worldSize ?? 1) / avg; // per device (OLMo): this rank's share of the global batch
+    if ((t.worldSize ?? 1) > 1) m['throughput/total/tokens_per_second'] = t.tokensPerStep / avg;
     m['throughput/total_tokens'] = t.tokens;
     m['throughput/device/tokens_per_second'] = tps;
     m['throughput/device/batches_per_second'] = 1 / avg;

@@ -202,6 +202,7 @@ export function maybeDistributed(c: TrainConfig, model: TrainableModel, pg?: Pro
   const settings = fsdpSettings(c);
   const group = pg ?? ProcessGroup.init();
   if (group.worldSize === 1 && !settings) return null;
+  if (c.global_train_batch_size % group.worldSize !== 0) throw new ConfigError('global_train_batch_size', `${c.global_train_batch_size} is not divisible by the world size ${group.worldSize} (each rank trains on global/W instances)`, `use a multiple of ${group.worldSize}`);
   return new DistContext(group, model as ShardableModel, settings ?? { wrappingStrategy: 'by_block', blockGroupSize: 1 });
 }
 

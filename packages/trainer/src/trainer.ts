@@ -146,6 +146,7 @@ export class Trainer implements TrainerView {
   }
 
   get saveFolder(): string { return this.config.save_folder; }
+  get worldSize(): number { return this.dist?.worldSize ?? 1; }
   private get schedCurrent(): number { return this.config.scheduler.units === 'tokens' ? this.tokens : this.step; }
   private get schedMax(): number { return this.config.scheduler.units === 'tokens' ? this.scheduleSteps * this.tokensPerStep : this.scheduleSteps; }
 
