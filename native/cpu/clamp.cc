@@ -5,7 +5,8 @@
 
 namespace olmo::cpu {
 
-constexpr int64_t kParallelMin = 1 << 15;
+// Memory-bound like elementwise.cc: threads only from 2^17 elements.
+constexpr int64_t kParallelMin = 1 << 17;
 
 void clamp_fwd_f32(float* out, const float* x, float lo, float hi, int64_t n) {
 #pragma omp parallel for simd if (n > kParallelMin) schedule(static)

@@ -9,6 +9,9 @@
 
 namespace olmo::cpu {
 
+// Row copies / scatter-adds are memory-bound like elementwise.cc: threads only from 2^17 elements.
+constexpr int64_t kParallelMin = 1 << 17;
+
 static void check_ids(const int32_t* ids, int64_t N, int64_t V) {
   for (int64_t n = 0; n < N; ++n) {
     OLMO_CHECK(ids[n] >= 0 && int64_t(ids[n]) < V, "INVALID_ARGUMENT",
@@ -19,7 +22,7 @@ static void check_ids(const int32_t* ids, int64_t N, int64_t V) {
 
 void embedding_fwd_f32(float* out, const int32_t* ids, const float* weight, int64_t N, int64_t V, int64_t C) {
   check_ids(ids, N, V);
-#pragma omp parallel for if (N * C > (1 << 15)) schedule(static)
+#pragma omp parallel for if (N * C > kParallelMin) schedule(static)
   for (int64_t n = 0; n < N; ++n) std::memcpy(out + n * C, weight + int64_t(ids[n]) * C, size_t(C) * sizeof(float));
 }
 
@@ -27,7 +30,7 @@ void embedding_bwd_f32(float* dweight, const int32_t* ids, const float* dout, in
   check_ids(ids, N, V);
   constexpr int64_t kBlock = 64;  // columns per task: one cache line group per row
   const int64_t blocks = (C + kBlock - 1) / kBlock;
-#pragma omp parallel for if (N * C > (1 << 15)) schedule(static)
+#pragma omp parallel for if (N * C > kParallelMin) schedule(static)
   for (int64_t b = 0; b < blocks; ++b) {
     const int64_t c0 = b * kBlock, c1 = std::min(C, c0 + kBlock);
     for (int64_t n = 0; n < N; ++n) {

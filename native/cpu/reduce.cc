@@ -3,7 +3,8 @@
 
 namespace olmo::cpu {
 
-constexpr int64_t kParallelMin = 1 << 15;
+// Memory-bound like elementwise.cc: threads only from 2^17 elements.
+constexpr int64_t kParallelMin = 1 << 17;
 
 void sum_f32(float* out, const float* x, int64_t n, float scale) {
   double s = 0;

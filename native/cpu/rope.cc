@@ -20,7 +20,8 @@ void rope_f32(float* out, const float* x, int64_t B, int64_t T, int64_t NH, int6
     }
   }
   const int64_t rows = B * T * NH;
-#pragma omp parallel for if (rows * HS > (1 << 15)) schedule(static)
+// Light, memory-bound rotation: threads from 2^16 elements (decode steps stay on the caller).
+#pragma omp parallel for if (rows * HS >= (1 << 16)) schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t t = (r / NH) % T;
     const float* c = cs.data() + t * half;
