@@ -80,6 +80,10 @@ export class DistContext {
     this.fsdp.loadFull((n) => model.parameter(n));
     model.releaseStorage();
     this.pieces = this.fsdp.pieces();
+    // Evaluation code (in-loop evaluators) calls model.forward(ids[, {labels}]) as usual: route it
+    // through the units. Every rank runs the same evaluation, so the gathers match up.
+    const forward = model.forward.bind(model);
+    (model as { forward: ShardableModel['forward'] }).forward = (ids, opts = {}) => forward(ids, opts.units ? opts : { ...opts, units: this.fsdp });
   }
 
   get rank(): number { return this.pg.rank; }

@@ -121,10 +121,8 @@ export class Trainer implements TrainerView {
       d.splice(2, 0, ...(o.extraCallbacks ?? []));
       this.callbacks = d;
     }
-    if (this.dist) {
-      if (this.callbacks.some((cb) => cb.name === 'evaluator')) this.log('[olmo] in-loop evaluators are not run under FSDP yet (evaluate the unsharded checkpoint: olmo checkpoint unshard)');
-      this.callbacks = this.callbacks.filter((cb) => cb.name !== 'evaluator' && (this.dist!.rank === 0 || !RANK0_ONLY.has(cb.name)));
-    }
+    // under FSDP every rank runs every callback (evaluators gather parameters collectively) except the loggers
+    if (this.dist && this.dist.rank !== 0) this.callbacks = this.callbacks.filter((cb) => !RANK0_ONLY.has(cb.name));
     const names = new Set<string>();
     for (const cb of this.callbacks) { if (names.has(cb.name)) throw new ConfigError('callbacks', `duplicate callback name '${cb.name}'`); names.add(cb.name); }
     this.tokenizerHash = o.tokenizerHash ?? null;

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { memoryStats, tensor } from '@olmo/tensor-cuda';
 import { OLMo } from '@olmo/model';
-import { resolveConfig, Trainer } from '../src/index.js';
+import { buildModel, EvaluatorCallback, resolveConfig, Trainer } from '../src/index.js';
+import { lmEvaluatorsFromConfig } from '../src/evaluate.js';
 import { unshardCheckpoint } from '../src/sharded-checkpoint.js';
 import { readMetrics, tinyRunConfig, writeTokenFile } from './resume-helpers.js';
 
@@ -32,6 +33,22 @@ describe('FSDP trainer path at W = 1 (config fsdp: section)', () => {
       const worst = Math.max(...tr.map((x, i) => Math.abs(x - ref[i]!) / ref[i]!));
       expect(worst, JSON.stringify(fsdp)).toBeLessThan(1e-5);
     }
+  }, 60_000);
+
+  it('in-loop evaluators run through the units and match the unsharded run', async () => {
+    const held = writeTokenFile(join(root, 'held'), 32 * 8);
+    const evals: Record<string, number[]> = {};
+    for (const fsdp of [null, { wrapping_strategy: 'by_block' }]) {
+      const save = join(root, `ev-${fsdp ? 'fsdp' : 'plain'}`);
+      const cfg = resolveConfig(tinyRunConfig(data, save, { max_duration: 4, eval_interval: 2, save_interval: null, fsdp, evaluators: [{ label: 'heldout', type: 'lm', data: { paths: [held] } }] }));
+      const model = await buildModel(cfg);
+      const t = await Trainer.fromConfig(cfg, { model, extraCallbacks: [new EvaluatorCallback(cfg.eval_interval, lmEvaluatorsFromConfig(cfg, model)!)], log: () => {} });
+      await t.fit();
+      evals[String(!!fsdp)] = readMetrics(save).filter((m) => m['eval/heldout/CrossEntropyLoss'] !== undefined).map((m) => m['eval/heldout/CrossEntropyLoss']!);
+      t.optimizer.dispose();
+    }
+    expect(evals.true).toHaveLength(2);
+    evals.true!.forEach((v, i) => expect(Math.abs(v - evals.false![i]!) / evals.false![i]!).toBeLessThan(1e-5));
   }, 60_000);
 
   it('FSDP steps do not leak native buffers; memory.json is written', async () => {
