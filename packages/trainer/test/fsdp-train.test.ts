@@ -161,4 +161,23 @@ describe.skipIf(!!skip)('FSDP training under mpirun', () => {
     expect(r.out).toMatch(/rank 1\b/);
     expect(r.seconds).toBeLessThan(60);
   }, 120_000);
+
+  it('a rank failing with an error while the others wait in a collective → the job aborts, naming it', () => {
+    const file = join(work, 'fail.yaml');
+    const cfg = tinyRunConfig(tokens, '', { max_duration: 10, global_train_batch_size: 6, save_interval: null });
+    delete cfg.save_folder;
+    writeFileSync(file, YAML.stringify(cfg));
+    const save = join(work, 'fail');
+    const t0 = Date.now();
+    // MPMD launch: rank 1 gets a checkpoint path that does not exist (fails after MPI init, while rank 0 waits in a barrier)
+    const one = (extra: string[]) => ['-np', '1', process.execPath, bin, 'train', file, `--save_folder=${save}`, ...extra];
+    const r = spawnSync('mpirun', ['--allow-run-as-root', '--oversubscribe', ...one([]), ':', ...one([`--load_path=${join(work, 'no-such-checkpoint')}`])], { encoding: 'utf8', timeout: 90_000, cwd: repoRoot });
+    const seconds = (Date.now() - t0) / 1000;
+    const out = `${r.stdout}${r.stderr}`;
+    console.log(`[fsdp] failing rank 1: job exited with ${r.status} after ${seconds.toFixed(1)} s`);
+    expect(r.status).not.toBe(0);
+    expect(r.status).not.toBeNull();
+    expect(out).toMatch(/\[rank 1\] error CHECKPOINT/);
+    expect(seconds).toBeLessThan(60);
+  }, 120_000);
 });
