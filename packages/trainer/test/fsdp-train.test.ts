@@ -32,12 +32,16 @@ function newestMtime(dir: string): number {
   return t;
 }
 
-/** The workers import dist JS: rebuild the trainer's dist when a source is newer. */
+/** The workers import dist JS: rebuild a package's dist (dependencies first) when a source is newer. */
 function ensureBuilt(): void {
-  const marker = join(pkg, 'dist/sharded-checkpoint.js');
-  if (existsSync(marker) && statSync(marker).mtimeMs >= newestMtime(join(pkg, 'src'))) return;
-  const r = spawnSync('npx', ['tsc', '-p', join(pkg, 'tsconfig.json')], { cwd: repoRoot, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`trainer build failed:\n${r.stdout}${r.stderr}`);
+  for (const name of ['tensor-cuda', 'data', 'model', 'trainer']) {
+    const dir = join(repoRoot, 'packages', name);
+    const marker = join(dir, 'dist/index.js');
+    if (existsSync(marker) && statSync(marker).mtimeMs >= newestMtime(join(dir, 'src'))) continue;
+    console.warn(`[fsdp] rebuilding stale ${name} dist`);
+    const r = spawnSync('npx', ['tsc', '-p', join(dir, 'tsconfig.json')], { cwd: repoRoot, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${name} build failed:\n${r.stdout}${r.stderr}`);
+  }
 }
 
 function mpirun(np: number, args: string[], env: Record<string, string> = {}, timeoutMs = 120_000) {
