@@ -15,11 +15,10 @@
  *   - grad norm = sqrt(allReduce_sum(Σ piece grad²)); clipping scales the shard grads;
  *   - metrics are reduced over ranks; stopping (time limit) is agreed with pg.any.
  */
-import { add as addOp, memoryStats, FSDP, fsdpUnits, ProcessGroup, scale as scaleOp, scaleInPlace, tensor, type FsdpUnitSpec, type ShardPiece, type Tensor } from '@olmo/tensor-cuda';
+import { add as addOp, crossEntropy, memoryStats, sumSquares, FSDP, fsdpUnits, ProcessGroup, scale as scaleOp, scaleInPlace, tensor, type FsdpUnitSpec, type ShardPiece, type Tensor } from '@olmo/tensor-cuda';
 import { availableParallelism } from 'node:os';
 import type { TrainConfig } from './config.js';
 import { ConfigError } from './errors.js';
-import { crossEntropyOp, sumSquares as sumSq } from './kernels.js';
 import { IGNORE_INDEX, nextTokenTargets } from './loss.js';
 import type { TrainableModel } from './model.js';
 import type { NamedParam, Optimizer } from './optim.js';
@@ -105,8 +104,6 @@ export class DistContext {
    * Call backward() on `loss` inside the same tidy scope (the targets must outlive backward).
    */
   microbatch(model: ShardableModel, ids: Int32Array, B: number, T: number, o: { normalizer: number; zLossMultiplier: number; labelMask: Uint8Array | null }): { loss: Tensor; ceSum: number; zSum: number } {
-    const ce = crossEntropyOp();
-    if (!ce) throw new ConfigError('fsdp', 'FSDP training needs the fused crossEntropy op');
     const targets = nextTokenTargets(ids, B, T, o.labelMask);
     const tg = new Int32Array(B * T).fill(IGNORE_INDEX);
     for (let b = 0; b < B; b++) tg.set(targets.subarray(b * (T - 1), (b + 1) * (T - 1)), b * T);
@@ -116,7 +113,7 @@ export class DistContext {
     const lossFn = (logits: Tensor): Tensor => {
       const V = logits.shape[logits.shape.length - 1]!;
       const flat = logits.reshape([B * T, V]);
-      const { loss, zLoss } = ce(flat, tgt, { ignoreIndex: IGNORE_INDEX, reduction: 'sum', zLossMultiplier: o.zLossMultiplier });
+      const { loss, zLoss } = crossEntropy(flat, tgt, { ignoreIndex: IGNORE_INDEX, reduction: 'sum', zLossMultiplier: o.zLossMultiplier });
       if (first) { ceSum = loss.item(); zSum = zLoss ? zLoss.item() : 0; first = false; }
       // (CE_sum + z_sum) / N: the same total as microbatchLoss's ceLoss + zLoss
       const total = zLoss ? tensorAdd(loss, zLoss) : loss;
@@ -132,7 +129,7 @@ export class DistContext {
   /** Global L2 norm over all shards (pre-clip) and, when maxNorm is set, clipping. */
   clipGradNorm(maxNorm: number | null): number {
     const grads = this.pieces.map((p) => p.param.grad!).filter(Boolean);
-    const local = grads.length ? sumSq(grads) : 0;
+    const local = grads.length ? sumSquares(grads) : 0;
     const [sq] = this.allReduceF64([local]);
     const norm = Math.sqrt(sq!);
     if (maxNorm !== null) {

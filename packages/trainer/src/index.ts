@@ -7,7 +7,7 @@ export { ConfigError, CheckpointError, NonFiniteError } from './errors.js';
 export { defaultConfig, resolveConfig, loadConfig, loadConfigFile, parseOverrides, configToYAML, maxStepsOf, seqLenOf, requireData, SCHEMA, type TrainConfig, type ModelSection, type OptimizerSection, type SchedulerSection, type DataSection, type EvaluatorConfig } from './config.js';
 export { Scheduler, type SchedulerOptions } from './scheduler.js';
 export { AdamW, LionW, Optimizer, paramGroups, type NamedParam, type ParamGroup, type OptimizerOptions } from './optim.js';
-export { adamwStep, clipGradNorm, sumSquares } from './kernels.js';
+export { adamwStep, clipGradNorm, sumSquares } from '@olmo/tensor-cuda';
 export { microbatchLoss, nextTokenTargets, countTargets, IGNORE_INDEX, type LossOut } from './loss.js';
 export { NaNDetector, SpeedMonitor, MetricsJSONL, ConsoleLogger, ProgressBar, Checkpointer, EvaluatorCallback, measureCpuPeakFlops, type Callback, type Metrics, type TrainerView } from './callbacks.js';
 export { writeCheckpoint, readTrainerState, latestCheckpoint, resolveCheckpoint, listCheckpoints, CODE_VERSION, type TrainerState } from './checkpoint.js';

@@ -12,8 +12,7 @@
  * label is `ignoreIndex`, default −100) contribute nothing. z-loss (OLMo's softmax auxiliary loss)
  * adds `multiplier · logsumexp(logits)²` per target, normalised the same way.
  */
-import { scale, tensor, type Tensor } from '@olmo/tensor-cuda';
-import { crossEntropyOp } from './kernels.js';
+import { crossEntropy, scale, tensor, type Tensor } from '@olmo/tensor-cuda';
 
 export const IGNORE_INDEX = -100;
 
@@ -47,45 +46,27 @@ export interface LossModel {
 }
 
 /**
- * Forward + loss for one microbatch of ids [B, T]. Uses the fused crossEntropy op on the logits
- * (sum reduction, z-loss fused); without it falls back to the model's own mean loss (no z-loss).
+ * Forward + loss for one microbatch of ids [B, T], with the fused crossEntropy op on the logits
+ * (sum reduction, z-loss fused).
  */
 export function microbatchLoss(model: LossModel, ids: Int32Array, B: number, T: number, o: { normalizer: number; zLossMultiplier?: number; labelMask?: Uint8Array | null }): LossOut {
   const targets = nextTokenTargets(ids, B, T, o.labelMask);
-  const n = countTargets(targets);
   const idsT = tensor(ids, { shape: [B, T], dtype: 'int32' });
-  const ce = crossEntropyOp();
   try {
-    if (ce) {
-      // targets aligned with positions: position t predicts ids[t+1]; the last position is ignored.
-      const tg = new Int32Array(B * T).fill(IGNORE_INDEX);
-      for (let b = 0; b < B; b++) tg.set(targets.subarray(b * (T - 1), (b + 1) * (T - 1)), b * T);
-      const { logits } = model.forward(idsT);
-      const V = logits.shape[logits.shape.length - 1]!;
-      const flat = logits.reshape([B * T, V]);
-      const tgt = tensor(tg, { shape: [B * T], dtype: 'int32' });
-      const { loss, zLoss } = ce(flat, tgt, { ignoreIndex: IGNORE_INDEX, reduction: 'sum', zLossMultiplier: o.zLossMultiplier ?? 0 });
-      const ceSum = loss.item(), zSum = zLoss ? zLoss.item() : 0;
-      const ceLoss = scale(loss, 1 / o.normalizer);
-      const z = zLoss ? scale(zLoss, 1 / o.normalizer) : null;
-      for (const t of [logits, flat, tgt, loss]) t.dispose();
-      zLoss?.dispose();
-      return { ceLoss, zLoss: z, ceSum, zSum };
-    }
-    // Fallback: model computes mean CE over non-ignored next-token targets (HF label semantics).
-    const labels: number[][] = [];
-    for (let b = 0; b < B; b++) {
-      const row: number[] = [];
-      for (let t = 0; t < T; t++) row.push(t === 0 ? IGNORE_INDEX : (o.labelMask && !o.labelMask[b * T + t] ? IGNORE_INDEX : ids[b * T + t]!));
-      labels.push(row);
-    }
-    const out = model.forward(idsT, { labels });
-    out.logits.dispose();
-    const mean = out.loss!;
-    const ceSum = mean.item() * n;
-    const ceLoss = scale(mean, n / o.normalizer);
-    mean.dispose();
-    return { ceLoss, zLoss: null, ceSum, zSum: 0 };
+    // targets aligned with positions: position t predicts ids[t+1]; the last position is ignored.
+    const tg = new Int32Array(B * T).fill(IGNORE_INDEX);
+    for (let b = 0; b < B; b++) tg.set(targets.subarray(b * (T - 1), (b + 1) * (T - 1)), b * T);
+    const { logits } = model.forward(idsT);
+    const V = logits.shape[logits.shape.length - 1]!;
+    const flat = logits.reshape([B * T, V]);
+    const tgt = tensor(tg, { shape: [B * T], dtype: 'int32' });
+    const { loss, zLoss } = crossEntropy(flat, tgt, { ignoreIndex: IGNORE_INDEX, reduction: 'sum', zLossMultiplier: o.zLossMultiplier ?? 0 });
+    const ceSum = loss.item(), zSum = zLoss ? zLoss.item() : 0;
+    const ceLoss = scale(loss, 1 / o.normalizer);
+    const z = zLoss ? scale(zLoss, 1 / o.normalizer) : null;
+    for (const t of [logits, flat, tgt, loss]) t.dispose();
+    zLoss?.dispose();
+    return { ceLoss, zLoss: z, ceSum, zSum };
   } finally {
     idsT.dispose();
   }

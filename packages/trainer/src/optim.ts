@@ -11,7 +11,7 @@
  * LionW: OLMo's LionW (sign of the interpolated momentum, decoupled weight decay).
  */
 import { FlatBuffer, type Tensor, tensor, copyInto } from '@olmo/tensor-cuda';
-import { adamwStep } from './kernels.js';
+import { adamwStep } from '@olmo/tensor-cuda';
 import { readSafetensorsF32, writeSafetensorsF32 } from './safetensors.js';
 import { CheckpointError, ConfigError } from './errors.js';
 

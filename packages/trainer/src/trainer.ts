@@ -17,7 +17,7 @@ import { CheckpointError, ConfigError, NonFiniteError } from './errors.js';
 import { microbatchLoss } from './loss.js';
 import { AdamW, LionW, type NamedParam, type Optimizer } from './optim.js';
 import { Scheduler } from './scheduler.js';
-import { clipGradNorm, sumSquares } from './kernels.js';
+import { clipGradNorm, sumSquares } from '@olmo/tensor-cuda';
 import { buildTrainData, type TrainData } from './data.js';
 import { buildModel, flopsPerToken, namedParameters, type TrainableModel } from './model.js';
 import { Checkpointer, ConsoleLogger, MetricsJSONL, NaNDetector, ProgressBar, SpeedMonitor, type Callback, type Metrics, type TrainerView } from './callbacks.js';
