@@ -91,7 +91,7 @@ export function parseRunConfig(text: string, file?: string, overrides: Partial<D
     }
   }
   let mix: DataMix | undefined;
-  if (data.mix !== undefined) {
+  if (data.mix !== undefined && data.mix !== null) {  // the trainer writes `mix: null` in resolved configs
     if (typeof data.mix === 'string') {
       const asPath = rel(data.mix);
       mix = DataMix.load(existsSync(asPath) ? asPath : data.mix, findMixesDir(cfgDir));

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { globalBatch, globalIndices, loadRunConfig, MemMapDataset, readNpy, runDataCli } from '../src/index.js';
+import { globalBatch, globalIndices, loadRunConfig, MemMapDataset, parseRunConfig, readNpy, runDataCli } from '../src/index.js';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const tokFile = path.resolve(repoRoot, '../shared/tokenizers/allenai_gpt-neox-olmo-dolma-v1_5.json');
@@ -82,5 +82,13 @@ describe('olmo data CLI', () => {
     expect(h.out).toMatch(/global index \d+/);
     expect(h.out).toMatch(/docs \d+/);
     expect(h.out).toMatch(/text "/);
+  });
+});
+
+describe('run configs written by the trainer', () => {
+  it('treats `data.mix: null` (as in a resolved trainer config) as "no mix"', () => {
+    const cfg = parseRunConfig('seed: 3\nglobal_train_batch_size: 4\nmodel: {max_sequence_length: 8}\ndata: {paths: [a.npy], mix: null, memmap_dtype: uint16}\n');
+    expect(cfg.mix).toBeUndefined();
+    expect(cfg.paths.map((p) => path.basename(p))).toEqual(['a.npy']);
   });
 });
