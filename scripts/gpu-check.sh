@@ -79,6 +79,18 @@ if [[ -z "${SKIP_TESTS:-}" ]]; then
   [[ ${PIPESTATUS[0]} -eq 0 ]] || { status=1; say "TESTS FAILED"; }
 fi
 
+# ---- NCCL collectives (world size 1; more with mpirun where GPUs allow) ----------------------
+if [[ -z "${SKIP_NCCL:-}" ]]; then
+  if [[ -z "${OLMO_NCCL_PATH:-}" ]]; then
+    nccl_dir=$(python3 -c 'import nvidia.nccl, os; print(os.path.join(list(nvidia.nccl.__path__)[0], "lib"))' 2>/dev/null || true)
+    [[ -n "$nccl_dir" && -e "$nccl_dir/libnccl.so.2" ]] && export OLMO_NCCL_PATH="$nccl_dir/libnccl.so.2"
+  fi
+  say "NCCL collectives at world size 1 (OLMO_NCCL_PATH=${OLMO_NCCL_PATH:-system})"
+  (cd packages/tensor-cuda && node ../../node_modules/typescript/bin/tsc -p tsconfig.json) && \
+    node packages/tensor-cuda/test/dist/nccl-worker.mjs 2>&1 | tee "$RES/nccl.txt"
+  [[ ${PIPESTATUS[0]} -eq 0 ]] || { status=1; say "NCCL CHECK FAILED"; }
+fi
+
 # ---- benchmark ---------------------------------------------------------------------------
 if [[ -z "${SKIP_BENCH:-}" ]]; then
   say "kernel timings vs the bytes/FLOPs floor"

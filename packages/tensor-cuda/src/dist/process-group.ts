@@ -105,6 +105,13 @@ export class ProcessGroup {
       return current;
     }
     const info = native().distInfo() as { mpiCompiled: boolean; ncclAvailable: boolean; ncclWhy: string };
+    if (backend === 'nccl' && !(env && env.worldSize > 1)) {
+      // A single GPU process needs no MPI: NCCL makes its own unique id.
+      if (!info.ncclAvailable) throw new DistributedError(`NCCL unavailable: ${info.ncclWhy}`, 'set OLMO_NCCL_PATH or use backend "mpi"');
+      call((n) => n.ncclInit(0, 1, opts.cudaDevice ?? 0));
+      current = new ProcessGroup('nccl', 0, 1);
+      return current;
+    }
     if (!info.mpiCompiled) {
       throw new DistributedError('the native addon was built without MPI', 'apt-get install -y libopenmpi-dev openmpi-bin, then rebuild @olmo/tensor-cuda (npm run build -w @olmo/tensor-cuda)');
     }
@@ -156,7 +163,7 @@ export class ProcessGroup {
   /** In-place all-reduce of t across ranks. */
   allReduce(t: Tensor, op: ReduceOp = 'sum', opts: { async?: boolean } = {}): Work {
     ProcessGroup.contiguous(t, 'allReduce tensor');
-    if (this.worldSize === 1) return new Work(0);
+    if (this.backend === 'local') return new Work(0);
     const finish = op === 'avg' ? () => scaleInPlace(t, 1 / this.worldSize) : undefined;
     const req = this.timed('allReduce', t.size * DTYPE_BYTES[t.dtype], () =>
       call((n) => n.allReduce(this.code(), t.buf, t.byteOffset, t.size, DTYPE_CODE[t.dtype], OP_CODE[op === 'avg' ? 'sum' : op], !!opts.async)) as number);
@@ -168,7 +175,7 @@ export class ProcessGroup {
     ProcessGroup.contiguous(out, 'allGather output');
     ProcessGroup.contiguous(input, 'allGather input');
     if (out.size !== input.size * this.worldSize) throw new DistributedError(`allGather: output has ${out.size} elements, expected ${input.size} × ${this.worldSize}`, 'size the output as worldSize × input');
-    if (this.worldSize === 1) { copyFlat(out, input); return new Work(0); }
+    if (this.backend === 'local') { copyFlat(out, input); return new Work(0); }
     const req = this.timed('allGather', out.size * DTYPE_BYTES[out.dtype], () =>
       call((n) => n.allGather(this.code(), input.buf, input.byteOffset, out.buf, out.byteOffset, input.size, DTYPE_CODE[input.dtype], !!opts.async)) as number);
     return new Work(req);
@@ -179,7 +186,7 @@ export class ProcessGroup {
     ProcessGroup.contiguous(out, 'reduceScatter output');
     ProcessGroup.contiguous(input, 'reduceScatter input');
     if (input.size !== out.size * this.worldSize) throw new DistributedError(`reduceScatter: input has ${input.size} elements, expected ${out.size} × ${this.worldSize}`, 'size the input as worldSize × output');
-    if (this.worldSize === 1) { copyFlat(out, input); return new Work(0); }
+    if (this.backend === 'local') { copyFlat(out, input); return new Work(0); }
     const finish = op === 'avg' ? () => scaleInPlace(out, 1 / this.worldSize) : undefined;
     const req = this.timed('reduceScatter', input.size * DTYPE_BYTES[input.dtype], () =>
       call((n) => n.reduceScatter(this.code(), input.buf, input.byteOffset, out.buf, out.byteOffset, out.size, DTYPE_CODE[out.dtype], OP_CODE[op === 'avg' ? 'sum' : op], !!opts.async)) as number);
@@ -188,7 +195,7 @@ export class ProcessGroup {
 
   broadcast(t: Tensor, root = 0, opts: { async?: boolean } = {}): Work {
     ProcessGroup.contiguous(t, 'broadcast tensor');
-    if (this.worldSize === 1) return new Work(0);
+    if (this.backend === 'local') return new Work(0);
     const req = this.timed('broadcast', t.size * DTYPE_BYTES[t.dtype], () =>
       call((n) => n.broadcast(this.code(), t.buf, t.byteOffset, t.size, DTYPE_CODE[t.dtype], root, !!opts.async)) as number);
     return new Work(req);
