@@ -6,30 +6,13 @@
 #include <cmath>
 #include <vector>
 
+#include "multi_tensor.h"
+
 namespace olmo::cpu {
 
-namespace {
-constexpr int64_t kChunk = 1 << 16;
-
-struct Chunk {
-  int64_t t, begin, len;
-};
-
-std::vector<Chunk> chunks(int64_t n, const int64_t* sizes) {
-  std::vector<Chunk> cs;
-  for (int64_t t = 0; t < n; ++t)
-    for (int64_t b = 0; b < sizes[t]; b += kChunk) cs.push_back({t, b, std::min(kChunk, sizes[t] - b)});
-  return cs;
-}
-
-// Waking an OpenMP team costs more than updating a few hundred thousand floats (and much more on a
-// loaded machine), so small steps run on the calling thread.
-bool worth_threads(const std::vector<Chunk>& cs) {
-  int64_t total = 0;
-  for (const Chunk& c : cs) total += c.len;
-  return cs.size() > 1 && total > (int64_t(1) << 18);
-}
-}  // namespace
+using multi_tensor::Chunk;
+using multi_tensor::chunks;
+using multi_tensor::worth_threads;
 
 bool adamw_all_finite_f32(int64_t n, const float* const* grads, const int64_t* sizes) {
   const std::vector<Chunk> cs = chunks(n, sizes);
