@@ -165,9 +165,11 @@ export class Trainer implements TrainerView {
     return { ids, indices, labelMask: mask };
   }
 
-  /** One optimizer step on the next global batch. Returns its metrics (OLMo names). */
-  trainStep(): Metrics {
-    if (this.dist) return this.trainStepSharded(this.dist);
+  /**
+   * What both step paths share before the forward passes: advance the counters, set the lr, fetch
+   * this process's rows of the global batch and the loss normaliser (its token count).
+   */
+  private beginStep() {
     const c = this.config;
     this.step++;
     this.tokens += this.tokensPerStep;
@@ -175,7 +177,7 @@ export class Trainer implements TrainerView {
     this.optimizer.setLr(lr);
     const maxNorm = this.scheduler.getMaxGradNorm(c.max_grad_norm, this.schedCurrent);
     const { ids, labelMask } = this.batchAt(this.step);
-    const B = c.global_train_batch_size, T = this.data.seqLen, mb = c.device_train_microbatch_size;
+    const T = this.data.seqLen, B = ids.length / T, mb = c.device_train_microbatch_size;
     let normalizer = B * T;
     if (c.loss_normalization === 'target_tokens') {
       normalizer = 0;
@@ -183,6 +185,21 @@ export class Trainer implements TrainerView {
       normalizer = Math.max(1, normalizer);
     }
     const zMult = c.softmax_auxiliary_loss ? c.auxiliary_loss_multiplier : 0;
+    return { lr, maxNorm, ids, labelMask, B, T, mb, normalizer, zMult };
+  }
+
+  /** OLMo's per-step metric names from the step's reduced values. */
+  private stepMetrics(ce: number, norm: number, lr: number, zLoss: number | null): Metrics {
+    const m: Metrics = { 'train/CrossEntropyLoss': ce, 'train/Perplexity': Math.exp(ce), 'optim/total_grad_norm': norm, 'optim/learning_rate_group0': lr };
+    if (this.optimizer.groups.length > 1) m['optim/learning_rate_group1'] = this.optimizer.groups[1]!.lr;
+    if (zLoss !== null) m['train/ZLoss'] = zLoss;
+    return m;
+  }
+
+  /** One optimizer step on the next global batch. Returns its metrics (OLMo names). */
+  trainStep(): Metrics {
+    if (this.dist) return this.trainStepSharded(this.dist);
+    const { lr, maxNorm, ids, labelMask, B, T, mb, normalizer, zMult } = this.beginStep();
     const zm = this.model as unknown as { zeroGrad?: () => void };
     if (typeof zm.zeroGrad === 'function') zm.zeroGrad();
     else for (const p of this.params) p.param.zeroGrad();
@@ -204,29 +221,12 @@ export class Trainer implements TrainerView {
     else norm = Math.sqrt(sumSquares(ps.map((p) => p.grad).filter((g): g is Tensor => !!g)));
     if (!Number.isFinite(norm)) throw new NonFiniteError(this.step, 'optim/total_grad_norm');
     this.optimizer.step();
-    const m: Metrics = { 'train/CrossEntropyLoss': ce, 'train/Perplexity': Math.exp(ce), 'optim/total_grad_norm': norm, 'optim/learning_rate_group0': lr };
-    if (this.optimizer.groups.length > 1) m['optim/learning_rate_group1'] = this.optimizer.groups[1]!.lr;
-    if (zMult > 0) m['train/ZLoss'] = zSum / normalizer;
-    return m;
+    return this.stepMetrics(ce, norm, lr, zMult > 0 ? zSum / normalizer : null);
   }
 
   /** trainStep under FSDP: device batch = this rank's slice, loss per device batch, grads averaged over ranks. */
   private trainStepSharded(dist: DistContext): Metrics {
-    const c = this.config;
-    this.step++;
-    this.tokens += this.tokensPerStep;
-    const lr = this.scheduler.getLr(c.optimizer.learning_rate, this.schedCurrent, this.schedMax);
-    this.optimizer.setLr(lr);
-    const maxNorm = this.scheduler.getMaxGradNorm(c.max_grad_norm, this.schedCurrent);
-    const { ids, labelMask } = this.batchAt(this.step);
-    const T = this.data.seqLen, B = ids.length / T, mb = c.device_train_microbatch_size;
-    let normalizer = B * T;
-    if (c.loss_normalization === 'target_tokens') {
-      normalizer = 0;
-      for (let b = 0; b < B; b++) for (let t = 1; t < T; t++) if (!labelMask || labelMask[b * T + t]) normalizer++;
-      normalizer = Math.max(1, normalizer);
-    }
-    const zMult = c.softmax_auxiliary_loss ? c.auxiliary_loss_multiplier : 0;
+    const { lr, maxNorm, ids, labelMask, B, T, mb, normalizer, zMult } = this.beginStep();
     const comm0 = dist.commTotals();
     dist.zeroGrad();
     let ceSum = 0, zSum = 0;
@@ -245,9 +245,7 @@ export class Trainer implements TrainerView {
     if (!Number.isFinite(norm)) throw new NonFiniteError(this.step, 'optim/total_grad_norm');
     this.optimizer.step();
     if (process.env.OLMO_TEST_KILL_RANK === String(dist.rank) && process.env.OLMO_TEST_KILL_AT_STEP === String(this.step)) process.kill(process.pid, 'SIGKILL'); // test hook: one rank dies
-    const m: Metrics = { 'train/CrossEntropyLoss': ce, 'train/Perplexity': Math.exp(ce), 'optim/total_grad_norm': norm, 'optim/learning_rate_group0': lr };
-    if (this.optimizer.groups.length > 1) m['optim/learning_rate_group1'] = this.optimizer.groups[1]!.lr;
-    if (zMult > 0) m['train/ZLoss'] = gZ! / gN!;
+    const m = this.stepMetrics(ce, norm, lr, zMult > 0 ? gZ! / gN! : null);
     const comm1 = dist.commTotals();
     m['dist/comm_seconds'] = comm1.seconds - comm0.seconds;
     m['dist/comm_bytes'] = comm1.bytes - comm0.bytes;
