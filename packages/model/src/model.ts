@@ -16,7 +16,7 @@
 import { mkdir, rename, writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  FlatBuffer, Generator, Tensor, add, copyInto, fillInPlace, linear, noGrad, tensor, tidy, isGradEnabled,
+  FlatBuffer, Generator, Tensor, add, copyInto, deviceIndex, fillInPlace, linear, noGrad, tensor, tidy, isGradEnabled,
   type Device,
 } from '@olmo/tensor-cuda';
 import { OLMoConfig, countParameters, flopsPerToken, headDim, parameterSpecs, validateConfig, type ParamSpec } from './config.js';
@@ -93,8 +93,8 @@ export class KVCache {
   constructor(readonly config: OLMoConfig, readonly batch: number, readonly maxLength: number, device: Device) {
     const shape = [batch, maxLength, config.num_key_value_heads, headDim(config)];
     for (let l = 0; l < config.num_hidden_layers; l++) {
-      this.k.push(Tensor.allocate(shape, 'float32', deviceIdx(device), false).keep());
-      this.v.push(Tensor.allocate(shape, 'float32', deviceIdx(device), false).keep());
+      this.k.push(Tensor.allocate(shape, 'float32', deviceIndex(device), false).keep());
+      this.v.push(Tensor.allocate(shape, 'float32', deviceIndex(device), false).keep());
     }
   }
 
@@ -126,12 +126,6 @@ export class KVCache {
     this.k.length = 0;
     this.v.length = 0;
   }
-}
-
-function deviceIdx(device: Device): number {
-  if (device === 'cpu') return -1;
-  if (device === 'cuda') return 0;
-  return Number(device.split(':')[1]);
 }
 
 export class OLMo {

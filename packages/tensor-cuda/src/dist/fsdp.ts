@@ -16,6 +16,7 @@
  */
 import { enableGrad, isGradEnabled, needsGrad, noGrad, record } from '../autograd.js';
 import { zeros } from '../creation.js';
+import { deviceName } from '../device.js';
 import { ArgumentError } from '../errors.js';
 import { addInPlace, copyInto, fillInPlace } from '../ops/elementwise.js';
 import { tidy, untracked } from '../scope.js';
@@ -65,7 +66,7 @@ export class FsdpUnit {
     this.size = off;
     this.paddedSize = Math.ceil(off / world) * world;
     this.shardSize = this.paddedSize / world;
-    const dev = device < 0 ? 'cpu' : (`cuda:${device}` as const);
+    const dev = deviceName(device);
     this.shard = untracked(() => zeros([this.shardSize], { device: dev }));
     this.shardGrad = untracked(() => zeros([this.shardSize], { device: dev }));
   }

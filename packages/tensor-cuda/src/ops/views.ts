@@ -4,9 +4,9 @@
  * native/{cpu,cuda}/elementwise.*.
  */
 import { needsGrad, record } from '../autograd.js';
-import { deviceIndex, assertDeviceUsable, type Device } from '../device.js';
+import { assertDeviceUsable, deviceName, type Device } from '../device.js';
 import { DTYPE_BYTES, DTYPE_CODE, DTYPES, type DType } from '../dtype.js';
-import { ArgumentError, ShapeError } from '../errors.js';
+import { ShapeError } from '../errors.js';
 import { call } from '../native.js';
 import { Tensor, shapeSize } from '../tensor.js';
 import { fmt, normalizeDim } from './util.js';
@@ -170,7 +170,7 @@ export function to(t: Tensor, target: Device | DType | { device?: Device; dtype?
     if (dt === t.dtype) {
       if (needsGrad(t) && dt === 'float32') {
         const back = t.deviceIndex;
-        record(moved, 'to', [t], [], (g) => [g.deviceIndex === back ? g.share() : to(g, deviceNameOf(back))]);
+        record(moved, 'to', [t], [], (g) => [g.deviceIndex === back ? g.share() : to(g, deviceName(back))]);
       }
       return moved;
     }
@@ -181,14 +181,4 @@ export function to(t: Tensor, target: Device | DType | { device?: Device; dtype?
   } finally {
     if (src !== t) src.dispose();
   }
-}
-
-function deviceNameOf(idx: number): Device {
-  return idx < 0 ? 'cpu' : (`cuda:${idx}` as Device);
-}
-
-export function _checkDevice(d: Device): number {
-  const i = deviceIndex(d);
-  if (i < -1) throw new ArgumentError(`bad device ${d}`);
-  return i;
 }
