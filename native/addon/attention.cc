@@ -11,11 +11,15 @@ struct Dims {
   int64_t B, T, Tk, NH, NKV, HS;
 };
 
+// Reads B, T, Tk, NH, NKV, HS at info[i..i+5] and the causal flag at info[i+7]; validates them.
 Dims dims(const Napi::CallbackInfo& info, size_t i) {
   Dims d{arg_i64(info, i), arg_i64(info, i + 1), arg_i64(info, i + 2), arg_i64(info, i + 3), arg_i64(info, i + 4), arg_i64(info, i + 5)};
   OLMO_CHECK(d.B >= 0 && d.T >= 0 && d.Tk >= 0 && d.NH > 0 && d.NKV > 0 && d.HS > 0, "SHAPE_MISMATCH",
              "attention: invalid dims B=" << d.B << " T=" << d.T << " Tk=" << d.Tk << " NH=" << d.NH << " NKV=" << d.NKV << " HS=" << d.HS, "");
   OLMO_CHECK(d.NH % d.NKV == 0, "SHAPE_MISMATCH", "attention: NH " << d.NH << " is not a multiple of NKV " << d.NKV, "GQA needs NH % NKV == 0");
+  const bool causal = arg_bool(info, i + 7);
+  OLMO_CHECK(!causal || d.Tk >= d.T, "SHAPE_MISMATCH", "attention: causal needs Tk (" << d.Tk << ") >= T (" << d.T << ")", "");
+  OLMO_CHECK(d.Tk > 0 || d.T == 0, "SHAPE_MISMATCH", "attention: no keys", "");
   return d;
 }
 
@@ -26,8 +30,6 @@ static Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   Dims d = dims(info, 10);
   float scale = float(arg_f64(info, 16));
   bool causal = arg_bool(info, 17);
-  OLMO_CHECK(!causal || d.Tk >= d.T, "SHAPE_MISMATCH", "attention: causal needs Tk (" << d.Tk << ") >= T (" << d.T << ")", "");
-  OLMO_CHECK(d.Tk > 0 || d.T == 0, "SHAPE_MISMATCH", "attention: no keys", "");
   const int64_t nq = d.B * d.T * d.NH * d.HS, nk = d.B * d.Tk * d.NKV * d.HS;
   int d0, d1, d2, d3, d4;
   const float* q = arg_ptr<float>(info, 0, nq, &d0);
@@ -46,8 +48,6 @@ static Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   Dims d = dims(info, 18);
   float scale = float(arg_f64(info, 24));
   bool causal = arg_bool(info, 25);
-  OLMO_CHECK(!causal || d.Tk >= d.T, "SHAPE_MISMATCH", "attention: causal needs Tk (" << d.Tk << ") >= T (" << d.T << ")", "");
-  OLMO_CHECK(d.Tk > 0 || d.T == 0, "SHAPE_MISMATCH", "attention: no keys", "");
   const int64_t nq = d.B * d.T * d.NH * d.HS, nk = d.B * d.Tk * d.NKV * d.HS;
   int ds[9];
   const float* q = arg_ptr<float>(info, 0, nq, &ds[0]);
