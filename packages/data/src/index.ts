@@ -16,4 +16,4 @@ export { prepare, loadTokenizer, type PrepareOptions, type PrepareResult, type P
 export { resolveSources, readDocs, type Doc, type SourceUnit } from './sources.js';
 export { DataMix, MixedDataset, formatMixTable, type DataMixSpec, type MixSource, type MixRow, type RealiseOptions, type MixedInstance } from './mix.js';
 export { parseRunConfig, loadRunConfig, type DataRunConfig } from './config.js';
-export { runDataCli } from './cli.js';
+export { runDataCli, dataCommand, prepareCommand, inspectCommand, orderCommand } from './cli.js';

@@ -3,6 +3,7 @@
  * reverse-mode autograd, memory scopes, flat parameter buffers and seeded RNG.
  */
 export * from './errors.js';
+export * from './cli/index.js';
 export * from './dtype.js';
 export { type Device, deviceIndex, cudaAvailable, cudaDeviceCount, assertDeviceUsable } from './device.js';
 export { native, memoryStats, buildInfo, emptyCache, type BuildInfo } from './native.js';

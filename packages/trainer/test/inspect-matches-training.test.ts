@@ -1,7 +1,7 @@
 /**
  * `olmo data inspect --step N` (from @olmo/data, reading the run's saved config) must show exactly
- * the instances the trainer consumed. The trainer's step s (1-based, as logged) trains on OLMo's
- * batch index s − 1, which is what inspect's --step takes (OLMo's 0-based numbering).
+ * the instances the trainer consumed. `--step s` is the step as the training log numbers it
+ * (`[step=s]`, 1-based); the trainer's step s trains on OLMo's batch index s − 1.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,9 +30,10 @@ describe('olmo data inspect vs the trainer', () => {
     expect(consumed.filter(Boolean)).toHaveLength(6);
     for (let step = 1; step <= 6; step++) {
       let out = '';
-      const rc = await runDataCli(['inspect', '--config', join(save, 'config.yaml'), '--step', String(step - 1), '--json'], { out: (s: string) => { out += s; } });
+      const rc = await runDataCli(['inspect', '--config', join(save, 'config.yaml'), '--step', String(step), '--json'], { stdout: (s: string) => { out += s; } });
       expect(rc).toBe(0);
-      const r = JSON.parse(out) as { instances: Array<{ globalIndex: number; inputIds: number[] }> };
+      const r = JSON.parse(out) as { step: number; batchIndex: number; instances: Array<{ globalIndex: number; inputIds: number[] }> };
+      expect([r.step, r.batchIndex]).toEqual([step, step - 1]);
       expect(r.instances.map((x) => x.globalIndex)).toEqual(consumed[step]!.indices);
       expect(r.instances.flatMap((x) => x.inputIds)).toEqual(consumed[step]!.ids);
     }
