@@ -22,7 +22,7 @@ export { asScoringModel } from './model.js';
 export type { ScoringModel, TokenizerLike, LogitsLike, PrefixedOutput } from './model.js';
 export { markdownTable, renderHtml, reportJSON, barChartSVG } from './report.js';
 export type { EvalReport } from './report.js';
-export { runEvalCli, EVAL_USAGE } from './cli.js';
+export { runEvalCli, evalCommand, EVAL_SPEC, EVAL_USAGE } from './cli.js';
 export type { CliIO } from './cli.js';
 export { createFakeModel, createByteTokenizer } from './testing.js';
 export type { FakeModel, FakeModelOptions } from './testing.js';

@@ -20,11 +20,11 @@ describe('runEvalCli', () => {
   it('--help and usage errors', async () => {
     const out: string[] = [], err: string[] = [];
     expect(await runEvalCli(['eval', '--help'], io(out, err))).toBe(0);
-    expect(out.join('')).toMatch(/olmo eval --model DIR/);
+    expect(out.join('')).toMatch(/^usage: olmo eval --model DIR/);
     expect(await runEvalCli(['eval', '--model', 'm', '--bogus'], io(out, err))).toBe(2);
     expect(await runEvalCli(['eval', '--tasks', 'piqa'], io(out, err))).toBe(2);
     expect(await runEvalCli(['eval', '--model', 'm', '--tasks', 'nope', '--data', evalData], io(out, err))).toBe(1);
-    expect(err.join('')).toMatch(/CONFIG_INVALID.*unknown task "nope"/);
+    expect(err.join('')).toMatch(/olmo: error CONFIG_INVALID: .*unknown task "nope"/);
   });
 
   it.skipIf(!hasShared)('tasks: prints the table, writes JSON with per-example records + HTML; in-loop evaluators agree', async () => {

@@ -6,7 +6,7 @@ export { OLMoConfig, padVocab, validateConfig, parameterSpecs, countParameters, 
 export type { Architecture, InitFn, ParamSpec } from './config.js';
 export { OLMo, KVCache } from './model.js';
 export type { FromPretrainedOptions, InitOptions, ForwardOptions, ForwardOutput } from './model.js';
-export { generateText, sampleNext } from './generate.js';
+export { generateText, sampleNext, checkTokenizerFits } from './generate.js';
 export type { GenerateOptions, TokenizerLike } from './generate.js';
 export { initSpecFor, type InitSpec } from './init.js';
 export {
@@ -14,5 +14,5 @@ export {
   f16ToF32, f32ToF16, f32ToBf16, SAFETENSORS_DTYPE_BYTES, MAX_HEADER_BYTES,
 } from './safetensors.js';
 export type { SafetensorsDType, TensorInfo, WriteEntry, SaveDType } from './safetensors.js';
-export { runGenerateCli, parseGenerateArgs } from './cli.js';
+export { runGenerateCli, parseGenerateArgs, generateCommand, GENERATE_SPEC } from './cli.js';
 export { CheckpointError, ConfigError, OlmoError } from './errors.js';

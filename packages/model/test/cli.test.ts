@@ -27,17 +27,17 @@ describe('olmo-generate CLI', () => {
     expect(a.prompt).toBe('hi there');
     expect(a.gen).toMatchObject({ maxNewTokens: 5, temperature: 0.7, topP: 0.9, seed: 3 });
     expect(parseGenerateArgs(['generate', '--model', 'x']).model).toBe('x');
-    expect(() => parseGenerateArgs(['--bogus'])).toThrow(/unknown argument/);
-    expect(() => parseGenerateArgs(['--seed', 'x'])).toThrow(/needs a number/);
+    expect(() => parseGenerateArgs(['--bogus'])).toThrow(/unknown option --bogus/);
+    expect(() => parseGenerateArgs(['--seed', 'x'])).toThrow(/--seed needs an integer/);
   });
 
   it('usage errors exit 2, load errors exit 1 with the error code', async () => {
     const err = sink();
     expect(await runGenerateCli([], { stdout: sink().stream, stderr: err.stream })).toBe(2);
-    expect(err.text()).toMatch(/usage/);
+    expect(err.text()).toMatch(/^olmo: error INVALID_ARGUMENT: --model is required\nhint: `olmo generate --help`/);
     const err2 = sink();
     expect(await runGenerateCli(['--model', '/nonexistent', '--prompt-ids', '1'], { stdout: sink().stream, stderr: err2.stream })).toBe(1);
-    expect(err2.text()).toMatch(/NOT_FOUND/);
+    expect(err2.text()).toMatch(/^olmo: error NOT_FOUND: model folder \/nonexistent does not exist.*\nhint: /);
   });
 
   it('--prompt-ids streams ids without a tokenizer', async () => {
@@ -56,5 +56,18 @@ describe('olmo-generate CLI', () => {
     expect(err.text()).toBe('');
     expect(code).toBe(0);
     expect(out.text().length).toBeGreaterThan(1);
+  });
+
+  it('a tokenizer larger than the model vocabulary fails with the error olmo eval gives', async () => {
+    const dir = tmpDir('olmo-cli-small-');
+    const m = OLMo.init(OLMoConfig.from({ architecture: 'olmo1', vocab_size: 8, embedding_size: 8, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 2 }), { seed: 4 });
+    await m.savePretrained(dir);
+    m.dispose();
+    const { Tokenizer } = await import('@olmo/tokenizer');
+    const tok = Tokenizer.train(['hello world, hello there'], { vocabSize: 300, specialTokens: ['<|endoftext|>'] });
+    await tok.save(path.join(dir, 'tokenizer.json'));
+    const err = sink();
+    expect(await runGenerateCli(['--model', dir, '--prompt', 'hello', '--max-new-tokens', '2'], { stdout: sink().stream, stderr: err.stream })).toBe(1);
+    expect(err.text()).toBe(`olmo: error CONFIG_INVALID: tokenizer vocabulary (${tok.vocabSize}) is larger than the model's (8)\nhint: use the tokenizer the checkpoint was trained with\n`);
   });
 });
