@@ -17,8 +17,27 @@ import { buildModel, type TrainableModel } from './model.js';
 import { EvaluatorCallback, fmtTime, type Metrics } from './callbacks.js';
 import { configEvaluator, evaluatePerplexityOnInstances, readTokenInstances } from './evaluate.js';
 import { Trainer } from './trainer.js';
+import { copyTokenizerInto } from './tokenizer-files.js';
+import { createStyle, parseCommandArgs, type CommandSpec } from '@olmo/tensor-cuda';
 
-const say = (s: string) => process.stdout.write(`\x1b[1m[demo]\x1b[0m ${s}\n`);
+// bold only on a TTY and never under NO_COLOR
+const style = createStyle(process.stdout);
+const say = (s: string) => process.stdout.write(`${style.bold('[demo]')} ${s}\n`);
+
+export const DEMO_SPEC: CommandSpec = {
+  name: 'olmo demo',
+  summary: 'the one-command main job: corpus → tokenizer → train → evaluate → generate → report',
+  details: 'Writes OUT/{corpus,data,run,model}/, OUT/tokenizer.json, OUT/config.yaml and OUT/report.{md,html}.\nExit 4 if the trained model is not better than the unigram baseline.',
+  options: [
+    { name: 'out', type: 'string', value: 'DIR', default: 'runs/demo', description: 'output folder' },
+    { name: 'config', type: 'string', value: 'FILE', default: 'configs/tiny.yaml', description: 'base training config' },
+    { name: 'vocab', type: 'integer', value: 'N', min: 260, default: 4096, description: 'BPE vocabulary size' },
+    { name: 'steps', type: 'integer', value: 'N', min: 1, defaultText: "the config's max_duration", description: 'training steps (= --max_duration=N)' },
+    { name: 'max-chars', type: 'integer', value: 'N', min: 1, defaultText: 'no limit', description: 'cap the characters read from each source' },
+  ],
+  overrides: 'set any training config key (e.g. --eval_interval=50); docs/config.md lists the keys',
+  examples: ['olmo demo --out runs/demo --steps 200'],
+};
 
 function repoConfigs(): string {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -69,18 +88,11 @@ function lossSVG(hist: Array<{ step: number; loss: number; eval?: number }>, uni
 
 export async function runDemo(args: string[]): Promise<void> {
   const t0 = performance.now();
-  let out = 'runs/demo', configPath = join(repoConfigs(), 'tiny.yaml'), vocab = 4096, maxChars = Infinity;
-  const overrides: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const val = () => (a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i]!);
-    if (a === '--out' || a.startsWith('--out=')) out = val();
-    else if (a === '--config' || a.startsWith('--config=')) configPath = val();
-    else if (a === '--vocab' || a.startsWith('--vocab=')) vocab = Number(val());
-    else if (a === '--steps' || a.startsWith('--steps=')) overrides.push(`--max_duration=${val()}`);
-    else if (a === '--max-chars' || a.startsWith('--max-chars=')) maxChars = Number(val());
-    else overrides.push(a);
-  }
+  const { values: v, overrides } = parseCommandArgs(DEMO_SPEC, args);
+  let out = v.out as string;
+  const configPath = v.config === 'configs/tiny.yaml' ? join(repoConfigs(), 'tiny.yaml') : v.config as string;
+  const vocab = v.vocab as number, maxChars = (v['max-chars'] as number | undefined) ?? Infinity;
+  if (v.steps !== undefined) overrides.push(`--max_duration=${v.steps as number}`);
   out = resolve(out);
   mkdirSync(out, { recursive: true });
   const data = (await import('@olmo/data')) as unknown as {
@@ -175,6 +187,7 @@ export async function runDemo(args: string[]): Promise<void> {
   say(`    unigram baseline ${uniHeld.toFixed(3)} (train-token entropy ${uni.entropy.toFixed(3)}) → ${(uniHeld - ev.crossEntropy).toFixed(3)} nats/token better`);
   const modelDir = join(out, 'model');
   if (typeof model.savePretrained === 'function') await model.savePretrained(modelDir);
+  copyTokenizerInto(modelDir, tokPath); // so `olmo generate --model ${modelDir}` needs no --tokenizer
 
   // 6. generate
   say('6/6 generate');
@@ -182,7 +195,7 @@ export async function runDemo(args: string[]): Promise<void> {
   const samples: Array<{ prompt: string; text: string }> = [];
   for (const prompt of ['Call me Ishmael. ', 'Mr. Speaker, the state of the Union']) {
     let text = '';
-    process.stdout.write(`\x1b[1m${prompt}\x1b[0m`);
+    process.stdout.write(style.bold(prompt));
     for await (const piece of generateText(model, tok, prompt, { maxNewTokens: 60, temperature: 0.8, topK: 40, seed: 1 })) { text += piece; process.stdout.write(piece); }
     process.stdout.write('\n');
     samples.push({ prompt, text });

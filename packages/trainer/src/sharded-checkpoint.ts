@@ -19,6 +19,7 @@
  * files hold overlapping ranges — so a checkpoint written by W ranks loads with any W' (resharding),
  * into a single process, and unsharded checkpoints load into FSDP runs through the same path.
  */
+import { copyTokenizerInto } from './tokenizer-files.js';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pack } from 'msgpackr';
@@ -228,6 +229,8 @@ export async function unshardCheckpoint(dir: string, outDir: string): Promise<st
     mkdirSync(outDir, { recursive: true });
     const files = (await model.savePretrained(outDir, { dtype: 'float32' })) ?? [];
     model.dispose();
-    return files;
+    // the tokenizer travels with the model: the checkpoint's own copy, else the run's tokenizer.identifier
+    const tok = copyTokenizerInto(outDir, join(dir, 'model', 'tokenizer.json'), (src.state.config as { tokenizer?: { identifier?: string | null } }).tokenizer?.identifier);
+    return tok ? [...files, tok] : files;
   } finally { src.close(); }
 }

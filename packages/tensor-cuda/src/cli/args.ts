@@ -150,8 +150,8 @@ function usageLine(spec: CommandSpec): string {
   const parts = [spec.name];
   for (const o of spec.options ?? []) if (o.required) parts.push(optionFlag(o));
   if ((spec.options ?? []).some((o) => !o.required)) parts.push('[options]');
-  if (spec.overrides) parts.push('[--key.path=value ...]');
   for (const p of spec.positionals ?? []) parts.push(p.required ? `${p.name}${p.variadic ? '...' : ''}` : `[${p.name}${p.variadic ? '...' : ''}]`);
+  if (spec.overrides) parts.push('[--key.path=value ...]');
   return `usage: ${parts.join(' ')}`;
 }
 
