@@ -13,7 +13,7 @@ import { AddedVocabulary, parseAddedTokens, type AddedToken } from './added-toke
 import { BPE } from './bpe.js';
 import { byteLevelToBytes } from './bytelevel.js';
 import { buildDecoder, type Decoder } from './decoders.js';
-import { TokenizerArgumentError, TokenizerError, unsupported } from './errors.js';
+import { OlmoError, TokenizerArgumentError, TokenizerError, unsupported } from './errors.js';
 import { buildNormalizer, normalizeAligned, type Normalizer } from './normalizers.js';
 import { buildPostProcessor, type PostProcessor } from './post-processors.js';
 import { buildPreTokenizer, type PreTokenizer } from './pretokenizers.js';
@@ -173,6 +173,7 @@ export class Tokenizer implements TokenizerLike {
   static async fromFile(path: string, opts: TokenizerOptions = {}): Promise<Tokenizer> {
     let text: string;
     try { text = await readFile(path, 'utf8'); } catch (e) {
+      if ((e as { code?: string }).code === 'ENOENT') throw new OlmoError('NOT_FOUND', `tokenizer file ${path} does not exist`, 'pass the path of an HF tokenizer.json', { cause: e });
       throw new TokenizerError(`cannot read tokenizer file ${path}: ${(e as Error).message}`, 'check the path', 'TOKENIZER_INVALID', { cause: e });
     }
     return Tokenizer.fromJSON(text, opts);

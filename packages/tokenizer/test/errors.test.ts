@@ -14,6 +14,9 @@ const tiny = () => ({
 });
 
 describe('typed errors', () => {
+  it('a missing tokenizer file is NOT_FOUND naming the path (not TOKENIZER_INVALID)', async () => {
+    await expect(Tokenizer.fromFile('/nonexistent/tokenizer.json')).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('/nonexistent/tokenizer.json') });
+  });
   it('a tiny hand-made tokenizer works (string and pair merges)', () => {
     const t = Tokenizer.fromJSON(tiny());
     expect(t.encode('abc')).toEqual([4]);
