@@ -4,7 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+# bold only on a terminal, never under NO_COLOR (https://no-color.org)
+if [[ -t 1 && -z "${NO_COLOR:-}" && "${TERM:-}" != dumb ]]; then
+  say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+else
+  say() { printf '[setup] %s\n' "$*"; }
+fi
 
 # System packages: compiler + CMake for the addon, OpenBLAS for CPU GEMM, OpenMPI for the
 # distributed backend and its launcher, Chromium for the eval report's headless render test.
@@ -45,4 +50,8 @@ fi
 say "building packages and the native addon (turbo run build)"
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 npx turbo run build --output-logs=errors-only
+# npm ci links workspace bins before the build has created their dist/bin.js, so it skips them:
+# link them now (and mark them executable) so `npx olmo ...` runs this repo's CLI.
+say "linking the olmo commands into node_modules/.bin (npx olmo)"
+npm rebuild --ignore-scripts --no-audit --no-fund --loglevel=error @olmo/trainer @olmo/data @olmo/model >/dev/null
 say "ready"

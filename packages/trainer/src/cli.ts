@@ -15,6 +15,7 @@ import { buildModel } from './model.js';
 import { EvaluatorCallback } from './callbacks.js';
 import { configEvaluator } from './evaluate.js';
 import { Trainer } from './trainer.js';
+import { DEMO_SPEC, runDemo } from './demo.js';
 import { setRankThreads } from './fsdp.js';
 import { latestCheckpoint, readTrainerState, resolveCheckpoint } from './checkpoint.js';
 
@@ -130,9 +131,9 @@ const checkpointCommand = defineGroup('olmo checkpoint', 'inspect a checkpoint o
 }, { fallback: 'show', details: '`olmo checkpoint DIR` = `olmo checkpoint show DIR`.' });
 
 const demoCommand: CliCommand = {
-  summary: 'the one-command main job: corpus → tokenizer → train → evaluate → generate → report',
+  summary: DEMO_SPEC.summary,
+  spec: DEMO_SPEC,
   async run(argv, io) {
-    const { DEMO_SPEC, runDemo } = await import('./demo.js');
     if (wantsHelp(argv)) { terminal(io).write(formatHelp(DEMO_SPEC)); return 0; }
     await runDemo(argv);
     return Number(process.exitCode ?? 0);

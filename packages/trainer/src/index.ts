@@ -14,3 +14,4 @@ export { writeCheckpoint, readTrainerState, latestCheckpoint, resolveCheckpoint,
 export { buildTrainData, type TrainData, type Instance } from './data.js';
 export { buildModel, namedParameters, toOLMoConfig, type TrainableModel } from './model.js';
 export { Trainer, buildOptimizer, defaultCallbacks, type TrainerOptions, type FitResult } from './trainer.js';
+export { runCli, runTrain, olmoCommand, OLMO_COMMANDS, versions } from './cli.js';

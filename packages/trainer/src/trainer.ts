@@ -285,6 +285,9 @@ export class Trainer implements TrainerView {
       for (const cb of this.callbacks) await cb.onStepEnd?.(this, m);
       history.push(m);
       last = m;
+      // let signal handlers (Ctrl-C → requestStop) run: a step is synchronous compute, and awaiting
+      // resolved promises alone never returns to the event loop
+      await new Promise<void>((r) => setImmediate(r));
       if (process.env.OLMO_TEST_KILL_AFTER_STEP === String(this.step)) process.kill(process.pid, 'SIGKILL'); // test hook: kill -9
       const timeUp = this.config.time_limit !== null && (Date.now() - t0) / 1000 > this.config.time_limit;
       // ranks must stop at the same step: under FSDP one collective says whether any rank timed out / was interrupted
