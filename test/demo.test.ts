@@ -24,6 +24,11 @@ describe.skipIf(!built)('olmo demo (shrunk)', () => {
     expect(metrics.map((m) => m.step)).toEqual([1, 2, 3, 4]);
     expect(metrics[1]!['eval/heldout/CrossEntropyLoss']).toBeGreaterThan(0);
     for (const f of ['report.md', 'report.html', 'loss.svg', 'tokenizer.json', 'model/config.json', 'run/latest/trainer.msgpack']) expect(existsSync(join(out, f)), f).toBe(true);
+    // the model folders carry the tokenizer: `olmo generate --model DIR` needs nothing else
+    for (const f of ['model/tokenizer.json', 'run/latest/model/tokenizer.json']) expect(readFileSync(join(out, f), 'utf8'), f).toBe(readFileSync(join(out, 'tokenizer.json'), 'utf8'));
+    const g = spawnSync(process.execPath, [bin, 'generate', '--model', join(out, 'model'), '--prompt', 'Call me', '--max-new-tokens', '5'], { encoding: 'utf8', timeout: 120_000 });
+    expect(g.status, g.stderr).toBe(0);
+    expect(g.stdout.length).toBeGreaterThan(1);
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/unigram entropy of the training tokens: \*\*\d/);
     expect(readFileSync(join(out, 'loss.svg'), 'utf8')).toMatch(/^<svg/);
   });

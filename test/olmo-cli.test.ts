@@ -160,3 +160,64 @@ describe('styling follows the terminal', () => {
     }
   });
 });
+
+describe.skipIf(!built)('olmo checkpoint / generate / eval on our own outputs', () => {
+  const dir = join(root, 'own');
+  const tokFile = join(dir, 'tok.json');
+  const save = join(dir, 'run');
+  const hf = join(dir, 'hf');
+
+  it('olmo train writes checkpoints whose model/ carries the tokenizer', async () => {
+    const { Tokenizer } = await import('@olmo/tokenizer');
+    const { tinyRunConfig, writeTokenFile } = await import('../packages/trainer/test/resume-helpers.js');
+    const tok = Tokenizer.train(['the cat sat on the mat; the dog sat on the log. '.repeat(40)], { vocabSize: 300, specialTokens: ['<|endoftext|>'] });
+    await tok.save(tokFile);
+    const cfg = tinyRunConfig(writeTokenFile(join(dir, 'data')), save, { max_duration: 4, save_interval: 2, tokenizer: { identifier: tokFile } });
+    (cfg.model as Record<string, unknown>).vocab_size = 300;
+    (cfg.model as Record<string, unknown>).embedding_size = 320;
+    writeFileSync(join(dir, 'run.yaml'), YAML.stringify(cfg));
+    const r = run('olmo', ['train', join(dir, 'run.yaml')]);
+    expect(r.code, r.err).toBe(0);
+    expect(readFileSync(join(save, 'step4-unsharded/model/tokenizer.json'), 'utf8')).toBe(readFileSync(tokFile, 'utf8'));
+  });
+
+  it('olmo checkpoint DIR / checkpoint show DIR print the trainer state', () => {
+    const latest = run('olmo', ['checkpoint', save]);
+    expect(latest.code, latest.err).toBe(0);
+    const s = JSON.parse(latest.out) as { dir: string; step: number; tokens: number; format: { kind: string } };
+    expect([s.dir, s.step, s.format.kind]).toEqual([join(save, 'step4-unsharded'), 4, 'unsharded']);
+    expect(s.tokens).toBe(4 * 4 * 32); // steps × batch × seq
+    const two = JSON.parse(run('olmo', ['checkpoint', 'show', join(save, 'step2-unsharded')]).out) as { step: number };
+    expect(two.step).toBe(2);
+  });
+
+  it('olmo checkpoint unshard writes an HF folder with the tokenizer; generate and fromPretrained + dir/tokenizer.json work on it', async () => {
+    const u = run('olmo', ['checkpoint', 'unshard', save, '--out', hf]);
+    expect(u.code, u.err).toBe(0);
+    for (const f of ['config.json', 'model.safetensors', 'tokenizer.json']) expect(existsSync(join(hf, f)), f).toBe(true);
+    const g = run('olmo', ['generate', '--model', hf, '--prompt', 'the cat', '--max-new-tokens', '6']);
+    expect(g.code, g.err).toBe(0);
+    expect(g.err).toBe('');
+    // the same text in-process, from the folder alone
+    const { OLMo, generateText } = await import('@olmo/model');
+    const { Tokenizer } = await import('@olmo/tokenizer');
+    const model = await OLMo.fromPretrained(hf);
+    const tok = await Tokenizer.fromFile(join(hf, 'tokenizer.json'));
+    let text = '';
+    for await (const piece of generateText(model, tok, 'the cat', { maxNewTokens: 6 })) text += piece;
+    model.dispose();
+    expect(g.out).toBe(`${text}\n`);
+  });
+
+  it('olmo eval through the dispatcher (tokenizer from the model folder)', () => {
+    const txt = join(dir, 'held.txt');
+    writeFileSync(txt, 'the cat sat on the mat. the dog sat on the log. '.repeat(20));
+    const json = join(dir, 'eval.json');
+    const r = run('olmo', ['eval', '--model', hf, '--perplexity', txt, '--seq-len', '16', '--out', json, '--no-progress']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/held\.txt/);
+    const res = JSON.parse(readFileSync(json, 'utf8')) as { tokenizer: string; perplexity: Array<{ perplexity: number }> };
+    expect(res.tokenizer).toBe(join(hf, 'tokenizer.json'));
+    expect(res.perplexity[0]!.perplexity).toBeGreaterThan(1);
+  });
+});
