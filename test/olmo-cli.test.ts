@@ -99,6 +99,8 @@ describe.skipIf(!built)('olmo CLI (built binaries)', () => {
       { bin: 'olmo-data', args: ['inspect', '--config', `${missing}.yaml`, '--step', '1'], code: 'NOT_FOUND', exit: 1, mentions: `${missing}.yaml` },
       { bin: 'olmo', args: ['config', join(repo, 'configs/tiny.yaml'), '--scheduler.name=cosine'], code: 'CONFIG_INVALID', exit: 1, mentions: 'scheduler.name' },
       { bin: 'olmo', args: ['train', '--bogus'], code: 'INVALID_ARGUMENT', exit: 2, mentions: '--bogus' },
+      { bin: 'olmo', args: ['train'], code: 'INVALID_ARGUMENT', exit: 2, mentions: 'CONFIG.yaml' },
+      { bin: 'olmo', args: ['data', 'inspect', '--config', 'x.yaml', '--step', '0'], code: 'INVALID_ARGUMENT', exit: 2, mentions: '--step must be >= 1' },
       { bin: 'olmo', args: ['data', 'inspect', '--bogus'], code: 'INVALID_ARGUMENT', exit: 2, mentions: '--bogus' },
       { bin: 'olmo', args: ['nope'], code: 'INVALID_ARGUMENT', exit: 2, mentions: 'nope' },
       { bin: 'olmo', args: ['data', 'nope'], code: 'INVALID_ARGUMENT', exit: 2, mentions: 'nope' },

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { dataCommand } from '@olmo/data';
 import { evalCommand } from '@olmo/eval';
 import { generateCommand } from '@olmo/model';
-import { defineCommand, defineGroup, EXIT, formatHelp, parseCommandArgs, runMain, terminal, wantsHelp, type CliCommand, type CliIO, type CommandSpec, type CommandTable, type Terminal } from '@olmo/tensor-cuda';
+import { defineCommand, defineGroup, EXIT, formatHelp, OlmoError, parseCommandArgs, runMain, terminal, wantsHelp, type CliCommand, type CliIO, type CommandSpec, type CommandTable, type Terminal } from '@olmo/tensor-cuda';
 import { configToYAML, loadConfig } from './config.js';
 import { buildModel } from './model.js';
 import { EvaluatorCallback } from './callbacks.js';
@@ -27,7 +27,7 @@ const TRAIN_SPEC: CommandSpec = {
   name: 'olmo train',
   summary: 'train a model from an OLMo-style YAML config (prints the resolved config first)',
   details: 'Ctrl-C (SIGINT) or SIGTERM finishes the current step, saves a checkpoint and prints the resume\ncommand (exit 130 / 143); a second Ctrl-C exits at once (checkpoints are written atomically).\nUnder mpirun with several ranks, training is FSDP (ZeRO-3).',
-  positionals: [{ name: 'CONFIG.yaml', description: 'OLMo-style run config (e.g. configs/tiny.yaml)', required: true }],
+  positionals: [{ name: 'CONFIG.yaml', description: 'OLMo-style run config (e.g. configs/tiny.yaml); without it, the defaults + overrides' }],
   overrides: OVERRIDES,
   examples: ['olmo train configs/tiny.yaml --optimizer.learning_rate=1e-3 --save_folder=runs/lr1e-3', 'mpirun -np 2 olmo train configs/tiny.yaml --save_folder=runs/fsdp'],
 };
@@ -35,10 +35,16 @@ const TRAIN_SPEC: CommandSpec = {
 const CONFIG_SPEC: CommandSpec = {
   name: 'olmo config',
   summary: 'print the resolved config (defaults + file + overrides, validated) and exit',
-  positionals: [{ name: 'CONFIG.yaml', description: 'OLMo-style run config', required: true }],
+  positionals: [{ name: 'CONFIG.yaml', description: 'OLMo-style run config; without it, the defaults + overrides' }],
   overrides: OVERRIDES,
   examples: ['olmo config configs/tiny.yaml --max_duration=100'],
 };
+
+/** The config file argument; none at all (no file, no overrides) is a usage error rather than a run of the defaults. */
+function configArg(p: { positionals: string[]; overrides: string[] }, cmd: string): string | null {
+  if (!p.positionals.length && !p.overrides.length) throw new OlmoError('INVALID_ARGUMENT', `${cmd} needs a CONFIG.yaml (or --key.path=value overrides)`, `e.g. ${cmd} configs/tiny.yaml; \`${cmd} --help\` for more`);
+  return p.positionals[0] ?? null;
+}
 
 function shellQuote(a: string): string {
   return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
@@ -50,7 +56,7 @@ export async function runTrain(args: string[], out: Out = (s) => process.stdout.
   // under mpirun only rank 0 prints
   if (Number(process.env.OMPI_COMM_WORLD_RANK ?? process.env.PMI_RANK ?? 0) !== 0) out = () => {};
   setRankThreads();
-  const cfg = loadConfig(parsed.positionals[0]!, parsed.overrides);
+  const cfg = loadConfig(configArg(parsed, 'olmo train'), parsed.overrides);
   out('resolved config:\n' + configToYAML(cfg).replace(/^/gm, '  '));
   const model = await buildModel(cfg);
   const evalFn = await configEvaluator(cfg, model);
@@ -95,7 +101,7 @@ const trainCommand = defineCommand(TRAIN_SPEC, async (_p, t) => {
 });
 
 const configCommand = defineCommand(CONFIG_SPEC, async ({ positionals, overrides }, t) => {
-  t.write(configToYAML(loadConfig(positionals[0]!, overrides)));
+  t.write(configToYAML(loadConfig(configArg({ positionals, overrides }, 'olmo config'), overrides)));
   return 0;
 });
 
