@@ -21,7 +21,7 @@ import { latestCheckpoint, readTrainerState, resolveCheckpoint } from './checkpo
 
 type Out = (s: string) => void;
 
-const OVERRIDES = 'set any config key (parsed as YAML: --optimizer.learning_rate=1e-3, --data.paths=[a.npy,b.npy]); docs/config.md lists the keys';
+const OVERRIDES = 'set any config key (parsed as YAML: --optimizer.learning_rate=1e-3, --data.paths=[a.npy,b.npy]); the Config section of packages/trainer/README.md lists the keys';
 
 const TRAIN_SPEC: CommandSpec = {
   name: 'olmo train',
@@ -91,8 +91,8 @@ function trainingInterrupts(t: Terminal): { signal: AbortSignal; dispose(): void
   return { signal: ac.signal, dispose: () => { process.off('SIGINT', handler); process.off('SIGTERM', handler); } };
 }
 
-const trainCommand = defineCommand(TRAIN_SPEC, async (_p, t) => {
-  const argv = [..._p.positionals, ..._p.overrides];
+const trainCommand = defineCommand(TRAIN_SPEC, async (parsed, t) => {
+  const argv = [...parsed.positionals, ...parsed.overrides];
   const interrupts = trainingInterrupts(t);
   try {
     const tr = await runTrain(argv, (s) => t.print(s), { signal: interrupts.signal });

@@ -35,7 +35,7 @@ export const DEMO_SPEC: CommandSpec = {
     { name: 'steps', type: 'integer', value: 'N', min: 1, defaultText: "the config's max_duration", description: 'training steps (= --max_duration=N)' },
     { name: 'max-chars', type: 'integer', value: 'N', min: 1, defaultText: 'no limit', description: 'cap the characters read from each source' },
   ],
-  overrides: 'set any training config key (e.g. --eval_interval=50); docs/config.md lists the keys',
+  overrides: 'set any training config key (e.g. --eval_interval=50); the Config section of packages/trainer/README.md lists the keys',
   examples: ['olmo demo --out runs/demo --steps 200'],
 };
 
