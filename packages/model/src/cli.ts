@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { defineCommand, parseCommandArgs, runMain, type CliIO, type CommandSpec, type Device } from '@olmo/tensor-cuda';
+import { defineCommand, EXIT, parseCommandArgs, runMain, type CliIO, type CommandSpec, type Device } from '@olmo/tensor-cuda';
 import { OlmoError } from './errors.js';
 import { generateText, type GenerateOptions, type TokenizerLike } from './generate.js';
 import { OLMo } from './model.js';
@@ -93,6 +93,10 @@ export const generateCommand = defineCommand(GENERATE_SPEC, async ({ values }, t
     for await (const piece of generateText(model, tok, args.prompt!, gen)) t.write(piece);
     t.write('\n');
     return 0;
+  } catch (e) {
+    // Ctrl-C (the bin aborts io.signal): stop quietly with the conventional exit code
+    if (t.signal?.aborted) { t.write('\n'); return t.signal.reason === 'SIGTERM' ? EXIT.SIGTERM : EXIT.SIGINT; }
+    throw e;
   } finally {
     model?.dispose();
   }

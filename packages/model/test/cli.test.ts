@@ -40,6 +40,15 @@ describe('olmo-generate CLI', () => {
     expect(err2.text()).toMatch(/^olmo: error NOT_FOUND: model folder \/nonexistent does not exist.*\nhint: /);
   });
 
+  it('an aborted signal (Ctrl-C in the bin) stops generation with exit 130, not an error', async () => {
+    const dir = await savedModel();
+    const ac = new AbortController();
+    ac.abort('SIGINT');
+    const err = sink();
+    expect(await runGenerateCli(['--model', dir, '--prompt-ids', '1,2', '--max-new-tokens', '50'], { stdout: sink().stream, stderr: err.stream, signal: ac.signal })).toBe(130);
+    expect(err.text()).toBe('');
+  });
+
   it('--prompt-ids streams ids without a tokenizer', async () => {
     const dir = await savedModel();
     const out = sink();
