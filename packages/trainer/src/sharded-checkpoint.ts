@@ -19,7 +19,6 @@
  * files hold overlapping ranges — so a checkpoint written by W ranks loads with any W' (resharding),
  * into a single process, and unsharded checkpoints load into FSDP runs through the same path.
  */
-import { copyTokenizerInto } from './tokenizer-files.js';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pack } from 'msgpackr';
@@ -29,6 +28,7 @@ import { CheckpointError } from './errors.js';
 import type { DistContext } from './fsdp.js';
 import type { Optimizer } from './optim.js';
 import { writeSafetensorsF32 } from './safetensors.js';
+import { copyTokenizerInto } from './tokenizer-files.js';
 
 function fsyncPath(p: string): void {
   try { const fd = openSync(p, 'r'); try { fsyncSync(fd); } finally { closeSync(fd); } } catch { /* best effort */ }

@@ -8,7 +8,6 @@
  *   instances): loss = CE_sum(mb)/N_batch (+ z-loss), backward (gradients accumulate)
  *   total_grad_norm = ‖g‖₂ (pre-clip); clip if max_grad_norm; optimizer step; callbacks.
  */
-import { copyTokenizerInto } from './tokenizer-files.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -27,6 +26,7 @@ import { readSafetensorsF32, writeSafetensorsF32 } from './safetensors.js';
 import { maybeDistributed, type DistContext, type ShardableModel } from './fsdp.js';
 import { CheckpointSources, loadIntoTargets, writeShardedCheckpoint } from './sharded-checkpoint.js';
 import type { ProcessGroup } from '@olmo/tensor-cuda';
+import { copyTokenizerInto } from './tokenizer-files.js';
 
 export interface TrainerOptions {
   config: TrainConfig;
