@@ -173,7 +173,7 @@ export async function runEvalCli(argv: string[], io: CliIO = {}): Promise<number
       writeFileSync(file, text);
     };
     if (args.out) write(args.out, reportJSON(report));
-    if (args.html) write(args.html, renderHtml(report));
+    if (args.html) write(args.html, await renderHtml(report));
     if (args.md) write(args.md, markdownTable(results, ppl));
     return 0;
   } catch (e) {
