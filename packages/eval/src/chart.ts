@@ -5,8 +5,7 @@
  * label-overlap removal. The SVG is self-contained (white background, inline styles), so the
  * report stays one file that opens anywhere.
  */
-import { View, parse } from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 
 export type ChartSpec = TopLevelSpec;
 
@@ -21,6 +20,8 @@ const CONFIG = {
 
 /** Renders a Vega-Lite spec (data inline in `data.values`) to a standalone SVG string. */
 export async function renderChartSVG(spec: ChartSpec): Promise<string> {
+  // loaded on first use: importing @olmo/eval (every `olmo` command does) should not pay for Vega
+  const [{ View, parse }, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const full = { ...spec, config: { ...CONFIG, ...(spec as { config?: object }).config }, background: 'white' } as TopLevelSpec;
   const view = new View(parse(compile(full).spec), { renderer: 'none' });
   try {
