@@ -89,10 +89,17 @@ describe('HTML report', () => {
     perplexity: [{ label: 'a.txt', crossEntropy: 2.5, perplexity: 12.18, bitsPerByte: 1.1, tokens: 100, bytes: 400, instanceCrossEntropy: 2.6 } as never],
   };
 
-  it('the chart is SVG markup with one bar and one baseline marker per task; the tables carry every Markdown column', async () => {
+  it('the chart is SVG markup with one bar per task, heights proportional to the scores, a baseline marker each; the tables carry every Markdown column', async () => {
     const html = await renderHtml(report);
     expect(html.match(/aria-roledescription="bar"/g)).toHaveLength(3);
     expect(html).toContain('aria-label="random baseline for winogrande: 0.50"');
+    // without a browser: each bar's path is "M x,top h w v height h -w Z" from the 0 line (y = 260)
+    const bars = [...html.matchAll(/aria-label="(\w+) [^"]*" role="graphics-symbol" aria-roledescription="bar" d="M[\d.]+,([\d.]+)h[\d.]+v([\d.]+)h/g)];
+    expect(bars.map((b) => b[1])).toEqual(['piqa', 'hellaswag', 'winogrande']);
+    bars.forEach((b, i) => {
+      expect(Number(b[3]) / 260, `${b[1]} height`).toBeCloseTo(report.tasks[i]!.score, 6);
+      expect(Number(b[2]) + Number(b[3]), `${b[1]} base`).toBeCloseTo(260, 6);
+    });
     expect(html).toContain('tiny &lt;ckpt&gt;');
     const md = markdownTable(report.tasks, report.perplexity);
     for (const header of md.split('\n').filter((l) => l.startsWith('| ') && !/^\| (piqa|hellaswag|winogrande|a\.txt) /.test(l))) {
