@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
+import { findChromium, renderInChromium } from './chromium.js';
 
 const bin = resolve(import.meta.dirname, '../packages/trainer/dist/bin.js');
 const built = existsSync(bin);
@@ -34,5 +35,18 @@ describe.skipIf(!built)('olmo demo (shrunk)', () => {
     expect(g.stdout.length).toBeGreaterThan(1);
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/unigram entropy of the training tokens: \*\*\d/);
     expect(readFileSync(join(out, 'loss.svg'), 'utf8')).toMatch(/^<svg/);
+  });
+
+  const chromium = findChromium();
+  it.skipIf(!chromium)('its report.html renders in headless Chromium: chart axes titled with units, tables with header rows, no overlapping text', () => {
+    const { probe, screenshot } = renderInChromium(chromium!, readFileSync(join(out, 'report.html'), 'utf8'), 'demo-run-report', { width: 1040, height: 1800 });
+    console.log(`[demo] report screenshot: ${screenshot}`);
+    const texts = probe.texts.map((t) => t.text);
+    for (const title of ['training step', 'training tokens seen', 'cross-entropy (nats/token)']) expect(texts).toContain(title);
+    expect(probe.overlaps).toEqual([]);
+    const log = probe.tables.find((t) => t.id === 'log')!;
+    expect(log.headers[0]).toBe('step');
+    expect(log.cellsPerRow).toEqual(Array(4).fill(log.headers.length)); // 4 steps, every column filled in
+    expect(probe.tables.find((t) => t.id === 'heldout')!.rows).toBe(3);
   });
 });

@@ -132,7 +132,7 @@ export const evalCommand: CliCommand = defineCommand(EVAL_SPEC, async ({ values 
     writeFileSync(file, text);
   };
   if (args.out) write(args.out, reportJSON(report));
-  if (args.html) write(args.html, renderHtml(report));
+  if (args.html) write(args.html, await renderHtml(report));
   if (args.md) write(args.md, markdownTable(results, ppl));
   return 0;
 });

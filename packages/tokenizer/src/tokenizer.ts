@@ -14,6 +14,7 @@ import { BPE } from './bpe.js';
 import { byteLevelToBytes } from './bytelevel.js';
 import { buildDecoder, type Decoder } from './decoders.js';
 import { OlmoError, TokenizerArgumentError, TokenizerError, unsupported } from './errors.js';
+import { tokenIdOrThrow } from './token-id.js';
 import { buildNormalizer, normalizeAligned, type Normalizer } from './normalizers.js';
 import { buildPostProcessor, type PostProcessor } from './post-processors.js';
 import { buildPreTokenizer, type PreTokenizer } from './pretokenizers.js';
@@ -105,9 +106,9 @@ export class Tokenizer implements TokenizerLike {
     const vocab = new Map<string, number>();
     let maxId = -1;
     for (const [k, v] of Object.entries(m.vocab as Record<string, unknown>)) {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new TokenizerError(`vocab entry ${JSON.stringify(k)} has invalid id ${String(v)}`);
-      vocab.set(k, v);
-      if (v > maxId) maxId = v;
+      const id = tokenIdOrThrow(v, `model.vocab entry ${JSON.stringify(k)}`);
+      vocab.set(k, id);
+      if (id > maxId) maxId = id;
     }
     const merges: [string, string][] = (m.merges as unknown[]).map((x, i) => {
       if (typeof x === 'string') {

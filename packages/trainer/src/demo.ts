@@ -7,7 +7,8 @@
  *   4. train: configs/tiny.yaml (overridable) with the held-out set as in-loop evaluator
  *   5. evaluate: held-out cross-entropy / perplexity vs the unigram baseline
  *   6. generate: a sample from the trained model
- *   7. report: OUT/report.md + OUT/report.html (metrics table, loss-curve SVG)
+ *   7. report: OUT/report.md + OUT/report.html + OUT/loss.svg (src/report/: held-out numbers side
+ *      by side, loss chart with step/token/nats axes, training-log table, samples)
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
@@ -19,6 +20,8 @@ import { configEvaluator, evaluatePerplexityOnInstances, readTokenInstances } fr
 import { Trainer } from './trainer.js';
 import { copyTokenizerInto } from './tokenizer-files.js';
 import { createStyle, parseCommandArgs, type CommandSpec } from '@olmo/tensor-cuda';
+import { demoHtml, demoMarkdown, type DemoLogRow, type DemoReportData } from './report/demo-report.js';
+import { lossChartSVG } from './report/loss-chart.js';
 
 // bold only on a TTY and never under NO_COLOR
 const style = createStyle(process.stdout);
@@ -63,27 +66,6 @@ export function unigramCrossEntropy(counts: Float64Array, total: number, held: I
   let s = 0, n = 0;
   for (const a of held) for (let i = 1; i < a.length; i++) { s -= Math.log((counts[a[i]!]! + 1) / (total + V)); n++; }
   return s / Math.max(1, n);
-}
-
-function lossSVG(hist: Array<{ step: number; loss: number; eval?: number }>, unigram: number): string {
-  const W = 640, H = 320, P = 44;
-  const xs = hist.map((h) => h.step), ys = hist.map((h) => h.loss).concat([unigram]);
-  const x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...ys) * 0.95, y1 = Math.max(...ys) * 1.02;
-  const X = (x: number) => P + ((x - x0) / Math.max(1, x1 - x0)) * (W - 2 * P);
-  const Y = (y: number) => H - P - ((y - y0) / (y1 - y0)) * (H - 2 * P);
-  const path = hist.map((h, i) => `${i ? 'L' : 'M'}${X(h.step).toFixed(1)},${Y(h.loss).toFixed(1)}`).join(' ');
-  const ev = hist.filter((h) => h.eval !== undefined);
-  const evPts = ev.map((h) => `<circle cx="${X(h.step).toFixed(1)}" cy="${Y(h.eval!).toFixed(1)}" r="3.5" fill="#d62728"/>`).join('');
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => { const y = y0 + f * (y1 - y0); return `<text x="${P - 6}" y="${Y(y) + 4}" text-anchor="end" font-size="11">${y.toFixed(2)}</text><line x1="${P}" x2="${W - P}" y1="${Y(y)}" y2="${Y(y)}" stroke="#eee"/>`; }).join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">
-<rect width="100%" height="100%" fill="white"/>${ticks}
-<line x1="${P}" x2="${W - P}" y1="${Y(unigram)}" y2="${Y(unigram)}" stroke="#999" stroke-dasharray="5,4"/>
-<text x="${W - P}" y="${Y(unigram) - 5}" text-anchor="end" font-size="11" fill="#666">unigram baseline ${unigram.toFixed(3)}</text>
-<path d="${path}" fill="none" stroke="#1f77b4" stroke-width="1.8"/>${evPts}
-<text x="${W / 2}" y="${H - 8}" text-anchor="middle" font-size="12">step</text>
-<text x="14" y="${H / 2}" transform="rotate(-90 14 ${H / 2})" text-anchor="middle" font-size="12">cross-entropy (nats/token)</text>
-<text x="${P + 8}" y="${P - 14}" font-size="12"><tspan fill="#1f77b4">— train/CrossEntropyLoss</tspan>  <tspan fill="#d62728">● held-out</tspan></text>
-</svg>`;
 }
 
 export async function runDemo(args: string[]): Promise<void> {
@@ -201,33 +183,27 @@ export async function runDemo(args: string[]): Promise<void> {
     samples.push({ prompt, text });
   }
 
-  // 7. report
-  const hist: Array<{ step: number; loss: number; eval?: number }> = [];
-  res.history.forEach((m: Metrics, i) => hist.push({ step: trainer.startStep + i + 1, loss: m['train/CrossEntropyLoss']!, eval: m['eval/heldout/CrossEntropyLoss'] }));
-  const svg = lossSVG(hist, uniHeld);
+  // 7. report (report/demo-report.ts renders report.md, report.html and loss.svg from this data)
+  const history: DemoLogRow[] = res.history.map((m: Metrics, i) => ({
+    step: trainer.startStep + i + 1, trainCE: m['train/CrossEntropyLoss']!, trainPpl: m['train/Perplexity']!, heldOutCE: m['eval/heldout/CrossEntropyLoss'],
+    gradNorm: m['optim/total_grad_norm']!, lr: m['optim/learning_rate_group0']!, tokensPerSecond: m['throughput/device/tokens_per_second'] ?? 0,
+  }));
+  const report: DemoReportData = {
+    corpus: { trainTokens: trainPrep.manifest.totalTokens, heldOutTokens: validPrep.manifest.totalTokens },
+    tokenizer: { vocabSize: V, path: tokPath },
+    model: { dModel: cfg.model.d_model, nLayers: cfg.model.n_layers, nHeads: cfg.model.n_heads, seqLen: T, params: nParams },
+    training: { firstStep: trainer.startStep + 1, lastStep: res.step, tokensPerStep: cfg.global_train_batch_size * T, seconds: trainSec, finalTrainCE: finalTrain },
+    unigram: { trainEntropy: uni.entropy, heldOutCE: uniHeld },
+    // eval_subset_num_batches ≤ 0: the in-loop evaluator reads every held-out instance
+    inLoop: { interval: cfg.eval_interval, instances: cfg.eval_subset_num_batches > 0 ? cfg.eval_subset_num_batches * (cfg.device_eval_batch_size ?? cfg.device_train_microbatch_size) : Math.floor(validPrep.manifest.totalTokens / T) },
+    final: { instances: validInst.length, tokens: ev.tokens, crossEntropy: ev.crossEntropy, perplexity: ev.perplexity },
+    history, samples, totalSeconds: (performance.now() - t0) / 1000, modelDir, metricsPath: join(cfg.save_folder, 'metrics.jsonl'),
+  };
+  const svg = await lossChartSVG(report);
   writeFileSync(join(out, 'loss.svg'), svg);
-  const every = Math.max(1, Math.floor(res.history.length / 10));
-  const rows = res.history.map((m, i) => ({ m, step: trainer.startStep + i + 1 })).filter((r, i) => i % every === 0 || i === res.history.length - 1 || r.m['eval/heldout/CrossEntropyLoss'] !== undefined);
-  const table = ['| step | train CE | train ppl | held-out CE | grad norm | lr | tokens/s |', '|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map(({ m, step }) => `| ${step} | ${m['train/CrossEntropyLoss']!.toFixed(3)} | ${m['train/Perplexity']!.toFixed(1)} | ${m['eval/heldout/CrossEntropyLoss']?.toFixed(3) ?? ''} | ${m['optim/total_grad_norm']!.toFixed(3)} | ${m['optim/learning_rate_group0']!.toExponential(2)} | ${Math.round(m['throughput/device/tokens_per_second'] ?? 0)} |`)].join('\n');
-  const total = (performance.now() - t0) / 1000;
-  const summary = [
-    `- corpus: Moby Dick + State of the Union; ${trainPrep.manifest.totalTokens.toLocaleString()} training tokens, ${validPrep.manifest.totalTokens.toLocaleString()} held-out tokens`,
-    `- tokenizer: byte-level BPE, ${V} tokens (${tokPath})`,
-    `- model: OLMo-1 architecture, d_model ${cfg.model.d_model}, ${cfg.model.n_layers} layers, ${cfg.model.n_heads} heads, seq ${T}, ${(nParams / 1e6).toFixed(2)} M parameters`,
-    `- training: ${res.step} steps × ${cfg.global_train_batch_size * T} tokens in ${fmtTime(trainSec)} (${Math.round((res.step - trainer.startStep) * cfg.global_train_batch_size * T / trainSec)} tokens/s)`,
-    `- unigram entropy of the training tokens: **${uni.entropy.toFixed(3)}** nats/token; held-out unigram CE: **${uniHeld.toFixed(3)}**`,
-    `- final train CE: **${finalTrain.toFixed(3)}**; held-out CE: **${ev.crossEntropy.toFixed(3)}** (perplexity ${ev.perplexity.toFixed(1)})`,
-    `- total demo time: ${fmtTime(total)}`,
-  ].join('\n');
-  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-  const md = `# olmo-ts demo run\n\n${summary}\n\n![loss curve](loss.svg)\n\n${table}\n\n## Samples\n\n${samples.map((s) => `> **${s.prompt}**${s.text.replace(/\n/g, ' ')}`).join('\n\n')}\n\nModel: \`${modelDir}\` — try \`olmo generate --model ${modelDir} --tokenizer ${tokPath} --prompt "..."\`. Metrics: \`${join(cfg.save_folder, 'metrics.jsonl')}\`.\n`;
-  writeFileSync(join(out, 'report.md'), md);
-  const html = `<!doctype html><meta charset="utf-8"><title>olmo-ts demo run</title><body style="font-family:sans-serif;max-width:760px;margin:2em auto">
-<h1>olmo-ts demo run</h1><ul>${summary.split('\n').map((l) => `<li>${esc(l.slice(2)).replace(/\*\*(.+?)\*\*/g, '<b>$1</b>')}</li>`).join('')}</ul>${svg}
-<table border="1" cellpadding="4" style="border-collapse:collapse">${rows.map(({ m, step }) => `<tr><td>${step}</td><td>${m['train/CrossEntropyLoss']!.toFixed(3)}</td><td>${m['eval/heldout/CrossEntropyLoss']?.toFixed(3) ?? ''}</td><td>${m['optim/total_grad_norm']!.toFixed(3)}</td><td>${m['optim/learning_rate_group0']!.toExponential(2)}</td></tr>`).join('')}</table>
-<h2>Samples</h2>${samples.map((s) => `<p><b>${esc(s.prompt)}</b>${esc(s.text)}</p>`).join('')}</body>`;
-  writeFileSync(join(out, 'report.html'), html);
+  writeFileSync(join(out, 'report.md'), demoMarkdown(report, { chart: 'loss.svg' }));
+  writeFileSync(join(out, 'report.html'), await demoHtml(report, svg));
+  const total = report.totalSeconds;
   say(`report: ${join(out, 'report.md')} and ${join(out, 'report.html')} (loss curve ${join(out, 'loss.svg')})`);
   say(`done in ${fmtTime(total)}: held-out CE ${ev.crossEntropy.toFixed(3)} vs unigram ${uniHeld.toFixed(3)} nats/token`);
   if (!(ev.crossEntropy < uniHeld)) process.exitCode = 4;

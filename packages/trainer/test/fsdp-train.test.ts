@@ -17,7 +17,7 @@ import YAML from 'yaml';
 import { buildInfo, tensor } from '@olmo/tensor-cuda';
 import { OLMo } from '@olmo/model';
 import { resolveConfig, Trainer } from '../src/index.js';
-import { goldenTrainDirs, readTrain, relErr, repoRoot } from './golden-helpers.js';
+import { fixtureOptimizerConfig, goldenTrainDirs, readTrain, relErr, repoRoot } from './golden-helpers.js';
 import { readMetrics, tinyRunConfig, writeTokenFile } from './resume-helpers.js';
 
 const pkg = resolve(import.meta.dirname, '..');
@@ -98,7 +98,7 @@ describe.skipIf(!!skip)('FSDP training under mpirun', () => {
   for (const dir of goldenTrainDirs()) {
     it(`golden trace ${dir.split('/').pop()} at W = 2`, () => {
       const g = readTrain(dir);
-      const r = mpirun(2, [join(pkg, 'test/dist/golden-fsdp-worker.mjs'), dir]);
+      const r = mpirun(2, [join(pkg, 'test/dist/golden-fsdp-worker.mjs'), dir, JSON.stringify(fixtureOptimizerConfig(g.optimizer))]);
       if (r.status !== 0) console.error(r.out);
       expect(r.status).toBe(0);
       const row = JSON.parse(r.out.split('\n').find((l) => l.startsWith('{'))!) as { loss: number[]; gradNorm: number[]; lr: number[]; finalParamErr: number };
