@@ -2,8 +2,8 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { memoryStats, noGrad, tensor, type Tensor } from '@olmo/tensor-cuda';
-import { OLMo, OLMoConfig, SafetensorsFile, f32ToBf16, generateText, type OLMoConfig as Cfg } from '../src/index.js';
-import { relErr, tmpDir } from './helpers.js';
+import { OLMo, OLMoConfig, SafetensorsFile, generateText, type OLMoConfig as Cfg } from '../src/index.js';
+import { bf16Reference, relErr, tmpDir } from './helpers.js';
 
 const olmo1 = (o: Partial<Cfg> = {}) => OLMoConfig.from({
   architecture: 'olmo1', vocab_size: 100, embedding_size: 128, hidden_size: 32, intermediate_size: 64,
@@ -26,8 +26,9 @@ function logitsOf(m: OLMo, x: number[][] = ids): Float32Array {
   });
 }
 
+/** bf16 rounding from the independent float64 reference in helpers.ts (not the code under test). */
 function bf16Round(v: Float32Array): Float32Array {
-  return v.map((x) => new Float32Array(new Uint32Array([f32ToBf16(x) << 16]).buffer)[0]!);
+  return v.map(bf16Reference);
 }
 
 describe('OLMo model', () => {
