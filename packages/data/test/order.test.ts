@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   globalBatch, globalIndices, globalIndicesAsync, globalOrder, globalOrderAsync, globalOrderRef, nativeShuffleAvailable, orderCachePath, pcg64Raw,
-  pcg64RawRef, pcg64SeededState, Pcg64Ref, rankIndices, readNpy, shuffleU32, totalSize,
+  pcg64RawRef, pcg64SeededState, Pcg64Ref, rankIndices, readNpy, resumeRankIndices, shuffleU32, totalSize,
 } from '../src/index.js';
 
 const repoRoot = path.resolve(__dirname, '../../..');
@@ -169,6 +169,25 @@ describe('global order helpers', () => {
     expect(r1[0]).toBe(idx[17]);
     expect(r1[1]).toBe(idx[21]);
     expect(() => rankIndices(idx, 4, 4)).toThrow(/rank/);
+  });
+  it('resumeRankIndices: after k steps each rank continues exactly where the uninterrupted run was', () => {
+    const W = 4, B = 8; // per-rank batch 2
+    const idx = globalIndices({ numInstances: 101, seed: 9, worldSize: W }); // padded to 104
+    for (const k of [0, 1, 5, 12]) {
+      const parts = Array.from({ length: W }, (_, rank) => resumeRankIndices(idx, { step: k, globalBatchSize: B, rank, worldSize: W }));
+      for (let rank = 0; rank < W; rank++) {
+        // Uninterrupted, rank r reads idx[r], idx[r+W], ... and has consumed k·B/W of them after k steps.
+        const full = Array.from({ length: Math.ceil((idx.length - rank) / W) }, (_, j) => idx[rank + j * W]!);
+        expect(Array.from(parts[rank]!), `k=${k} rank=${rank}`).toEqual(full.slice((k * B) / W));
+      }
+      // Step k+s's global batch is the union of each rank's s-th per-rank batch.
+      for (let s = 0; k + s < Math.floor(idx.length / B); s++) {
+        const union = parts.flatMap((p) => Array.from(p.subarray(s * (B / W), (s + 1) * (B / W))));
+        expect(union.sort((a, b) => a - b)).toEqual(Array.from(idx.subarray((k + s) * B, (k + s + 1) * B)).sort((a, b) => a - b));
+      }
+    }
+    expect(() => resumeRankIndices(idx, { step: -1, globalBatchSize: B, rank: 0, worldSize: W })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => resumeRankIndices(idx, { step: 1, globalBatchSize: B, rank: W, worldSize: W })).toThrow(/rank/);
   });
   it('caches the order as a real .npy keyed by (seed, epoch, N) and reuses it', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'olmo-order-'));
