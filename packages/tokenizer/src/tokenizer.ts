@@ -406,6 +406,10 @@ export class Tokenizer implements TokenizerLike {
         while (lead < t.length && t.charCodeAt(lead) === 0x120) lead++;
         let trail = 0;
         while (trail < t.length - lead && t.charCodeAt(t.length - 1 - trail) === 0x120) trail++;
+        // HF (byte_level.rs process_offsets): with add_prefix_space, the first token keeps a single
+        // leading space in its offsets (it may be the one the pre-tokenizer added); more are trimmed.
+        const isFirst = j === 0 || map(Math.max(0, pOff + us), false) === 0;
+        if (isFirst && this.post.addPrefixSpace && lead === 1) lead = 0;
         if (lead) us = Math.min(us + lead, ue);
         if (trail && ue >= trail) ue = Math.max(ue - trail, us);
       }

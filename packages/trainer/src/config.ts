@@ -268,31 +268,42 @@ function getPath(o: unknown, path: string): unknown {
   return cur;
 }
 
-/** Resolves `${key.path}` and `${oc.env:VAR,default}` in string values (OmegaConf subset). */
+/**
+ * Resolves `${key.path}` and `${oc.env:VAR,default}` in string values (OmegaConf subset), innermost
+ * first, so a default may itself interpolate (`${oc.env:SAVE,runs/${run_name}}`). As in OmegaConf,
+ * an unset variable without a default is an error, and a value that is exactly one interpolation
+ * keeps the referenced value's type.
+ */
 function interpolate(root: Record<string, unknown>): void {
-  const visit = (o: unknown, depth: number): unknown => {
+  const INNERMOST = /\$\{([^${}]+)\}/; // an interpolation with no other one inside it
+  const visit = (o: unknown, depth: number, keyPath: string): unknown => {
     if (typeof o === 'string' && o.includes('${')) {
-      const whole = /^\$\{([^}]+)\}$/.exec(o);
       const resolve = (expr: string): unknown => {
         if (expr.startsWith('oc.env:')) {
           const [name, ...def] = expr.slice(7).split(',');
-          return process.env[name!.trim()] ?? (def.length ? def.join(',').trim() : '');
+          const v = process.env[name!.trim()];
+          if (v !== undefined) return v;
+          if (def.length) return def.join(',').trim();
+          throw new ConfigError(keyPath, `environment variable ${name!.trim()} is not set and \${${expr}} has no default`, `set ${name!.trim()} or write \${oc.env:${name!.trim()},DEFAULT}`);
         }
         if (expr.startsWith('path.choose:')) return expr.slice(12).split(',').pop();
         const v = getPath(root, expr.trim());
         if (v === undefined) throw new ConfigError(expr, `interpolation \${${expr}} refers to a missing key`);
-        return depth < 8 ? visit(v, depth + 1) : v;
+        return depth < 8 ? visit(v, depth + 1, expr.trim()) : v;
       };
+      const whole = /^\$\{([^${}]+)\}$/.exec(o);
       if (whole) return resolve(whole[1]!);
-      return o.replace(/\$\{([^}]+)\}/g, (_m, e: string) => String(resolve(e)));
+      let s = o;
+      for (let i = 0; i < 32 && INNERMOST.test(s); i++) s = s.replace(INNERMOST, (_m, e: string) => String(resolve(e)));
+      return s;
     }
-    if (Array.isArray(o)) return o.map((x) => visit(x, depth));
+    if (Array.isArray(o)) return o.map((x) => visit(x, depth, keyPath));
     if (o && typeof o === 'object') {
-      for (const [k, v] of Object.entries(o)) (o as Record<string, unknown>)[k] = visit(v, depth);
+      for (const [k, v] of Object.entries(o)) (o as Record<string, unknown>)[k] = visit(v, depth, keyPath ? `${keyPath}.${k}` : k);
     }
     return o;
   };
-  visit(root, 0);
+  visit(root, 0, '');
 }
 
 /** Builds a validated, resolved TrainConfig from (already parsed) layers applied in order over the defaults. */
