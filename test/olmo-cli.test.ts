@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import type { CliCommand, CommandTable } from '@olmo/tensor-cuda';
-import { OLMO_COMMANDS } from '../packages/trainer/src/index.js';
+import { OLMO_COMMANDS, runCli } from '../packages/trainer/src/index.js';
 
 const repo = resolve(import.meta.dirname, '..');
 const bins = { olmo: join(repo, 'packages/trainer/dist/bin.js'), 'olmo-data': join(repo, 'packages/data/dist/bin.js'), 'olmo-generate': join(repo, 'packages/model/dist/bin.js') };
@@ -35,6 +35,12 @@ function commandPaths(table: CommandTable, prefix: string[] = []): Array<{ path:
   return out;
 }
 
+async function inProcess(argv: string[]) {
+  let out = '', err = '';
+  const code = await runCli(argv, { stdout: (x) => { out += x; }, stderr: (x) => { err += x; }, env: {} });
+  return { code, out, err };
+}
+
 const ERROR_RE = /^olmo: error ([A-Z_]+): (.+)\nhint: (.+)\n$/;
 
 describe.skipIf(!built)('olmo CLI (built binaries)', () => {
@@ -45,11 +51,12 @@ describe.skipIf(!built)('olmo CLI (built binaries)', () => {
     for (const n of ['train', 'config', 'checkpoint', 'checkpoint show', 'checkpoint unshard', 'demo', 'data', 'data prepare', 'data inspect', 'data order', 'eval', 'generate']) expect(names).toContain(n);
   });
 
-  it('--help and -h on every command and subcommand: usage on stdout, exit 0, nothing written, every option with its default', () => {
+  it('--help and -h on every command and subcommand: usage on stdout, exit 0, nothing written, every option with its default', async () => {
     for (const { path, cmd } of [{ path: [] as string[], cmd: undefined as CliCommand | undefined }, ...paths]) {
       for (const flag of ['--help', '-h']) {
         const cwd = mkdtempSync(join(root, 'help-'));
-        const r = run('olmo', [...path, flag], cwd);
+        // --help through the built binary in an empty folder; -h in-process (same code, a tenth of the time)
+        const r = flag === '--help' ? run('olmo', [...path, flag], cwd) : await inProcess([...path, flag]);
         const what = `olmo ${[...path, flag].join(' ')}`;
         expect(r.code, `${what}: ${r.err}`).toBe(0);
         expect(r.err, what).toBe('');
