@@ -6,10 +6,10 @@
  *   - a sharded checkpoint written at W = 2 resumes at W = 3 and W = 1 with the uninterrupted run's
  *     next-step loss; `olmo checkpoint unshard` → OLMo.fromPretrained gives identical logits;
  *   - a rank killed mid-run → the job exits non-zero naming the lost rank in < 60 s.
- * Workers run the built dist (rebuilt here when stale). Skips visibly without mpirun / MPI.
+ * Workers run the built dist (test/built-dist.ts rebuilds stale packages). Skips visibly without mpirun / MPI.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,30 +19,13 @@ import { OLMo } from '@olmo/model';
 import { resolveConfig, Trainer } from '../src/index.js';
 import { fixtureOptimizerConfig, goldenTrainDirs, readTrain, relErr, repoRoot } from './golden-helpers.js';
 import { readMetrics, tinyRunConfig, writeTokenFile } from './resume-helpers.js';
+import { ensureBuilt } from '../../../test/built-dist.js';
 
 const pkg = resolve(import.meta.dirname, '..');
 const bin = join(pkg, 'dist/bin.js');
 const hasMpirun = spawnSync('mpirun', ['--version'], { stdio: 'ignore' }).status === 0;
 const skip = !hasMpirun ? 'mpirun not found (apt-get install -y openmpi-bin libopenmpi-dev)' : !buildInfo().mpiCompiled ? 'native addon built without MPI' : '';
 if (skip) console.warn(`[skip] FSDP trainer tests: ${skip}`);
-
-function newestMtime(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir)) { const p = join(dir, e); const s = statSync(p); t = Math.max(t, s.isDirectory() ? newestMtime(p) : s.mtimeMs); }
-  return t;
-}
-
-/** The workers import dist JS: rebuild a package's dist (dependencies first) when a source is newer. */
-function ensureBuilt(): void {
-  for (const name of ['tensor-cuda', 'data', 'model', 'trainer']) {
-    const dir = join(repoRoot, 'packages', name);
-    const marker = join(dir, 'dist/index.js');
-    if (existsSync(marker) && statSync(marker).mtimeMs >= newestMtime(join(dir, 'src'))) continue;
-    console.warn(`[fsdp] rebuilding stale ${name} dist`);
-    const r = spawnSync('npx', ['tsc', '-p', join(dir, 'tsconfig.json')], { cwd: repoRoot, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`${name} build failed:\n${r.stdout}${r.stderr}`);
-  }
-}
 
 function mpirun(np: number, args: string[], env: Record<string, string> = {}, timeoutMs = 120_000) {
   const t0 = Date.now();
