@@ -5,11 +5,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Tokenizer } from '@olmo/tokenizer';
-import { ensureBuilt, repoRoot } from './built-dist.js';
+import { ensureFreshDist } from './support/fresh-dist.js';
+
+const repoRoot = resolve(import.meta.dirname, '..');
 
 const source = join(repoRoot, 'examples/custom-loop.ts');
 const compiled = join(repoRoot, 'examples/dist/custom-loop.js');
@@ -24,7 +26,7 @@ describe('examples/custom-loop.ts', () => {
   });
 
   it('compiles with tsc (npm run examples:build) and the compiled JS trains on the swapped mix under plain Node', async () => {
-    ensureBuilt();
+    ensureFreshDist(['tensor-cuda', 'tokenizer', 'model', 'data', 'eval', 'trainer']);
     const tsc = spawnSync('npm', ['run', '--silent', 'examples:build'], { cwd: repoRoot, encoding: 'utf8' });
     expect(tsc.stdout + tsc.stderr).toBe(''); // tsc prints nothing when there is no type error
     expect(tsc.status).toBe(0);
