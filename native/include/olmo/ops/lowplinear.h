@@ -10,9 +10,10 @@
 // M == 1 (decode) is a GEMV that streams each weight once with the conversion fused into the dot
 // product; M > 1 converts tiles of W into a per-call float32 packing buffer and multiplies them
 // with OpenBLAS (never a float32 copy of a whole weight). Kernels are chosen at run time by CPU
-// features (lowp_isa()); OLMO_CPU_ISA=avx2|avx512|scalar caps the choice (tests cover every path),
-// OLMO_Q8_ACT=q8 switches the q8_0 GEMV to llama.cpp's int8-activation dot products (default:
-// float32 activations against dequantized weights — see lowplinear.cc for the measurement).
+// features (lowp_isa()); OLMO_CPU_ISA=avx2|avx512|scalar caps the choice (tests cover every path).
+// q8_0 GEMVs quantize x per 32-block to int8 and use int8 dot products, as llama.cpp does;
+// OLMO_Q8_ACT=f32 keeps float32 x against in-register dequantized weights instead (see
+// lowplinear.cc for the measurement behind the default).
 #pragma once
 #include <cstdint>
 
@@ -47,8 +48,8 @@ struct WeightRef {
 namespace olmo::cpu {
 // All weights share x (fused q/k/v or gate/up: one pass, one thread team).
 void lowp_linear(const float* x, int64_t M, int64_t K, const WeightRef* ws, int nw);
-// The kernel set in use: "avx512bf16", "avx512", "avx2" or "scalar" (+ "+q8act[-vnni]" with
-// OLMO_Q8_ACT=q8).
+// The kernel set in use: "avx512bf16", "avx512", "avx2" or "scalar", + "+q8act[-vnni]" when q8_0
+// uses int8 activations.
 const char* lowp_isa();
 // Re-selects the kernels with `cap` as OLMO_CPU_ISA would (never above what the CPU has); returns
 // the new lowp_isa(). Not thread-safe against running kernels (call it between ops).

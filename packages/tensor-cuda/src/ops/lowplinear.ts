@@ -6,8 +6,10 @@
  *     whole into float32.
  *   lowpLinearMulti(x, [w1, w2, ...]): the same for several weights sharing x in ONE native call
  *     (fused q/k/v or gate/up projections in the decode path).
- *   lowpIsa(): the CPU kernel set in use ("avx512bf16", "avx512", "avx2" or "scalar"; OLMO_CPU_ISA
- *     caps it, OLMO_Q8_ACT=q8 selects int8 activations for q8_0, see native/include/olmo/ops/lowplinear.h).
+ *   lowpIsa(): the CPU kernel set in use ("avx512bf16", "avx512", "avx2" or "scalar", + "+q8act" or
+ *     "+q8act-vnni" when q8_0 weights meet int8-quantized activations as in llama.cpp — the default;
+ *     OLMO_CPU_ISA caps the ISA, OLMO_Q8_ACT=f32 keeps float32 activations; see
+ *     native/include/olmo/ops/lowplinear.h).
  * Inference only: a weight or x that requires grad is a DTYPE_UNSUPPORTED error.
  */
 import { isGradEnabled } from '../autograd.js';
@@ -81,9 +83,9 @@ export function lowpIsa(): string {
 /**
  * Re-selects the CPU kernels as the OLMO_CPU_ISA / OLMO_Q8_ACT environment variables would at
  * start-up: `cap` 'scalar' | 'avx2' | 'avx512' | 'native' (never above what the CPU supports);
- * `q8act` chooses int8 activations for q8_0 weights. Returns the resulting lowpIsa().
+ * `q8act` (default true) chooses int8 activations for q8_0 weights. Returns the resulting lowpIsa().
  */
-export function setLowpIsa(cap: 'scalar' | 'avx2' | 'avx512' | 'native', q8act = false): string {
+export function setLowpIsa(cap: 'scalar' | 'avx2' | 'avx512' | 'native', q8act = true): string {
   if (!['scalar', 'avx2', 'avx512', 'native'].includes(cap)) throw new ArgumentError(`setLowpIsa: unknown cap '${String(cap)}'`, "use 'scalar', 'avx2', 'avx512' or 'native'");
   return call((n) => n.lowpIsa(cap, q8act) as string);
 }

@@ -2,6 +2,8 @@
  * quantize family (kernels: native/cpu/quantize.cc; CPU only, weights are quantized at load time).
  *   quantize(w, 'q8_0'): a float32 or bfloat16 Tensor [N, K] (K % 32 == 0) -> QTensor (llama.cpp's
  *     Q8_0: per 32 values d = max|v|/127 as f16, q = round(v/d), half away from zero).
+ *   quantizeInto(dst, row, src): quantizes src (float32/bfloat16, [R, K] or R·K values) into rows
+ *     [row, row + R) of an existing QTensor (loading a weight chunk by chunk).
  *   dequantize(q): QTensor -> float32 Tensor [N, K] (d·q).
  */
 import { call } from '../native.js';
@@ -27,6 +29,22 @@ export function quantize(w: Tensor, format: QFormat = 'q8_0'): QTensor {
     throw e;
   } finally {
     if (wc !== w) wc.dispose();
+  }
+}
+
+export function quantizeInto(dst: QTensor, row: number, src: Tensor): void {
+  dst.assertAlive('quantizeInto destination');
+  expectDtype('quantizeInto', src, 'float32', 'bfloat16');
+  const K = dst.shape[1];
+  if (src.size % K !== 0 || !Number.isInteger(row) || row < 0 || row + src.size / K > dst.shape[0]) {
+    throw new ShapeError(`quantizeInto: ${src.size} values at row ${row} do not fit rows of ${K} in ${fmt(dst.shape)}`);
+  }
+  if (src.deviceIndex !== -1 || dst.deviceIndex !== -1) throw new DeviceError('DEVICE_MISMATCH', 'quantizeInto runs on cpu tensors', 'quantize before moving to cuda');
+  const sc = contig(src);
+  try {
+    call((n) => n.quantizeQ8(dst.buf, dst.byteOffset + row * (K / 32) * 34, sc.buf, sc.byteOffset, src.dtype === 'bfloat16', src.size));
+  } finally {
+    if (sc !== src) sc.dispose();
   }
 }
 
