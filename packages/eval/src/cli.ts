@@ -18,6 +18,7 @@ export const EVAL_USAGE = `usage:
   olmo eval --model DIR [--tokenizer FILE] --tasks piqa,hellaswag,... [--data PATH ...] [--limit N]
             [--batch-size N] [--metric acc|len_norm|pmi_dc|ce_loss|bpb] [--pmi-dc]
             [--out results.json] [--html report.html] [--md report.md] [--device cpu|cuda] [--no-progress]
+            [--dtype float32|bfloat16] [--quantize q8_0]   (weight storage; activations stay float32)
   olmo eval --model DIR [--tokenizer FILE] --perplexity FILE... [--seq-len N] [--token-dtype uint16|uint32] [--out results.json]
             (.txt files are texts; other files are token files: .npy with header, or raw OLMo memmaps)
 
@@ -30,7 +31,7 @@ export interface CliIO {
   stdout?: (s: string) => void;
   stderr?: (s: string) => void;
   /** Injection points (tests, embedding): load a model / tokenizer instead of @olmo/model / @olmo/tokenizer. */
-  loadModel?: (dir: string, opts: { device: string }) => Promise<unknown>;
+  loadModel?: (dir: string, opts: { device: string; dtype?: string; quantize?: string }) => Promise<unknown>;
   loadTokenizer?: (file: string) => Promise<TokenizerLike>;
 }
 
@@ -50,6 +51,9 @@ interface Args {
   seqLen?: number;
   tokenDtype?: 'uint16' | 'uint32';
   device: string;
+  /** Weight storage of the evaluated model (OLMo.fromPretrained's dtype / quantize). */
+  dtype?: string;
+  quantize?: string;
   progress?: boolean;
   help: boolean;
 }
@@ -92,6 +96,8 @@ function parseArgs(argv: string[]): Args {
       case '--html': a.html = next(); break;
       case '--md': a.md = next(); break;
       case '--device': a.device = next(); break;
+      case '--dtype': a.dtype = next(); break;
+      case '--quantize': a.quantize = next(); break;
       case '--token-dtype': {
         const d = next();
         if (d !== 'uint16' && d !== 'uint32') throw argError(`--token-dtype must be uint16 or uint32, got ${d}`);
@@ -111,11 +117,12 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-async function defaultLoadModel(dir: string, opts: { device: string }): Promise<unknown> {
+async function defaultLoadModel(dir: string, opts: { device: string; dtype?: string; quantize?: string }): Promise<unknown> {
   const mod = (await import('@olmo/model')) as Record<string, unknown>;
   const OLMo = mod.OLMo as { fromPretrained?: (d: string, o: object) => Promise<unknown> } | undefined;
   if (!OLMo || typeof OLMo.fromPretrained !== 'function') throw configError('@olmo/model does not provide OLMo.fromPretrained', 'update @olmo/model');
-  return OLMo.fromPretrained(dir, { device: opts.device, dtype: 'float32' });
+  // unknown dtype / quantize values are typed errors from fromPretrained
+  return OLMo.fromPretrained(dir, { device: opts.device, dtype: opts.dtype ?? 'float32', ...(opts.quantize ? { quantize: opts.quantize } : {}) });
 }
 
 async function defaultLoadTokenizer(file: string): Promise<TokenizerLike> {
@@ -152,7 +159,7 @@ export async function runEvalCli(argv: string[], io: CliIO = {}): Promise<number
     const tasks = args.tasks.includes('all') ? Object.keys(TASKS) : args.tasks;
     const tokFile = args.tokenizer ?? path.join(args.model, 'tokenizer.json');
     const tokenizer = await (io.loadTokenizer ?? defaultLoadTokenizer)(tokFile);
-    const rawModel = await (io.loadModel ?? defaultLoadModel)(args.model, { device: args.device });
+    const rawModel = await (io.loadModel ?? defaultLoadModel)(args.model, { device: args.device, dtype: args.dtype, quantize: args.quantize });
     const model: ScoringModel = asScoringModel(rawModel);
     // load every task first so a bad name or file fails before any compute
     const loaded = tasks.map((t) => loadTask(t, { path: dataFor(t, args.data), metric: args.metric }));

@@ -1,6 +1,7 @@
 /**
  * `olmo-generate --model DIR [--tokenizer FILE] --prompt "..." [--max-new-tokens N --temperature T
- *  --top-k K --top-p P --seed S --device cpu|cuda:N]` — streams generated text to stdout.
+ *  --top-k K --top-p P --seed S --device cpu|cuda:N --dtype float32|bfloat16 --quantize q8_0]` — streams
+ *  generated text to stdout. --dtype / --quantize choose the weight storage (OLMo.fromPretrained).
  * The tokenizer comes from @olmo/tokenizer (an optional peer dependency, imported at run time);
  * without --tokenizer, DIR/tokenizer.json is used. `--prompt-ids 1,2,3` works without a tokenizer
  * and prints ids.
@@ -11,8 +12,10 @@ import type { Device } from '@olmo/tensor-cuda';
 import { OlmoError } from './errors.js';
 import { generateText, type GenerateOptions, type TokenizerLike } from './generate.js';
 import { OLMo } from './model.js';
+import type { Quantization, WeightDType } from './weights.js';
 
 const USAGE = `usage: olmo-generate --model DIR [--tokenizer FILE] --prompt "..." [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--device cpu|cuda:N]
+                     [--dtype float32|bfloat16] [--quantize q8_0]
        olmo-generate --model DIR --prompt-ids 1,2,3 [...]   (no tokenizer: prints ids)`;
 
 interface Args {
@@ -21,6 +24,8 @@ interface Args {
   prompt?: string;
   promptIds?: number[];
   device: Device;
+  dtype?: WeightDType;
+  quantize?: Quantization;
   gen: GenerateOptions;
   help: boolean;
 }
@@ -55,6 +60,8 @@ export function parseGenerateArgs(argv: string[]): Args {
       case '--top-p': a.gen.topP = num(flag, next()); break;
       case '--seed': a.gen.seed = num(flag, next()); break;
       case '--device': a.device = next() as Device; break;
+      case '--dtype': a.dtype = next() as WeightDType; break;
+      case '--quantize': a.quantize = next() as Quantization; break;
       case '-h': case '--help': a.help = true; break;
       default: throw new OlmoError('INVALID_ARGUMENT', `unknown argument '${flag}'`, USAGE);
     }
@@ -87,7 +94,7 @@ export async function runGenerateCli(argv: string[], io: { stdout?: NodeJS.Writa
   if (!args.model || (args.prompt === undefined && !args.promptIds)) { err.write(USAGE + '\n'); return 2; }
   let model: OLMo | null = null;
   try {
-    model = await OLMo.fromPretrained(args.model, { device: args.device });
+    model = await OLMo.fromPretrained(args.model, { device: args.device, ...(args.dtype ? { dtype: args.dtype } : {}), ...(args.quantize ? { quantize: args.quantize } : {}) });
     const gen = { ...args.gen, signal: io.signal };
     if (args.promptIds) {
       const ids: number[] = [];
