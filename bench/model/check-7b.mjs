@@ -10,9 +10,12 @@
 // Goals (issue 12): 7B bf16 peak <= 14.5 GB, q8_0 <= 8 GB.
 //
 // Usage (after `npx turbo run build` or the tsc builds of tensor-cuda and model):
-//   node bench/model/check-7b.mjs [--size 7b|1b|tiny] [--dir /tmp/olmo-check] [--keep]
-// Each phase runs in its own process so VmHWM is that phase's own peak. Random weights
-// (init is slow in JS for 7B: several minutes); the checkpoint folder is deleted unless --keep.
+//   node bench/model/check-7b.mjs [--size 7b|1b|tiny] [--dir /tmp/olmo-check] [--keep] [--init]
+// Each phase runs in its own process so VmHWM is that phase's own peak. The checkpoint is written
+// by streaming tiled random bf16 values (seconds, no model in memory); --init builds it the way the
+// issue words it, OLMo.init(cfg, { dtype: 'bfloat16' }) + savePretrained — but OLMo's init draws
+// every value from a JS generator (~6-30 M values/s here, i.e. 4-20 min for 6.9B values on this
+// shared machine). The checkpoint folder is deleted unless --keep.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -34,6 +37,31 @@ async function phase(name, size, dir) {
   const cfg = configFor(OLMoConfig, size);
   const now = () => Number(process.hrtime.bigint()) / 1e9;
   const t0 = now();
+  if (name === 'write') {
+    // Streams the checkpoint without building a model: per tensor, 2^16 random values with the
+    // tensor's init std (OLMo's scheme; norms 1) tiled over it, as bf16 bytes. Decode speed and
+    // memory do not depend on the values.
+    const { Generator, f32ToBf16Bits } = await import(path.join(here, '../../packages/tensor-cuda/dist/index.js'));
+    const { initSpecFor, parameterSpecs, saveSafetensorsDir } = await import(path.join(here, '../../packages/model/dist/index.js'));
+    const gen = new Generator(1);
+    const specs = parameterSpecs(cfg);
+    const entries = specs.map((s) => ({
+      name: s.name, shape: s.shape, data: () => { throw new Error('raw only'); },
+      raw: { dtype: 'BF16', bytes: () => {
+        const n = s.shape.reduce((a, b) => a * b, 1);
+        const spec = initSpecFor(cfg, s.name);
+        const tile = new Uint16Array(Math.min(n, 1 << 16));
+        for (let i = 0; i < tile.length; i++) tile[i] = f32ToBf16Bits(spec.kind === 'ones' ? 1 : gen.normal(0, spec.std));
+        const out = new Uint16Array(n);
+        for (let o = 0; o < n; o += tile.length) out.set(tile.subarray(0, Math.min(tile.length, n - o)), o);
+        return new Uint8Array(out.buffer);
+      } },
+    }));
+    const files = await saveSafetensorsDir(dir, entries, { dtype: 'bfloat16', maxShardSize: '5GB' });
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(path.join(dir, 'config.json'), JSON.stringify(OLMoConfig.toHF(cfg, 'bfloat16'), null, 2));
+    return { params: specs.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0), initS: 0, saveS: now() - t0, shards: files.filter((f) => f.endsWith('.safetensors')).length };
+  }
   if (name === 'save') {
     const m = OLMo.init(cfg, { dtype: 'bfloat16', seed: 1 });
     const tInit = now() - t0;
@@ -80,7 +108,7 @@ async function main() {
   };
   try {
     if (!existsSync(path.join(dir, 'config.json'))) {
-      const s = run('save');
+      const s = run(process.argv.includes('--init') ? 'save' : 'write');
       console.log(`save: ${(s.params / 1e9).toFixed(2)}B params, init ${s.initS.toFixed(0)} s, save ${s.saveS.toFixed(0)} s, ${s.shards} shard(s), peak RSS ${(s.vmHWM / GB).toFixed(2)} GB`);
     }
     const { OLMo, OLMoConfig } = await import(path.join(here, '../../packages/model/dist/index.js'));
