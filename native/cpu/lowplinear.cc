@@ -15,6 +15,9 @@
 // they make our q8_0 numerics match llama.cpp's — so they are the default.
 #include "olmo/ops/lowplinear.h"
 
+// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own _mm*_undefined_* helpers.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include <cblas.h>
 
 #include <algorithm>
@@ -29,8 +32,6 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #define OLMO_X86 1
-// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own _mm512_undefined_* helpers.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 #endif
 

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  Generator, OlmoError, QTensor, dequantize, linear, lowpIsa, lowpLinear, lowpLinearMulti, noGrad, quantize, setLowpIsa, tensor, tidy,
+  Generator, OlmoError, QTensor, cudaAvailable, dequantize, linear, lowpIsa, lowpLinear, lowpLinearMulti, noGrad, quantize, setLowpIsa, tensor, tidy,
   type Tensor,
 } from '../../src/index.js';
 import { bf16BitsToF32, f32ToBf16Bits } from '../../src/dtype.js';
@@ -166,6 +166,27 @@ describe('lowplinear', () => {
       for (const t of [q, qb, qf]) t.dispose();
     });
   });
+
+  it.skipIf(!cudaAvailable())('cuda: bf16 and q8_0 weights (float32 activations) match the CPU with float32 activations', () => {
+    setLowpIsa('native', false);
+    tidy(() => {
+      const gen = new Generator(13);
+      const { t: w } = bf16Weight(70, 96, gen);
+      const q = quantize(tensor(randomArray(70 * 96, gen), { shape: [70, 96] }));
+      const qd = QTensor.allocate([70, 96], 0);
+      qd.buf.write(0, q.toBytes());
+      for (const M of [1, 4]) {
+        const x = tensor(randomArray(M * 96, gen), { shape: [M, 96] });
+        const xd = x.to('cuda:0');
+        expectClose(lowpLinear(xd, w.to('cuda:0')).toFloat32Array(), Float64Array.from(lowpLinear(x, w).toFloat32Array()), 1e-5, `bf16 M=${M}`);
+        expectClose(lowpLinear(xd, qd).toFloat32Array(), Float64Array.from(lowpLinear(x, q).toFloat32Array()), 1e-5, `q8_0 M=${M}`);
+      }
+      q.dispose();
+      qd.dispose();
+    });
+    setLowpIsa('native');
+  });
+  if (!cudaAvailable()) console.warn('[lowplinear] CUDA variant skipped: no CUDA device (the kernel is checked by native/cuda/sim/run.sh lowplinear)');
 
   it('bad input: wrong in-features, wrong dtypes, K not divisible by 32, grads, disposed weights', () => {
     tidy(() => {
