@@ -22,10 +22,10 @@ __global__ void gather_k(float* out, const int32_t* ids, const float* w, int64_t
     out[i] = w[int64_t(ids[n]) * C + c];
   }
 }
-__global__ void gather_bf16_k(float* out, const int32_t* ids, const uint16_t* w, int64_t N, int64_t C) {
+__global__ void gather_bf16_k(float* out, const int32_t* ids, const __nv_bfloat16* w, int64_t N, int64_t C) {
   OLMO_CUDA_FOR(i, N * C) {
     int64_t n = i / C, c = i - n * C;
-    out[i] = __uint_as_float(uint32_t(w[int64_t(ids[n]) * C + c]) << 16);
+    out[i] = to_f32(w[int64_t(ids[n]) * C + c]);
   }
 }
 __global__ void gather4_k(float4* out, const int32_t* ids, const float4* w, int64_t N, int64_t C4) {
@@ -77,7 +77,7 @@ void embedding_fwd_bf16(int dev, float* out, const int32_t* ids, const uint16_t*
   OLMO_CHECK(!read_flag(dev, bad, "embedding_fwd_bf16"), "INVALID_ARGUMENT", "embedding: token id out of range [0, " << V << ")",
              "check the tokenizer's vocabulary size against the embedding table");
   if (C <= 0) return;
-  gather_bf16_k<<<grid_for(N * C), 256>>>(out, ids, weight, N, C);
+  gather_bf16_k<<<grid_for(N * C), 256>>>(out, ids, reinterpret_cast<const __nv_bfloat16*>(weight), N, C);
   OLMO_CUDA_LAUNCH_CHECK("embedding_fwd_bf16");
 }
 

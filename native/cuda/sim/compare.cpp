@@ -151,6 +151,18 @@ int main(int argc, char** argv) {
     G[0][4567] = 0; G[2][0] = NAN; bool f3 = cuda::adamw_all_finite_f32(0, 3, cp(G).data(), sz.data());
     std::printf("%s adamw all_finite %d %d %d\n", f1 && !f2 && !f3 ? "  ok " : "FAIL ", f1, f2, f3); if (!(f1 && !f2 && !f3)) ++fails;
   }
+  if (want("embedding")) { // bf16 table gather (the f32 paths are compared below)
+    const int Vocab = 50, C = 37, N = 9;
+    V w = rnd(size_t(Vocab) * C);
+    std::vector<uint16_t> wb(w.size());
+    for (size_t i = 0; i < w.size(); ++i) wb[i] = f32_to_bf16(w[i]);
+    std::vector<int32_t> ids(N);
+    for (int n = 0; n < N; ++n) ids[n] = (n * 17) % Vocab;
+    V a(size_t(N) * C), b(size_t(N) * C);
+    cpu::embedding_fwd_bf16(a.data(), ids.data(), wb.data(), N, Vocab, C);
+    cuda::embedding_fwd_bf16(0, b.data(), ids.data(), wb.data(), N, Vocab, C);
+    cmp("embedding fwd bf16", b, a, 0);
+  }
   if (want("lowplinear")) { // bf16 and q8_0 weights, M = 1 (GEMV) and M = 3; CPU with float32 activations
     cpu::lowp_set_isa("native", false);
     const int N = 37, K = 160;
