@@ -20,6 +20,8 @@
 #include "olmo/ops/reduce.h"
 #include "olmo/ops/rope.h"
 #include "olmo/ops/swiglu.h"
+#include "olmo/ops/lowplinear.h"
+#include "olmo/tensor.h"
 using V = std::vector<float>;
 static std::mt19937 rng(7);
 static V rnd(size_t n, float s = 1, float shift = 0) { std::normal_distribution<float> d(0, s); V v(n); for (auto& x : v) x = d(rng) + shift; return v; }
@@ -148,6 +150,42 @@ int main(int argc, char** argv) {
     bool f1 = cuda::adamw_all_finite_f32(0, 3, cp(G).data(), sz.data()); G[0][4567] = INFINITY; bool f2 = cuda::adamw_all_finite_f32(0, 3, cp(G).data(), sz.data());
     G[0][4567] = 0; G[2][0] = NAN; bool f3 = cuda::adamw_all_finite_f32(0, 3, cp(G).data(), sz.data());
     std::printf("%s adamw all_finite %d %d %d\n", f1 && !f2 && !f3 ? "  ok " : "FAIL ", f1, f2, f3); if (!(f1 && !f2 && !f3)) ++fails;
+  }
+  if (want("embedding")) { // bf16 table gather (the f32 paths are compared below)
+    const int Vocab = 50, C = 37, N = 9;
+    V w = rnd(size_t(Vocab) * C);
+    std::vector<uint16_t> wb(w.size());
+    for (size_t i = 0; i < w.size(); ++i) wb[i] = f32_to_bf16(w[i]);
+    std::vector<int32_t> ids(N);
+    for (int n = 0; n < N; ++n) ids[n] = (n * 17) % Vocab;
+    V a(size_t(N) * C), b(size_t(N) * C);
+    cpu::embedding_fwd_bf16(a.data(), ids.data(), wb.data(), N, Vocab, C);
+    cuda::embedding_fwd_bf16(0, b.data(), ids.data(), wb.data(), N, Vocab, C);
+    cmp("embedding fwd bf16", b, a, 0);
+  }
+  if (want("lowplinear")) { // bf16 and q8_0 weights, M = 1 (GEMV) and M = 3; CPU with float32 activations
+    cpu::lowp_set_isa("native", false);
+    const int N = 37, K = 160;
+    for (int M : {1, 3}) {
+      V x = rnd(size_t(M) * K), w = rnd(size_t(N) * K, 0.5f);
+      std::vector<uint16_t> wb(w.size());
+      for (size_t i = 0; i < w.size(); ++i) wb[i] = f32_to_bf16(w[i]);
+      std::vector<BlockQ8_0> wq(size_t(N) * K / 32);
+      for (size_t b = 0; b < wq.size(); ++b) {  // llama.cpp's quantize_row_q8_0_ref
+        float amax = 0; for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(w[b * 32 + j]));
+        const float d = amax / 127, id = d ? 1 / d : 0;
+        wq[b].d = f32_to_f16(d);
+        for (int j = 0; j < 32; ++j) wq[b].qs[j] = int8_t(std::lround(w[b * 32 + j] * id));
+      }
+      for (WeightFormat f : {WeightFormat::BF16, WeightFormat::Q8_0}) {
+        V a(size_t(M) * N), b2(size_t(M) * N);
+        const void* data = f == WeightFormat::BF16 ? static_cast<const void*>(wb.data()) : static_cast<const void*>(wq.data());
+        WeightRef ra{f, data, N, a.data(), N}, rb{f, data, N, b2.data(), N};
+        cpu::lowp_linear(x.data(), M, K, &ra, 1);
+        cuda::lowp_linear(0, x.data(), M, K, &rb, 1);
+        cmp(std::string("lowplinear ") + (f == WeightFormat::BF16 ? "bf16" : "q8_0") + " M=" + std::to_string(M), b2, a);
+      }
+    }
   }
   if (want("gemm")) { // gemm
     int B = 2, M = 67, N = 45, K = 130;

@@ -38,6 +38,8 @@ export const EVAL_SPEC: CommandSpec = {
     { name: 'html', type: 'string', value: 'FILE.html', defaultText: 'none', description: 'write an HTML report' },
     { name: 'md', type: 'string', value: 'FILE.md', defaultText: 'none', description: 'write the Markdown table' },
     { name: 'device', type: 'string', value: 'cpu|cuda:N', default: 'cpu', description: 'compute device' },
+    { name: 'dtype', type: 'string', value: 'float32|bfloat16', default: 'float32', description: 'weight storage of the evaluated model (activations stay float32)' },
+    { name: 'quantize', type: 'string', value: 'q8_0', defaultText: 'none', description: "quantize the linear layers' weights" },
     { name: 'no-progress', type: 'boolean', description: 'no progress line on stderr (default: shown on a TTY)' },
   ],
   examples: ['olmo eval --model runs/demo/model --tasks piqa,hellaswag --data ../shared/eval --limit 100'],
@@ -48,7 +50,7 @@ export const EVAL_USAGE = formatHelp(EVAL_SPEC);
 
 export interface CliIO extends BaseIO {
   /** Injection points (tests, embedding): load a model / tokenizer instead of @olmo/model / @olmo/tokenizer. */
-  loadModel?: (dir: string, opts: { device: string }) => Promise<unknown>;
+  loadModel?: (dir: string, opts: { device: string; dtype?: string; quantize?: string }) => Promise<unknown>;
   loadTokenizer?: (file: string) => Promise<TokenizerLike>;
 }
 
@@ -68,6 +70,9 @@ interface Args {
   seqLen?: number;
   tokenDtype?: 'uint16' | 'uint32';
   device: string;
+  /** Weight storage of the evaluated model (OLMo.fromPretrained's dtype / quantize). */
+  dtype?: string;
+  quantize?: string;
   progress?: boolean;
 }
 
@@ -78,15 +83,16 @@ function toArgs(v: Record<string, unknown>): Args {
     data: (v.data as string[] | undefined) ?? [], limit: v.limit as number | undefined, batchSize: v['batch-size'] as number | undefined,
     metric: v.metric as MetricType | undefined, pmiDc: v['pmi-dc'] as boolean, out: v.out as string | undefined, html: v.html as string | undefined,
     md: v.md as string | undefined, perplexity: v.perplexity as string[], seqLen: v['seq-len'] as number | undefined,
-    tokenDtype: v['token-dtype'] as 'uint16' | 'uint32' | undefined, device: v.device as string, progress: v['no-progress'] ? false : undefined,
+    tokenDtype: v['token-dtype'] as 'uint16' | 'uint32' | undefined, device: v.device as string, dtype: v.dtype as string | undefined, quantize: v.quantize as string | undefined, progress: v['no-progress'] ? false : undefined,
   };
 }
 
-async function defaultLoadModel(dir: string, opts: { device: string }): Promise<unknown> {
+async function defaultLoadModel(dir: string, opts: { device: string; dtype?: string; quantize?: string }): Promise<unknown> {
   const mod = (await import('@olmo/model')) as Record<string, unknown>;
   const OLMo = mod.OLMo as { fromPretrained?: (d: string, o: object) => Promise<unknown> } | undefined;
   if (!OLMo || typeof OLMo.fromPretrained !== 'function') throw configError('@olmo/model does not provide OLMo.fromPretrained', 'update @olmo/model');
-  return OLMo.fromPretrained(dir, { device: opts.device, dtype: 'float32' });
+  // unknown dtype / quantize values are typed errors from fromPretrained
+  return OLMo.fromPretrained(dir, { device: opts.device, dtype: opts.dtype ?? 'float32', ...(opts.quantize ? { quantize: opts.quantize } : {}) });
 }
 
 async function defaultLoadTokenizer(file: string): Promise<TokenizerLike> {
@@ -111,7 +117,7 @@ export const evalCommand: CliCommand = defineCommand(EVAL_SPEC, async ({ values 
   const tasks = args.tasks.includes('all') ? Object.keys(TASKS) : args.tasks;
   const tokFile = args.tokenizer ?? path.join(args.model, 'tokenizer.json');
   const tokenizer = await (io.loadTokenizer ?? defaultLoadTokenizer)(tokFile);
-  const rawModel = await (io.loadModel ?? defaultLoadModel)(args.model, { device: args.device });
+  const rawModel = await (io.loadModel ?? defaultLoadModel)(args.model, { device: args.device, dtype: args.dtype, quantize: args.quantize });
   const model: ScoringModel = asScoringModel(rawModel);
   // load every task first so a bad name or file fails before any compute
   const loaded = tasks.map((t) => loadTask(t, { path: dataFor(t, args.data), metric: args.metric }));

@@ -27,6 +27,19 @@ describe('runEvalCli', () => {
     expect(err.join('')).toMatch(/olmo: error CONFIG_INVALID: .*unknown task "nope"/);
   });
 
+  it('--dtype / --quantize reach the model loader (weight storage of the evaluated model)', async () => {
+    const seen: Array<Record<string, unknown>> = [];
+    const out: string[] = [], err: string[] = [];
+    const dir = mkdtempSync(path.join(tmpdir(), 'olmo-eval-dtype-'));
+    const txt = path.join(dir, 'a.txt');
+    writeFileSync(txt, 'hello world, hello eval');
+    const code = await runEvalCli(['eval', '--model', 'ckpt', '--perplexity', txt, '--dtype', 'bfloat16', '--quantize', 'q8_0'],
+      { ...io(out, err), loadModel: async (_d: string, o: Record<string, unknown>) => { seen.push(o); return model; } });
+    expect(err.join('')).toBe('');
+    expect(code).toBe(0);
+    expect(seen[0]).toMatchObject({ dtype: 'bfloat16', quantize: 'q8_0' });
+  });
+
   it.skipIf(!hasShared)('tasks: prints the table, writes JSON with per-example records + HTML; in-loop evaluators agree', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'olmo-eval-cli-'));
     const out: string[] = [], err: string[] = [];

@@ -10,6 +10,7 @@ import { defineCommand, EXIT, parseCommandArgs, runMain, type CliIO, type Comman
 import { OlmoError } from './errors.js';
 import { generateText, type GenerateOptions, type TokenizerLike } from './generate.js';
 import { OLMo } from './model.js';
+import type { Quantization, WeightDType } from './weights.js';
 
 export const GENERATE_SPEC: CommandSpec = {
   name: 'olmo generate',
@@ -26,6 +27,8 @@ export const GENERATE_SPEC: CommandSpec = {
     { name: 'top-p', type: 'number', value: 'P', min: 0, default: 1, description: 'nucleus sampling mass' },
     { name: 'seed', type: 'integer', value: 'S', default: 0, description: 'sampling seed' },
     { name: 'device', type: 'string', value: 'cpu|cuda:N', default: 'cpu', description: 'compute device' },
+    { name: 'dtype', type: 'string', value: 'float32|bfloat16', defaultText: 'float32', description: 'weight storage (activations stay float32)' },
+    { name: 'quantize', type: 'string', value: 'q8_0', defaultText: 'none', description: 'quantize the linear layers\' weights' },
   ],
   examples: ['olmo generate --model runs/demo/model --prompt "Call me" --max-new-tokens 40 --temperature 0.8 --top-k 40'],
 };
@@ -36,6 +39,8 @@ interface Args {
   prompt?: string;
   promptIds?: number[];
   device: Device;
+  dtype?: WeightDType;
+  quantize?: Quantization;
   gen: GenerateOptions;
   help: boolean;
 }
@@ -61,7 +66,7 @@ function argsFromValues(v: Record<string, unknown>, help = false): Args {
       return n;
     });
   }
-  return { model: v.model as string | undefined, tokenizer: v.tokenizer as string | undefined, prompt: v.prompt as string | undefined, promptIds, device: v.device as Device, gen, help };
+  return { model: v.model as string | undefined, tokenizer: v.tokenizer as string | undefined, prompt: v.prompt as string | undefined, promptIds, device: v.device as Device, dtype: v.dtype as WeightDType | undefined, quantize: v.quantize as Quantization | undefined, gen, help };
 }
 
 async function loadTokenizer(file: string): Promise<TokenizerLike> {
@@ -80,7 +85,8 @@ export const generateCommand = defineCommand(GENERATE_SPEC, async ({ values }, t
   if (args.prompt === undefined && !args.promptIds) throw new OlmoError('INVALID_ARGUMENT', 'pass --prompt TEXT or --prompt-ids 1,2,3', '`olmo generate --help` lists the options');
   let model: OLMo | null = null;
   try {
-    model = await OLMo.fromPretrained(args.model!, { device: args.device });
+    // unknown dtype / quantize values are typed errors from fromPretrained
+    model = await OLMo.fromPretrained(args.model!, { device: args.device, ...(args.dtype ? { dtype: args.dtype } : {}), ...(args.quantize ? { quantize: args.quantize } : {}) });
     const gen = { ...args.gen, signal: t.signal };
     if (args.promptIds) {
       for await (const id of model.generate(args.promptIds, gen)) t.write(`${id} `);

@@ -16,3 +16,4 @@ export {
 export type { SafetensorsDType, TensorInfo, WriteEntry, SaveDType } from './safetensors.js';
 export { runGenerateCli, parseGenerateArgs, generateCommand, GENERATE_SPEC } from './cli.js';
 export { CheckpointError, ConfigError, OlmoError } from './errors.js';
+export { parsePrecision, formatFor, type WeightDType, type Quantization, type Precision, type WeightFormat, type Weight } from './weights.js';

@@ -36,6 +36,27 @@ describe('olmo-generate CLI', () => {
     expect(() => parseGenerateArgs(['--seed', 'x'])).toThrow(/--seed needs an integer/);
   });
 
+  it('--dtype / --quantize load low-precision weights (same greedy ids for bf16 as the bf16 model in-process); bad values exit 1 with a typed code', async () => {
+    const dir = await savedModel();
+    const run = async (extra: string[]) => {
+      const out = sink(), err = sink();
+      const code = await runGenerateCli(['--model', dir, '--prompt-ids', '1,2,3', '--max-new-tokens', '4', ...extra], { stdout: out.stream, stderr: err.stream });
+      return { code, out: out.text(), err: err.text() };
+    };
+    const m = await OLMo.fromPretrained(dir, { dtype: 'bfloat16' });
+    const ids: number[] = [];
+    for await (const id of m.generate([1, 2, 3], { maxNewTokens: 4 })) ids.push(id);
+    m.dispose();
+    const bf = await run(['--dtype', 'bfloat16']);
+    expect(bf.code).toBe(0);
+    expect(bf.out.trim().split(/[\s,]+/).map(Number)).toEqual(ids);
+    expect((await run(['--dtype', 'bfloat16', '--quantize', 'q8_0'])).code).toBe(0);
+    const bad = await run(['--quantize', 'q4_k']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/INVALID_ARGUMENT/);
+    expect((await run(['--dtype', 'fp8'])).err).toMatch(/DTYPE_UNSUPPORTED/);
+  });
+
   it('usage errors exit 2, load errors exit 1 with the error code', async () => {
     const err = sink();
     expect(await runGenerateCli([], { stdout: sink().stream, stderr: err.stream })).toBe(2);

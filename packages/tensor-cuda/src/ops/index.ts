@@ -13,3 +13,5 @@ export * from './concat.js';
 export * from './crossentropy.js';
 export * from './adamw.js';
 export * from './gradclip.js';
+export * from './lowplinear.js';
+export * from './quantize.js';

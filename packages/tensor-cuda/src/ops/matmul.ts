@@ -11,6 +11,8 @@ import { Tensor, shapeSize } from '../tensor.js';
 import { ShapeError } from '../errors.js';
 import { contig } from './views.js';
 import { expectDtype, fmt, sameDevice } from './util.js';
+import { isLowpWeight, lowpLinear } from './lowplinear.js';
+import type { QTensor } from '../qtensor.js';
 
 export interface MatmulOptions {
   transA?: boolean;
@@ -87,8 +89,13 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   }
 }
 
-/** x [..., K] @ w[N, K]^T -> [..., N]: a linear layer with HF weight layout, as one GEMM. */
-export function linear(x: Tensor, w: Tensor): Tensor {
+/**
+ * x [..., K] @ w[N, K]^T -> [..., N]: a linear layer with HF weight layout, as one GEMM. A bfloat16
+ * or q8_0 (QTensor) weight goes to lowpLinear (inference only, see ops/lowplinear.ts).
+ */
+export function linear(x: Tensor, w: Tensor | QTensor): Tensor {
+  if (w instanceof Tensor ? w.dtype === 'bfloat16' : isLowpWeight(w)) return lowpLinear(x, w);
+  w = w as Tensor;
   if (w.ndim !== 2) throw new ShapeError(`linear: weight must be 2-D [out, in], got ${fmt(w.shape)}`);
   if (x.shape[x.ndim - 1] !== w.shape[1]) throw new ShapeError(`linear: input features ${x.shape[x.ndim - 1]} != weight in-features ${w.shape[1]} (${fmt(x.shape)} vs ${fmt(w.shape)})`);
   const lead = x.shape.slice(0, -1);
