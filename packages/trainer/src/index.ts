@@ -14,3 +14,5 @@ export { writeCheckpoint, readTrainerState, latestCheckpoint, resolveCheckpoint,
 export { buildTrainData, type TrainData, type Instance } from './data.js';
 export { buildModel, namedParameters, toOLMoConfig, type TrainableModel } from './model.js';
 export { Trainer, buildOptimizer, defaultCallbacks, type TrainerOptions, type FitResult } from './trainer.js';
+export { sftBatch, sftLoss, shiftedTargets, countLabelledTargets, type AdaptModel, type SftBatchOptions, type SftLossOptions, type SftLossOut, type SftNormalization } from './sft.js';
+export { sequenceLogps, referenceLogps, dpoLoss, dpoStep, type DpoLossType, type DpoLossInput, type DpoLossOut, type DpoMetrics, type DpoStepOptions, type ReferenceLogps, type SequenceLogps, type SequenceLogpsOptions } from './dpo.js';
