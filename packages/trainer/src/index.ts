@@ -16,3 +16,4 @@ export { buildModel, namedParameters, toOLMoConfig, type TrainableModel } from '
 export { Trainer, buildOptimizer, defaultCallbacks, type TrainerOptions, type FitResult } from './trainer.js';
 export { sftBatch, sftLoss, shiftedTargets, countLabelledTargets, type AdaptModel, type SftBatchOptions, type SftLossOptions, type SftLossOut, type SftNormalization } from './sft.js';
 export { sequenceLogps, referenceLogps, dpoLoss, dpoStep, type DpoLossType, type DpoLossInput, type DpoLossOut, type DpoMetrics, type DpoStepOptions, type ReferenceLogps, type SequenceLogps, type SequenceLogpsOptions } from './dpo.js';
+export { AdaptTrainer, type AdaptOptions, type AdaptMode, type AdaptMetrics, type AdaptEvaluator, type AdaptResult, type AdaptTrainable } from './adapt.js';
