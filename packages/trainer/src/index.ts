@@ -17,3 +17,4 @@ export { Trainer, buildOptimizer, defaultCallbacks, type TrainerOptions, type Fi
 export { sftBatch, sftLoss, shiftedTargets, countLabelledTargets, type AdaptModel, type SftBatchOptions, type SftLossOptions, type SftLossOut, type SftNormalization } from './sft.js';
 export { sequenceLogps, referenceLogps, dpoLoss, dpoStep, type DpoLossType, type DpoLossInput, type DpoLossOut, type DpoMetrics, type DpoStepOptions, type ReferenceLogps, type SequenceLogps, type SequenceLogpsOptions } from './dpo.js';
 export { AdaptTrainer, type AdaptOptions, type AdaptMode, type AdaptMetrics, type AdaptEvaluator, type AdaptResult, type AdaptTrainable } from './adapt.js';
+export { runChatCli, parseChatArgs, IncrementalDecoder, CHAT_USAGE, type ChatIO } from './chat.js';
