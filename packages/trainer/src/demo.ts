@@ -68,6 +68,7 @@ function lossSVG(hist: Array<{ step: number; loss: number; eval?: number }>, uni
 }
 
 export async function runDemo(args: string[]): Promise<void> {
+  if (args.includes('--adapt')) return (await import('./adapt-demo.js')).runAdaptDemo(args.filter((a) => a !== '--adapt'));
   const t0 = performance.now();
   let out = 'runs/demo', configPath = join(repoConfigs(), 'tiny.yaml'), vocab = 4096, maxChars = Infinity;
   const overrides: string[] = [];
