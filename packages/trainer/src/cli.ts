@@ -94,6 +94,7 @@ export async function runCli(argv: string[]): Promise<number> {
       }
       case 'demo': { const { runDemo } = await import('./demo.js'); await runDemo(args); return 0; }
       case 'chat': return await (await import('./chat.js')).runChatCli(args);
+      case 'adapt': return await (await import('./adapt-cli.js')).runAdaptCli(args);
       case 'data': return await delegate('@olmo/data', ['runDataCli'], args);
       case 'eval': return await delegate('@olmo/eval', ['runEvalCli', 'runCli', 'main'], args);
       case 'generate': return await delegate('@olmo/model', ['runGenerateCli'], args);

@@ -18,3 +18,5 @@ export { sftBatch, sftLoss, shiftedTargets, countLabelledTargets, type AdaptMode
 export { sequenceLogps, referenceLogps, dpoLoss, dpoStep, type DpoLossType, type DpoLossInput, type DpoLossOut, type DpoMetrics, type DpoStepOptions, type ReferenceLogps, type SequenceLogps, type SequenceLogpsOptions } from './dpo.js';
 export { AdaptTrainer, type AdaptOptions, type AdaptMode, type AdaptMetrics, type AdaptEvaluator, type AdaptResult, type AdaptTrainable } from './adapt.js';
 export { runChatCli, parseChatArgs, IncrementalDecoder, CHAT_USAGE, type ChatIO } from './chat.js';
+export { loadAdaptConfig, resolveAdaptConfig, ADAPT_DEFAULTS, type AdaptConfig } from './adapt-config.js';
+export { runAdapt, runAdaptCli, ADAPT_USAGE } from './adapt-cli.js';
