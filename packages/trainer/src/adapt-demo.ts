@@ -56,7 +56,7 @@ interface ChatTok { applyChatTemplate(m: ChatMessage[], o: { addGenerationPrompt
 /** Greedy answers to the held-out questions; accuracy = answers starting with the right name. */
 export async function heldOutAccuracy(model: ChatModel, tok: ChatTok, facts: readonly SotuFact[]): Promise<{ accuracy: number; answers: Array<{ year: number; want: string; got: string; ok: boolean }> }> {
   const prompts = facts.map((f) => tok.applyChatTemplate([{ role: 'user', content: question(f.year) }], { addGenerationPrompt: true }));
-  const outs = await model.generateBatch(prompts, { maxNewTokens: 10, stopTokenIds: [tok.eosTokenId] });
+  const outs = await model.generateBatch(prompts, { maxNewTokens: 16, stopTokenIds: [tok.eosTokenId] });
   const answers = facts.map((f, i) => {
     const got = tok.decode(outs[i]!.filter((id) => id !== tok.eosTokenId), { skipSpecialTokens: true }).trim();
     return { year: f.year, want: f.name, got, ok: got.startsWith(f.name) };
@@ -66,7 +66,7 @@ export async function heldOutAccuracy(model: ChatModel, tok: ChatTok, facts: rea
 
 export async function runAdaptDemo(args: string[]): Promise<void> {
   const t0 = performance.now();
-  let base = 'runs/demo', out = 'runs/demo-adapt', sftSteps = 200, dpoSteps = 60;
+  let base = 'runs/demo', out = 'runs/demo-adapt', sftSteps = 600, dpoSteps = 60;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const val = () => (a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i]!);
@@ -101,12 +101,12 @@ export async function runAdaptDemo(args: string[]): Promise<void> {
   const before = await heldOutAccuracy(model, tok, held);
   say(`held-out accuracy before SFT: ${(100 * before.accuracy).toFixed(1)}% (e.g. ${before.answers[0]!.year}: "${before.answers[0]!.got}")`);
 
-  const evalSft = { label: 'heldout', interval: 50, run: async () => ({ accuracy: (await heldOutAccuracy(model, tok, held)).accuracy }) };
+  const evalSft = { label: 'heldout', interval: 100, run: async () => ({ accuracy: (await heldOutAccuracy(model, tok, held)).accuracy }) };
   const ts = performance.now();
   const sftT = new AdaptTrainer({
     mode: 'sft', model, sft: sft.examples, padId: tok.padTokenId, seqLen: 128, packing: true, batchSize: 16, microBatchSize: 16,
-    maxSteps: sftSteps, lr: 2e-3, warmupSteps: 10, weightDecay: 0, maxGradNorm: 1, seed: 1, evaluators: [evalSft],
-    log: (s) => { if (/step (\d+)\//.test(s) && Number(/step (\d+)\//.exec(s)![1]) % 25 === 0) say(s); },
+    maxSteps: sftSteps, lr: 3e-3, warmupSteps: 20, weightDecay: 0, maxGradNorm: 1, seed: 1, evaluators: [evalSft],
+    log: (s) => { if (/step (\d+)\//.test(s) && Number(/step (\d+)\//.exec(s)![1]) % 50 === 0) say(s); },
   });
   const sftRes = await sftT.fit();
   const sftSec = (performance.now() - ts) / 1000;
@@ -118,7 +118,7 @@ export async function runAdaptDemo(args: string[]): Promise<void> {
   const td = performance.now();
   const dpoT = new AdaptTrainer({
     mode: 'dpo', model, dpo: dpo.pairs, padId: tok.padTokenId, seqLen: 128, batchSize: 16, microBatchSize: 16,
-    maxSteps: dpoSteps, lr: 3e-4, warmupSteps: 5, beta: 0.1, maxGradNorm: 1, seed: 2,
+    maxSteps: dpoSteps, lr: 1e-4, warmupSteps: 5, beta: 0.1, maxGradNorm: 1, seed: 2,
     log: (s) => { if (/step (\d+)\//.test(s) && Number(/step (\d+)\//.exec(s)![1]) % 10 === 0) say(s); },
   });
   const dpoRes = await dpoT.fit();
