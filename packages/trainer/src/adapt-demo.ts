@@ -118,7 +118,7 @@ export async function runAdaptDemo(args: string[]): Promise<void> {
   const td = performance.now();
   const dpoT = new AdaptTrainer({
     mode: 'dpo', model, dpo: dpo.pairs, padId: tok.padTokenId, seqLen: 128, batchSize: 16, microBatchSize: 16,
-    maxSteps: dpoSteps, lr: 1e-4, warmupSteps: 5, beta: 0.1, maxGradNorm: 1, seed: 2,
+    maxSteps: dpoSteps, lr: 3e-5, warmupSteps: 5, beta: 0.1, maxGradNorm: 1, seed: 2,
     log: (s) => { if (/step (\d+)\//.test(s) && Number(/step (\d+)\//.exec(s)![1]) % 10 === 0) say(s); },
   });
   const dpoRes = await dpoT.fit();
