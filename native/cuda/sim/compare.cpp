@@ -58,6 +58,14 @@ int main(int argc, char** argv) {
     }
     V c = x; cuda::rope_f32(0, c.data(), c.data(), B, T, NH, HS, theta, off, true); cmp("rope in place", c, a, 2e-6);
   }
+  if (want("rope")) { // explicit positions (packed documents restart at 0)
+    int B = 2, T = 21, NH = 3, HS = 32; size_t n = size_t(B) * T * NH * HS; V x = rnd(n), a(n), b(n), r(n);
+    std::vector<int32_t> pos(size_t(B) * T); for (int e = 0; e < B * T; ++e) pos[e] = (e % T) % 8 + (e / T) * 3;
+    for (bool inv : {false, true}) {
+      cpu::rope_f32(a.data(), x.data(), B, T, NH, HS, 10000.f, 0, inv, pos.data()); cuda::rope_f32(0, b.data(), x.data(), B, T, NH, HS, 10000.f, 0, inv, pos.data());
+      cmp(std::string("rope positions") + (inv ? " inverse" : ""), b, a, 2e-6);
+    }
+  }
   if (want("embedding")) { // embedding
     int N = 51, Vv = 11, C = 24; std::vector<int32_t> ids(N); for (int i = 0; i < N; ++i) ids[i] = (i * 7) % Vv;
     V w = rnd(size_t(Vv) * C), a(size_t(N) * C), b(size_t(N) * C), d = rnd(size_t(N) * C), dwa(size_t(Vv) * C, 0), dwb(size_t(Vv) * C, 0);
@@ -135,6 +143,29 @@ int main(int argc, char** argv) {
     V dqa(nq), dqb(nq), dka(nk), dkb(nk), dva(nk), dvb(nk);
     cpu::attention_bwd_f32(q.data(), k.data(), v.data(), oa.data(), la.data(), d.data(), dqa.data(), dka.data(), dva.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, c.causal);
     cuda::attention_bwd_f32(0, q.data(), k.data(), v.data(), oa.data(), la.data(), d.data(), dqb.data(), dkb.data(), dvb.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, c.causal);
+    cmp(std::string("attn dq") + tag, dqb, dqa, 1e-5); cmp(std::string("attn dk") + tag, dkb, dka, 1e-5); cmp(std::string("attn dv") + tag, dvb, dva, 1e-5);
+  }
+  // Packed documents (doc_start): lengths chosen to cross the 32/64 tiles of both kernels.
+  if (want("attention")) for (AC c : std::vector<AC>{{2, 90, 90, 4, 2, 32, true}, {1, 70, 70, 2, 1, 64, true}, {1, 20, 45, 2, 2, 16, true}}) {
+    size_t nq = size_t(c.B) * c.T * c.NH * c.HS, nk = size_t(c.B) * c.Tk * c.NKV * c.HS, nl = size_t(c.B) * c.NH * c.T;
+    std::vector<int32_t> ds(size_t(c.B) * c.Tk);
+    const int lens[] = {7, 33, 1, 19, 40, 5};
+    for (int b = 0; b < c.B; ++b) {
+      int start = 0, next = lens[b % 6], li = b;
+      for (int p = 0; p < c.Tk; ++p) {
+        if (p == next) { start = p; next = p + lens[++li % 6]; }
+        ds[size_t(b) * c.Tk + p] = start;
+      }
+    }
+    V q = rnd(nq), k = rnd(nk), v = rnd(nk), d = rnd(nq), oa(nq), ob(nq), la(nl), lb(nl);
+    float sc = 1.f / std::sqrt(float(c.HS));
+    cpu::attention_fwd_f32(q.data(), k.data(), v.data(), oa.data(), la.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, true, ds.data());
+    cuda::attention_fwd_f32(0, q.data(), k.data(), v.data(), ob.data(), lb.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, true, ds.data());
+    char tag[128]; std::snprintf(tag, sizeof tag, " docs B%d T%d Tk%d NH%d NKV%d HS%d", c.B, c.T, c.Tk, c.NH, c.NKV, c.HS);
+    cmp(std::string("attn out") + tag, ob, oa, 1e-5); cmp(std::string("attn lse") + tag, lb, la, 1e-6);
+    V dqa(nq), dqb(nq), dka(nk), dkb(nk), dva(nk), dvb(nk);
+    cpu::attention_bwd_f32(q.data(), k.data(), v.data(), oa.data(), la.data(), d.data(), dqa.data(), dka.data(), dva.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, true, ds.data());
+    cuda::attention_bwd_f32(0, q.data(), k.data(), v.data(), oa.data(), la.data(), d.data(), dqb.data(), dkb.data(), dvb.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, true, ds.data());
     cmp(std::string("attn dq") + tag, dqb, dqa, 1e-5); cmp(std::string("attn dk") + tag, dkb, dka, 1e-5); cmp(std::string("attn dv") + tag, dvb, dva, 1e-5);
   }
   if (want("adamw")) { // adamw

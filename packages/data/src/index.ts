@@ -17,3 +17,8 @@ export { resolveSources, readDocs, type Doc, type SourceUnit } from './sources.j
 export { DataMix, MixedDataset, formatMixTable, type DataMixSpec, type MixSource, type MixRow, type RealiseOptions, type MixedInstance } from './mix.js';
 export { parseRunConfig, loadRunConfig, type DataRunConfig } from './config.js';
 export { runDataCli, dataCommand, prepareCommand, inspectCommand, orderCommand } from './cli.js';
+export {
+  encodeSftExample, encodeSftDataset, readSftJsonl, readJsonl, packSft, padSft, emptySftStats, IGNORE_INDEX,
+  type ChatTokenizer, type SftExample, type SftEncodeOptions, type SftEncodeResult, type SftSkipReason, type SftStats, type SftRows, type OverLength,
+} from './sft.js';
+export { encodeDpoPairs, readDpoJsonl, dpoConversations, type DpoPairInput, type DpoPair, type DpoStats } from './dpo-data.js';

@@ -27,7 +27,7 @@ import {
 import { OLMoConfig, countParameters, flopsPerToken, headDim, parameterSpecs, validateConfig, type ParamSpec } from './config.js';
 import { CheckpointError, ConfigError, OlmoError } from './errors.js';
 import { initSpecFor } from './init.js';
-import { attention, clamp, crossEntropy, embedding, layerNorm, rmsNorm, rope, swiglu } from './ops.js';
+import { attention, clamp, crossEntropy, documentLayout, embedding, layerNorm, rmsNorm, rope, swiglu } from './ops.js';
 import { SafetensorsSet, saveSafetensorsDir, type SaveDType } from './safetensors.js';
 import { generate as generateImpl, generateBatch as generateBatchImpl, type GenerateOptions } from './generate.js';
 import {
@@ -85,6 +85,18 @@ export interface ForwardOptions {
    * again during backward (recomputation), so tensors it captures must stay alive until then.
    */
   lossFn?: (logits: Tensor) => Tensor;
+  /**
+   * Packed sequences: per-token document ids [B][T] (or flat, row-major). A document is a run of
+   * equal ids in a row; attention never crosses a document boundary and RoPE positions restart
+   * at 0 in every document (so a packed row computes what its documents would compute alone).
+   */
+  documentIds?: number[][] | ArrayLike<number>;
+}
+
+/** Device tensors of a packed-document layout (attention mask starts and RoPE positions). */
+interface Docs {
+  docStart: Tensor;
+  positions: Tensor;
 }
 
 /** What the model needs from a sharded-execution engine (FSDP in @olmo/tensor-cuda satisfies it). */
@@ -466,7 +478,19 @@ export class OLMo {
     return names.map((n) => linear(x, this.p(n)));
   }
 
-  private block(l: number, x: Tensor, B: number, T: number, cache: KVCache | undefined, pos: number): Tensor {
+  /** docStart / positions tensors [B, T] for ForwardOptions.documentIds (null without). */
+  private docsTensors(documentIds: ForwardOptions['documentIds'], B: number, T: number): Docs | null {
+    if (documentIds === undefined) return null;
+    const flat = Array.isArray(documentIds) && Array.isArray(documentIds[0]) ? (documentIds as number[][]).flat() : (documentIds as ArrayLike<number>);
+    const { docStart, positions } = documentLayout(flat, B, T);
+    const dev = this.device as Device;
+    return {
+      docStart: tensor(docStart, { shape: [B, T], dtype: 'int32', device: dev }),
+      positions: tensor(positions, { shape: [B, T], dtype: 'int32', device: dev }),
+    };
+  }
+
+  private block(l: number, x: Tensor, B: number, T: number, cache: KVCache | undefined, pos: number, docs: Docs | null = null): Tensor {
     const c = this.config;
     const w = (n: string) => this.p(`model.layers.${l}.${n}`);
     const NH = c.num_attention_heads, NKV = c.num_key_value_heads, HS = headDim(c), C = c.hidden_size;
@@ -485,14 +509,15 @@ export class OLMo {
       q = rmsNorm(q, w('self_attn.q_norm.weight'), c.layer_norm_eps);
       k = rmsNorm(k, w('self_attn.k_norm.weight'), c.layer_norm_eps);
     }
-    const q4 = rope(q.reshape([B, T, NH, HS]), { theta: c.rope_theta, positionOffset: pos });
-    const k4 = rope(k.reshape([B, T, NKV, HS]), { theta: c.rope_theta, positionOffset: pos });
+    const positions = docs?.positions;
+    const q4 = rope(q.reshape([B, T, NH, HS]), { theta: c.rope_theta, positionOffset: pos, positions });
+    const k4 = rope(k.reshape([B, T, NKV, HS]), { theta: c.rope_theta, positionOffset: pos, positions });
     const v4 = v.reshape([B, T, NKV, HS]);
     let att: Tensor;
     if (cache) {
       const kv = cache.append(l, k4, v4);
       att = attention(q4, kv.k, kv.v, { causal: true });
-    } else att = attention(q4, k4, v4, { causal: true });
+    } else att = attention(q4, k4, v4, { causal: true, docStart: docs?.docStart });
     let o = linear(att.reshape([B, T, C]), this.pw(`${pre}self_attn.o_proj.weight`));
     if (olmo2) o = rmsNorm(o, w('post_attention_layernorm.weight'), c.layer_norm_eps);
     const h = add(x, o);
@@ -521,8 +546,10 @@ export class OLMo {
       const [B, T] = ids.shape as [number, number];
       const pos = opts.cache ? opts.cache.length : 0;
       if (opts.cache && opts.cache.batch !== B) throw new OlmoError('SHAPE_MISMATCH', `KV cache batch ${opts.cache.batch} != input batch ${B}`);
+      if (opts.cache && opts.documentIds) throw new OlmoError('INVALID_ARGUMENT', 'documentIds cannot be combined with a KV cache');
+      const docs = this.docsTensors(opts.documentIds, B, T);
       let x = embedding(ids, this.p('model.embed_tokens.weight'));
-      for (let l = 0; l < c.num_hidden_layers; l++) x = this.block(l, x, B, T, opts.cache, pos);
+      for (let l = 0; l < c.num_hidden_layers; l++) x = this.block(l, x, B, T, opts.cache, pos, docs);
       if (opts.cache) opts.cache.length = pos + T;
       if (opts.lastOnly && T > 1) x = x.slice(1, T - 1, T);
       const hN = this.norm(x, 'model.norm.weight');
@@ -562,10 +589,14 @@ export class OLMo {
       const ids = this.idsTensor(inputIds);
       const [B, T] = ids.shape as [number, number];
       const embedName = 'model.embed_tokens.weight';
+      const docs = this.docsTensors(opts.documentIds, B, T);
       let [x] = units.run([units.unitName(embedName)], [ids], ([i]) => inUnit(() => [embedding(i!, this.p(embedName))]));
       for (let l = 0; l < c.num_hidden_layers; l++) {
         const unit = units.unitName(`model.layers.${l}.self_attn.q_proj.weight`);
-        [x] = units.run([unit], [x!], ([h]) => inUnit(() => [this.block(l, h!, B, T, undefined, 0)]));
+        // Document tensors travel as unit inputs, like the targets below (recomputed in backward).
+        [x] = docs
+          ? units.run([unit], [x!, docs.docStart, docs.positions], ([h, d, p]) => inUnit(() => [this.block(l, h!, B, T, undefined, 0, { docStart: d!, positions: p! })]))
+          : units.run([unit], [x!], ([h]) => inUnit(() => [this.block(l, h!, B, T, undefined, 0)]));
       }
       const headName = c.tie_word_embeddings ? embedName : 'lm_head.weight';
       const headUnits = [...new Set([units.unitName(headName), ...(c.architecture === 'olmo2' ? [units.unitName('model.norm.weight')] : [])])];

@@ -22,6 +22,8 @@ import { WorkerPool, type BatchAsyncOptions } from './pool.js';
 import { tiktokenConfig, type TiktokenOptions } from './tiktoken.js';
 import { trainConfig, type TrainOptions } from './train.js';
 import { wellFormed } from './unicode.js';
+import { ChatTemplateError, OLMO2_CHAT_TEMPLATE, renderChatTemplate, type ChatMessage } from './chat-template.js';
+import { readPretrained, type ChatConfig } from './pretrained.js';
 
 /** The minimal surface other packages (model, data, eval) depend on. */
 export interface TokenizerLike {
@@ -58,6 +60,17 @@ export interface TokenizerOptions {
   cacheCapacity?: number;
 }
 
+export interface ApplyChatTemplateOptions {
+  /** Append the assistant header for the model's answer (HF add_generation_prompt). Default false. */
+  addGenerationPrompt?: boolean;
+  /** Return ids (default, as HF) or the rendered string (false). */
+  tokenize?: boolean;
+  /** A Jinja template overriding the tokenizer's own. */
+  chatTemplate?: string;
+  /** Extra template variables (HF's **kwargs). */
+  variables?: Record<string, unknown>;
+}
+
 export interface EncodingWithOffsets {
   ids: number[];
   /** [start, end) UTF-16 indices into the input string, one pair per id. */
@@ -91,6 +104,8 @@ export class Tokenizer implements TokenizerLike {
   private hashCache: string | null = null;
   private pool: WorkerPool | null = null;
   readonly vocabSize: number;
+  /** Chat template + special tokens by name (tokenizer_config.json via fromPretrained, or set by the user). */
+  chat: ChatConfig = { specialTokens: {} };
 
   private constructor(config: Record<string, unknown>, opts: TokenizerOptions) {
     this.config = config;
@@ -168,6 +183,46 @@ export class Tokenizer implements TokenizerLike {
     } else cfg = structuredClone(json);
     if (!cfg || typeof cfg !== 'object' || Array.isArray(cfg)) throw new TokenizerError('tokenizer JSON must be an object');
     return new Tokenizer(cfg as Record<string, unknown>, opts);
+  }
+
+  /**
+   * Reads an HF tokenizer folder: tokenizer.json + tokenizer_config.json + special_tokens_map.json
+   * (chat template, eos/pad/bos by name). eos/pad named there become this tokenizer's eos/pad
+   * unless `opts` overrides them.
+   */
+  static async fromPretrained(dir: string, opts: TokenizerOptions = {}): Promise<Tokenizer> {
+    const { tokenizerJson, chat } = await readPretrained(dir);
+    const eos = chat.specialTokens.eos_token, pad = chat.specialTokens.pad_token;
+    const tok = Tokenizer.fromJSON(tokenizerJson, {
+      ...opts,
+      eosToken: opts.eosToken ?? (typeof eos === 'string' ? eos : undefined),
+      padToken: opts.padToken ?? (typeof pad === 'string' ? pad : undefined),
+    });
+    tok.chat = chat;
+    return tok;
+  }
+
+  /**
+   * Renders `messages` with the chat template exactly as HF transformers' apply_chat_template
+   * (see chat-template.ts); `tokenize` (default true, as HF) encodes the result without adding
+   * special tokens. Template: `opts.chatTemplate`, else this tokenizer's `chat.template`, else —
+   * for OLMo tokenizers (eos `<|endoftext|>`) — OLMo-2 Instruct's template, with bos_token and
+   * eos_token defaulting to the eos token as OLMo-2 sets them.
+   */
+  applyChatTemplate(messages: readonly ChatMessage[], opts: ApplyChatTemplateOptions & { tokenize: false }): string;
+  applyChatTemplate(messages: readonly ChatMessage[], opts?: ApplyChatTemplateOptions & { tokenize?: true }): number[];
+  applyChatTemplate(messages: readonly ChatMessage[], opts: ApplyChatTemplateOptions = {}): string | number[] {
+    let template = opts.chatTemplate ?? this.chat.template;
+    const specialTokens = { ...this.chat.specialTokens };
+    if (template === undefined) {
+      const eos = this.idToToken(this.eosTokenId);
+      if (eos !== '<|endoftext|>') throw new ChatTemplateError('this tokenizer has no chat_template', 'pass { chatTemplate } or load a folder whose tokenizer_config.json has one');
+      template = OLMO2_CHAT_TEMPLATE;
+      specialTokens.eos_token ??= eos;
+      specialTokens.bos_token ??= eos;
+    }
+    const text = renderChatTemplate(template, messages, { addGenerationPrompt: opts.addGenerationPrompt, specialTokens, variables: opts.variables });
+    return opts.tokenize === false ? text : this.encode(text);
   }
 
   /** Reads an HF tokenizer.json. */

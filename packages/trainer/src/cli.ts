@@ -155,6 +155,8 @@ export const OLMO_COMMANDS: CommandTable = {
   data: dataCommand,
   eval: evalCommand,
   generate: generateCommand,
+  chat: { summary: 'interactive chat with a model through its chat template (streams; Ctrl-C stops the answer)', run: async (argv) => (await import('./chat.js')).runChatCli(argv) },
+  adapt: { summary: 'fine-tune a model: SFT or DPO from an OLMo-style YAML config', run: async (argv) => (await import('./adapt-cli.js')).runAdaptCli(argv) },
 };
 
 /** `@olmo/<pkg> <version>` for every olmo package this binary runs, plus Node. */

@@ -69,6 +69,7 @@ export function unigramCrossEntropy(counts: Float64Array, total: number, held: I
 }
 
 export async function runDemo(args: string[]): Promise<void> {
+  if (args.includes('--adapt')) return (await import('./adapt-demo.js')).runAdaptDemo(args.filter((a) => a !== '--adapt'));
   const t0 = performance.now();
   const { values: v, overrides } = parseCommandArgs(DEMO_SPEC, args);
   let out = v.out as string;

@@ -15,3 +15,4 @@ export * from './adamw.js';
 export * from './gradclip.js';
 export * from './lowplinear.js';
 export * from './quantize.js';
+export * from './documents.js';
