@@ -173,10 +173,17 @@ export class OLMo {
     return m;
   }
 
-  /** Loads an HF folder: config.json + model.safetensors (or a sharded set with its index). */
+  /**
+   * Loads an HF folder: config.json + model.safetensors (or a sharded set with its index), or a
+   * `*.gguf` file (llama.cpp format, arch olmo / olmo2; f32/f16/bf16/q8_0 decoded to float32).
+   */
   static async fromPretrained(dir: string, opts: FromPretrainedOptions = {}): Promise<OLMo> {
     if (opts.dtype !== undefined && opts.dtype !== 'float32') {
       throw new OlmoError('DTYPE_UNSUPPORTED', `fromPretrained: compute dtype '${String(opts.dtype)}' is not supported`, "use dtype 'float32' (bfloat16/float16 checkpoints are converted on load)");
+    }
+    if (/\.gguf$/i.test(dir)) {
+      const { loadGguf } = await import('./gguf/load.js');
+      return loadGguf(dir, opts, (config) => new OLMo(config, opts.device ?? 'cpu'));
     }
     const config = await OLMoConfig.load(dir);
     const set = await SafetensorsSet.openDir(dir);

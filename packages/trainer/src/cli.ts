@@ -9,6 +9,7 @@
  *   olmo data ...       → @olmo/data     (prepare | inspect | order)
  *   olmo eval ...       → @olmo/eval
  *   olmo generate ...   → @olmo/model
+ *   olmo export gguf ... → @olmo/model (HF folder → llama.cpp GGUF)
  */
 import { OlmoError } from '@olmo/tensor-cuda';
 import { configToYAML, loadConfig } from './config.js';
@@ -28,6 +29,7 @@ const USAGE = `usage: olmo <command> [...]
   demo [--out DIR] [--steps N] [--key.path=value ...]  the one-command main job
   data prepare|inspect|order ...             corpus preparation and data order (@olmo/data)
   eval --model DIR ...                       evaluation (@olmo/eval)
+  export gguf --model DIR --out FILE [--type f32|f16|bf16|q8_0]  llama.cpp GGUF file (@olmo/model)
   generate --model DIR --prompt "..."        text generation (@olmo/model)`;
 
 function splitArgs(args: string[]): { positional: string[]; overrides: string[] } {
@@ -96,6 +98,7 @@ export async function runCli(argv: string[]): Promise<number> {
       case 'data': return await delegate('@olmo/data', ['runDataCli'], args);
       case 'eval': return await delegate('@olmo/eval', ['runEvalCli', 'runCli', 'main'], args);
       case 'generate': return await delegate('@olmo/model', ['runGenerateCli'], args);
+      case 'export': return await delegate('@olmo/model', ['runExportCli'], args);
       case undefined: case '-h': case '--help': case 'help':
         process.stdout.write(USAGE + '\n');
         return cmd === undefined ? 1 : 0;
