@@ -53,10 +53,13 @@ export function byteLevelTokenizer(nMerges = 40): { json: Record<string, unknown
   return { json, vocabSize: pad + 1, eos, pad };
 }
 
+/** Weight scale (see fixtureConfig). */
+const GAIN = 1.5;
+
 export type FixtureKind = 'olmo1' | 'olmo2';
 
 /**
- * Demo-size random models. Weights are N(0, gain²/fan_in) (gain 2.5) so logits spread over
+ * Demo-size random models. Weights are N(0, gain²/fan_in) (gain 1.5) so logits spread over
  * several units and the greedy argmax has clear margins (default inits at this size give
  * near-ties). OLMo-1: tied embeddings, clip_qkv low enough to clamp; OLMo-2: GQA, untied.
  */
@@ -80,9 +83,14 @@ export function fixtureModel(kind: FixtureKind, seed = 7): OLMo {
         p.buf.write(p.byteOffset, w);
         continue;
       }
-      const fanIn = name === 'model.embed_tokens.weight' ? 1 : p.shape[1]!;
+      // A tied embedding is also the LM head: scale it like a C-input linear layer.
+      const emb = name === 'model.embed_tokens.weight';
+      const fanIn = emb && !m.config.tie_word_embeddings ? 1 : p.shape[1]!;
       const w = new Float32Array(p.shape[0]! * p.shape[1]!);
-      gen.fillNormal(w, 0, 2.5 / Math.sqrt(fanIn));
+      gen.fillNormal(w, 0, GAIN / Math.sqrt(fanIn));
+      // Padding rows (ids ≥ vocab_size) of the embedding / LM head are zero: our generate never
+      // picks a padding id, llama.cpp may; with zero rows their logit is 0 and never the max.
+      if (emb || name === 'lm_head.weight') w.fill(0, m.config.vocab_size * p.shape[1]!);
       p.buf.write(p.byteOffset, w);
     }
   });
