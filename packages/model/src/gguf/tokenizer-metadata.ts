@@ -123,12 +123,13 @@ export function tokenizerJsonFromGguf(meta: ReadonlyMap<string, GgufMetaValue>, 
   } else {
     throw new OlmoError('TOKENIZER_UNSUPPORTED', `${file}: tokenizer.ggml.pre '${String(pre)}' has no tokenizer.json equivalent here`, 'use the model\'s original tokenizer.json');
   }
-  const vocab: Record<string, number> = {};
+  // No prototype: tokens such as "toString" or "constructor" are ordinary vocabulary entries.
+  const vocab: Record<string, number> = Object.create(null) as Record<string, number>;
   const added: Array<Record<string, unknown>> = [];
   (tokens as string[]).forEach((tok, id) => {
     const type = types ? Number((types as GgufMetaValue[])[id]) : TOKEN_TYPE.NORMAL;
     if (type === TOKEN_TYPE.UNUSED) return;
-    if (!(tok in vocab)) vocab[tok] = id;
+    if (!Object.hasOwn(vocab, tok)) vocab[tok] = id;
     if (type === TOKEN_TYPE.CONTROL || type === TOKEN_TYPE.USER_DEFINED) {
       added.push({ id, content: tok, single_word: false, lstrip: false, rstrip: false, normalized: type === TOKEN_TYPE.USER_DEFINED, special: type === TOKEN_TYPE.CONTROL });
     }
