@@ -3,15 +3,16 @@
  * weights within their derived rounding bounds and logits equal to a model holding the reference
  * dequantized weights), the header layout follows the GGUF v3 spec, and the CLI handler works.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { noGrad } from '@olmo/tensor-cuda';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   EXPORT_USAGE, GgufFile, OLMo, decodeGgufTensor, encodeGgufTensor, f16ToF32, f32ToF16, parseGgufHeader, permuteRopeRows,
-  readGgufTokenizerJson, runExportCli, type GgufTensorType,
+  readGgufTokenizerJson, runExportCli, writeGguf, GgufValueType, type GgufTensorType,
 } from '../src/index.js';
 import { byteLevelTokenizer, fixtureDir, type FixtureKind } from './gguf-fixtures.js';
+import { tmpDir } from './helpers.js';
 
 const PROMPT = [[5, 77, 300, 12, 256, 99, 140, 3]];
 
@@ -177,6 +178,15 @@ describe('GGUF export → OLMo.fromPretrained(*.gguf)', () => {
     await expect(runExportCli(['export', 'gguf', '--model', '/nonexistent', '--out', '/tmp/x.gguf', '--type', 'q4_0'])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(runExportCli(['export', 'onnx'])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(runExportCli(['export', 'gguf', '--model', '/nonexistent', '--out', '/tmp/x.gguf'])).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('a failed write leaves neither the file nor a temp file (atomic)', async () => {
+    const dir = tmpDir('olmo-gguf-atomic-');
+    const f = path.join(dir, 'x.gguf');
+    const meta = new Map([['general.architecture', { type: GgufValueType.STRING, value: 'olmo' } as const]]);
+    const boom = () => { throw new Error('disk on fire'); };
+    await expect(writeGguf(f, meta, [{ name: 'a', shape: [32], type: 'f32', data: () => new Float32Array(32) }, { name: 'b', shape: [4], type: 'f32', data: boom }])).rejects.toThrow('disk on fire');
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it('GgufFile reads tensors in bounded chunks', async () => {
