@@ -3,12 +3,15 @@
  * implementation: our GGUF export of demo-size OLMo-1 and OLMo-2 models must load in llama.cpp and
  * give the same greedy tokens, token for token, for a fixed prompt of token ids, and the same
  * next-token log-probabilities (f32). q8_0: the same first tokens and close log-probabilities.
+ * The golden fixtures, exported to GGUF, give their float64 reference's greedy continuation.
  * Skips (with the reason printed) only if node-llama-cpp cannot load on this machine.
  */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OLMo, runExportCli, type GgufTensorType } from '../src/index.js';
-import { fixtureDir, type FixtureKind } from './gguf-fixtures.js';
+import { byteLevelTokenizer, fixtureDir, type FixtureKind } from './gguf-fixtures.js';
+import { goldenDirs, tmpDir } from './helpers.js';
 
 type NLC = typeof import('node-llama-cpp');
 type Llama = Awaited<ReturnType<NLC['getLlama']>>;
@@ -24,6 +27,8 @@ try {
   skipReason = `node-llama-cpp cannot load on this machine: ${(e as Error).message}`;
   console.warn(`[gguf-llama-cpp] skipped: ${skipReason}`);
 }
+
+afterAll(async () => { await llama?.dispose(); });
 
 const PROMPT = [17, 250, 3, 88, 140, 296, 61, 9];
 const NEW_TOKENS = 12;
@@ -113,7 +118,7 @@ async function theirs(file: string, forced: number[]): Promise<{ tokens: number[
 
 describe.skipIf(skipReason !== null)('llama.cpp runs our GGUF export like we do', () => {
   const cleanup: OLMo[] = [];
-  afterAll(async () => { for (const m of cleanup) m.dispose(); await llama?.dispose(); });
+  afterAll(() => { for (const m of cleanup) m.dispose(); });
 
   for (const kind of ['olmo1', 'olmo2'] as FixtureKind[]) {
     describe(kind, () => {
@@ -192,6 +197,51 @@ describe.skipIf(skipReason !== null)('llama.cpp runs our GGUF export like we do'
         expect(firm).toBeGreaterThanOrEqual(1);
         expect(them.tokens.slice(0, firm)).toEqual(usQ.tokens.slice(0, firm));
       });
+    });
+  }
+});
+
+/**
+ * The golden fixtures (../shared/golden): tiny OLMo-1 / OLMo-2 models whose greedy continuation
+ * was computed by an independent float64 PyTorch implementation. Exported to GGUF f32, llama.cpp
+ * must produce that continuation, and so must our reader.
+ */
+const golden = goldenDirs();
+const goldenWithGen = golden.dirs.filter((d) => existsSync(path.join(d, 'generate.json')));
+if (golden.reason) console.warn(`[gguf-llama-cpp] golden fixtures skipped: ${golden.reason}`);
+describe.skipIf(skipReason !== null || goldenWithGen.length === 0)('golden fixtures through GGUF: llama.cpp and our reader reproduce the float64 greedy continuation', () => {
+  for (const dir of goldenWithGen) {
+    it(path.basename(dir), async () => {
+      const gen = JSON.parse(readFileSync(path.join(dir, 'generate.json'), 'utf8')) as { prompt: number[]; max_new_tokens: number; greedy: number[] };
+      const vocab = (JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as { vocab_size: number }).vocab_size;
+      // The fixtures have no tokenizer; a byte-level one with exactly `vocab` entries stands in.
+      const tok = byteLevelTokenizer(vocab - 258);
+      const work = tmpDir('olmo-gguf-golden-');
+      writeFileSync(path.join(work, 'tokenizer.json'), JSON.stringify(tok.json));
+      const file = path.join(work, 'model.gguf');
+      await runExportCli(['export', 'gguf', '--model', dir, '--out', file, '--tokenizer', path.join(work, 'tokenizer.json')], quiet);
+      const m = await OLMo.fromPretrained(file);
+      const oursTokens: number[] = [];
+      try {
+        for await (const id of m.generate(gen.prompt, { maxNewTokens: gen.max_new_tokens, stopTokenIds: [] })) oursTokens.push(id);
+      } finally {
+        m.dispose();
+      }
+      expect(oursTokens).toEqual(gen.greedy);
+      const model = await llama!.loadModel({ modelPath: file, gpuLayers: 0 });
+      const ctx = await model.createContext(EXACT_CTX);
+      const theirs: number[] = [];
+      try {
+        for await (const t of ctx.getSequence().evaluate(gen.prompt as never[], { temperature: 0, yieldEogToken: true })) {
+          theirs.push(t as number);
+          if (theirs.length >= gen.max_new_tokens) break;
+        }
+      } finally {
+        await ctx.dispose();
+        await model.dispose();
+      }
+      console.log(`[golden ${path.basename(dir)}] float64 reference ${gen.greedy.join(' ')} | llama.cpp ${theirs.join(' ')}`);
+      expect(theirs).toEqual(gen.greedy);
     });
   }
 });
