@@ -42,7 +42,12 @@ fi
 # npm ci when node_modules is missing or older than the lockfile.
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   say "installing npm dependencies (npm ci)"
-  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
+  # node-llama-cpp (a devDependency: llama.cpp as the reference implementation in tests) ships
+  # its prebuilt CPU binary as an npm package; its postinstall would otherwise try to download /
+  # build llama.cpp when no binary fits. Skipped here and in package.json "config". Its CUDA /
+  # Vulkan binary packages (~330 MB, never loaded: tests use the CPU build) are replaced by an empty
+  # stub through package.json "overrides" (scripts/npm-stubs/empty).
+  ONNXRUNTIME_NODE_INSTALL=skip NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm ci --no-audit --no-fund --loglevel=error
 else
   say "npm dependencies up to date"
 fi

@@ -15,5 +15,16 @@ export {
 } from './safetensors.js';
 export type { SafetensorsDType, TensorInfo, WriteEntry, SaveDType } from './safetensors.js';
 export { runGenerateCli, parseGenerateArgs, generateCommand, GENERATE_SPEC } from './cli.js';
+export { exportGguf, runExportCli, parseExportArgs, configMetadata, EXPORT_USAGE, EXPORT_GGUF_SPEC, exportCommand } from './gguf/export.js';
+export type { ExportGgufOptions } from './gguf/export.js';
+export { GgufFile, parseGgufHeader } from './gguf/reader.js';
+export type { GgufTensorInfo, GgufMetaValue } from './gguf/reader.js';
+export { writeGguf } from './gguf/writer.js';
+export type { GgufValue, GgufTensorEntry } from './gguf/writer.js';
+export { configFromGguf, readGgufTokenizerJson } from './gguf/load.js';
+export { tokenizerMetadata, tokenizerJsonFromGguf, llamaPreTokenizerName } from './gguf/tokenizer-metadata.js';
+export { encodeTensor as encodeGgufTensor, decodeTensor as decodeGgufTensor } from './gguf/quant.js';
+export { GGUF_TENSOR_TYPES, ValueType as GgufValueType, permuteRopeRows, ggufTensorName } from './gguf/format.js';
+export type { GgufTensorType, GgufArch } from './gguf/format.js';
 export { CheckpointError, ConfigError, OlmoError } from './errors.js';
 export { parsePrecision, formatFor, type WeightDType, type Quantization, type Precision, type WeightFormat, type Weight } from './weights.js';

@@ -251,7 +251,10 @@ export class OLMo {
     return this;
   }
 
-  /** Loads an HF folder: config.json + model.safetensors (or a sharded set with its index). */
+  /**
+   * Loads an HF folder: config.json + model.safetensors (or a sharded set with its index), or a
+   * `*.gguf` file (llama.cpp format, arch olmo / olmo2; f32/f16/bf16/q8_0 decoded to float32).
+   */
   static async fromPretrained(dir: string, opts: FromPretrainedOptions = {}): Promise<OLMo> {
     const known = new Set(['device', 'dtype', 'quantize', 'requiresGrad', 'strict']);
     const unknown = Object.keys(opts).filter((k) => !known.has(k));
@@ -260,6 +263,11 @@ export class OLMo {
     const lowPrecision = precision.dtype !== 'float32' || precision.quantize !== null;
     if (lowPrecision && opts.requiresGrad) {
       throw new OlmoError('DTYPE_UNSUPPORTED', `fromPretrained: ${precision.quantize ?? precision.dtype} weights are for inference and cannot require grad`, 'load in float32 to train');
+    }
+    if (/\.gguf$/i.test(dir)) {
+      if (lowPrecision) throw new OlmoError('DTYPE_UNSUPPORTED', `fromPretrained: GGUF files load as float32 weights for now (asked for ${precision.quantize ?? precision.dtype})`, 'load the GGUF without dtype / quantize, or load the HF folder with them');
+      const { loadGguf } = await import('./gguf/load.js');
+      return loadGguf(dir, opts, (config) => new OLMo(config, opts.device ?? 'cpu'));
     }
     const config = await OLMoConfig.load(dir);
     const set = await SafetensorsSet.openDir(dir);

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dataCommand } from '@olmo/data';
 import { evalCommand } from '@olmo/eval';
-import { generateCommand } from '@olmo/model';
+import { exportCommand, generateCommand } from '@olmo/model';
 import { defineCommand, defineGroup, EXIT, formatHelp, OlmoError, parseCommandArgs, runMain, terminal, wantsHelp, type CliCommand, type CliIO, type CommandSpec, type CommandTable, type Terminal } from '@olmo/tensor-cuda';
 import { configToYAML, loadConfig } from './config.js';
 import { buildModel } from './model.js';
@@ -155,6 +155,7 @@ export const OLMO_COMMANDS: CommandTable = {
   data: dataCommand,
   eval: evalCommand,
   generate: generateCommand,
+  export: exportCommand,
   chat: { summary: 'interactive chat with a model through its chat template (streams; Ctrl-C stops the answer)', run: async (argv) => (await import('./chat.js')).runChatCli(argv) },
   adapt: { summary: 'fine-tune a model: SFT or DPO from an OLMo-style YAML config', run: async (argv) => (await import('./adapt-cli.js')).runAdaptCli(argv) },
 };
