@@ -1,0 +1,127 @@
+/**
+ * `gopher_v1` — Dolma python/dolma/taggers/gopher.py (get_attributes, GopherAttributes.as_spans):
+ * Gopher quality statistics, every one a document-level span [0, len(text)).
+ *
+ * Python details reproduced: words are `text.split()` (Python whitespace), lengths are code points,
+ * `median` averages the two middle values, `Counter.most_common(1)` picks the first-inserted n-gram
+ * among equal counts, `character_count` in the n-gram and duplicate-line fractions is the sum of WORD
+ * lengths (not len(text)), and empty counters (fewer words than n) emit no span.
+ */
+import { anyPyAlpha, cpLen, pySplit } from '../pystr.js';
+import type { DolmaDocument, Span, Tagger } from '../types.js';
+
+const REQUIRED_ENGLISH_WORDS = new Set(['the', 'be', 'to', 'of', 'and', 'that', 'have', 'with']);
+
+function median(values: number[]): number {
+  if (values.length === 0) return 0;
+  const v = [...values].sort((a, b) => a - b);
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+}
+
+export interface GopherStats {
+  mostCommon: [number, number][];
+  duplicate: [number, number][];
+  characterCount: number;
+  wordCount: number;
+  medianWordLength: number;
+  symbolToWordRatio: number;
+  fractionOfWordsWithAlphaCharacter: number;
+  requiredWordCount: number;
+  fractionOfLinesStartingWithBulletPoint: number;
+  fractionOfLinesEndingWithEllipsis: number;
+  fractionOfDuplicateLines: number;
+  fractionOfCharactersInDuplicateLines: number;
+}
+
+export function gopherStats(text: string): GopherStats {
+  const s: GopherStats = {
+    mostCommon: [], duplicate: [], characterCount: cpLen(text), wordCount: 0, medianWordLength: 0, symbolToWordRatio: 0,
+    fractionOfWordsWithAlphaCharacter: 0, requiredWordCount: 0, fractionOfLinesStartingWithBulletPoint: 0,
+    fractionOfLinesEndingWithEllipsis: 0, fractionOfDuplicateLines: 0, fractionOfCharactersInDuplicateLines: 0,
+  };
+  if (s.characterCount === 0) return s;
+  const words = pySplit(text);
+  const wc = words.length;
+  const lens = words.map(cpLen);
+  let charCount = 0;
+  for (const l of lens) charCount += l;
+  s.wordCount = wc;
+  s.medianWordLength = median(lens);
+  let sym = 0; let alpha = 0; let req = 0;
+  for (const w of words) {
+    if (w.includes('#') || w.includes('\u2026')) sym++;
+    if (anyPyAlpha(w)) alpha++;
+    if (REQUIRED_ENGLISH_WORDS.has(w)) req++;
+  }
+  s.symbolToWordRatio = sym / Math.max(wc, 1);
+  s.fractionOfWordsWithAlphaCharacter = alpha / Math.max(wc, 1);
+  s.requiredWordCount = req;
+
+  // n-grams of words; keyed by the words joined with ' ' (never inside a Python-split word)
+  for (let n = 2; n <= 10; n++) {
+    if (wc < n) continue;
+    const counts = new Map<string, { count: number; chars: number }>();
+    let chars = 0;
+    for (let k = 0; k < n; k++) chars += lens[k]!;
+    for (let i = 0; i + n <= wc; i++) {
+      if (i > 0) chars += lens[i + n - 1]! - lens[i - 1]!;
+      const key = words.slice(i, i + n).join(' ');
+      const e = counts.get(key);
+      if (e) e.count++;
+      else counts.set(key, { count: 1, chars });
+    }
+    if (n <= 4) {
+      let best: { count: number; chars: number } | undefined;
+      for (const e of counts.values()) if (!best || e.count > best.count) best = e; // first max wins, as most_common
+      s.mostCommon.push([n, (best!.count * best!.chars) / Math.max(charCount, 1)]);
+    } else {
+      let all = 0; let dup = 0;
+      for (const e of counts.values()) {
+        all += e.count * e.chars;
+        if (e.count > 1) dup += e.count * e.chars;
+      }
+      s.duplicate.push([n, dup / Math.max(all, 1)]);
+    }
+  }
+
+  const lines = text.split('\n');
+  let bullet = 0; let ellipsis = 0;
+  const lineCounts = new Map<string, number>();
+  for (const line of lines) {
+    if (line.startsWith('*') || line.startsWith('-')) bullet++;
+    if (line.endsWith('\u2026')) ellipsis++;
+    lineCounts.set(line, (lineCounts.get(line) ?? 0) + 1);
+  }
+  s.fractionOfLinesStartingWithBulletPoint = bullet / Math.max(lines.length, 1);
+  s.fractionOfLinesEndingWithEllipsis = ellipsis / Math.max(lines.length, 1);
+  let dupLines = 0; let dupChars = 0;
+  for (const [line, c] of lineCounts) {
+    if (c > 1) { dupLines += c; dupChars += cpLen(line) * c; }
+  }
+  s.fractionOfDuplicateLines = dupLines / Math.max(lines.length, 1);
+  s.fractionOfCharactersInDuplicateLines = dupChars / Math.max(charCount, 1);
+  return s;
+}
+
+export class GopherV1 implements Tagger {
+  predict(doc: DolmaDocument): Span[] {
+    const s = gopherStats(doc.text);
+    const end = s.characterCount;
+    const span = (type: string, score: number): Span => ({ start: 0, end, type, score });
+    return [
+      ...s.mostCommon.map(([n, v]) => span(`fraction_of_characters_in_most_common_${n}grams`, v)),
+      ...s.duplicate.map(([n, v]) => span(`fraction_of_characters_in_duplicate_${n}grams`, v)),
+      span('character_count', s.characterCount),
+      span('word_count', s.wordCount),
+      span('median_word_length', s.medianWordLength),
+      span('symbol_to_word_ratio', s.symbolToWordRatio),
+      span('fraction_of_words_with_alpha_character', s.fractionOfWordsWithAlphaCharacter),
+      span('required_word_count', s.requiredWordCount),
+      span('fraction_of_lines_starting_with_bullet_point', s.fractionOfLinesStartingWithBulletPoint),
+      span('fraction_of_lines_ending_with_ellipsis', s.fractionOfLinesEndingWithEllipsis),
+      span('fraction_of_duplicate_lines', s.fractionOfDuplicateLines),
+      span('fraction_of_characters_in_duplicate_lines', s.fractionOfCharactersInDuplicateLines),
+    ];
+  }
+}
