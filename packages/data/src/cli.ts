@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { OlmoError } from '@olmo/tensor-cuda';
 import { loadRunConfig } from './config.js';
 import { badArg } from './errors.js';
+import { cmdDecon, cmdDedupe, cmdMix, cmdTag } from './curation/cli.js';
 import { MemMapDataset, type Instance } from './memmap.js';
 import { writeNpy } from './npy.js';
 import { globalBatch, globalIndices } from './order.js';
@@ -20,7 +21,8 @@ const USAGE = `usage:
   olmo data inspect --config RUN.yaml --step N [--rank R] [--world-size W] [--tokenizer FILE]
                     [--epoch E] [--max-chars 400] [--json]
       prints every instance of step N's global batch (N is 0-based: indices[N*B:(N+1)*B])
-  olmo data order --num-instances N --seed S [--epoch E] [--world-size W] [--drop-last] --out global_indices.npy`;
+  olmo data order --num-instances N --seed S [--epoch E] [--world-size W] [--drop-last] --out global_indices.npy
+  olmo data tag|dedupe|mix|decon ...   Dolma-style curation (each takes -h)`;
 
 type Out = (s: string) => void;
 
@@ -164,6 +166,10 @@ export async function runDataCli(argv: string[], io: { out?: Out; err?: Out } = 
       case 'prepare': return await cmdPrepare(rest, out);
       case 'inspect': return await cmdInspect(rest, out);
       case 'order': return await cmdOrder(rest, out);
+      case 'tag': return await cmdTag(rest, { out, err });
+      case 'dedupe': return await cmdDedupe(rest, { out, err });
+      case 'mix': return await cmdMix(rest, { out, err });
+      case 'decon': return await cmdDecon(rest, { out, err });
       case undefined: case '-h': case '--help': case 'help':
         out(USAGE);
         return cmd === undefined ? 2 : 0;

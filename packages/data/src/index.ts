@@ -17,3 +17,5 @@ export { resolveSources, readDocs, type Doc, type SourceUnit } from './sources.j
 export { DataMix, MixedDataset, formatMixTable, type DataMixSpec, type MixSource, type MixRow, type RealiseOptions, type MixedInstance } from './mix.js';
 export { parseRunConfig, loadRunConfig, type DataRunConfig } from './config.js';
 export { runDataCli } from './cli.js';
+/** Dolma-style curation: tag, dedupe, mix, decon (see README "Curation"). */
+export * as curation from './curation/index.js';

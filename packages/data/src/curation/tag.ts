@@ -60,6 +60,7 @@ export const TAG_USAGE = `usage: olmo data tag --documents GLOB... --experiment 
   --processes N       worker threads over files                                                                (default: 1)
   --no-resume         re-tag files whose attributes exist (Dolma: ignore_existing: true)                       (default: skip them)
   --config FILE       Dolma-style YAML (documents, experiment, taggers, tagger_modules, processes, ignore_existing)
+  --report DIR        write DIR/report.md + report.html (histogram per attribute)                             (default: none)
   --quiet             no progress on stderr
   -h, --help          this help`;
 
@@ -72,7 +73,7 @@ export async function cmdTag(argv: string[], io: IO = {}): Promise<number> {
     options: {
       documents: { type: 'string', multiple: true }, experiment: { type: 'string' }, taggers: { type: 'string', multiple: true },
       'taggers-modules': { type: 'string', multiple: true }, processes: { type: 'string' }, 'no-resume': { type: 'boolean' },
-      config: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      config: { type: 'string' }, quiet: { type: 'boolean' }, report: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) { out(TAG_USAGE); return 0; }
@@ -92,5 +93,13 @@ export async function cmdTag(argv: string[], io: IO = {}): Promise<number> {
   out(`tagged ${done} file(s) (${r.files.length - done} already done) with ${taggers.join(', ')} as experiment '${experiment}'`);
   out(`  documents ${r.documents.toLocaleString('en-US')}  text ${(r.bytes / 1e6).toFixed(2)} MB in ${r.seconds.toFixed(2)} s (${(r.bytes / 1e6 / Math.max(r.seconds, 1e-9)).toFixed(2)} MB/s)`);
   for (const f of r.files) out(`  ${f.output}`);
+  if (values.report) {
+    const { attributeHistograms, writeReport } = await import('./report.js');
+    const files = writeReport(values.report, {
+      title: `olmo data tag: ${experiment}`, histograms: await attributeHistograms(r.files.map((f) => f.output)),
+      notes: [`taggers ${taggers.join(', ')}`, `${r.documents} documents in ${r.files.length} file(s)`],
+    });
+    out(`report ${files.markdown} ${files.html}`);
+  }
   return 0;
 }

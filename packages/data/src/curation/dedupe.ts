@@ -1,0 +1,207 @@
+/**
+ * `olmo data dedupe` — Dolma's deduper (src/deduper.rs, write_attributes):
+ *  - paragraphs: text.split(separator); for each paragraph p: par_start = offset; offset += len(p)
+ *    (chars); offset += 1 when offset < text_length - 1, where text_length is the UTF-8 BYTE length
+ *    (Dolma mixes the two units; reproduced); par_end = offset. Skipped when offset < min_length or
+ *    (skip_empty and p is blank). A paragraph already in the Bloom filter gives a span
+ *    [par_start, par_end, 1]; otherwise it is inserted (unless read_only). The attribute (e.g.
+ *    `bff_duplicate_paragraph_spans`) is written only for non-empty texts.
+ *  - documents: the key (a JSONPath such as $.text or $.metadata.url) of a document already seen gives
+ *    [[0, len(key in bytes), 1]]; a key shorter than min_length or blank with skip_empty gives [];
+ *    a first occurrence gives no attribute. `exact: true` replaces the Bloom filter by a set of
+ *    SHA-256 digests (no false positives; memory grows with the corpus).
+ * Files are processed in sorted order on one thread (dedup keeps the FIRST occurrence, so order
+ * defines the output). After each file the filter is saved with the list of finished files: a
+ * killed run restarts from the last finished file with the same filter state, giving the same output.
+ * Output: attributes/<name>/<relative path>, lines {"id", "attributes": {attribute_name: spans}}.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { badArg, DataError } from '../errors.js';
+import { attributesPathFor } from './attributes.js';
+import { BloomFilter } from './bloom.js';
+import { AtomicLineWriter, expandGlobs, parseDocument, readLines } from './documents.js';
+import { compilePath, type CompiledPath } from './json-path.js';
+import { defaultErr, Progress } from './progress.js';
+import { cpLen, utf8Len } from './pystr.js';
+import { bool, int, list, loadYamlConfig, num, obj, str } from './yaml-config.js';
+
+export interface DedupeOptions {
+  documents: readonly string[];
+  /** attributes folder name (Dolma: dedupe.name) */
+  name: string;
+  paragraphs?: { attributeName: string; separator?: string };
+  documentKey?: { attributeName: string; key: string };
+  minLength?: number;
+  skipEmpty?: boolean;
+  bloom: { file: string; readOnly?: boolean; expectedItems?: number; falsePositiveRate?: number };
+  /** documents mode only: exact digests instead of the Bloom filter */
+  exact?: boolean;
+  resume?: boolean;
+  quiet?: boolean;
+  err?: (s: string) => void;
+}
+
+export interface DedupeFileResult { file: string; output: string; skipped: boolean; documents: number; bytes: number; duplicates: number }
+export interface DedupeResult { files: DedupeFileResult[]; duplicates: number; documents: number; seconds: number; bloomFile: string; inserted: number }
+
+const BLANK = /^\p{White_Space}*$/u; // Rust str::trim().is_empty()
+
+interface KeySet { testAndAdd(key: string, readOnly: boolean): boolean }
+
+class ExactSet implements KeySet {
+  private seen = new Set<string>();
+  testAndAdd(key: string, readOnly: boolean): boolean {
+    const h = createHash('sha256').update(key).digest('base64');
+    if (this.seen.has(h)) return true;
+    if (!readOnly) this.seen.add(h);
+    return false;
+  }
+}
+
+export async function runDedupe(o: DedupeOptions): Promise<DedupeResult> {
+  if (!!o.paragraphs === !!o.documentKey) throw badArg('dedupe needs exactly one of paragraphs or documents (key) dedup', 'Dolma: "Must dedupe either paragraphs or documents"');
+  if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(o.name)) throw badArg(`--name '${o.name}' must be a folder-safe name`);
+  const files = expandGlobs(o.documents);
+  const t0 = performance.now();
+  const readOnly = !!o.bloom.readOnly;
+  const useExact = !!o.exact;
+  if (useExact && o.paragraphs) throw badArg('--exact applies to document dedup only');
+  let bloom: BloomFilter | undefined;
+  if (!useExact) {
+    if (existsSync(o.bloom.file) && (readOnly || (o.resume ?? true))) bloom = BloomFilter.load(o.bloom.file);
+    else if (readOnly) throw new DataError('NOT_FOUND', 'read-only dedupe needs an existing bloom filter file', 'build it first (olmo data dedupe / decon)', o.bloom.file);
+    else bloom = BloomFilter.create(o.bloom.expectedItems ?? 1_000_000, o.bloom.falsePositiveRate ?? 0.001);
+  }
+  const keys: KeySet = useExact ? new ExactSet() : bloom!;
+  const keyPath: CompiledPath | undefined = o.documentKey ? compilePath(o.documentKey.key, '--key') : undefined;
+  const minLength = o.minLength ?? 0;
+  const progress = new Progress('dedupe', files.length, o.err ?? defaultErr, o.quiet);
+  const results: DedupeFileResult[] = [];
+  const doneSet = new Set(bloom?.done ?? []);
+  for (const file of files) {
+    const output = attributesPathFor(file, o.name);
+    // a file counts as done only when the filter state says so (or, read-only/exact, when its output exists)
+    const finished = existsSync(output) && (o.resume ?? true) && (readOnly || useExact ? true : doneSet.has(file));
+    if (finished && !useExact) { const r = { file, output, skipped: true, documents: 0, bytes: 0, duplicates: 0 }; results.push(r); progress.add(r); continue; }
+    const w = new AtomicLineWriter(output);
+    let documents = 0; let bytes = 0; let duplicates = 0;
+    try {
+      for await (const line of readLines(file)) {
+        const doc = parseDocument(line, file);
+        documents++;
+        bytes += line.bytes + 1;
+        const parts: string[] = [];
+        if (o.documentKey) {
+          const found = keyPath!.eval(doc);
+          const key = found[0];
+          if (typeof key !== 'string') throw new DataError('DATA_CORRUPT', `line ${line.lineNo}: dedupe key ${o.documentKey.key} is missing or not a string`, 'every document needs the key', `${file}:${line.lineNo}`);
+          const name = JSON.stringify(o.documentKey.attributeName);
+          const klen = utf8Len(key);
+          if (klen < minLength || (o.skipEmpty && BLANK.test(key))) parts.push(`${name}:[]`);
+          else if (keys.testAndAdd(key, readOnly)) { parts.push(`${name}:[[0,${klen},1]]`); duplicates++; }
+        } else {
+          const text = doc.text;
+          const textLength = utf8Len(text);
+          if (textLength > 0) {
+            const spans: string[] = [];
+            let offset = 0;
+            for (const p of text.split(o.paragraphs!.separator ?? '\n')) {
+              const start = offset;
+              offset += cpLen(p);
+              if (offset < textLength - 1) offset += 1;
+              if (offset < minLength) continue;
+              if (o.skipEmpty && BLANK.test(p)) continue;
+              if (keys.testAndAdd(p, readOnly)) spans.push(`[${start},${offset},1]`);
+            }
+            if (spans.length) duplicates++;
+            parts.push(`${JSON.stringify(o.paragraphs!.attributeName)}:[${spans.join(',')}]`);
+          }
+        }
+        await w.write(`{"id":${JSON.stringify(doc.id)},"attributes":{${parts.join(',')}}}`);
+      }
+      await w.commit();
+    } catch (e) {
+      w.abort();
+      throw e;
+    }
+    if (bloom && !readOnly) { bloom.done = [...doneSet.add(file)]; bloom.save(o.bloom.file); }
+    const r = { file, output, skipped: false, documents, bytes, duplicates };
+    results.push(r);
+    progress.add(r);
+  }
+  return {
+    files: results, duplicates: results.reduce((s, r) => s + r.duplicates, 0), documents: results.reduce((s, r) => s + r.documents, 0),
+    seconds: (performance.now() - t0) / 1000, bloomFile: o.bloom.file, inserted: bloom?.inserted ?? 0,
+  };
+}
+
+export const DEDUPE_USAGE = `usage: olmo data dedupe --documents GLOB... --name NAME (--paragraphs | --key JSONPATH) --bloom-file FILE [options]
+       olmo data dedupe --config dedupe.yaml   (Dolma's dedupe config: documents, dedupe{name, paragraphs|documents, min_length, skip_empty}, bloom_filter{file, read_only, estimated_doc_count, desired_false_positive_rate})
+  --documents GLOB          documents files (repeatable)                                             (required)
+  --name NAME               attributes folder: attributes/NAME/...                                   (required)
+  --paragraphs              paragraph dedup, attribute --attribute-name                              (default attribute: bff_duplicate_paragraph_spans)
+  --key JSONPATH            document dedup by this key, e.g. $.text or $.metadata.url                (default attribute: bff_duplicate_documents)
+  --attribute-name NAME     attribute key written                                                    (default: see above)
+  --separator S             paragraph separator                                                      (default: "\\n")
+  --min-length N            skip paragraphs ending before char N / keys shorter than N bytes         (default: 0)
+  --skip-empty              skip blank paragraphs / keys                                             (default: off, as Dolma)
+  --bloom-file FILE         Bloom filter file, loaded if it exists, saved after every file            (required unless --exact)
+  --expected-items N        Bloom filter size: expected distinct items                               (default: 1000000)
+  --false-positive-rate P   Bloom filter size: target false-positive rate                            (default: 0.001)
+  --read-only               only test the filter, never insert (e.g. a filter shared from another run) (default: off)
+  --exact                   document dedup with exact SHA-256 digests instead of the Bloom filter    (default: off)
+  --no-resume               start a new filter and redo finished files                               (default: resume)
+  --quiet                   no progress on stderr
+  -h, --help                this help`;
+
+type IO = { out?: (s: string) => void; err?: (s: string) => void };
+
+export async function cmdDedupe(argv: string[], io: IO = {}): Promise<number> {
+  const out = io.out ?? ((s: string) => process.stdout.write(`${s}\n`));
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      documents: { type: 'string', multiple: true }, name: { type: 'string' }, paragraphs: { type: 'boolean' }, key: { type: 'string' },
+      'attribute-name': { type: 'string' }, separator: { type: 'string' }, 'min-length': { type: 'string' }, 'skip-empty': { type: 'boolean' },
+      'bloom-file': { type: 'string' }, 'expected-items': { type: 'string' }, 'false-positive-rate': { type: 'string' }, 'read-only': { type: 'boolean' },
+      exact: { type: 'boolean' }, 'no-resume': { type: 'boolean' }, config: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) { out(DEDUPE_USAGE); return 0; }
+  const f = values.config;
+  const cfg = f ? loadYamlConfig(f, ['documents', 'dedupe', 'bloom_filter', 'processes', 'work_dir', 'compression']) : {};
+  const d = obj(cfg, 'dedupe', f) ?? {};
+  const b = obj(cfg, 'bloom_filter', f) ?? {};
+  const dp = obj(d, 'paragraphs', f);
+  const dd = obj(d, 'documents', f);
+  const numArg = (v: string | undefined, name: string): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw badArg(`--${name} must be a non-negative number, got ${v}`);
+    return n;
+  };
+  const documents = values.documents ?? list(cfg, 'documents', f) ?? [];
+  const name = values.name ?? str(d, 'name', f);
+  const bloomFile = values['bloom-file'] ?? str(b, 'file', f);
+  const paragraphs = values.paragraphs || dp ? { attributeName: values['attribute-name'] ?? (dp ? str(dp, 'attribute_name', f) : undefined) ?? 'bff_duplicate_paragraph_spans', separator: values.separator ?? (dp ? str(dp, 'paragraph_separator', f) : undefined) } : undefined;
+  const key = values.key ?? (dd ? str(dd, 'key', f) : undefined);
+  const documentKey = key ? { attributeName: values['attribute-name'] ?? (dd ? str(dd, 'attribute_name', f) : undefined) ?? 'bff_duplicate_documents', key } : undefined;
+  if (documents.length === 0 || !name) throw badArg('dedupe needs --documents and --name', DEDUPE_USAGE);
+  if (!bloomFile && !values.exact) throw badArg('dedupe needs --bloom-file (or --exact for document dedup)', DEDUPE_USAGE);
+  const r = await runDedupe({
+    documents, name, paragraphs, documentKey, minLength: numArg(values['min-length'], 'min-length') ?? int(d, 'min_length', f),
+    skipEmpty: values['skip-empty'] || (bool(d, 'skip_empty', f) ?? false),
+    bloom: {
+      file: bloomFile ?? '', readOnly: values['read-only'] || (bool(b, 'read_only', f) ?? false),
+      expectedItems: numArg(values['expected-items'], 'expected-items') ?? num(b, 'estimated_doc_count', f),
+      falsePositiveRate: numArg(values['false-positive-rate'], 'false-positive-rate') ?? num(b, 'desired_false_positive_rate', f),
+    },
+    exact: values.exact, resume: !values['no-resume'], quiet: values.quiet, err: io.err,
+  });
+  out(`dedupe '${name}': ${r.documents.toLocaleString('en-US')} documents in ${r.files.length} file(s), ${r.duplicates.toLocaleString('en-US')} with duplicates, ${r.seconds.toFixed(2)} s`);
+  if (!values.exact) out(`  bloom filter ${r.bloomFile} (${r.inserted.toLocaleString('en-US')} items inserted)`);
+  for (const x of r.files) out(`  ${x.output}${x.skipped ? ' (already done)' : ''}`);
+  return 0;
+}
