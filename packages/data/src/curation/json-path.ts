@@ -30,6 +30,18 @@ function wrapAt(json: unknown, segs: string[]): unknown {
   return { ...o, [h!]: wrapAt(o[h!], rest) };
 }
 
+function balanced(expr: string): boolean {
+  const stack: string[] = [];
+  let quote: string | undefined;
+  for (const c of expr) {
+    if (quote) { if (c === quote) quote = undefined; continue; }
+    if (c === '"' || c === "'") quote = c;
+    else if (c === '[' || c === '(') stack.push(c);
+    else if (c === ']' || c === ')') { if (stack.pop() !== (c === ']' ? '[' : '(')) return false; }
+  }
+  return stack.length === 0 && !quote;
+}
+
 /** Parses a JSONPath expression; a syntax error is a CONFIG_INVALID naming `where` (file:line or flag). */
 export function compilePath(expr: string, where: string): CompiledPath {
   if (!expr.startsWith('$')) throw new DataError('CONFIG_INVALID', `JSONPath expression must start with '$': ${expr}`, 'e.g. $.attributes[?(@.exp__c4_v1__has_curly_brace)]', where);
@@ -42,7 +54,8 @@ export function compilePath(expr: string, where: string): CompiledPath {
   };
   // check syntax now (jsonpath-plus parses lazily): run on a probe document with the usual fields
   try {
-    run({ id: 'probe', text: '', source: '', metadata: {}, attributes: {} }, false);
+    if (!balanced(expr)) throw new Error('unbalanced brackets or parentheses');
+    run({ id: 'probe', text: '', source: '', metadata: {}, attributes: {} });
   } catch (e) {
     throw new DataError('CONFIG_INVALID', `cannot parse JSONPath expression ${JSON.stringify(expr)}: ${(e as Error).message}`, 'Dolma syntax: $.attributes[?(@.name && @.name[0] && @.name[0][2] >= 0.5)]', where);
   }
