@@ -21,13 +21,25 @@ export function workerScript(name: string): URL {
 
 interface WorkerError { message: string; code?: string; hint?: string; path?: string }
 
+/** This process's execArgv without the `olmo-source` export condition (workers run compiled JS). */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const a = process.execArgv;
+  for (let i = 0; i < a.length; i++) {
+    if ((a[i] === '--conditions' || a[i] === '-C') && a[i + 1] === 'olmo-source') { i++; continue; }
+    if (a[i] === '--conditions=olmo-source') continue;
+    out.push(a[i]!);
+  }
+  return out;
+}
+
 export async function runInWorkers<R>(script: string, workerData: unknown, files: readonly string[], processes: number, onResult: (r: R) => void): Promise<void> {
   const url = workerScript(script);
   const n = Math.max(1, Math.min(processes, files.length));
   let next = 0;
   let failure: Error | undefined;
   await Promise.all(Array.from({ length: n }, () => new Promise<void>((resolve) => {
-    const w = new Worker(url, { workerData });
+    const w = new Worker(url, { workerData, execArgv: workerExecArgv() });
     const feed = (): void => {
       if (failure || next >= files.length) { void w.terminate().then(() => resolve()); return; }
       w.postMessage({ file: files[next++] });
