@@ -6,7 +6,8 @@
  * the key's UTF-16 units (53-bit h1, h2). File: "OLMOBLM1" + uint32 header length + JSON header +
  * the bit array; written atomically; loading checks magic, header and size.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { DataError } from '../errors.js';
 import { writeFileAtomic } from '../npy.js';
 
@@ -90,6 +91,7 @@ export class BloomFilter {
     const pre = Buffer.alloc(12);
     pre.write(MAGIC, 0, 'latin1');
     pre.writeUInt32LE(header.length, 8);
+    mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     writeFileAtomic(file, [pre, header, this.bits]);
   }
 

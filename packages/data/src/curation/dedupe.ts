@@ -17,6 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { badArg, DataError } from '../errors.js';
 import { attributesPathFor } from './attributes.js';
@@ -182,9 +183,11 @@ export async function cmdDedupe(argv: string[], io: IO = {}): Promise<number> {
     if (!Number.isFinite(n) || n < 0) throw badArg(`--${name} must be a non-negative number, got ${v}`);
     return n;
   };
-  const documents = values.documents ?? list(cfg, 'documents', f) ?? [];
+  const rel = (p: string): string => path.resolve(path.dirname(f!), p); // config paths resolve against its folder
+  const documents = values.documents ?? list(cfg, 'documents', f)?.map(rel) ?? [];
   const name = values.name ?? str(d, 'name', f);
-  const bloomFile = values['bloom-file'] ?? str(b, 'file', f);
+  const cfgBloom = str(b, 'file', f);
+  const bloomFile = values['bloom-file'] ?? (cfgBloom ? rel(cfgBloom) : undefined);
   const paragraphs = values.paragraphs || dp ? { attributeName: values['attribute-name'] ?? (dp ? str(dp, 'attribute_name', f) : undefined) ?? 'bff_duplicate_paragraph_spans', separator: values.separator ?? (dp ? str(dp, 'paragraph_separator', f) : undefined) } : undefined;
   const key = values.key ?? (dd ? str(dd, 'key', f) : undefined);
   const documentKey = key ? { attributeName: values['attribute-name'] ?? (dd ? str(dd, 'attribute_name', f) : undefined) ?? 'bff_duplicate_documents', key } : undefined;

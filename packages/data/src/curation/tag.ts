@@ -3,6 +3,7 @@
  * documents file (attributes/<experiment>/...), in parallel over files, skipping files whose
  * attributes already exist (resume), every output written atomically.
  */
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { badArg } from '../errors.js';
 import { expandGlobs } from './documents.js';
@@ -79,14 +80,15 @@ export async function cmdTag(argv: string[], io: IO = {}): Promise<number> {
   if (values.help) { out(TAG_USAGE); return 0; }
   const cfg = values.config ? loadYamlConfig(values.config, ['documents', 'experiment', 'taggers', 'tagger_modules', 'processes', 'ignore_existing', 'destination', 'debug', 'seed', 'skip_on_failure', 'work_dir']) : {};
   const file = values.config;
-  const documents = values.documents ?? list(cfg, 'documents', file) ?? [];
+  // paths in a config resolve against the config's folder (as in the mix config)
+  const documents = values.documents ?? list(cfg, 'documents', file)?.map((d) => path.resolve(path.dirname(file!), d)) ?? [];
   const experiment = values.experiment ?? str(cfg, 'experiment', file);
   const taggers = (values.taggers ?? list(cfg, 'taggers', file) ?? []).flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
   if (documents.length === 0 || !experiment || taggers.length === 0) throw badArg('tag needs --documents, --experiment and --taggers', TAG_USAGE);
   const processes = values.processes !== undefined ? Number(values.processes) : int(cfg, 'processes', file) ?? 1;
   if (!Number.isInteger(processes) || processes < 1) throw badArg(`--processes must be a positive integer, got ${values.processes}`);
   const r = await runTag({
-    documents, experiment, taggers, processes, taggerModules: values['taggers-modules'] ?? list(cfg, 'tagger_modules', file) ?? [],
+    documents, experiment, taggers, processes, taggerModules: values['taggers-modules'] ?? list(cfg, 'tagger_modules', file)?.map((m) => (m.startsWith('.') ? path.resolve(path.dirname(file!), m) : m)) ?? [],
     resume: values['no-resume'] ? false : !(bool(cfg, 'ignore_existing', file) ?? false), quiet: values.quiet, err: io.err,
   });
   const done = r.files.filter((f) => !f.skipped).length;
