@@ -161,3 +161,50 @@ describe('attribute lines (core/runtime.py _write_sample_to_streams, OutputSpec 
     expect(formatAttributesLine('a', m, 'web')).toBe('{"id":"a","attributes":{"e__t__length":[[0,3,3.0]]},"source":"web"}');
   });
 });
+
+describe('gopher_v1 n-gram statistics on real text equal a direct transcription of gopher.py', () => {
+  // Reference: all_ngram_counts = Counter(zip(*[words[i:] for i in range(n)])) with tuple keys (here
+  // the words joined by " ", which never occurs inside a str.split() word), most_common(1) = first
+  // inserted among the maximal counts (Counter keeps insertion order; sorted() is stable).
+  function reference(text: string): Map<string, number> {
+    const words = pySplitRef(text);
+    const len = (w: string) => [...w].length;
+    const charCount = words.reduce((s, w) => s + len(w), 0);
+    const out = new Map<string, number>();
+    for (let n = 2; n <= 10; n++) {
+      const counter = new Map<string, number>();
+      for (let i = 0; i + n <= words.length; i++) {
+        const k = words.slice(i, i + n).join(' ');
+        counter.set(k, (counter.get(k) ?? 0) + 1);
+      }
+      if (counter.size === 0) continue;
+      const chars = (k: string) => k.split(' ').reduce((s, w) => s + len(w), 0);
+      if (n <= 4) {
+        let bestK = ''; let best = -1;
+        for (const [k, c] of counter) if (c > best) { best = c; bestK = k; }
+        out.set(`fraction_of_characters_in_most_common_${n}grams`, (best * chars(bestK)) / Math.max(charCount, 1));
+      } else {
+        let all = 0; let dup = 0;
+        for (const [k, c] of counter) { all += c * chars(k); if (c > 1) dup += c * chars(k); }
+        out.set(`fraction_of_characters_in_duplicate_${n}grams`, dup / Math.max(all, 1));
+      }
+    }
+    return out;
+  }
+  function pySplitRef(s: string): string[] {
+    // str.split(): runs of characters for which str.isspace() is true
+    return s.split(/[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/).filter((w) => w !== '');
+  }
+  it('moby-dick and sotu documents (plus a repetitive one) match to the last bit', async () => {
+    const { readDocs, resolveSources } = await import('../../src/sources.js');
+    const texts: string[] = ['the cat sat on the mat the cat sat on the mat again and again and again\nthe cat sat'];
+    for (const u of resolveSources(['moby-dick', 'sotu'])) { let k = 0; for await (const d of readDocs(u)) if (k++ < 6) texts.push(d.text); }
+    const t = await createTagger('gopher_v1');
+    for (const text of texts) {
+      const got = new Map(t.predict({ id: 'x', text }).map((s) => [s.type, s.score]));
+      const ref = reference(text);
+      expect(ref.size).toBeGreaterThan(0);
+      for (const [k, v] of ref) expect(got.get(k), k).toBe(v);
+    }
+  });
+});

@@ -58,31 +58,49 @@ export function gopherStats(text: string): GopherStats {
   s.fractionOfWordsWithAlphaCharacter = alpha / Math.max(wc, 1);
   s.requiredWordCount = req;
 
-  // n-grams of words; keyed by the words joined with ' ' (never inside a Python-split word)
+  // n-gram counts, exactly (no hashing): every distinct word gets an id in order of first
+  // appearance, and every distinct n-gram an id made from (id of its (n-1)-gram prefix, id of its last
+  // word), also in order of first appearance — so scanning ids in ascending order visits n-grams in
+  // Counter insertion order, which is what most_common(1) uses to break ties.
+  const wordIds = new Map<string, number>();
+  const wid = new Float64Array(wc);
+  for (let i = 0; i < wc; i++) {
+    let id = wordIds.get(words[i]!);
+    if (id === undefined) { id = wordIds.size; wordIds.set(words[i]!, id); }
+    wid[i] = id;
+  }
+  const K = Math.max(wordIds.size, 1);
+  let prev = wid;
   for (let n = 2; n <= 10; n++) {
-    if (wc < n) continue;
-    const counts = new Map<string, { count: number; chars: number }>();
-    let chars = 0;
-    for (let k = 0; k < n; k++) chars += lens[k]!;
-    for (let i = 0; i + n <= wc; i++) {
-      if (i > 0) chars += lens[i + n - 1]! - lens[i - 1]!;
-      const key = words.slice(i, i + n).join(' ');
-      const e = counts.get(key);
-      if (e) e.count++;
-      else counts.set(key, { count: 1, chars });
+    const m = wc - n + 1;
+    if (m <= 0) break;
+    const ids = new Map<number, number>();
+    const cur = new Float64Array(m);
+    const counts: number[] = [];
+    const chars: number[] = [];
+    let c = 0;
+    for (let k = 0; k < n; k++) c += lens[k]!;
+    for (let i = 0; i < m; i++) {
+      if (i > 0) c += lens[i + n - 1]! - lens[i - 1]!;
+      const key = prev[i]! * K + wid[i + n - 1]!;
+      let id = ids.get(key);
+      if (id === undefined) { id = ids.size; ids.set(key, id); counts.push(0); chars.push(c); }
+      counts[id]!++;
+      cur[i] = id;
     }
     if (n <= 4) {
-      let best: { count: number; chars: number } | undefined;
-      for (const e of counts.values()) if (!best || e.count > best.count) best = e; // first max wins, as most_common
-      s.mostCommon.push([n, (best!.count * best!.chars) / Math.max(charCount, 1)]);
+      let best = 0;
+      for (let id = 1; id < counts.length; id++) if (counts[id]! > counts[best]!) best = id; // first max wins, as most_common
+      s.mostCommon.push([n, (counts[best]! * chars[best]!) / Math.max(charCount, 1)]);
     } else {
       let all = 0; let dup = 0;
-      for (const e of counts.values()) {
-        all += e.count * e.chars;
-        if (e.count > 1) dup += e.count * e.chars;
+      for (let id = 0; id < counts.length; id++) {
+        all += counts[id]! * chars[id]!;
+        if (counts[id]! > 1) dup += counts[id]! * chars[id]!;
       }
       s.duplicate.push([n, dup / Math.max(all, 1)]);
     }
+    prev = cur;
   }
 
   const lines = text.split('\n');
