@@ -13,7 +13,8 @@ import { writeFileAtomic } from '../npy.js';
 
 const MAGIC = 'OLMOBLM1';
 
-function murmur32(s: string, seed: number): number {
+/** MurmurHash3 (x86, 32-bit) of a string's UTF-16 units. */
+export function murmur32(s: string, seed: number): number {
   let h = seed >>> 0;
   const n = s.length;
   let i = 0;

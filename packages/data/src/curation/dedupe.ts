@@ -16,12 +16,14 @@
  * Output: attributes/<name>/<relative path>, lines {"id", "attributes": {attribute_name: spans}}.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { writeFileAtomic } from '../npy.js';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { badArg, DataError } from '../errors.js';
 import { attributesPathFor } from './attributes.js';
-import { BloomFilter } from './bloom.js';
+import { BloomFilter, murmur32 } from './bloom.js';
+import { rankShare, type RankShare } from './ranks.js';
 import { AtomicLineWriter, expandGlobs, parseDocument, readLines } from './documents.js';
 import { compilePath, type CompiledPath } from './json-path.js';
 import { defaultErr, Progress } from './progress.js';
@@ -42,6 +44,10 @@ export interface DedupeOptions {
   resume?: boolean;
   quiet?: boolean;
   err?: (s: string) => void;
+  /** key-space partition of this rank (default: from the launcher environment; everything in one process) */
+  share?: RankShare;
+  /** rank 0 waits this long for the other partitions before merging (default 24 h) */
+  mergeTimeoutSeconds?: number;
 }
 
 export interface DedupeFileResult { file: string; output: string; skipped: boolean; documents: number; bytes: number; duplicates: number }
@@ -61,11 +67,18 @@ class ExactSet implements KeySet {
   }
 }
 
-export async function runDedupe(o: DedupeOptions): Promise<DedupeResult> {
+export async function runDedupe(opts: DedupeOptions): Promise<DedupeResult> {
+  let o = opts;
   if (!!o.paragraphs === !!o.documentKey) throw badArg('dedupe needs exactly one of paragraphs or documents (key) dedup', 'Dolma: "Must dedupe either paragraphs or documents"');
   if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(o.name)) throw badArg(`--name '${o.name}' must be a folder-safe name`);
   const files = expandGlobs(o.documents);
   const t0 = performance.now();
+  const share = o.share ?? rankShare();
+  const W = share.worldSize;
+  // under W ranks, rank r owns the keys with hash ≡ r (mod W) and writes a partition of the attributes
+  const partName = W > 1 ? path.join(o.name, '.partitions', `rank-${share.rank}`) : o.name;
+  const mine = (key: string): boolean => W === 1 || murmur32(key, 0x2f0e1eed) % W === share.rank;
+  o = W > 1 ? { ...o, bloom: { ...o.bloom, file: `${o.bloom.file}.rank-${share.rank}` } } : o;
   const readOnly = !!o.bloom.readOnly;
   const useExact = !!o.exact;
   if (useExact && o.paragraphs) throw badArg('--exact applies to document dedup only');
@@ -82,7 +95,7 @@ export async function runDedupe(o: DedupeOptions): Promise<DedupeResult> {
   const results: DedupeFileResult[] = [];
   const doneSet = new Set(bloom?.done ?? []);
   for (const file of files) {
-    const output = attributesPathFor(file, o.name);
+    const output = attributesPathFor(file, partName);
     // a file counts as done only when the filter state says so (or, read-only/exact, when its output exists)
     const finished = existsSync(output) && (o.resume ?? true) && (readOnly || useExact ? true : doneSet.has(file));
     if (finished && !useExact) { const r = { file, output, skipped: true, documents: 0, bytes: 0, duplicates: 0 }; results.push(r); progress.add(r); continue; }
@@ -101,7 +114,7 @@ export async function runDedupe(o: DedupeOptions): Promise<DedupeResult> {
           const name = JSON.stringify(o.documentKey.attributeName);
           const klen = utf8Len(key);
           if (klen < minLength || (o.skipEmpty && BLANK.test(key))) parts.push(`${name}:[]`);
-          else if (keys.testAndAdd(key, readOnly)) { parts.push(`${name}:[[0,${klen},1]]`); duplicates++; }
+          else if (mine(key) && keys.testAndAdd(key, readOnly)) { parts.push(`${name}:[[0,${klen},1]]`); duplicates++; }
         } else {
           const text = doc.text;
           const textLength = utf8Len(text);
@@ -114,7 +127,7 @@ export async function runDedupe(o: DedupeOptions): Promise<DedupeResult> {
               if (offset < textLength - 1) offset += 1;
               if (offset < minLength) continue;
               if (o.skipEmpty && BLANK.test(p)) continue;
-              if (keys.testAndAdd(p, readOnly)) spans.push(`[${start},${offset},1]`);
+              if (mine(p) && keys.testAndAdd(p, readOnly)) spans.push(`[${start},${offset},1]`);
             }
             if (spans.length) duplicates++;
             parts.push(`${JSON.stringify(o.paragraphs!.attributeName)}:[${spans.join(',')}]`);
@@ -132,10 +145,75 @@ export async function runDedupe(o: DedupeOptions): Promise<DedupeResult> {
     results.push(r);
     progress.add(r);
   }
+  if (W > 1) {
+    const root = attributesRoot(files[0]!, o.name);
+    writeFileAtomic(path.join(root, '.partitions', `rank-${share.rank}.done`), JSON.stringify(files));
+    if (share.rank === 0) {
+      await waitForPartitions(path.join(root, '.partitions'), W, o.mergeTimeoutSeconds ?? 86400);
+      for (const r of results) r.output = await mergePartitions(r.file, o.name, W);
+      rmSync(path.join(root, '.partitions'), { recursive: true, force: true });
+    }
+  }
   return {
     files: results, duplicates: results.reduce((s, r) => s + r.duplicates, 0), documents: results.reduce((s, r) => s + r.documents, 0),
     seconds: (performance.now() - t0) / 1000, bloomFile: o.bloom.file, inserted: bloom?.inserted ?? 0,
   };
+}
+
+function attributesRoot(file: string, name: string): string {
+  // attributes/<name> folder for this documents file
+  const p = attributesPathFor(file, name);
+  const abs = path.resolve(file);
+  const rel = abs.slice(abs.lastIndexOf(`${path.sep}documents${path.sep}`) + '/documents/'.length);
+  return p.slice(0, p.length - rel.length - 1);
+}
+
+async function waitForPartitions(dir: string, W: number, timeoutSeconds: number): Promise<void> {
+  const t0 = Date.now();
+  for (;;) {
+    const done = existsSync(dir) ? readdirSync(dir).filter((f) => /^rank-\d+\.done$/.test(f)).length : 0;
+    if (done >= W) return;
+    if (Date.now() - t0 > timeoutSeconds * 1000) {
+      throw new DataError('INVALID_ARGUMENT', `dedupe: only ${done} of ${W} partitions finished after ${timeoutSeconds} s`, 'check the other ranks\' output; a restart resumes finished files', dir);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+type SpanList = [number, number, number][];
+
+/** Rank 0: merges the W partition attribute files of one documents file into the single-process layout. */
+async function mergePartitions(file: string, name: string, W: number): Promise<string> {
+  const output = attributesPathFor(file, name);
+  const inputs = Array.from({ length: W }, (_, r) => attributesPathFor(file, path.join(name, '.partitions', `rank-${r}`)));
+  const iters = inputs.map((f) => readLines(f)[Symbol.asyncIterator]());
+  const w = new AtomicLineWriter(output);
+  try {
+    for (;;) {
+      const lines = await Promise.all(iters.map((it) => it.next()));
+      if (lines.every((l) => l.done)) break;
+      if (lines.some((l) => l.done)) throw new DataError('DATA_CORRUPT', 'dedupe partitions have different line counts', 'delete the .partitions folder and re-run', output);
+      const objs = lines.map((l) => JSON.parse((l.value as { text: string }).text) as { id: unknown; attributes: Record<string, SpanList> });
+      const merged = new Map<string, SpanList | undefined>();
+      for (const o of objs) {
+        for (const [k, spans] of Object.entries(o.attributes)) {
+          const cur = merged.get(k);
+          merged.set(k, [...(cur ?? []), ...spans]);
+        }
+      }
+      const parts: string[] = [];
+      for (const [k, spans] of merged) {
+        const sorted = [...spans!].sort((a, b) => a[0] - b[0]);
+        parts.push(`${JSON.stringify(k)}:[${sorted.map(([a, b, c]) => `[${a},${b},${c}]`).join(',')}]`);
+      }
+      await w.write(`{"id":${JSON.stringify(objs[0]!.id)},"attributes":{${parts.join(',')}}}`);
+    }
+    await w.commit();
+  } catch (e) {
+    w.abort();
+    throw e;
+  }
+  return output;
 }
 
 export const DEDUPE_USAGE = `usage: olmo data dedupe --documents GLOB... --name NAME (--paragraphs | --key JSONPATH) --bloom-file FILE [options]
@@ -153,6 +231,7 @@ export const DEDUPE_USAGE = `usage: olmo data dedupe --documents GLOB... --name 
   --false-positive-rate P   Bloom filter size: target false-positive rate                            (default: 0.001)
   --read-only               only test the filter, never insert (e.g. a filter shared from another run) (default: off)
   --exact                   document dedup with exact SHA-256 digests instead of the Bloom filter    (default: off)
+  --rank R --world-size W   this process owns the keys with hash % W == R; rank 0 merges (default: mpirun's environment, else 0 / 1)
   --no-resume               start a new filter and redo finished files                               (default: resume)
   --quiet                   no progress on stderr
   -h, --help                this help`;
@@ -167,7 +246,7 @@ export async function cmdDedupe(argv: string[], io: IO = {}): Promise<number> {
       documents: { type: 'string', multiple: true }, name: { type: 'string' }, paragraphs: { type: 'boolean' }, key: { type: 'string' },
       'attribute-name': { type: 'string' }, separator: { type: 'string' }, 'min-length': { type: 'string' }, 'skip-empty': { type: 'boolean' },
       'bloom-file': { type: 'string' }, 'expected-items': { type: 'string' }, 'false-positive-rate': { type: 'string' }, 'read-only': { type: 'boolean' },
-      exact: { type: 'boolean' }, 'no-resume': { type: 'boolean' }, config: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      exact: { type: 'boolean' }, 'no-resume': { type: 'boolean' }, config: { type: 'string' }, quiet: { type: 'boolean' }, rank: { type: 'string' }, 'world-size': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) { out(DEDUPE_USAGE); return 0; }
@@ -201,7 +280,7 @@ export async function cmdDedupe(argv: string[], io: IO = {}): Promise<number> {
       expectedItems: numArg(values['expected-items'], 'expected-items') ?? num(b, 'estimated_doc_count', f),
       falsePositiveRate: numArg(values['false-positive-rate'], 'false-positive-rate') ?? num(b, 'desired_false_positive_rate', f),
     },
-    exact: values.exact, resume: !values['no-resume'], quiet: values.quiet, err: io.err,
+    exact: values.exact, resume: !values['no-resume'], quiet: values.quiet, err: io.err, share: rankShare({ rank: values.rank, worldSize: values['world-size'] }),
   });
   out(`dedupe '${name}': ${r.documents.toLocaleString('en-US')} documents in ${r.files.length} file(s), ${r.duplicates.toLocaleString('en-US')} with duplicates, ${r.seconds.toFixed(2)} s`);
   if (!values.exact) out(`  bloom filter ${r.bloomFile} (${r.inserted.toLocaleString('en-US')} items inserted)`);

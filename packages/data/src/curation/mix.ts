@@ -26,6 +26,7 @@ import { defaultErr, Progress } from './progress.js';
 import { cpLen, utf8Len } from './pystr.js';
 import { replaceSpans, type Replacement } from './span-replace.js';
 import { whitespaceTokenCount } from './taggers/whitespace-tokenizer.js';
+import { rankShare, type RankShare } from './ranks.js';
 import { bool, type Cfg, int, list, loadYamlConfig, num, obj, str } from './yaml-config.js';
 
 export interface SpanReplacementConfig { span: string; minScore?: number; maxScore?: number; replacement: string }
@@ -174,7 +175,8 @@ async function mixShard(stream: StreamConfig, c: Compiled, inputs: string[], out
 
 export interface MixResult { streams: StreamStats[]; seconds: number }
 
-export async function runMix(streams: readonly StreamConfig[], opts: { configFile?: string; resume?: boolean; quiet?: boolean; err?: (s: string) => void } = {}): Promise<MixResult> {
+export async function runMix(streams: readonly StreamConfig[], opts: { configFile?: string; resume?: boolean; quiet?: boolean; err?: (s: string) => void; share?: RankShare } = {}): Promise<MixResult> {
+  const share = opts.share ?? rankShare();
   const t0 = performance.now();
   const where = opts.configFile ?? 'mix options';
   const results: StreamStats[] = [];
@@ -191,6 +193,7 @@ export async function runMix(streams: readonly StreamConfig[], opts: { configFil
     const stats: StreamStats = { name: s.name, inputDocuments: 0, inputChars: 0, outputDocuments: 0, outputChars: 0, removedBy: {}, replacedBy: {}, outputs: [], skippedShards: 0 };
     const progress = new Progress(`mix ${s.name}`, shards.length, opts.err ?? defaultErr, opts.quiet);
     for (let i = 0; i < shards.length; i++) {
+      if (i % share.worldSize !== share.rank) continue; // under mpirun each rank writes every W-th shard
       const output = path.resolve(s.output.path, `${s.name}-${String(i).padStart(4, '0')}.jsonl.gz`);
       stats.outputs.push(output);
       if ((opts.resume ?? true) && existsSync(output)) { stats.skippedShards++; progress.add({ documents: 0, bytes: 0, file: output, skipped: true }); continue; }
@@ -267,6 +270,7 @@ export const MIX_USAGE = `usage: olmo data mix --config mix.yaml [--no-resume] [
   --max-size BYTES     input bytes per output shard                                   (default: 1000000000)
   --sample-rate R      keep each document floor(R) + Bernoulli(frac(R)) times          (default: 1)
   --seed N             sampling seed                                                  (default: 0)
+  --rank R --world-size W  write output shards i with i % W == R (default: from mpirun's environment, else 0 / 1)
   --no-resume          rewrite finished shards                                        (default: skip them)
   --quiet              no progress on stderr
   -h, --help           this help`;
@@ -281,7 +285,7 @@ export async function cmdMix(argv: string[], io: IO = {}): Promise<number> {
       config: { type: 'string' }, name: { type: 'string' }, documents: { type: 'string', multiple: true }, attributes: { type: 'string', multiple: true },
       output: { type: 'string' }, include: { type: 'string', multiple: true }, exclude: { type: 'string', multiple: true }, replace: { type: 'string', multiple: true },
       'min-score': { type: 'string' }, 'min-text-length': { type: 'string' }, 'max-size': { type: 'string' }, 'sample-rate': { type: 'string' }, seed: { type: 'string' },
-      'no-resume': { type: 'boolean' }, quiet: { type: 'boolean' }, report: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'no-resume': { type: 'boolean' }, quiet: { type: 'boolean' }, report: { type: 'string' }, rank: { type: 'string' }, 'world-size': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) { out(MIX_USAGE); return 0; }
@@ -306,7 +310,7 @@ export async function cmdMix(argv: string[], io: IO = {}): Promise<number> {
       sampleRate: n(values['sample-rate'], 'sample-rate'), seed: n(values.seed, 'seed'),
     }];
   }
-  const r = await runMix(streams, { configFile: values.config, resume: !values['no-resume'], quiet: values.quiet, err: io.err });
+  const r = await runMix(streams, { configFile: values.config, resume: !values['no-resume'], quiet: values.quiet, err: io.err, share: rankShare({ rank: values.rank, worldSize: values['world-size'] }) });
   for (const s of r.streams) {
     out(`stream ${s.name}: ${s.outputDocuments.toLocaleString('en-US')} of ${s.inputDocuments.toLocaleString('en-US')} documents written (${s.skippedShards} shard(s) already done)`);
     for (const [rule, x] of Object.entries(s.removedBy)) out(`  removed ${x.documents} docs / ${x.chars} chars by ${rule}`);

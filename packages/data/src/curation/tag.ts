@@ -11,6 +11,7 @@ import { defaultErr, Progress } from './progress.js';
 import { importTaggerModules, taggerNames } from './registry.js';
 import { tagFile, type TagFileResult } from './tag-file.js';
 import { runInWorkers } from './worker-pool.js';
+import { myShare, rankShare, type RankShare } from './ranks.js';
 import { loadYamlConfig, list, str, int, bool } from './yaml-config.js';
 
 export interface TagOptions {
@@ -23,6 +24,8 @@ export interface TagOptions {
   resume?: boolean;
   quiet?: boolean;
   err?: (s: string) => void;
+  /** this rank's share of the files (default: from the launcher environment; all files in one process) */
+  share?: RankShare;
 }
 
 export interface TagResult { files: TagFileResult[]; documents: number; bytes: number; seconds: number }
@@ -32,7 +35,7 @@ export async function runTag(o: TagOptions): Promise<TagResult> {
   if (o.taggers.length === 0) throw badArg('--taggers needs at least one tagger', `known: ${taggerNames().join(', ')}`);
   await importTaggerModules(o.taggerModules ?? []);
   for (const t of o.taggers) if (!taggerNames().includes(t)) throw badArg(`unknown tagger '${t}'`, `known: ${taggerNames().join(', ')}`);
-  const files = expandGlobs(o.documents);
+  const files = myShare(expandGlobs(o.documents), o.share ?? rankShare());
   const t0 = performance.now();
   const progress = new Progress('tag', files.length, o.err ?? defaultErr, o.quiet);
   const results: TagFileResult[] = [];
@@ -62,6 +65,7 @@ export const TAG_USAGE = `usage: olmo data tag --documents GLOB... --experiment 
   --no-resume         re-tag files whose attributes exist (Dolma: ignore_existing: true)                       (default: skip them)
   --config FILE       Dolma-style YAML (documents, experiment, taggers, tagger_modules, processes, ignore_existing)
   --report DIR        write DIR/report.md + report.html (histogram per attribute)                             (default: none)
+  --rank R --world-size W  this process tags files i with i % W == R        (default: from mpirun's environment, else 0 / 1)
   --quiet             no progress on stderr
   -h, --help          this help`;
 
@@ -74,7 +78,7 @@ export async function cmdTag(argv: string[], io: IO = {}): Promise<number> {
     options: {
       documents: { type: 'string', multiple: true }, experiment: { type: 'string' }, taggers: { type: 'string', multiple: true },
       'taggers-modules': { type: 'string', multiple: true }, processes: { type: 'string' }, 'no-resume': { type: 'boolean' },
-      config: { type: 'string' }, quiet: { type: 'boolean' }, report: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      config: { type: 'string' }, quiet: { type: 'boolean' }, report: { type: 'string' }, rank: { type: 'string' }, 'world-size': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) { out(TAG_USAGE); return 0; }
@@ -90,6 +94,7 @@ export async function cmdTag(argv: string[], io: IO = {}): Promise<number> {
   const r = await runTag({
     documents, experiment, taggers, processes, taggerModules: values['taggers-modules'] ?? list(cfg, 'tagger_modules', file)?.map((m) => (m.startsWith('.') ? path.resolve(path.dirname(file!), m) : m)) ?? [],
     resume: values['no-resume'] ? false : !(bool(cfg, 'ignore_existing', file) ?? false), quiet: values.quiet, err: io.err,
+    share: rankShare({ rank: values.rank, worldSize: values['world-size'] }),
   });
   const done = r.files.filter((f) => !f.skipped).length;
   out(`tagged ${done} file(s) (${r.files.length - done} already done) with ${taggers.join(', ')} as experiment '${experiment}'`);

@@ -63,28 +63,40 @@ export function gopherStats(text: string): GopherStats {
   // word), also in order of first appearance — so scanning ids in ascending order visits n-grams in
   // Counter insertion order, which is what most_common(1) uses to break ties.
   const wordIds = new Map<string, number>();
-  const wid = new Float64Array(wc);
+  const wid = new Int32Array(wc);
   for (let i = 0; i < wc; i++) {
     let id = wordIds.get(words[i]!);
     if (id === undefined) { id = wordIds.size; wordIds.set(words[i]!, id); }
     wid[i] = id;
   }
-  const K = Math.max(wordIds.size, 1);
-  let prev = wid;
+  let prev = new Int32Array(wid);
+  // open-addressing table (prefix id, word id) → n-gram id, reused across n
+  let cap = 16;
+  while (cap < 2 * wc) cap <<= 1;
+  const keyA = new Int32Array(cap);
+  const keyB = new Int32Array(cap);
+  const val = new Int32Array(cap);
+  const mask = cap - 1;
   for (let n = 2; n <= 10; n++) {
     const m = wc - n + 1;
     if (m <= 0) break;
-    const ids = new Map<number, number>();
-    const cur = new Float64Array(m);
+    val.fill(-1);
+    const cur = new Int32Array(m);
     const counts: number[] = [];
     const chars: number[] = [];
     let c = 0;
     for (let k = 0; k < n; k++) c += lens[k]!;
     for (let i = 0; i < m; i++) {
       if (i > 0) c += lens[i + n - 1]! - lens[i - 1]!;
-      const key = prev[i]! * K + wid[i + n - 1]!;
-      let id = ids.get(key);
-      if (id === undefined) { id = ids.size; ids.set(key, id); counts.push(0); chars.push(c); }
+      const a = prev[i]!;
+      const b = wid[i + n - 1]!;
+      let h = (Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca77)) & mask;
+      let id = -1;
+      while (val[h] !== -1) {
+        if (keyA[h] === a && keyB[h] === b) { id = val[h]!; break; }
+        h = (h + 1) & mask;
+      }
+      if (id === -1) { id = counts.length; keyA[h] = a; keyB[h] = b; val[h] = id; counts.push(0); chars.push(c); }
       counts[id]!++;
       cur[i] = id;
     }
