@@ -69,7 +69,7 @@ function lossSVG(hist: Array<{ step: number; loss: number; eval?: number }>, uni
 
 export async function runDemo(args: string[]): Promise<void> {
   const t0 = performance.now();
-  let out = 'runs/demo', configPath = join(repoConfigs(), 'tiny.yaml'), vocab = 4096, maxChars = Infinity;
+  let out = 'runs/demo', configPath = join(repoConfigs(), 'tiny.yaml'), vocab = 4096, maxChars = Infinity, curate = false;
   const overrides: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -79,6 +79,7 @@ export async function runDemo(args: string[]): Promise<void> {
     else if (a === '--vocab' || a.startsWith('--vocab=')) vocab = Number(val());
     else if (a === '--steps' || a.startsWith('--steps=')) overrides.push(`--max_duration=${val()}`);
     else if (a === '--max-chars' || a.startsWith('--max-chars=')) maxChars = Number(val());
+    else if (a === '--curate') curate = true; // opt-in curation stage (tag → dedupe → mix) before the tokenizer
     else overrides.push(a);
   }
   out = resolve(out);
@@ -86,6 +87,7 @@ export async function runDemo(args: string[]): Promise<void> {
   const data = (await import('@olmo/data')) as unknown as {
     resolveSources(s: string[]): unknown[]; readDocs(u: unknown): AsyncGenerator<{ text: string; id: string }>;
     prepare(o: { tokenizer: unknown; out: string; sources: string[]; threads?: number; progress?: boolean }): Promise<{ manifest: { files: Array<{ path: string; tokens: number }>; totalTokens: number; dtype: 'uint16' | 'uint32' }; manifestPath: string }>;
+    curation: { runCurationStage(o: { inputJsonl: string; workDir: string; quiet?: boolean }): Promise<{ documentsDir: string; report: string; inputDocuments: number; outputDocuments: number; seconds: number }> };
   };
   const { Tokenizer } = await import('@olmo/tokenizer');
 
@@ -108,6 +110,15 @@ export async function runDemo(args: string[]): Promise<void> {
     writeFileSync(validJsonl, va.join('\n') + '\n');
     say(`    ${tr.length} training documents, ${va.length} held-out documents (every 20th)`);
   } else for (const l of readFileSync(trainJsonl, 'utf8').split('\n')) if (l) trainTexts.push((JSON.parse(l) as { text: string }).text);
+  let trainSource = trainJsonl;
+  let curationLine = '';
+  if (curate) {
+    say('1b  curation: tag (gopher, C4, PII, language) → paragraph dedup → mix (@olmo/data curation)');
+    const c = await data.curation.runCurationStage({ inputJsonl: trainJsonl, workDir: join(out, 'curation'), quiet: true });
+    trainSource = c.documentsDir;
+    curationLine = `- curation: ${c.outputDocuments} of ${c.inputDocuments} training documents kept in ${fmtTime(c.seconds)}; report: ${c.report}`;
+    say(`    ${curationLine.slice(2)}`);
+  }
   const trainChars = trainTexts.reduce((s, t) => s + t.length, 0);
   say(`    ${(trainChars / 1e6).toFixed(1)} M characters of training text`);
 
@@ -128,7 +139,7 @@ export async function runDemo(args: string[]): Promise<void> {
 
   // 3. prepare
   say('3/6 prepare: tokenizing into OLMo token files (@olmo/data prepare)');
-  const trainPrep = await data.prepare({ tokenizer: tok, out: join(out, 'data/train'), sources: [trainJsonl], threads: 2 });
+  const trainPrep = await data.prepare({ tokenizer: tok, out: join(out, 'data/train'), sources: [trainSource], threads: 2 });
   const validPrep = await data.prepare({ tokenizer: tok, out: join(out, 'data/valid'), sources: [validJsonl], threads: 2 });
   const absFiles = (p: { manifest: { files: Array<{ path: string }> }; manifestPath: string }) => p.manifest.files.map((f) => resolve(dirname(p.manifestPath), f.path));
   const trainFiles = absFiles(trainPrep), validFiles = absFiles(validPrep);
@@ -205,6 +216,7 @@ export async function runDemo(args: string[]): Promise<void> {
     `- training: ${res.step} steps × ${cfg.global_train_batch_size * T} tokens in ${fmtTime(trainSec)} (${Math.round((res.step - trainer.startStep) * cfg.global_train_batch_size * T / trainSec)} tokens/s)`,
     `- unigram entropy of the training tokens: **${uni.entropy.toFixed(3)}** nats/token; held-out unigram CE: **${uniHeld.toFixed(3)}**`,
     `- final train CE: **${finalTrain.toFixed(3)}**; held-out CE: **${ev.crossEntropy.toFixed(3)}** (perplexity ${ev.perplexity.toFixed(1)})`,
+    ...(curationLine ? [curationLine] : []),
     `- total demo time: ${fmtTime(total)}`,
   ].join('\n');
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');

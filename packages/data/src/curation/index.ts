@@ -13,3 +13,4 @@ export { replaceSpans } from './span-replace.js';
 export { attributeHistograms, renderHtml, renderMarkdown, writeReport } from './report.js';
 export { cmdTag, cmdDedupe, cmdMix, cmdDecon } from './cli.js';
 export * as pystr from './pystr.js';
+export { runCurationStage, type CurationStageResult } from './demo-stage.js';
