@@ -72,7 +72,8 @@ export function gopherStats(text: string): GopherStats {
   let prev = new Int32Array(wid);
   // open-addressing table (prefix id, word id) → n-gram id, reused across n
   let cap = 16;
-  while (cap < 2 * wc) cap <<= 1;
+  let bits = 4;
+  while (cap < 2 * wc) { cap <<= 1; bits++; }
   const keyA = new Int32Array(cap);
   const keyB = new Int32Array(cap);
   const val = new Int32Array(cap);
@@ -82,31 +83,33 @@ export function gopherStats(text: string): GopherStats {
     if (m <= 0) break;
     val.fill(-1);
     const cur = new Int32Array(m);
-    const counts: number[] = [];
-    const chars: number[] = [];
+    const counts = new Int32Array(m);
+    const chars = new Int32Array(m);
+    let nids = 0;
     let c = 0;
     for (let k = 0; k < n; k++) c += lens[k]!;
     for (let i = 0; i < m; i++) {
       if (i > 0) c += lens[i + n - 1]! - lens[i - 1]!;
       const a = prev[i]!;
       const b = wid[i + n - 1]!;
-      let h = (Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca77)) & mask;
+      // multiplicative hashing: take the HIGH bits of the product (the low bits of a·odd depend only on a's low bits)
+      let h = Math.imul(Math.imul(a, 0x9e3779b1) ^ b, 0x85ebca77) >>> (32 - bits);
       let id = -1;
       while (val[h] !== -1) {
         if (keyA[h] === a && keyB[h] === b) { id = val[h]!; break; }
         h = (h + 1) & mask;
       }
-      if (id === -1) { id = counts.length; keyA[h] = a; keyB[h] = b; val[h] = id; counts.push(0); chars.push(c); }
+      if (id === -1) { id = nids++; keyA[h] = a; keyB[h] = b; val[h] = id; chars[id] = c; }
       counts[id]!++;
       cur[i] = id;
     }
     if (n <= 4) {
       let best = 0;
-      for (let id = 1; id < counts.length; id++) if (counts[id]! > counts[best]!) best = id; // first max wins, as most_common
+      for (let id = 1; id < nids; id++) if (counts[id]! > counts[best]!) best = id; // first max wins, as most_common
       s.mostCommon.push([n, (counts[best]! * chars[best]!) / Math.max(charCount, 1)]);
     } else {
       let all = 0; let dup = 0;
-      for (let id = 0; id < counts.length; id++) {
+      for (let id = 0; id < nids; id++) {
         all += counts[id]! * chars[id]!;
         if (counts[id]! > 1) dup += counts[id]! * chars[id]!;
       }
