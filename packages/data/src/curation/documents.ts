@@ -136,6 +136,7 @@ export class AtomicLineWriter {
 
   abort(): void {
     this.out.destroy();
+    this.fileStream.destroy();
     rmSync(this.tmp, { force: true });
   }
 }

@@ -106,64 +106,69 @@ async function mixShard(stream: StreamConfig, c: Compiled, inputs: string[], out
       const attrFiles = stream.attributes.map((a) => attributesPathFor(file, a));
       for (const af of attrFiles) if (!existsSync(af)) throw new DataError('NOT_FOUND', `attributes file missing for ${file}`, 'run olmo data tag/dedupe for this experiment first', af);
       const attrIters = attrFiles.map((af) => readLines(af)[Symbol.asyncIterator]());
-      for await (const line of readLines(file)) {
-        const doc = parseDocument(line, file);
-        const merged: Record<string, unknown> = {};
-        for (let i = 0; i < attrIters.length; i++) {
-          const nx = await attrIters[i]!.next();
-          if (nx.done) throw new DataError('DATA_CORRUPT', `attributes file has fewer lines than its documents file (no line ${line.lineNo})`, 'the attributes must mirror the documents line by line; re-run the tagger', `${attrFiles[i]}:${line.lineNo}`);
-          const a = parseAttrLine(nx.value, attrFiles[i]!);
-          if (a.id !== doc.id) throw new DataError('DATA_CORRUPT', `line ${line.lineNo}: attributes id ${JSON.stringify(a.id)} != document id ${JSON.stringify(doc.id)}`, 'the attributes must mirror the documents line by line; re-run the tagger', `${attrFiles[i]}:${line.lineNo}`);
-          Object.assign(merged, a.attributes);
-        }
-        const id = String(doc.id);
-        stats.inputDocuments++;
-        stats.inputChars += cpLen(doc.text);
-        const view = { ...doc, attributes: { ...(doc.attributes as Record<string, unknown> | undefined ?? {}), ...merged } };
-        let keep = c.include.length === 0;
-        for (const p of c.include) if (p.eval(view).length > 0) { keep = true; break; }
-        if (!keep) { remove('include: no expression matched', id, doc.text); continue; }
-        let excludedBy: string | undefined;
-        for (const p of c.exclude) if (p.eval(view).length > 0) { excludedBy = p.source; break; }
-        if (excludedBy) { remove(`exclude: ${excludedBy}`, id, doc.text); continue; }
-        const reps: Replacement[] = [];
-        for (const { path: sp, cfg } of c.replace) {
-          for (const list of sp.eval(view)) {
-            if (!Array.isArray(list)) continue;
-            for (const s of list) {
-              if (!Array.isArray(s) || s.length < 3) continue;
-              const [a, b, score] = s as number[];
-              if (score! >= (cfg.minScore ?? -Infinity) && score! < (cfg.maxScore ?? Infinity)) reps.push({ start: a!, end: b!, replacement: cfg.replacement, rule: cfg.span });
+      try {
+        for await (const line of readLines(file)) {
+          const doc = parseDocument(line, file);
+          const merged: Record<string, unknown> = {};
+          for (let i = 0; i < attrIters.length; i++) {
+            const nx = await attrIters[i]!.next();
+            if (nx.done) throw new DataError('DATA_CORRUPT', `attributes file has fewer lines than its documents file (no line ${line.lineNo})`, 'the attributes must mirror the documents line by line; re-run the tagger', `${attrFiles[i]}:${line.lineNo}`);
+            const a = parseAttrLine(nx.value, attrFiles[i]!);
+            if (a.id !== doc.id) throw new DataError('DATA_CORRUPT', `line ${line.lineNo}: attributes id ${JSON.stringify(a.id)} != document id ${JSON.stringify(doc.id)}`, 'the attributes must mirror the documents line by line; re-run the tagger', `${attrFiles[i]}:${line.lineNo}`);
+            Object.assign(merged, a.attributes);
+          }
+          const id = String(doc.id);
+          stats.inputDocuments++;
+          stats.inputChars += cpLen(doc.text);
+          const view = { ...doc, attributes: { ...(doc.attributes as Record<string, unknown> | undefined ?? {}), ...merged } };
+          let keep = c.include.length === 0;
+          for (const p of c.include) if (p.eval(view).length > 0) { keep = true; break; }
+          if (!keep) { remove('include: no expression matched', id, doc.text); continue; }
+          let excludedBy: string | undefined;
+          for (const p of c.exclude) if (p.eval(view).length > 0) { excludedBy = p.source; break; }
+          if (excludedBy) { remove(`exclude: ${excludedBy}`, id, doc.text); continue; }
+          const reps: Replacement[] = [];
+          for (const { path: sp, cfg } of c.replace) {
+            for (const list of sp.eval(view)) {
+              if (!Array.isArray(list)) continue;
+              for (const s of list) {
+                if (!Array.isArray(s) || s.length < 3) continue;
+                const [a, b, score] = s as number[];
+                if (score! >= (cfg.minScore ?? -Infinity) && score! < (cfg.maxScore ?? Infinity)) reps.push({ start: a!, end: b!, replacement: cfg.replacement, rule: cfg.span });
+              }
             }
           }
+          const { text, applied } = replaceSpans(doc.text, reps);
+          for (const r of applied) {
+            const x = (stats.replacedBy[r.rule] ??= { spans: 0, chars: 0 });
+            x.spans++;
+            x.chars += r.end - r.start;
+          }
+          if (utf8Len(text.replace(/^\p{White_Space}+|\p{White_Space}+$/gu, '')) < minText) { remove(`output.min_text_length ${minText}`, id, text); continue; }
+          const copies = sampleCopies(stream.sampleRate ?? 1, stream.seed ?? 0, id);
+          if (copies === 0) { remove(`sample_rate ${stream.sampleRate}`, id, text); continue; }
+          const changed = applied.length > 0 || stream.output.keepAttributes || stream.output.provenance || (stream.output.discardFields?.length ?? 0) > 0;
+          let outLine = line.text;
+          if (changed) {
+            const o: Record<string, unknown> = { ...doc, text };
+            if (stream.output.keepAttributes) o.attributes = view.attributes;
+            if (stream.output.provenance) o.metadata = { ...(doc.metadata ?? {}), provenance: `${path.basename(file)}:${line.lineNo}` };
+            for (const fld of stream.output.discardFields ?? []) delete o[fld];
+            outLine = JSON.stringify(o);
+          }
+          for (let k = 0; k < copies; k++) {
+            await w.write(outLine);
+            stats.outputDocuments++;
+            stats.outputChars += cpLen(text);
+          }
         }
-        const { text, applied } = replaceSpans(doc.text, reps);
-        for (const r of applied) {
-          const x = (stats.replacedBy[r.rule] ??= { spans: 0, chars: 0 });
-          x.spans++;
-          x.chars += r.end - r.start;
+        for (let i = 0; i < attrIters.length; i++) {
+          const nx = await attrIters[i]!.next();
+          if (!nx.done) throw new DataError('DATA_CORRUPT', 'attributes file has more lines than its documents file', 'the attributes must mirror the documents line by line; re-run the tagger', `${attrFiles[i]}:${nx.value.lineNo}`);
         }
-        if (utf8Len(text.replace(/^\p{White_Space}+|\p{White_Space}+$/gu, '')) < minText) { remove(`output.min_text_length ${minText}`, id, text); continue; }
-        const copies = sampleCopies(stream.sampleRate ?? 1, stream.seed ?? 0, id);
-        if (copies === 0) { remove(`sample_rate ${stream.sampleRate}`, id, text); continue; }
-        const changed = applied.length > 0 || stream.output.keepAttributes || stream.output.provenance || (stream.output.discardFields?.length ?? 0) > 0;
-        let outLine = line.text;
-        if (changed) {
-          const o: Record<string, unknown> = { ...doc, text };
-          if (stream.output.keepAttributes) o.attributes = view.attributes;
-          if (stream.output.provenance) o.metadata = { ...(doc.metadata ?? {}), provenance: `${path.basename(file)}:${line.lineNo}` };
-          for (const fld of stream.output.discardFields ?? []) delete o[fld];
-          outLine = JSON.stringify(o);
-        }
-        for (let k = 0; k < copies; k++) {
-          await w.write(outLine);
-          stats.outputDocuments++;
-          stats.outputChars += cpLen(text);
-        }
-      }
-      for (let i = 0; i < attrIters.length; i++) {
-        const nx = await attrIters[i]!.next();
-        if (!nx.done) throw new DataError('DATA_CORRUPT', 'attributes file has more lines than its documents file', 'the attributes must mirror the documents line by line; re-run the tagger', `${attrFiles[i]}:${nx.value.lineNo}`);
+      } finally {
+        // close the attribute streams (an error may leave them half read)
+        await Promise.all(attrIters.map((it) => it.return?.(undefined)));
       }
     }
     await w.commit();
