@@ -14,7 +14,9 @@
  * Finally a span `doc` [0, len(text)) scores len(kept spans) / len(text.split()), or -1.0 when the
  * text has no words (the ZeroDivisionError branch of PiiRegexV2._score).
  *
- * Regexes follow Python `re` on str: \s is Python whitespace, \d is any Unicode decimal digit.
+ * Regexes follow Python `re` on str: \s is Python whitespace, \d is any Unicode decimal digit. (pii.py
+ * switches to `re2` — ASCII \s and \d — only when google-re2 happens to be installed; it is not a
+ * dependency of Dolma, so `re` is what a Dolma install runs.)
  */
 import { codePointToUtf16, cpLen, pySplit, pyStrip, utf16ToCodePoint } from '../pystr.js';
 import type { DolmaDocument, Span, Tagger } from '../types.js';
