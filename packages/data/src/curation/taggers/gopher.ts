@@ -14,7 +14,7 @@ const REQUIRED_ENGLISH_WORDS = new Set(['the', 'be', 'to', 'of', 'and', 'that', 
 
 function median(values: number[]): number {
   if (values.length === 0) return 0;
-  const v = [...values].sort((a, b) => a - b);
+  const v = Float64Array.from(values).sort(); // typed-array sort is numeric
   const m = v.length >> 1;
   return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
 }
@@ -61,13 +61,17 @@ export function gopherStats(text: string): GopherStats {
   // n-gram counts, exactly (no hashing): every distinct word gets an id in order of first
   // appearance, and every distinct n-gram an id made from (id of its (n-1)-gram prefix, id of its last
   // word), also in order of first appearance — so scanning ids in ascending order visits n-grams in
-  // Counter insertion order, which is what most_common(1) uses to break ties.
+  // Counter insertion order, which is what most_common(1) uses to break ties. An n-gram whose
+  // (n-1)-gram prefix occurs once is itself unique, so it gets a fresh id without a table lookup
+  // (in natural text most 3-grams are already unique, so the higher levels cost little).
   const wordIds = new Map<string, number>();
   const wid = new Int32Array(wc);
+  let prevCounts = new Int32Array(wc);
   for (let i = 0; i < wc; i++) {
     let id = wordIds.get(words[i]!);
     if (id === undefined) { id = wordIds.size; wordIds.set(words[i]!, id); }
     wid[i] = id;
+    prevCounts[id]!++;
   }
   let prev = new Int32Array(wid);
   // open-addressing table (prefix id, word id) → n-gram id, reused across n
@@ -91,6 +95,7 @@ export function gopherStats(text: string): GopherStats {
     for (let i = 0; i < m; i++) {
       if (i > 0) c += lens[i + n - 1]! - lens[i - 1]!;
       const a = prev[i]!;
+      if (prevCounts[a] === 1) { const id = nids++; chars[id] = c; counts[id] = 1; cur[i] = id; continue; }
       const b = wid[i + n - 1]!;
       // multiplicative hashing: take the HIGH bits of the product (the low bits of a·odd depend only on a's low bits)
       let h = Math.imul(Math.imul(a, 0x9e3779b1) ^ b, 0x85ebca77) >>> (32 - bits);
@@ -116,6 +121,7 @@ export function gopherStats(text: string): GopherStats {
       s.duplicate.push([n, dup / Math.max(all, 1)]);
     }
     prev = cur;
+    prevCounts = counts;
   }
 
   const lines = text.split('\n');
