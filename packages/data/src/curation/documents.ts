@@ -135,6 +135,11 @@ export class AtomicLineWriter {
   }
 
   abort(): void {
+    // stop the gzip → file pipe first, and ignore late errors of the torn-down streams
+    const ignore = (): void => {};
+    this.out.on('error', ignore);
+    this.fileStream.on('error', ignore);
+    if (this.out !== this.fileStream) (this.out as unknown as NodeJS.ReadableStream).unpipe(this.fileStream);
     this.out.destroy();
     this.fileStream.destroy();
     rmSync(this.tmp, { force: true });

@@ -15,7 +15,7 @@
  * floor(rate) times plus once more with probability frac(rate), decided by a hash of (seed, id).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { badArg, DataError } from '../errors.js';
@@ -40,6 +40,8 @@ export interface StreamConfig {
   output: { path: string; maxSizeInBytes?: number; minTextLength?: number; discardFields?: string[]; keepAttributes?: boolean; provenance?: boolean };
   sampleRate?: number;
   seed?: number;
+  /** where each expression came from (e.g. 'filter.exclude[0]' → 'mix.yaml:12'), for error messages */
+  locations?: Record<string, string>;
 }
 
 export interface RuleStats { documents: number; chars: number; tokens: number; samples: { id: string; text: string }[] }
@@ -187,10 +189,11 @@ export async function runMix(streams: readonly StreamConfig[], opts: { configFil
   const results: StreamStats[] = [];
   for (const s of streams) {
     if (!/^[A-Za-z0-9_.-]+$/.test(s.name)) throw new DataError('CONFIG_INVALID', `stream name '${s.name}' must be file-name safe`, 'letters, digits, _ . -', where);
+    const at = (key: string): string => `${s.locations?.[key] ?? where}: stream ${s.name} ${key}`;
     const c: Compiled = {
-      include: (s.include ?? []).map((e, i) => compilePath(e, `${where}: stream ${s.name} filter.include[${i}]`)),
-      exclude: (s.exclude ?? []).map((e, i) => compilePath(e, `${where}: stream ${s.name} filter.exclude[${i}]`)),
-      replace: (s.spanReplacement ?? []).map((r, i) => ({ path: compilePath(r.span, `${where}: stream ${s.name} span_replacement[${i}]`), cfg: r })),
+      include: (s.include ?? []).map((e, i) => compilePath(e, at(`filter.include[${i}]`))),
+      exclude: (s.exclude ?? []).map((e, i) => compilePath(e, at(`filter.exclude[${i}]`))),
+      replace: (s.spanReplacement ?? []).map((r, i) => ({ path: compilePath(r.span, at(`span_replacement[${i}]`)), cfg: r })),
     };
     if (s.sampleRate !== undefined && !(s.sampleRate >= 0)) throw new DataError('CONFIG_INVALID', `stream ${s.name}: sample_rate must be ≥ 0`, 'e.g. 0.5 to halve, 2 to double', where);
     const files = expandGlobs(s.documents);
@@ -239,7 +242,18 @@ export function loadMixConfig(file: string): StreamConfig[] {
     if (!outPath) throw cfgErr(file, `streams[${i}].output.path is required`);
     const base = path.dirname(path.resolve(file));
     const rel = (p: string): string => (path.isAbsolute(p) ? p : path.resolve(base, p));
+    // file:line of each expression (first line of the file that contains its text)
+    const rawLines = readFileSync(file, 'utf8').split('\n');
+    const locations: Record<string, string> = {};
+    const locate = (key: string, expr: string): void => {
+      const n = rawLines.findIndex((l) => l.includes(expr));
+      if (n >= 0) locations[key] = `${file}:${n + 1}`;
+    };
+    (list(filter, 'include', file) ?? []).forEach((e, j) => locate(`filter.include[${j}]`, e));
+    (list(filter, 'exclude', file) ?? []).forEach((e, j) => locate(`filter.exclude[${j}]`, e));
+    ((reps as Cfg[] | undefined) ?? []).forEach((r, j) => { if (typeof r?.span === 'string') locate(`span_replacement[${j}]`, r.span); });
     return {
+      locations,
       name, documents: documents.map(rel), attributes: list(s, 'attributes', file) ?? [],
       include: list(filter, 'include', file), exclude: list(filter, 'exclude', file),
       spanReplacement: (reps as Cfg[] | undefined)?.map((r, j) => {

@@ -99,7 +99,7 @@ describe('attribute files that do not line up with their documents → DATA_CORR
     const err: string[] = [];
     expect(await runDataCli(['mix', '--config', cfg, '--quiet'], { out: () => {}, err: (s) => err.push(s) })).toBe(1);
     expect(err.join('\n')).toMatch(/CONFIG_INVALID.*filter\.include\[0\]/);
-    expect(err.join('\n')).toContain(cfg);
+    expect(err.join('\n')).toContain(`${cfg}:6`); // the config line holding the expression
   });
 });
 
