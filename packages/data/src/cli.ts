@@ -1,11 +1,12 @@
 /**
- * `olmo data prepare|inspect|order` — the `dataCommand` group, plugged into the trainer's `olmo`
+ * `olmo data prepare|inspect|order|tag|dedupe|mix|decon` — the `dataCommand` group, plugged into the trainer's `olmo`
  * binary; `runDataCli(argv)` and the package's own `olmo-data` bin run the same group.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { defineCommand, defineGroup, runMain, type CliCommand, type CliIO, type Terminal } from '@olmo/tensor-cuda';
+import { defineCommand, defineGroup, runMain, terminal, type CliCommand, type CliIO, type Terminal } from '@olmo/tensor-cuda';
+import { cmdDecon, cmdDedupe, cmdMix, cmdTag } from './curation/cli.js';
 import { loadRunConfig } from './config.js';
 import { badArg } from './errors.js';
 import { MemMapDataset, type Instance } from './memmap.js';
@@ -157,10 +158,36 @@ export const inspectCommand = defineCommand({
   }
 });
 
+type CurationHandler = (argv: string[], io: { out?: (s: string) => void; err?: (s: string) => void }) => Promise<number>;
+
+/**
+ * The curation commands (curation/*.ts) parse with node:util and print their own help (every
+ * option with its default); here they get the standard I/O, and node:util's parse errors become
+ * usage errors (exit 2) like every other command's.
+ */
+function curationCommand(summary: string, handler: CurationHandler): CliCommand {
+  return {
+    summary,
+    async run(argv, io) {
+      const t = terminal(io);
+      try {
+        return await handler(argv, { out: (s) => t.print(s), err: (s) => t.error(s) });
+      } catch (e) {
+        if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw badArg((e as Error).message, '`olmo data <command> --help` lists the options');
+        throw e;
+      }
+    },
+  };
+}
+
 export const dataCommand: CliCommand = defineGroup('olmo data', 'corpus preparation and the data order (@olmo/data)', {
   prepare: prepareCommand,
   inspect: inspectCommand,
   order: orderCommand,
+  tag: curationCommand('tag documents with Dolma taggers (gopher, C4, PII, language id, …) into attribute files', cmdTag),
+  dedupe: curationCommand('exact document dedup and Dolma paragraph-level Bloom-filter dedup', cmdDedupe),
+  mix: curationCommand('select, filter and span-replace documents by their attributes (Dolma mixer)', cmdMix),
+  decon: curationCommand('tag training paragraphs that appear in evaluation texts (Bloom filter)', cmdDecon),
 });
 
 /** Runs `olmo data <cmd> ...` as a program: returns the exit code; errors are printed in the standard format. */

@@ -22,3 +22,5 @@ export {
   type ChatTokenizer, type SftExample, type SftEncodeOptions, type SftEncodeResult, type SftSkipReason, type SftStats, type SftRows, type OverLength,
 } from './sft.js';
 export { encodeDpoPairs, readDpoJsonl, dpoConversations, type DpoPairInput, type DpoPair, type DpoStats } from './dpo-data.js';
+/** Dolma-style curation: tag, dedupe, mix, decon (see README "Curation"). */
+export * as curation from './curation/index.js';

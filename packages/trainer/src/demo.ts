@@ -37,6 +37,8 @@ export const DEMO_SPEC: CommandSpec = {
     { name: 'vocab', type: 'integer', value: 'N', min: 260, default: 4096, description: 'BPE vocabulary size' },
     { name: 'steps', type: 'integer', value: 'N', min: 1, defaultText: "the config's max_duration", description: 'training steps (= --max_duration=N)' },
     { name: 'max-chars', type: 'integer', value: 'N', min: 1, defaultText: 'no limit', description: 'cap the characters read from each source' },
+    { name: 'curate', type: 'boolean', description: 'run the Dolma-style curation stage (tag → paragraph dedup → mix) on the training documents first' },
+    { name: 'adapt', type: 'boolean', description: 'run the SOTU adaptation demo instead: SFT → DPO on the base model of an earlier `olmo demo`; it takes --base DIR (default runs/demo), --out DIR (default runs/demo-adapt), --sft-steps N (default 600), --dpo-steps N (default 60)' },
   ],
   overrides: 'set any training config key (e.g. --eval_interval=50); the Config section of packages/trainer/README.md lists the keys',
   examples: ['olmo demo --out runs/demo --steps 200'],
@@ -76,11 +78,13 @@ export async function runDemo(args: string[]): Promise<void> {
   const configPath = v.config === 'configs/tiny.yaml' ? join(repoConfigs(), 'tiny.yaml') : v.config as string;
   const vocab = v.vocab as number, maxChars = (v['max-chars'] as number | undefined) ?? Infinity;
   if (v.steps !== undefined) overrides.push(`--max_duration=${v.steps as number}`);
+  const curate = v.curate === true;
   out = resolve(out);
   mkdirSync(out, { recursive: true });
   const data = (await import('@olmo/data')) as unknown as {
     resolveSources(s: string[]): unknown[]; readDocs(u: unknown): AsyncGenerator<{ text: string; id: string }>;
     prepare(o: { tokenizer: unknown; out: string; sources: string[]; threads?: number; progress?: boolean }): Promise<{ manifest: { files: Array<{ path: string; tokens: number }>; totalTokens: number; dtype: 'uint16' | 'uint32' }; manifestPath: string }>;
+    curation: { runCurationStage(o: { inputJsonl: string; workDir: string; quiet?: boolean }): Promise<{ documentsDir: string; report: string; inputDocuments: number; outputDocuments: number; seconds: number }> };
   };
   const { Tokenizer } = await import('@olmo/tokenizer');
 
@@ -103,6 +107,15 @@ export async function runDemo(args: string[]): Promise<void> {
     writeFileSync(validJsonl, va.join('\n') + '\n');
     say(`    ${tr.length} training documents, ${va.length} held-out documents (every 20th)`);
   } else for (const l of readFileSync(trainJsonl, 'utf8').split('\n')) if (l) trainTexts.push((JSON.parse(l) as { text: string }).text);
+  let trainSource = trainJsonl;
+  let curationLine = '';
+  if (curate) {
+    say('1b  curation: tag (gopher, C4, PII, language) → paragraph dedup → mix (@olmo/data curation)');
+    const c = await data.curation.runCurationStage({ inputJsonl: trainJsonl, workDir: join(out, 'curation'), quiet: true });
+    trainSource = c.documentsDir;
+    curationLine = `- curation: ${c.outputDocuments} of ${c.inputDocuments} training documents kept in ${fmtTime(c.seconds)}; report: ${c.report}`;
+    say(`    ${curationLine.slice(2)}`);
+  }
   const trainChars = trainTexts.reduce((s, t) => s + t.length, 0);
   say(`    ${(trainChars / 1e6).toFixed(1)} M characters of training text`);
 
@@ -123,7 +136,7 @@ export async function runDemo(args: string[]): Promise<void> {
 
   // 3. prepare
   say('3/6 prepare: tokenizing into OLMo token files (@olmo/data prepare)');
-  const trainPrep = await data.prepare({ tokenizer: tok, out: join(out, 'data/train'), sources: [trainJsonl], threads: 2 });
+  const trainPrep = await data.prepare({ tokenizer: tok, out: join(out, 'data/train'), sources: [trainSource], threads: 2 });
   const validPrep = await data.prepare({ tokenizer: tok, out: join(out, 'data/valid'), sources: [validJsonl], threads: 2 });
   const absFiles = (p: { manifest: { files: Array<{ path: string }> }; manifestPath: string }) => p.manifest.files.map((f) => resolve(dirname(p.manifestPath), f.path));
   const trainFiles = absFiles(trainPrep), validFiles = absFiles(validPrep);
@@ -198,7 +211,7 @@ export async function runDemo(args: string[]): Promise<void> {
     // eval_subset_num_batches ≤ 0: the in-loop evaluator reads every held-out instance
     inLoop: { interval: cfg.eval_interval, instances: cfg.eval_subset_num_batches > 0 ? cfg.eval_subset_num_batches * (cfg.device_eval_batch_size ?? cfg.device_train_microbatch_size) : Math.floor(validPrep.manifest.totalTokens / T) },
     final: { instances: validInst.length, tokens: ev.tokens, crossEntropy: ev.crossEntropy, perplexity: ev.perplexity },
-    history, samples, totalSeconds: (performance.now() - t0) / 1000, modelDir, metricsPath: join(cfg.save_folder, 'metrics.jsonl'),
+    history, samples, totalSeconds: (performance.now() - t0) / 1000, modelDir, curation: curationLine ? curationLine.slice(2).replace(/^curation: /, '') : undefined, metricsPath: join(cfg.save_folder, 'metrics.jsonl'),
   };
   const svg = await lossChartSVG(report);
   writeFileSync(join(out, 'loss.svg'), svg);

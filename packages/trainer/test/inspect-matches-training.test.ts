@@ -67,7 +67,7 @@ async function trainAndRecord(cfg: Record<string, unknown>, steps: number) {
 type Inspected = { instances: Array<{ globalIndex: number; inputIds: number[]; label: string | null }> };
 async function inspect(configFile: string, step: number, json = true): Promise<string> {
   let out = '';
-  const rc = await runDataCli(['inspect', '--config', configFile, '--step', String(step), ...(json ? ['--json'] : [])], { out: (s: string) => { out += `${s}\n`; } });
+  const rc = await runDataCli(['inspect', '--config', configFile, '--step', String(step), ...(json ? ['--json'] : [])], { stdout: (s: string) => { out += s; } });
   expect(rc).toBe(0);
   return out;
 }
@@ -85,14 +85,14 @@ describe('olmo data inspect vs the trainer on data.mix and data.datasets', () =>
     const consumed = await trainAndRecord(tinyRunConfig('', save, { max_duration: 4, save_interval: 100, data: { mix } }), 4);
     const cfgFile = join(save, 'config.yaml');
     for (let step = 1; step <= 4; step++) {
-      const r = JSON.parse(await inspect(cfgFile, step - 1)) as Inspected;
+      const r = JSON.parse(await inspect(cfgFile, step)) as Inspected;
       expect(r.instances.map((x) => x.globalIndex)).toEqual(consumed[step]!.indices);
       expect(r.instances.flatMap((x) => x.inputIds)).toEqual(consumed[step]!.ids);
       for (const x of r.instances) expect(x.label, `instance ${x.globalIndex}`).toBe(sourceOf(x.inputIds));
     }
     // The realised mix: all 128 books instances and 128·(0.25/0.75) = 42 speeches instances
     // (the largest total that repeats no source: floor(min(128/0.75, 128/0.25)) = 170).
-    const table = await inspect(cfgFile, 0, false);
+    const table = await inspect(cfgFile, 1, false);
     expect(table).toContain("data mix 'test-mix'");
     const row = (name: string) => table.split('\n').find((l) => l.startsWith(name))!.trim().split(/\s+/);
     expect(row('books')).toEqual(['books', '1', (128 * T).toLocaleString('en-US'), '50.00%', (128 * T).toLocaleString('en-US'), '75.29%', '1.000x']);
@@ -104,7 +104,7 @@ describe('olmo data inspect vs the trainer on data.mix and data.datasets', () =>
     const consumed = await trainAndRecord(tinyRunConfig('', save, { max_duration: 3, save_interval: 100, data: { datasets: { books: [books], speeches: [speeches] } } }), 3);
     const seen = new Set<string>();
     for (let step = 1; step <= 3; step++) {
-      const r = JSON.parse(await inspect(join(save, 'config.yaml'), step - 1)) as Inspected;
+      const r = JSON.parse(await inspect(join(save, 'config.yaml'), step)) as Inspected;
       expect(r.instances.map((x) => x.globalIndex)).toEqual(consumed[step]!.indices);
       expect(r.instances.flatMap((x) => x.inputIds)).toEqual(consumed[step]!.ids);
       for (const x of r.instances) {

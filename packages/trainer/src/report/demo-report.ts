@@ -29,6 +29,8 @@ export interface DemoReportData {
   totalSeconds: number;
   modelDir: string;
   metricsPath: string;
+  /** One line about the optional curation stage (`olmo demo --curate`), with its report's path. */
+  curation?: string;
 }
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -102,6 +104,7 @@ function summary(d: DemoReportData): Array<{ label: string; text: string; bold?:
     { label: 'training', text: `${int(t.lastStep)} steps × ${int(t.tokensPerStep)} tokens in ${fmtTime(t.seconds)} (${int((steps * t.tokensPerStep) / t.seconds)} tokens/s)` },
     { label: 'unigram entropy of the training tokens', text: `${f3(d.unigram.trainEntropy)} nats/token; held-out unigram CE: ${f3(d.unigram.heldOutCE)}`, bold: [f3(d.unigram.trainEntropy), f3(d.unigram.heldOutCE)] },
     { label: 'final train CE', text: `${f3(t.finalTrainCE)}; held-out CE: ${f3(d.final.crossEntropy)} (perplexity ${d.final.perplexity.toFixed(1)}), ${vsUnigram(d)}`, bold: [f3(t.finalTrainCE), f3(d.final.crossEntropy)] },
+    ...(d.curation ? [{ label: 'curation', text: d.curation }] : []),
     { label: 'total demo time', text: fmtTime(d.totalSeconds) },
   ];
 }
