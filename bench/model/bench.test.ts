@@ -111,6 +111,24 @@ it('model throughput (alternated rounds, same model on both sides)', async () =>
     '| config | forward tok/s: ours | PyTorch | onnxruntime | ours/PyTorch | ours/ORT | decode tok/s: ours | PyTorch (preallocated KV cache) | ours/PyTorch | bandwidth floor tok/s | ours/floor |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
+  // Written after every config, so a run cut short still leaves what it measured.
+  const writeResults = () => {
+    const lines = [
+      '# bench/model results', '',
+      `${new Date().toISOString()} · float32, ${THREADS} threads · ${ROUNDS} alternated rounds (ours / PyTorch, order flipped each round; onnxruntime after each round); per round: forward median of ${REPS} reps after a warm-up, decode median of ${DECODE_REPS}; cells: median over rounds (min–max); ratio = per-round time ratio.`,
+      `Measured streaming bandwidth: ${bw.toFixed(1)} GB/s (in-place scale of 256 MB, read + write).`, '',
+      ...conditionsMarkdown({
+        command: `BENCH_CONFIGS=${names.join(',')} BENCH_ROUNDS=${ROUNDS} BENCH_REPS=${REPS} BENCH_DECODE_REPS=${DECODE_REPS} npx vitest run --config bench/model/vitest.config.ts`,
+        startUptime, endUptime: uptime(),
+        notes: ['PyTorch: bench/model/torch_olmo.py with the weights @olmo/model saved (same model; prompt logits checked to 1e-4), KV cache preallocated, LD_PRELOAD=libjemalloc.so.2, 2 threads',
+          'decode: batch 1, 32-token prompt, 128 new tokens, greedy; the floor is weight bytes per token ÷ the measured bandwidth'],
+      }),
+      '', ...table, '',
+      'Goals (issue 4): forward ≥ 1.3× PyTorch and onnxruntime; decode ≥ 1.5× PyTorch and ≥ 80% of the bandwidth floor.',
+      'The machine is shared: compare within a run (the ratio columns), not across runs.', '',
+    ];
+    writeFileSync(path.join(here, 'RESULTS.md'), lines.join('\n'));
+  };
   for (const name of names) {
     const { cfg, B, T } = CONFIGS[name]!;
     const tmp = mkdtempSync(path.join(os.tmpdir(), 'olmo-bench-'));
@@ -168,20 +186,6 @@ it('model throughput (alternated rounds, same model on both sides)', async () =>
     table.push(`| ${name} (B ${B}, T ${T}) | ${fmtSpread(rate(tok, fwd), 0)} | ${tFwd.length ? fmtSpread(rate(tok, tFwd), 0) : 'n/a'} | ${ortS.length ? fmtSpread(rate(tok, ortS), 0) : 'n/a'} | ${ratio(fwd, tFwd)} | ${ratio(fwd, ortS)} | ` +
       `${fmtSpread(rate(128, dec), 1)} | ${tDec.length ? fmtSpread(rate(128, tDec), 1) : 'n/a'} | ${ratio(dec, tDec)} | ${floor.toFixed(0)} | ${((128 / median(dec)) / floor * 100).toFixed(0)}% |`);
     console.log(table.at(-1));
+    writeResults();
   }
-  const lines = [
-    '# bench/model results', '',
-    `${new Date().toISOString()} · float32, ${THREADS} threads · ${ROUNDS} alternated rounds (ours / PyTorch, order flipped each round; onnxruntime after each round); per round: forward median of ${REPS} reps after a warm-up, decode median of ${DECODE_REPS}; cells: median over rounds (min–max); ratio = per-round time ratio.`,
-    `Measured streaming bandwidth: ${bw.toFixed(1)} GB/s (in-place scale of 256 MB, read + write).`, '',
-    ...conditionsMarkdown({
-      command: `BENCH_CONFIGS=${names.join(',')} BENCH_ROUNDS=${ROUNDS} BENCH_REPS=${REPS} BENCH_DECODE_REPS=${DECODE_REPS} npx vitest run --config bench/model/vitest.config.ts`,
-      startUptime, endUptime: uptime(),
-      notes: ['PyTorch: bench/model/torch_olmo.py with the weights @olmo/model saved (same model; prompt logits checked to 1e-4), KV cache preallocated, LD_PRELOAD=libjemalloc.so.2, 2 threads',
-        'decode: batch 1, 32-token prompt, 128 new tokens, greedy; the floor is weight bytes per token ÷ the measured bandwidth'],
-    }),
-    '', ...table, '',
-    'Goals (issue 4): forward ≥ 1.3× PyTorch and onnxruntime; decode ≥ 1.5× PyTorch and ≥ 80% of the bandwidth floor.',
-    'The machine is shared: compare within a run (the ratio columns), not across runs.', '',
-  ];
-  writeFileSync(path.join(here, 'RESULTS.md'), lines.join('\n'));
 });

@@ -87,6 +87,22 @@ it('training tokens/s vs PyTorch (alternated rounds)', () => {
     '| config | train tok/s: ours | PyTorch | ours/PyTorch (per round) | ours GFLOP/s | % of sgemm | ours fwd / bwd / clip+AdamW (s) | PyTorch fwd / bwd / clip+AdamW (s) |',
     '|---|---|---|---|---|---|---|---|',
   ];
+  // Written after every config, so a run cut short still leaves what it measured.
+  const writeResults = () => {
+    const lines = [
+      '# bench/train results', '',
+      `${new Date().toISOString()} · float32, 2 threads · ${ROUNDS} alternated rounds (ours / PyTorch, order flipped each round) × ${STEPS} timed steps after a warm-up step; cells: median over rounds (min–max).`,
+      `Measured sgemm (512³, 2 threads): ${(peak / 1e9).toFixed(1)} GFLOP/s.`, '',
+      ...conditionsMarkdown({
+        command: `BENCH_CONFIGS=${names.join(',')} BENCH_ROUNDS=${ROUNDS} BENCH_STEPS=${STEPS} npx vitest run --config bench/train/vitest.config.ts`,
+        startUptime, endUptime: uptime(),
+        notes: ['PyTorch anchor: ../shared/tools/anchors/torch_olmo_bench.py --parts train --untied --foreach --threads 2, LD_PRELOAD=libjemalloc.so.2'],
+      }),
+      '', ...table, '',
+      'Goal (issue 6): ≥ 2× PyTorch. The machine is shared: compare within a run (the ratio column), not across runs.', '',
+    ];
+    writeFileSync(path.join(here, 'RESULTS.md'), lines.join('\n'));
+  };
   for (const n of names) {
     const o = oursRunner(n);
     const mine: Timing[] = [], theirs: Timing[] = [];
@@ -108,18 +124,6 @@ it('training tokens/s vs PyTorch (alternated rounds)', () => {
     table.push(`| ${n} (B ${B}, T ${T}) | ${fmtSpread(tps, 0)} | ${theirs.length ? fmtSpread(theirs.map((t) => t.tokens_per_s), 0) : 'n/a'} | ${ratios.length ? fmtSpread(ratios, 2, '×') : 'n/a'} | ${gf.toFixed(1)} | ${((gf * 1e9 * 100) / peak).toFixed(0)}% | ` +
       `${med(mine, 'fwd_s').toFixed(2)} / ${med(mine, 'bwd_s').toFixed(2)} / ${med(mine, 'clip_opt_s').toFixed(3)} | ${theirs.length ? `${med(theirs, 'fwd_s').toFixed(2)} / ${med(theirs, 'bwd_s').toFixed(2)} / ${med(theirs, 'clip_opt_s').toFixed(3)}` : 'n/a'} |`);
     console.log(table.at(-1));
+    writeResults();
   }
-  const lines = [
-    '# bench/train results', '',
-    `${new Date().toISOString()} · float32, 2 threads · ${ROUNDS} alternated rounds (ours / PyTorch, order flipped each round) × ${STEPS} timed steps after a warm-up step; cells: median over rounds (min–max).`,
-    `Measured sgemm (512³, 2 threads): ${(peak / 1e9).toFixed(1)} GFLOP/s.`, '',
-    ...conditionsMarkdown({
-      command: `BENCH_CONFIGS=${names.join(',')} BENCH_ROUNDS=${ROUNDS} BENCH_STEPS=${STEPS} npx vitest run --config bench/train/vitest.config.ts`,
-      startUptime, endUptime: uptime(),
-      notes: ['PyTorch anchor: ../shared/tools/anchors/torch_olmo_bench.py --parts train --untied --foreach --threads 2, LD_PRELOAD=libjemalloc.so.2'],
-    }),
-    '', ...table, '',
-    'Goal (issue 6): ≥ 2× PyTorch. The machine is shared: compare within a run (the ratio column), not across runs.', '',
-  ];
-  writeFileSync(path.join(here, 'RESULTS.md'), lines.join('\n'));
 });
