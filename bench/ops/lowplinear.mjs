@@ -23,12 +23,13 @@ const x = tensor(Float32Array.from({ length: K }, () => gen.normal(0, 1)), { sha
 const big = tensor(new Float32Array(64 << 20).fill(1), { shape: [64 << 20] });
 
 const native = lowpIsa();
-const paths = ['avx2', 'avx512', 'native'].filter((p, i, a) => a.findIndex((q) => setLowpIsa(q) === setLowpIsa(p)) === i);
+const paths = ['avx2', 'avx512', 'native'].filter((p, i, a) => a.findIndex((q) => setLowpIsa(q, false) === setLowpIsa(p, false)) === i);
 setLowpIsa('native');
 const cases = [['f32 sgemv', () => linear(x, w32), N * K * 4, null]];
 for (const p of paths) {
-  cases.push([`bf16 ${setLowpIsa(p)}`, () => lowpLinear(x, w16), N * K * 2, [p, false]]);
-  cases.push([`q8_0 ${setLowpIsa(p)}`, () => lowpLinear(x, wq), wq.nbytes, [p, false]]);
+  const isa = setLowpIsa(p, false);
+  cases.push([`bf16 ${isa}`, () => lowpLinear(x, w16), N * K * 2, [p, false]]);
+  cases.push([`q8_0 ${isa} (f32 activations)`, () => lowpLinear(x, wq), wq.nbytes, [p, false]]);
   cases.push([`q8_0 ${setLowpIsa(p, true)}`, () => lowpLinear(x, wq), wq.nbytes, [p, true]]);
 }
 cases.push(['read-only stream (sum)', () => sum(big), big.size * 4, null]);
