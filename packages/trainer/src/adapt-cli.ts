@@ -6,14 +6,29 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { OlmoError, noGrad } from '@olmo/tensor-cuda';
-import { loadAdaptConfig, type AdaptConfig } from './adapt-config.js';
+import { formatHelp, noGrad, OlmoError, parseCommandArgs, type CommandSpec } from '@olmo/tensor-cuda';
+import { ADAPT_DEFAULTS, loadAdaptConfig, type AdaptConfig } from './adapt-config.js';
 import { AdaptTrainer, type AdaptEvaluator, type AdaptResult } from './adapt.js';
 import { sftBatch, sftLoss } from './sft.js';
 
-export const ADAPT_USAGE = `usage: olmo adapt CONFIG.yaml [--key.path=value ...]
-  Fine-tunes init_from with mode: sft (jsonl of {"messages": [...]}) or mode: dpo
-  (jsonl of {"prompt", "chosen", "rejected"}). See configs/adapt-sft.yaml, configs/adapt-dpo.yaml.`;
+/** `key: default` for every adaptation config key (nested sections flattened to dotted paths). */
+function keyDefaults(o: Record<string, unknown> = ADAPT_DEFAULTS as unknown as Record<string, unknown>, prefix = ''): string[] {
+  return Object.entries(o).flatMap(([k, v]) => (v && typeof v === 'object' && !Array.isArray(v)
+    ? keyDefaults(v as Record<string, unknown>, `${prefix}${k}.`)
+    : [`  ${prefix}${k}: ${JSON.stringify(v)}`]));
+}
+
+export const ADAPT_SPEC: CommandSpec = {
+  name: 'olmo adapt',
+  summary: 'fine-tune a model: SFT on chat data or DPO on preference pairs, from an OLMo-style YAML config',
+  details: 'Fine-tunes init_from (an HF folder or an adaptation checkpoint stepN/) with mode: sft (jsonl of\n{"messages": [...]}) or mode: dpo (jsonl of {"prompt", "chosen", "rejected"}). Examples:\nconfigs/adapt-sft.yaml, configs/adapt-dpo.yaml. Config keys and their defaults:\n' + keyDefaults().join('\n'),
+  positionals: [{ name: 'CONFIG.yaml', description: 'adaptation config', required: true }],
+  overrides: 'set any key above (parsed as YAML): --dpo.beta=0.05 --data.paths=[chat.jsonl]',
+  examples: ["olmo adapt configs/adapt-sft.yaml --init_from=runs/demo/model --data.paths='[chat.jsonl]'"],
+};
+
+/** The generated help of ADAPT_SPEC (what `olmo adapt --help` prints). */
+export const ADAPT_USAGE = formatHelp(ADAPT_SPEC).trimEnd();
 
 /** An adaptation checkpoint stepN/ holds the HF folder in model/. */
 function modelFolder(p: string): string {
@@ -81,9 +96,9 @@ export async function runAdapt(c: AdaptConfig, log: (s: string) => void = (s) =>
 
 export async function runAdaptCli(argv: string[]): Promise<number> {
   if (argv[0] === 'adapt') argv = argv.slice(1);
-  if (argv.includes('-h') || argv.includes('--help')) { process.stdout.write(ADAPT_USAGE + '\n'); return 0; }
-  const positional = argv.filter((a) => !a.startsWith('--'));
-  if (positional.length !== 1) throw new OlmoError('INVALID_ARGUMENT', 'olmo adapt needs exactly one CONFIG.yaml', ADAPT_USAGE);
-  await runAdapt(loadAdaptConfig(positional[0]!, argv.filter((a) => a.startsWith('--'))));
+  const { positionals, overrides, help } = parseCommandArgs(ADAPT_SPEC, argv);
+  if (help) { process.stdout.write(ADAPT_USAGE + '\n'); return 0; }
+  if (positionals.length !== 1) throw new OlmoError('INVALID_ARGUMENT', 'olmo adapt needs exactly one CONFIG.yaml', '`olmo adapt --help` lists the keys');
+  await runAdapt(loadAdaptConfig(positionals[0]!, overrides));
   return 0;
 }

@@ -13,15 +13,28 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { OlmoError } from '@olmo/tensor-cuda';
+import { formatHelp, OlmoError, parseCommandArgs, type CommandSpec } from '@olmo/tensor-cuda';
 import type { ChatMessage } from '@olmo/tokenizer';
 
-export const CHAT_USAGE = `usage: olmo chat --model DIR [--tokenizer PATH] [--system "..."] [--prompt "..."]
-                 [--max-new-tokens N] [--temperature T] [--top-k K] [--seed S]
-  DIR: an HF model folder (config.json + *.safetensors); the tokenizer is DIR (tokenizer.json,
-  tokenizer_config.json) unless --tokenizer names a tokenizer.json or a folder.
-  Interactive: Ctrl-C stops the current answer, /reset clears the history, /exit or Ctrl-D quits.
-  --prompt "...": answer one message and exit.`;
+export const CHAT_SPEC: CommandSpec = {
+  name: 'olmo chat',
+  summary: 'interactive chat with a model through its chat template (streams tokens, keeps the history)',
+  details: 'DIR: an HF model folder (config.json + *.safetensors); the tokenizer is DIR (tokenizer.json,\ntokenizer_config.json) unless --tokenizer names a tokenizer.json or a folder.\nInteractive: Ctrl-C stops the current answer, /reset clears the history, /exit or Ctrl-D quits.\n--prompt "...": answer one message and exit.',
+  options: [
+    { name: 'model', type: 'string', value: 'DIR', required: true, description: 'HF model folder' },
+    { name: 'tokenizer', type: 'string', value: 'PATH', defaultText: 'DIR', description: 'tokenizer.json or a folder with tokenizer_config.json' },
+    { name: 'system', type: 'string', value: 'TEXT', defaultText: 'none', description: 'system prompt' },
+    { name: 'prompt', type: 'string', value: 'TEXT', defaultText: 'interactive', description: 'answer this one message and exit' },
+    { name: 'max-new-tokens', type: 'integer', value: 'N', min: 1, default: 256, description: 'longest answer in tokens' },
+    { name: 'temperature', type: 'number', value: 'T', min: 0, default: 0, description: 'sampling temperature (0 = greedy)' },
+    { name: 'top-k', type: 'integer', value: 'K', default: 0, description: 'sample from the K most likely tokens (0 = all)' },
+    { name: 'seed', type: 'integer', value: 'S', default: 0, description: 'sampling seed' },
+  ],
+  examples: ['olmo chat --model runs/demo-adapt/dpo --system "Answer briefly."', 'olmo chat --model runs/demo-adapt/dpo --prompt "Who gave the State of the Union address of 1862?"'],
+};
+
+/** The generated help of CHAT_SPEC (what `olmo chat --help` prints). */
+export const CHAT_USAGE = formatHelp(CHAT_SPEC).trimEnd();
 
 export interface ChatIO {
   input?: NodeJS.ReadableStream;
@@ -42,39 +55,13 @@ interface ChatArgs {
   help: boolean;
 }
 
+/** Parses `olmo chat` arguments (CHAT_SPEC); throws INVALID_ARGUMENT. */
 export function parseChatArgs(argv: string[]): ChatArgs {
-  const a: ChatArgs = { maxNewTokens: 256, temperature: 0, seed: 0, help: false };
-  const num = (flag: string, v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) throw new OlmoError('INVALID_ARGUMENT', `${flag} needs a number, got ${JSON.stringify(v)}`, CHAT_USAGE);
-    return n;
+  const { values: v, help } = parseCommandArgs({ ...CHAT_SPEC, options: CHAT_SPEC.options!.map((o) => ({ ...o, required: false })) }, argv);
+  return {
+    model: v.model as string | undefined, tokenizer: v.tokenizer as string | undefined, system: v.system as string | undefined, prompt: v.prompt as string | undefined,
+    maxNewTokens: v['max-new-tokens'] as number, temperature: v.temperature as number, topK: (v['top-k'] as number) || undefined, seed: v.seed as number, help,
   };
-  for (let i = 0; i < argv.length; i++) {
-    let flag = argv[i]!;
-    let val: string | undefined;
-    const eq = flag.indexOf('=');
-    if (flag.startsWith('--') && eq > 0) { val = flag.slice(eq + 1); flag = flag.slice(0, eq); }
-    const next = () => {
-      if (val !== undefined) return val;
-      const v = argv[++i];
-      if (v === undefined) throw new OlmoError('INVALID_ARGUMENT', `${flag} needs a value`, CHAT_USAGE);
-      return v;
-    };
-    switch (flag) {
-      case '--model': a.model = next(); break;
-      case '--tokenizer': a.tokenizer = next(); break;
-      case '--system': a.system = next(); break;
-      case '--prompt': a.prompt = next(); break;
-      case '--max-new-tokens': a.maxNewTokens = num(flag, next()); break;
-      case '--temperature': a.temperature = num(flag, next()); break;
-      case '--top-k': a.topK = num(flag, next()); break;
-      case '--seed': a.seed = num(flag, next()); break;
-      case '-h': case '--help': a.help = true; break;
-      default: throw new OlmoError('INVALID_ARGUMENT', `unknown argument '${flag}'`, CHAT_USAGE);
-    }
-  }
-  if (!Number.isInteger(a.maxNewTokens) || a.maxNewTokens < 1) throw new OlmoError('INVALID_ARGUMENT', `--max-new-tokens must be a positive integer, got ${a.maxNewTokens}`, CHAT_USAGE);
-  return a;
 }
 
 /** Streams the text of growing id lists: emits only what is new and never half a character. */

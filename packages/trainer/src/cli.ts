@@ -16,6 +16,8 @@ import { EvaluatorCallback } from './callbacks.js';
 import { configEvaluator } from './evaluate.js';
 import { Trainer } from './trainer.js';
 import { DEMO_SPEC, runDemo } from './demo.js';
+import { CHAT_SPEC } from './chat.js';
+import { ADAPT_SPEC } from './adapt-cli.js';
 import { setRankThreads } from './fsdp.js';
 import { latestCheckpoint, readTrainerState, resolveCheckpoint } from './checkpoint.js';
 
@@ -156,8 +158,8 @@ export const OLMO_COMMANDS: CommandTable = {
   eval: evalCommand,
   generate: generateCommand,
   export: exportCommand,
-  chat: { summary: 'interactive chat with a model through its chat template (streams; Ctrl-C stops the answer)', run: async (argv) => (await import('./chat.js')).runChatCli(argv) },
-  adapt: { summary: 'fine-tune a model: SFT or DPO from an OLMo-style YAML config', run: async (argv) => (await import('./adapt-cli.js')).runAdaptCli(argv) },
+  chat: { summary: CHAT_SPEC.summary, spec: CHAT_SPEC, run: async (argv) => (await import('./chat.js')).runChatCli(argv) },
+  adapt: { summary: ADAPT_SPEC.summary, spec: ADAPT_SPEC, run: async (argv) => (await import('./adapt-cli.js')).runAdaptCli(argv) },
 };
 
 /** `@olmo/<pkg> <version>` for every olmo package this binary runs, plus Node. */
