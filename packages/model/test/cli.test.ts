@@ -36,7 +36,7 @@ describe('olmo-generate CLI', () => {
     expect(() => parseGenerateArgs(['--seed', 'x'])).toThrow(/--seed needs an integer/);
   });
 
-  it('--dtype / --quantize load low-precision weights (same greedy ids for bf16 as the bf16 model in-process); bad values exit 1 with a typed code', async () => {
+  it('--dtype / --quantize load low-precision weights (same greedy ids for bf16 as the bf16 model in-process); bad values are typed errors (an unknown --quantize is a usage error, exit 2; an unknown dtype exit 1)', async () => {
     const dir = await savedModel();
     const run = async (extra: string[]) => {
       const out = sink(), err = sink();
@@ -52,7 +52,7 @@ describe('olmo-generate CLI', () => {
     expect(bf.out.trim().split(/[\s,]+/).map(Number)).toEqual(ids);
     expect((await run(['--dtype', 'bfloat16', '--quantize', 'q8_0'])).code).toBe(0);
     const bad = await run(['--quantize', 'q4_k']);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2); // INVALID_ARGUMENT is a usage error (docs/cli.md)
     expect(bad.err).toMatch(/INVALID_ARGUMENT/);
     expect((await run(['--dtype', 'fp8'])).err).toMatch(/DTYPE_UNSUPPORTED/);
   });

@@ -171,7 +171,7 @@ describe('GGUF export → OLMo.fromPretrained(*.gguf)', () => {
     expect(code).toBe(0);
     expect(text).toBe(EXPORT_USAGE + '\n');
     for (const flag of ['--model', '--out', '--type', '--tokenizer', '--tokenizer-pre', '--name']) expect(text).toContain(flag);
-    expect(text).toContain('default f32');
+    expect(text).toMatch(/--type f32\|f16\|bf16\|q8_0 .*\(default: f32\)/);
   });
 
   it('export CLI errors are typed', async () => {

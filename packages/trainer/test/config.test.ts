@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError, loadConfig, maxStepsOf, parseOverrides, resolveConfig, requireData } from '../src/index.js';
+import { ConfigError, loadAdaptConfig, loadConfig, maxStepsOf, parseOverrides, resolveConfig, requireData } from '../src/index.js';
 
 const configsDir = resolve(import.meta.dirname, '../../../configs');
 function invalid(fn: () => unknown, keyPath: string, re?: RegExp) {
@@ -53,10 +53,13 @@ describe('config', () => {
     expect(maxStepsOf({ ...c, max_duration: '1e6T' }, 10)).toBe(Math.ceil(1e6 / 1024));
     expect(maxStepsOf({ ...c, max_duration: '2ep' }, 10)).toBe(5);
   });
-  it('every preset in configs/ loads and validates', () => {
-    let n = 0;
-    for (const f of readdirSync(configsDir).filter((x) => x.endsWith('.yaml'))) { loadConfig(join(configsDir, f)); n++; }
+  it('every preset in configs/ loads and validates (training presets with loadConfig, adapt-*.yaml with loadAdaptConfig)', () => {
+    let n = 0, adapt = 0;
+    for (const f of readdirSync(configsDir).filter((x) => x.endsWith('.yaml'))) {
+      if (f.startsWith('adapt-')) { loadAdaptConfig(join(configsDir, f)); adapt++; } else { loadConfig(join(configsDir, f)); n++; }
+    }
     expect(n).toBeGreaterThan(0);
+    expect(adapt).toBe(2);
   });
 });
 
