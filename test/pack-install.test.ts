@@ -19,7 +19,6 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const SCRIPT = `import { OLMo, generateText } from '@olmo/model';
 import { Tokenizer } from '@olmo/tokenizer';
-import { ensureFreshDist } from './support/fresh-dist.js';
 const [dir, tokenizerPath, prompt] = process.argv.slice(2);
 const model = await OLMo.fromPretrained(dir);
 const tokenizer = await Tokenizer.fromFile(tokenizerPath);
