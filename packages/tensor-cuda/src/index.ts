@@ -5,9 +5,10 @@
 export * from './errors.js';
 export * from './dtype.js';
 export { type Device, deviceIndex, cudaAvailable, cudaDeviceCount, assertDeviceUsable } from './device.js';
-export { native, memoryStats, buildInfo, emptyCache, type BuildInfo } from './native.js';
+export { native, memoryStats, resetPeakMemory, buildInfo, emptyCache, type BuildInfo } from './native.js';
 export { Tensor, shapeSize, contiguousStrides, type Shape } from './tensor.js';
 export { tidy, tidyAsync, keep, untracked } from './scope.js';
+export { withAutocast, autocastDtype, type AutocastDtype } from './autocast.js';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, needsGrad, record, type GradNode } from './autograd.js';
 export { tensor, empty, zeros, ones, full, arange, type TensorOptions } from './creation.js';
 export { Generator, randn, rand, truncNormal } from './rng.js';

@@ -4,6 +4,8 @@
  *     is then shared across a's batch (no copy). Transposes are free (folded into the GEMM).
  *   linear(x, w): x [..., K] @ w[N, K]^T -> [..., N] — the layer form with HF weight layout.
  * Backward: dA = dC @ B^T, dB = A^T @ dC (batched; reduced over the batch when b is shared).
+ * Under withAutocast('bfloat16') (autocast.ts) the forward and backward GEMMs of the op round
+ * their operands to bf16 and accumulate in float32 (native gemmBf16); results stay float32.
  */
 import { needsGrad, record } from '../autograd.js';
 import { call } from '../native.js';
@@ -11,14 +13,32 @@ import { Tensor, shapeSize } from '../tensor.js';
 import { ShapeError } from '../errors.js';
 import { contig } from './views.js';
 import { expectDtype, fmt, sameDevice } from './util.js';
+import { autocastDtype } from '../autocast.js';
+import { DTYPE_CODE } from '../dtype.js';
+import { to } from './views.js';
 
 export interface MatmulOptions {
   transA?: boolean;
   transB?: boolean;
 }
 
+export interface GemmOptions {
+  transA?: boolean;
+  transB?: boolean;
+  alpha?: number;
+  beta?: number;
+  /** 'bf16': operands rounded to bfloat16, float32 accumulation (default 'float32'). */
+  precision?: 'float32' | 'bf16';
+}
+
+/** Which CPU kernel runs bf16 GEMMs: 'avx512bf16' (vdpbf16ps) or 'avx2' (rounding + sgemm); see native/cpu/gemm_bf16.cc. */
+export function gemmBf16Isa(): 'avx512bf16' | 'avx2' {
+  return call((n) => n.gemmBf16Isa() as 'avx512bf16' | 'avx2');
+}
+
 /** Raw GEMM into `out` (no autograd). out = alpha * op(a) @ op(b) + beta * out. */
-export function gemmInto(out: Tensor, a: Tensor, b: Tensor, o: { transA?: boolean; transB?: boolean; alpha?: number; beta?: number } = {}): void {
+export function gemmInto(out: Tensor, a: Tensor, b: Tensor, o: GemmOptions = {}): void {
+  if (o.precision === 'bf16' || a.dtype === 'bfloat16' || b.dtype === 'bfloat16') return gemmBf16Into(out, a, b, o);
   const ta = !!o.transA, tb = !!o.transB;
   const aR = a.shape[a.ndim - 2]!, aC = a.shape[a.ndim - 1]!;
   const bR = b.shape[b.ndim - 2]!, bC = b.shape[b.ndim - 1]!;
@@ -29,6 +49,28 @@ export function gemmInto(out: Tensor, a: Tensor, b: Tensor, o: { transA?: boolea
     a.buf, a.byteOffset, aC, batchA === 1 ? 0 : aR * aC,
     b.buf, b.byteOffset, bC, batchB === 1 ? 0 : bR * bC,
     o.beta ?? 0, out.buf, out.byteOffset, N, batch === 1 && batchA === 1 && batchB === 1 ? 0 : M * N, batch));
+}
+
+/** gemmInto with bf16-rounded operands (float32 or bfloat16 tensors) and float32 accumulation. */
+function gemmBf16Into(out: Tensor, a: Tensor, b: Tensor, o: GemmOptions): void {
+  // CUDA kernels take bfloat16 operands: cast float32 ones (the CPU kernel rounds while packing).
+  const ac = a.deviceIndex >= 0 && a.dtype === 'float32' ? to(a, 'bfloat16') : a;
+  const bc = b.deviceIndex >= 0 && b.dtype === 'float32' ? to(b, 'bfloat16') : b;
+  try {
+    const ta = !!o.transA, tb = !!o.transB;
+    const aR = ac.shape[ac.ndim - 2]!, aC = ac.shape[ac.ndim - 1]!;
+    const bR = bc.shape[bc.ndim - 2]!, bC = bc.shape[bc.ndim - 1]!;
+    const M = ta ? aC : aR, K = ta ? aR : aC, N = tb ? bR : bC;
+    const batchA = shapeSize(ac.shape.slice(0, -2)), batchB = shapeSize(bc.shape.slice(0, -2));
+    const batch = Math.max(batchA, batchB);
+    call((n) => n.gemmBf16(ta, tb, M, N, K, o.alpha ?? 1,
+      ac.buf, ac.byteOffset, DTYPE_CODE[ac.dtype], aC, batchA === 1 ? 0 : aR * aC,
+      bc.buf, bc.byteOffset, DTYPE_CODE[bc.dtype], bC, batchB === 1 ? 0 : bR * bC,
+      o.beta ?? 0, out.buf, out.byteOffset, N, batch === 1 && batchA === 1 && batchB === 1 ? 0 : M * N, batch));
+  } finally {
+    if (ac !== a) ac.dispose();
+    if (bc !== b) bc.dispose();
+  }
 }
 
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
@@ -47,17 +89,19 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   }
   const outShape = [...(batchShapeA.length >= batchShapeB.length ? batchShapeA : batchShapeB), M, N];
   const ac = contig(a), bc = contig(b);
+  // captured now: the backward GEMMs use the forward's precision even when backward() runs outside the autocast
+  const precision = autocastDtype() === 'bfloat16' ? 'bf16' : 'float32';
   try {
     const out = Tensor.allocate(outShape, 'float32', dev, false);
-    gemmInto(out, ac, bc, { transA: ta, transB: tb });
+    gemmInto(out, ac, bc, { transA: ta, transB: tb, precision });
     if (needsGrad(a, b)) {
       record(out, 'matmul', [a, b], [ac, bc], (g, [sa, sb]) => {
         let da: Tensor | null = null, db: Tensor | null = null;
         if (a.requiresGrad) {
           // C = op(A) op(B): d op(A) = g op(B)^T; if transA, dA = (g op(B)^T)^T = op(B) g^T.
           da = Tensor.allocate(a.shape, 'float32', dev, false);
-          if (!ta) gemmInto(da, g, sb!, { transB: !tb });
-          else gemmInto(da, sb!, g, { transA: tb, transB: true });
+          if (!ta) gemmInto(da, g, sb!, { transB: !tb, precision });
+          else gemmInto(da, sb!, g, { transA: tb, transB: true, precision });
         }
         if (b.requiresGrad) {
           db = Tensor.allocate(b.shape, 'float32', dev, false);
@@ -67,14 +111,14 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
             const aFlat = sa!._view([shapeSize(a.shape.slice(0, -2)) * a.shape[a.ndim - 2]!, a.shape[a.ndim - 1]!], sa!.offset);
             const gFlat = g._view([shapeSize(outShape.slice(0, -2)) * M, N], g.offset);
             if (ta) throw new ShapeError('matmul: transA with a shared 2-D b is not supported for backward', 'reshape a instead');
-            if (!tb) gemmInto(db, aFlat, gFlat, { transA: true });
-            else gemmInto(db, gFlat, aFlat, { transA: true });
+            if (!tb) gemmInto(db, aFlat, gFlat, { transA: true, precision });
+            else gemmInto(db, gFlat, aFlat, { transA: true, precision });
             aFlat.dispose();
             gFlat.dispose();
           } else if (!tb) {
-            gemmInto(db, sa!, g, { transA: !ta });
+            gemmInto(db, sa!, g, { transA: !ta, precision });
           } else {
-            gemmInto(db, g, sa!, { transA: true, transB: ta });
+            gemmInto(db, g, sa!, { transA: true, transB: ta, precision });
           }
         }
         return [da, db];
