@@ -16,7 +16,7 @@
 import { mkdir, rename, writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  FlatBuffer, Generator, Tensor, add, copyInto, deviceIndex, fillInPlace, linear, noGrad, tensor, tidy, isGradEnabled,
+  FlatBuffer, Generator, Tensor, add, checkpoint, copyInto, deviceIndex, fillInPlace, linear, noGrad, tensor, tidy, isGradEnabled,
   type Device,
 } from '@olmo/tensor-cuda';
 import { OLMoConfig, countParameters, flopsPerToken, headDim, parameterSpecs, validateConfig, type ParamSpec } from './config.js';
@@ -44,7 +44,28 @@ export interface InitOptions {
   requiresGrad?: boolean;
 }
 
+/**
+ * OLMo's `activation_checkpointing` strategies: whole_layer = every block recomputed in backward;
+ * one_in_N = blocks whose index is a multiple of N; fine_grained = inside every block, the input
+ * norms, the attention core (RoPE + softmax attention) and the SwiGLU activation (OLMo's
+ * attn_norm / attention / ff_norm / act wrapping).
+ */
+export type ActivationCheckpointing = 'whole_layer' | 'one_in_two' | 'one_in_three' | 'one_in_four' | 'fine_grained';
+export const ACTIVATION_CHECKPOINTING: readonly ActivationCheckpointing[] = ['whole_layer', 'one_in_two', 'one_in_three', 'one_in_four', 'fine_grained'];
+
+function checkpointsBlock(s: ActivationCheckpointing | null | undefined, l: number): boolean {
+  switch (s) {
+    case 'whole_layer': return true;
+    case 'one_in_two': return l % 2 === 0;
+    case 'one_in_three': return l % 3 === 0;
+    case 'one_in_four': return l % 4 === 0;
+    default: return false;
+  }
+}
+
 export interface ForwardOptions {
+  /** Recompute activations in backward instead of keeping them (training memory); see ActivationCheckpointing. */
+  activationCheckpointing?: ActivationCheckpointing | null;
   /** HF semantics: labels [B, T] aligned with the inputs; position t predicts labels[t + 1]; -100 is ignored. */
   labels?: number[][] | Tensor;
   ignoreIndex?: number;
@@ -353,14 +374,16 @@ export class OLMo {
     return this.paramSource ? this.paramSource(name) : this.flat!.view(name);
   }
 
-  private block(l: number, x: Tensor, B: number, T: number, cache: KVCache | undefined, pos: number): Tensor {
+  private block(l: number, x: Tensor, B: number, T: number, cache: KVCache | undefined, pos: number, fineGrained = false): Tensor {
     const c = this.config;
+    // fine_grained activation checkpointing: these pieces keep only their inputs until backward
+    const fg = (fn: (xs: Tensor[]) => Tensor, xs: Tensor[]) => (fineGrained ? checkpoint(fn, xs) : fn(xs));
     const w = (n: string) => this.p(`model.layers.${l}.${n}`);
     const NH = c.num_attention_heads, NKV = c.num_key_value_heads, HS = headDim(c), C = c.hidden_size;
     const olmo2 = c.architecture === 'olmo2';
 
     // --- attention
-    const a = olmo2 ? x : layerNorm(x, null, null, c.layer_norm_eps);
+    const a = olmo2 ? x : fg(([t]) => layerNorm(t!, null, null, c.layer_norm_eps), [x]);
     let q = linear(a, w('self_attn.q_proj.weight'));
     let k = linear(a, w('self_attn.k_proj.weight'));
     let v = linear(a, w('self_attn.v_proj.weight'));
@@ -373,23 +396,27 @@ export class OLMo {
       q = rmsNorm(q, w('self_attn.q_norm.weight'), c.layer_norm_eps);
       k = rmsNorm(k, w('self_attn.k_norm.weight'), c.layer_norm_eps);
     }
-    const q4 = rope(q.reshape([B, T, NH, HS]), { theta: c.rope_theta, positionOffset: pos });
-    const k4 = rope(k.reshape([B, T, NKV, HS]), { theta: c.rope_theta, positionOffset: pos });
-    const v4 = v.reshape([B, T, NKV, HS]);
     let att: Tensor;
     if (cache) {
-      const kv = cache.append(l, k4, v4);
+      const q4 = rope(q.reshape([B, T, NH, HS]), { theta: c.rope_theta, positionOffset: pos });
+      const k4 = rope(k.reshape([B, T, NKV, HS]), { theta: c.rope_theta, positionOffset: pos });
+      const kv = cache.append(l, k4, v.reshape([B, T, NKV, HS]));
       att = attention(q4, kv.k, kv.v, { causal: true });
-    } else att = attention(q4, k4, v4, { causal: true });
+    } else {
+      att = fg(([q2, k2, v2]) => attention(
+        rope(q2!.reshape([B, T, NH, HS]), { theta: c.rope_theta, positionOffset: pos }),
+        rope(k2!.reshape([B, T, NKV, HS]), { theta: c.rope_theta, positionOffset: pos }),
+        v2!.reshape([B, T, NKV, HS]), { causal: true }), [q, k, v]);
+    }
     let o = linear(att.reshape([B, T, C]), w('self_attn.o_proj.weight'));
     if (olmo2) o = rmsNorm(o, w('post_attention_layernorm.weight'), c.layer_norm_eps);
     const h = add(x, o);
 
     // --- MLP
-    const m = olmo2 ? h : layerNorm(h, null, null, c.layer_norm_eps);
+    const m = olmo2 ? h : fg(([t]) => layerNorm(t!, null, null, c.layer_norm_eps), [h]);
     const g = linear(m, w('mlp.gate_proj.weight'));
     const u = linear(m, w('mlp.up_proj.weight'));
-    let d = linear(swiglu(g, u), w('mlp.down_proj.weight'));
+    let d = linear(fg(([g2, u2]) => swiglu(g2!, u2!), [g, u]), w('mlp.down_proj.weight'));
     if (olmo2) d = rmsNorm(d, w('post_feedforward_layernorm.weight'), c.layer_norm_eps);
     return add(h, d);
   }
@@ -411,7 +438,11 @@ export class OLMo {
       const pos = opts.cache ? opts.cache.length : 0;
       if (opts.cache && opts.cache.batch !== B) throw new OlmoError('SHAPE_MISMATCH', `KV cache batch ${opts.cache.batch} != input batch ${B}`);
       let x = embedding(ids, P.view('model.embed_tokens.weight'));
-      for (let l = 0; l < c.num_hidden_layers; l++) x = this.block(l, x, B, T, opts.cache, pos);
+      const ac = opts.cache ? null : opts.activationCheckpointing;
+      for (let l = 0; l < c.num_hidden_layers; l++) {
+        if (checkpointsBlock(ac, l)) x = checkpoint(([t]) => this.block(l, t!, B, T, undefined, pos), [x]);
+        else x = this.block(l, x, B, T, opts.cache, pos, ac === 'fine_grained');
+      }
       if (opts.cache) opts.cache.length = pos + T;
       if (opts.lastOnly && T > 1) x = x.slice(1, T - 1, T);
       const hN = this.norm(x, 'model.norm.weight');

@@ -8,6 +8,7 @@ export { type Device, deviceIndex, cudaAvailable, cudaDeviceCount, assertDeviceU
 export { native, memoryStats, resetPeakMemory, buildInfo, emptyCache, type BuildInfo } from './native.js';
 export { Tensor, shapeSize, contiguousStrides, type Shape } from './tensor.js';
 export { tidy, tidyAsync, keep, untracked } from './scope.js';
+export { checkpoint } from './checkpoint.js';
 export { withAutocast, autocastDtype, type AutocastDtype } from './autocast.js';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, needsGrad, record, type GradNode } from './autograd.js';
 export { tensor, empty, zeros, ones, full, arange, type TensorOptions } from './creation.js';
