@@ -8,8 +8,9 @@
  * normalises its loss by its own token count, so the gradient fed to the bf16 GEMMs is scaled by
  * W relative to W = 1; for W = 3 that scale is not a power of two and moves bf16 rounding
  * decisions, which the recipe's discontinuity (see amp-bf16.test.ts) turns into ~1e-4..1e-3
- * differences after 20 Adam steps. The bound (3e-3) is set from that, and is checked to be well
- * below the fp32-vs-amp difference.
+ * differences after 20 Adam steps (measured: W=2 9e-5, W=3 3.2e-4, pure vs mixed 1.5e-4); the bound
+ * is 1e-3. On this random-token preset amp_bf16 moves the LOSS trace only ~7e-5 from fp32, so the
+ * test shows the bf16 path is active through the grad norms instead (amp-vs-fp32 > W=2-vs-W=1).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -69,18 +70,21 @@ describe.skipIf(!!skip)('FSDP under precision: amp_bf16', () => {
     const run = (W: number, extra: string[], tag: string) => {
       const save = join(work, `${tag}-w${W}`);
       train(W, [...base, ...extra, `--save_folder=${save}`]);
-      return readMetrics(save).map((m) => m['train/CrossEntropyLoss']!);
+      const ms = readMetrics(save);
+      return { loss: ms.map((m) => m['train/CrossEntropyLoss']!), norm: ms.map((m) => m['optim/total_grad_norm']!) };
     };
     const amp = [1, 2, 3].map((W) => run(W, ['--precision=amp_bf16', '--fsdp.precision=mixed'], 'amp'));
     const fp32 = run(1, ['--precision=fp32'], 'fp32');
     const pure = run(2, ['--precision=amp_bf16', '--fsdp.precision=pure'], 'pure');
-    for (const t of [...amp, fp32, pure]) expect(t).toHaveLength(20);
-    const dW2 = maxRel(amp[1]!, amp[0]!), dW3 = maxRel(amp[2]!, amp[0]!), dFp32 = maxRel(fp32, amp[0]!), dPure = maxRel(pure, amp[1]!);
-    console.log(`[fsdp-amp] max relative loss difference vs W=1 amp_bf16: W=2 ${dW2.toExponential(2)}, W=3 ${dW3.toExponential(2)}; fp32 ${dFp32.toExponential(2)}; pure vs mixed at W=2 ${dPure.toExponential(2)}`);
-    expect(dW2).toBeLessThan(3e-3);
-    expect(dW3).toBeLessThan(3e-3);
-    expect(dPure).toBeLessThan(3e-3);
-    expect(dFp32).toBeGreaterThan(3 * 3e-3);
-    expect(amp[0]!.at(-1)!).toBeLessThan(amp[0]![0]!);
+    for (const t of [...amp, fp32, pure]) expect(t.loss).toHaveLength(20);
+    const dW2 = maxRel(amp[1]!.loss, amp[0]!.loss), dW3 = maxRel(amp[2]!.loss, amp[0]!.loss), dPure = maxRel(pure.loss, amp[1]!.loss);
+    const nW2 = maxRel(amp[1]!.norm, amp[0]!.norm), nFp32 = maxRel(fp32.norm, amp[0]!.norm);
+    console.log(`[fsdp-amp] max relative loss difference vs W=1 amp_bf16: W=2 ${dW2.toExponential(2)}, W=3 ${dW3.toExponential(2)}; pure vs mixed at W=2 ${dPure.toExponential(2)}; fp32 ${maxRel(fp32.loss, amp[0]!.loss).toExponential(2)}. Grad norms: W=2 ${nW2.toExponential(2)}, fp32 ${nFp32.toExponential(2)}`);
+    expect(dW2).toBeLessThan(1e-3);
+    expect(dW3).toBeLessThan(1e-3);
+    expect(dPure).toBeLessThan(1e-3);
+    // the bf16 GEMMs are in use under FSDP: amp moves the grad norms more than sharding at W=2 does
+    expect(nFp32).toBeGreaterThan(nW2);
+    expect(amp[0]!.loss.at(-1)!).toBeLessThan(amp[0]!.loss[0]!);
   }, 600_000);
 });
