@@ -12,10 +12,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { echo "[gpu-pack] $*"; }
-say "compiling TS (tensor-cuda, model)"
-for p in tensor-cuda model; do npx tsc -p "packages/$p/tsconfig.json"; done
+if [[ -z "${SKIP_TSC:-}" ]]; then
+  say "compiling TS (tensor-cuda, model)"
+  for p in tensor-cuda model; do npx tsc -p "packages/$p/tsconfig.json"; done
+fi
 say "packing node"
-bash ../shared/tools/pack-node.sh >/dev/null
+# what ../shared/tools/pack-node.sh does, inline: that script writes .git/info/exclude, which fails
+# in a git worktree (.git is a file there); .device/ is in .gitignore already
+mkdir -p .device
+nodebin=$(readlink -f "$(command -v node)")
+if [[ ! -s .device/node.xz || .device/node.xz -ot "$nodebin" ]]; then xz -T2 -6 -c "$nodebin" > .device/node.xz; fi
 mkdir -p .device/napi/include .device/napi/addon-api
 cp node_modules/node-api-headers/include/*.h .device/napi/include/
 cp node_modules/node-addon-api/*.h .device/napi/addon-api/

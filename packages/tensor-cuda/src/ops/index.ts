@@ -13,3 +13,4 @@ export * from './concat.js';
 export * from './crossentropy.js';
 export * from './adamw.js';
 export * from './gradclip.js';
+export * from './linearcrossentropy.js';
