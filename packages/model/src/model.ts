@@ -16,7 +16,7 @@
 import { mkdir, rename, writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  FlatBuffer, Generator, Tensor, add, checkpoint, copyInto, deviceIndex, fillInPlace, linear, noGrad, tensor, tidy, isGradEnabled,
+  FlatBuffer, Generator, Tensor, add, checkpoint, copyInto, linearCrossEntropy, deviceIndex, fillInPlace, linear, noGrad, tensor, tidy, isGradEnabled,
   type Device,
 } from '@olmo/tensor-cuda';
 import { OLMoConfig, countParameters, flopsPerToken, headDim, parameterSpecs, validateConfig, type ParamSpec } from './config.js';
@@ -427,6 +427,29 @@ export class OLMo {
     let d = linear(fg(([g2, u2]) => swiglu(g2!, u2!), [g, u]), w('mlp.down_proj.weight'));
     if (olmo2) d = rmsNorm(d, w('post_feedforward_layernorm.weight'), c.layer_norm_eps);
     return add(h, d);
+  }
+
+  /**
+   * Training loss through the fused LM head (`linearCrossEntropy`: the [B·T, V] logits are never
+   * materialised). ids int32 [B, T]; targets int32 [B·T], aligned with positions (position t's
+   * target, `ignoreIndex` for none). Returns the SUM of cross-entropy + z-loss over the targets
+   * (differentiable; normalise it yourself) and the two parts as numbers. Single process only.
+   */
+  fusedLoss(ids: Tensor, targets: Tensor, opts: { ignoreIndex?: number; zLossMultiplier?: number; activationCheckpointing?: ActivationCheckpointing | null; chunkRows?: number } = {}): { loss: Tensor; ceSum: number; zSum: number } {
+    const P = this.requireStorage();
+    const c = this.config;
+    return tidy(() => {
+      const [B, T] = ids.shape as [number, number];
+      let x = embedding(ids, P.view('model.embed_tokens.weight'));
+      const ac = opts.activationCheckpointing;
+      for (let l = 0; l < c.num_hidden_layers; l++) {
+        if (checkpointsBlock(ac, l)) x = checkpoint(([t]) => this.block(l, t!, B, T, undefined, 0), [x]);
+        else x = this.block(l, x, B, T, undefined, 0, ac === 'fine_grained');
+      }
+      const hN = this.norm(x, 'model.norm.weight');
+      const head = c.tie_word_embeddings ? P.view('model.embed_tokens.weight') : P.view('lm_head.weight');
+      return linearCrossEntropy(hN.reshape([B * T, c.hidden_size]), head, targets, { ignoreIndex: opts.ignoreIndex, zLossMultiplier: opts.zLossMultiplier, chunkRows: opts.chunkRows });
+    });
   }
 
   /**

@@ -212,7 +212,7 @@ export class Trainer implements TrainerView {
     for (let s = 0; s < B; s += mb) {
       const n = Math.min(mb, B - s);
       withAutocast(this.autocast, () => tidy(() => {
-        const out = microbatchLoss(this.model, ids.subarray(s * T, (s + n) * T), n, T, { normalizer, zLossMultiplier: zMult, labelMask: labelMask ? labelMask.subarray(s * T, (s + n) * T) : null, activationCheckpointing: this.config.activation_checkpointing });
+        const out = microbatchLoss(this.model, ids.subarray(s * T, (s + n) * T), n, T, { normalizer, zLossMultiplier: zMult, labelMask: labelMask ? labelMask.subarray(s * T, (s + n) * T) : null, activationCheckpointing: this.config.activation_checkpointing, fused: this.config.fused_loss === true });
         ceSum += out.ceSum; zSum += out.zSum;
         const total: Tensor = out.zLoss ? add(out.ceLoss, out.zLoss) : out.ceLoss;
         total.backward();
