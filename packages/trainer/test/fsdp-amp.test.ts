@@ -9,8 +9,10 @@
  * W relative to W = 1; for W = 3 that scale is not a power of two and moves bf16 rounding
  * decisions, which the recipe's discontinuity (see amp-bf16.test.ts) turns into ~1e-4..1e-3
  * differences after 20 Adam steps (measured: W=2 9e-5, W=3 3.2e-4, pure vs mixed 1.5e-4); the bound
- * is 1e-3. On this random-token preset amp_bf16 moves the LOSS trace only ~7e-5 from fp32, so the
- * test shows the bf16 path is active through the grad norms instead (amp-vs-fp32 > W=2-vs-W=1).
+ * is 1e-3. Limitation: on this random-token preset amp_bf16 moves the loss trace only ~7e-5 from
+ * fp32 and the grad norms ~1e-2 — no more than sharding does (W=2 vs W=1 grad norms: 1.1e-2) — so
+ * this test does NOT show that the bf16 GEMMs run under FSDP; amp-bf16.test.ts shows the
+ * single-process path does, and trainStepSharded wraps forward + backward in the same withAutocast.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -83,8 +85,6 @@ describe.skipIf(!!skip)('FSDP under precision: amp_bf16', () => {
     expect(dW2).toBeLessThan(1e-3);
     expect(dW3).toBeLessThan(1e-3);
     expect(dPure).toBeLessThan(1e-3);
-    // the bf16 GEMMs are in use under FSDP: amp moves the grad norms more than sharding at W=2 does
-    expect(nFp32).toBeGreaterThan(nW2);
     expect(amp[0]!.loss.at(-1)!).toBeLessThan(amp[0]!.loss[0]!);
   }, 600_000);
 });
