@@ -16,7 +16,7 @@
 import { mkdir, rename, writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  FlatBuffer, Generator, Tensor, add, checkpoint, copyInto, linearCrossEntropy, deviceIndex, fillInPlace, linear, noGrad, tensor, tidy, isGradEnabled,
+  FlatBuffer, Generator, Tensor, add, castInto, checkpoint, copyInto, linearCrossEntropy, deviceIndex, fillInPlace, linear, noGrad, tensor, tidy, isGradEnabled,
   type Device,
 } from '@olmo/tensor-cuda';
 import { OLMoConfig, countParameters, flopsPerToken, headDim, parameterSpecs, validateConfig, type ParamSpec } from './config.js';
@@ -163,6 +163,9 @@ export class OLMo {
   readonly flat: FlatBuffer | null;
   private gradFlat: FlatBuffer | null = null;
   private disposed = false;
+  /** amp_bf16: bfloat16 copies of the parameters for the GEMMs (enableComputeCopies). */
+  private bf16Flat: Tensor | null = null;
+  private bf16Views = new Map<string, Tensor>();
   /** Where forward reads parameters (a FSDP unit runner while one is active). */
   private paramSource: ((name: string) => Tensor) | null = null;
 
@@ -387,14 +390,15 @@ export class OLMo {
     // fine_grained activation checkpointing: these pieces keep only their inputs until backward
     const fg = (fn: (xs: Tensor[]) => Tensor, xs: Tensor[]) => (fineGrained ? checkpoint(fn, xs) : fn(xs));
     const w = (n: string) => this.p(`model.layers.${l}.${n}`);
+    const wc = (n: string) => this.computeCopy(`model.layers.${l}.${n}`);
     const NH = c.num_attention_heads, NKV = c.num_key_value_heads, HS = headDim(c), C = c.hidden_size;
     const olmo2 = c.architecture === 'olmo2';
 
     // --- attention
     const a = olmo2 ? x : fg(([t]) => layerNorm(t!, null, null, c.layer_norm_eps), [x]);
-    let q = linear(a, w('self_attn.q_proj.weight'));
-    let k = linear(a, w('self_attn.k_proj.weight'));
-    let v = linear(a, w('self_attn.v_proj.weight'));
+    let q = linear(a, w('self_attn.q_proj.weight'), wc('self_attn.q_proj.weight'));
+    let k = linear(a, w('self_attn.k_proj.weight'), wc('self_attn.k_proj.weight'));
+    let v = linear(a, w('self_attn.v_proj.weight'), wc('self_attn.v_proj.weight'));
     if (c.clip_qkv !== null) {
       q = clamp(q, -c.clip_qkv, c.clip_qkv);
       k = clamp(k, -c.clip_qkv, c.clip_qkv);
@@ -416,17 +420,41 @@ export class OLMo {
         rope(k2!.reshape([B, T, NKV, HS]), { theta: c.rope_theta, positionOffset: pos }),
         v2!.reshape([B, T, NKV, HS]), { causal: true }), [q, k, v]);
     }
-    let o = linear(att.reshape([B, T, C]), w('self_attn.o_proj.weight'));
+    let o = linear(att.reshape([B, T, C]), w('self_attn.o_proj.weight'), wc('self_attn.o_proj.weight'));
     if (olmo2) o = rmsNorm(o, w('post_attention_layernorm.weight'), c.layer_norm_eps);
     const h = add(x, o);
 
     // --- MLP
     const m = olmo2 ? h : fg(([t]) => layerNorm(t!, null, null, c.layer_norm_eps), [h]);
-    const g = linear(m, w('mlp.gate_proj.weight'));
-    const u = linear(m, w('mlp.up_proj.weight'));
-    let d = linear(fg(([g2, u2]) => swiglu(g2!, u2!), [g, u]), w('mlp.down_proj.weight'));
+    const g = linear(m, w('mlp.gate_proj.weight'), wc('mlp.gate_proj.weight'));
+    const u = linear(m, w('mlp.up_proj.weight'), wc('mlp.up_proj.weight'));
+    let d = linear(fg(([g2, u2]) => swiglu(g2!, u2!), [g, u]), w('mlp.down_proj.weight'), wc('mlp.down_proj.weight'));
     if (olmo2) d = rmsNorm(d, w('post_feedforward_layernorm.weight'), c.layer_norm_eps);
     return add(h, d);
+  }
+
+  /**
+   * amp_bf16: keeps a bfloat16 copy of every parameter (one flat buffer, half the master's bytes)
+   * that the projections use as GEMM operand under withAutocast('bfloat16') instead of rounding
+   * the float32 master on every call; gradients still go to the master. Call
+   * refreshComputeCopies() after every parameter update (the Trainer does, before each step).
+   */
+  enableComputeCopies(): void {
+    const flat = this.requireStorage();
+    if (this.bf16Flat) return;
+    this.bf16Flat = Tensor.allocate([flat.numel], 'bfloat16', flat.buffer.deviceIndex, false).keep();
+    for (const e of flat.entries) this.bf16Views.set(e.name, this.bf16Flat._view(e.shape, e.offset).keep());
+    this.refreshComputeCopies();
+  }
+
+  /** Re-rounds the bfloat16 compute copies from the float32 master parameters. */
+  refreshComputeCopies(): void {
+    if (this.bf16Flat) castInto(this.bf16Flat, this.requireStorage().buffer);
+  }
+
+  /** The bf16 compute copy of a parameter (null when copies are off or under sharded execution). */
+  private computeCopy(name: string): Tensor | null {
+    return this.paramSource ? null : (this.bf16Views.get(name) ?? null);
   }
 
   /**
@@ -477,8 +505,8 @@ export class OLMo {
       if (opts.cache) opts.cache.length = pos + T;
       if (opts.lastOnly && T > 1) x = x.slice(1, T - 1, T);
       const hN = this.norm(x, 'model.norm.weight');
-      const head = c.tie_word_embeddings ? P.view('model.embed_tokens.weight') : P.view('lm_head.weight');
-      const logits = linear(hN, head);
+      const headName = c.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
+      const logits = linear(hN, P.view(headName), this.computeCopy(headName));
       let loss: Tensor | null = null, zLoss: Tensor | null = null;
       if (opts.labels !== undefined) {
         if (opts.lastOnly) throw new OlmoError('INVALID_ARGUMENT', 'labels and lastOnly cannot be combined');
@@ -573,6 +601,10 @@ export class OLMo {
     this.disposed = true;
     if (this.flat) for (const v of this.flat.views.values()) { v.grad?.dispose(); v.grad = null; }
     this.gradFlat?.dispose();
+    for (const v of this.bf16Views.values()) v.dispose();
+    this.bf16Views.clear();
+    this.bf16Flat?.dispose();
+    this.bf16Flat = null;
     this.flat?.dispose();
   }
 

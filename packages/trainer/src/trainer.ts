@@ -131,6 +131,9 @@ export class Trainer implements TrainerView {
     // amp_bf16: GEMM operands rounded to bf16 with float32 accumulation (forward and backward, on
     // CPU and CUDA alike); master weights, gradients, AdamW state and everything else float32.
     this.autocast = c.precision === 'amp_bf16' ? 'bfloat16' : null;
+    // bf16 copies of the parameters for the GEMMs (single process; FSDP gathers per unit)
+    const cm = o.model as unknown as { enableComputeCopies?: () => void };
+    if (this.autocast && !this.dist && typeof cm.enableComputeCopies === 'function') cm.enableComputeCopies();
     if (c.precision === 'amp_fp16') this.log('[olmo] precision amp_fp16 is not implemented: training in fp32 (use amp_bf16)');
   }
 
@@ -204,6 +207,9 @@ export class Trainer implements TrainerView {
   /** One optimizer step on the next global batch. Returns its metrics (OLMo names). */
   trainStep(): Metrics {
     if (this.dist) return this.trainStepSharded(this.dist);
+    // amp_bf16: refresh the bf16 compute copies from the master weights (after the last optimizer
+    // step, a checkpoint restore, or any other update)
+    if (this.autocast) (this.model as unknown as { refreshComputeCopies?: () => void }).refreshComputeCopies?.();
     const { lr, maxNorm, ids, labelMask, B, T, mb, normalizer, zMult } = this.beginStep();
     const zm = this.model as unknown as { zeroGrad?: () => void };
     if (typeof zm.zeroGrad === 'function') zm.zeroGrad();

@@ -20,6 +20,12 @@ import { to } from './views.js';
 export interface MatmulOptions {
   transA?: boolean;
   transB?: boolean;
+  /**
+   * A bfloat16 copy of b (same shape) used as the GEMM operand under withAutocast('bfloat16')
+   * instead of rounding b on every call — amp_bf16's "bf16 copies of the parameters for compute".
+   * Gradients still flow to b (the float32 master). Ignored outside autocast.
+   */
+  computeB?: Tensor | null;
 }
 
 export interface GemmOptions {
@@ -88,7 +94,11 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     throw new ShapeError(`matmul: batch dims ${fmt(batchShapeA)} and ${fmt(batchShapeB)} differ`, 'b must be 2-D (shared) or have the same batch dims as a');
   }
   const outShape = [...(batchShapeA.length >= batchShapeB.length ? batchShapeA : batchShapeB), M, N];
-  const ac = contig(a), bc = contig(b);
+  const useCopy = !!opts.computeB && autocastDtype() === 'bfloat16';
+  if (useCopy && (opts.computeB!.dtype !== 'bfloat16' || fmt(opts.computeB!.shape) !== fmt(b.shape) || !opts.computeB!.isContiguous)) {
+    throw new ShapeError(`matmul: computeB must be a contiguous bfloat16 tensor of b's shape ${fmt(b.shape)}`);
+  }
+  const ac = contig(a), bc = useCopy ? opts.computeB!.share() : contig(b);
   // captured now: the backward GEMMs use the forward's precision even when backward() runs outside the autocast
   const precision = autocastDtype() === 'bfloat16' ? 'bf16' : 'float32';
   try {
@@ -131,13 +141,13 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   }
 }
 
-/** x [..., K] @ w[N, K]^T -> [..., N]: a linear layer with HF weight layout, as one GEMM. */
-export function linear(x: Tensor, w: Tensor): Tensor {
+/** x [..., K] @ w[N, K]^T -> [..., N]: a linear layer with HF weight layout, as one GEMM. wBf16: see MatmulOptions.computeB. */
+export function linear(x: Tensor, w: Tensor, wBf16: Tensor | null = null): Tensor {
   if (w.ndim !== 2) throw new ShapeError(`linear: weight must be 2-D [out, in], got ${fmt(w.shape)}`);
   if (x.shape[x.ndim - 1] !== w.shape[1]) throw new ShapeError(`linear: input features ${x.shape[x.ndim - 1]} != weight in-features ${w.shape[1]} (${fmt(x.shape)} vs ${fmt(w.shape)})`);
   const lead = x.shape.slice(0, -1);
   const x2 = x.ndim === 2 ? x : x.reshape([shapeSize(lead), w.shape[1]!]);
-  const y2 = matmul(x2, w, { transB: true });
+  const y2 = matmul(x2, w, { transB: true, computeB: wBf16 });
   if (x2 === x) return y2;
   x2.dispose();
   const y = y2.reshape([...lead, w.shape[0]!]);

@@ -125,3 +125,23 @@ describe('bf16 GEMM paths agree', () => {
     for (const t of [a, b, c1, c2]) t.dispose();
   });
 });
+
+describe('bf16 compute copy of the weight (amp_bf16 parameter copies)', () => {
+  it('linear with a bf16 copy = linear rounding the float32 weight, forward and both gradients; the master gets the gradient', () => {
+    const gen = new Generator(21);
+    const x1 = randomTensor([5, 33], gen), w1 = randomTensor([19, 33], gen);
+    const x2 = tensor(x1.toFloat32Array(), { shape: [5, 33] }).requiresGrad_(true), w2 = tensor(w1.toFloat32Array(), { shape: [19, 33] }).requiresGrad_(true);
+    const copy = w2.detach().to('bfloat16');
+    const y1 = withAutocast('bfloat16', () => linear(x1, w1));
+    const y2 = withAutocast('bfloat16', () => linear(x2, w2, copy));
+    expect(Array.from(y2.toFloat32Array())).toEqual(Array.from(y1.toFloat32Array()));
+    const g = tensor(Float32Array.from(projectionWeights(5 * 19)), { shape: [5, 19] });
+    y1.backward(g); y2.backward(g);
+    expect(Array.from(x2.grad!.toFloat32Array())).toEqual(Array.from(x1.grad!.toFloat32Array()));
+    expect(Array.from(w2.grad!.toFloat32Array())).toEqual(Array.from(w1.grad!.toFloat32Array()));
+    expect(() => withAutocast('bfloat16', () => linear(x1, w1, zeros([19, 33])))).toThrow(/computeB/);
+    // outside autocast the copy is ignored: plain float32
+    const y3 = linear(x1.detach(), w1.detach(), copy);
+    expect(relErr(y3.toFloat32Array(), y1.toFloat32Array())).toBeGreaterThan(1e-4);
+  });
+});
