@@ -21,6 +21,7 @@ const load0 = sh('uptime');
 
 const model = OLMo.init(cfg, { seed: 1 });
 model.flatGrads();
+model.enableComputeCopies(); // what the Trainer does under amp_bf16 (used only inside the autocast)
 const params = namedParameters(model);
 const opt = new AdamW(params, { lr: 4e-4, betas: [0.9, 0.95], eps: 1e-5, weightDecay: 0.1 });
 const g = new Generator(2);
@@ -29,6 +30,7 @@ const now = () => Number(process.hrtime.bigint()) / 1e9;
 function step(variant) {
   if (variant === 'amp_bf16 (avx2 path)') process.env.OLMO_CPU_GEMM_BF16 = 'avx2'; else delete process.env.OLMO_CPU_GEMM_BF16;
   const t0 = now();
+  if (variant !== 'fp32') model.refreshComputeCopies();
   model.zeroGrad();
   withAutocast(variant === 'fp32' ? null : 'bfloat16', () => tidy(() => { microbatchLoss(model, ids, B, T, { normalizer: B * (T - 1) }).ceLoss.backward(); }));
   clipGradNorm(params.map((p) => p.param), 1.0);
