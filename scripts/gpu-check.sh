@@ -69,32 +69,11 @@ py_lib() { python3 -c "import importlib,os,sys; m=importlib.import_module(sys.ar
 if [[ -z "${OLMO_CUBLAS_PATH:-}" ]]; then for m in nvidia.cu13 nvidia.cublas; do d=$(py_lib $m); [[ -n "$d" && -d "$d" ]] && ls "$d"/libcublas.so* >/dev/null 2>&1 && export OLMO_CUBLAS_PATH=$d && break; done; fi
 say "OLMO_CUBLAS_PATH=${OLMO_CUBLAS_PATH:-system}"
 
-# ---- 1 build -----------------------------------------------------------------------------
-build() {
-  local extra=()
-  if ! ldconfig -p 2>/dev/null | grep -q libopenblas; then
-    [[ -s .device/openblas.tar.xz ]] || { echo "no OpenBLAS on this host and no .device/openblas.tar.xz"; return 2; }
-    [[ -d .device/openblas ]] || tar -C .device -xJf .device/openblas.tar.xz
-    extra+=(-DOLMO_CBLAS_INCLUDE="$ROOT/.device/openblas/include" -DOLMO_OPENBLAS_LIB="$ROOT/.device/openblas/lib/libopenblas.so")
-    export LD_LIBRARY_PATH="$ROOT/.device/openblas/lib:${LD_LIBRARY_PATH:-}"
-  fi
-  if [[ -d node_modules/cmake-js ]]; then
-    OLMO_CUDA_ARCHS=${OLMO_CUDA_ARCHS:-90} node packages/tensor-cuda/scripts/build-native.mjs
-    return $?
-  fi
-  local B=packages/tensor-cuda/build
-  local gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
-  # shellcheck disable=SC2086
-  OLMO_CUDA_ARCHS=${OLMO_CUDA_ARCHS:-90} cmake -S native -B $B "${gen[@]}" -DCMAKE_BUILD_TYPE=Release ${OLMO_CMAKE_ARGS:-} \
-    -DCMAKE_JS_INC="$ROOT/.device/napi/include" -DNODE_ADDON_API_DIR="$ROOT/.device/napi/addon-api" \
-    -DCMAKE_SHARED_LIBRARY_PREFIX= -DCMAKE_SHARED_LIBRARY_SUFFIX=.node \
-    -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$ROOT/$B/Release" \
-    "${extra[@]}" && cmake --build $B -j "$(nproc)" && ls -la $B/Release/olmo_native.node
-}
-if [[ -f .device/openblas/lib/libopenblas.so.0 || -s .device/openblas.tar.xz ]] && ! ldconfig -p 2>/dev/null | grep -q libopenblas; then
+# ---- 1 build (scripts/gpu-build.sh) -------------------------------------------------------
+if ! ldconfig -p 2>/dev/null | grep -q libopenblas; then
   export LD_LIBRARY_PATH="$ROOT/.device/openblas/lib:${LD_LIBRARY_PATH:-}"
 fi
-stage build 240 build
+stage build 240 bash scripts/gpu-build.sh
 if [[ ${RESULT[build]} != ok ]]; then say "build failed: see $RES/build.txt"; exit 3; fi
 node -e "const n=require('./packages/tensor-cuda/build/Release/olmo_native.node'); const i=n.buildInfo(); console.log('[gpu-check] buildInfo', JSON.stringify(i)); if (i.cudaDevices>0) console.log('[gpu-check] cuda:0', n.cudaDeviceName(0), 'gemm backend', n.gemmBackend ? n.gemmBackend(0) : '?');"
 
