@@ -2,12 +2,13 @@
 # Builds the native addon (CPU + CUDA kernels) on a GPU host from the carried tree, without
 # node_modules: cmake + nvcc directly, Node-API headers from .device/napi, OpenBLAS from
 # .device/openblas.tar.xz when the host has none. Called by scripts/gpu-check.sh (stage "build");
-# with node_modules present it uses the normal cmake-js build instead.
+# with node_modules present it uses the normal cmake-js build instead. OLMO_USE_CARRIED_OPENBLAS=1
+# forces the carried OpenBLAS (to test that path on a host that has one).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 extra=()
-if ! ldconfig -p 2>/dev/null | grep -q libopenblas; then
+if [[ -n "${OLMO_USE_CARRIED_OPENBLAS:-}" ]] || ! ldconfig -p 2>/dev/null | grep -q libopenblas; then
   [[ -s .device/openblas.tar.xz ]] || { echo "no OpenBLAS on this host and no .device/openblas.tar.xz (scripts/gpu-pack.sh)"; exit 2; }
   [[ -d .device/openblas ]] || tar -C .device -xJf .device/openblas.tar.xz || exit 2
   extra+=(-DOLMO_CBLAS_INCLUDE="$ROOT/.device/openblas/include" -DOLMO_OPENBLAS_LIB="$ROOT/.device/openblas/lib/libopenblas.so")

@@ -70,7 +70,7 @@ if [[ -z "${OLMO_CUBLAS_PATH:-}" ]]; then for m in nvidia.cu13 nvidia.cublas; do
 say "OLMO_CUBLAS_PATH=${OLMO_CUBLAS_PATH:-system}"
 
 # ---- 1 build (scripts/gpu-build.sh) -------------------------------------------------------
-if ! ldconfig -p 2>/dev/null | grep -q libopenblas; then
+if [[ -n "${OLMO_USE_CARRIED_OPENBLAS:-}" ]] || ! ldconfig -p 2>/dev/null | grep -q libopenblas; then
   export LD_LIBRARY_PATH="$ROOT/.device/openblas/lib:${LD_LIBRARY_PATH:-}"
 fi
 stage build 240 bash scripts/gpu-build.sh
