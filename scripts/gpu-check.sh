@@ -80,7 +80,7 @@ node -e "const n=require('./packages/tensor-cuda/build/Release/olmo_native.node'
 # ---- 2..5 ----------------------------------------------------------------------------------
 stage parity 60 node bench/gpu-train/parity.mjs
 stage torch-1B 100 env PYTHONUNBUFFERED=1 python3 bench/gpu-train/torch_anchor.py --model 1B --seq 4096 --steps 4 --warmup 2
-stage ours-1B 120 node bench/gpu-train/train.mjs --model 1B --seq 4096 --mb auto --steps 4 --warmup 1
+stage ours-1B 120 node bench/gpu-train/train.mjs --model 1B --seq 4096 --mb auto --steps 4 --warmup 1 --copies
 stage ours-7B 120 node bench/gpu-train/train.mjs --model 7B --seq 4096 --mb 1 --steps 1 --warmup 0 --ac whole_layer
 
 if [[ -n "${FULL:-}" && -d node_modules/vitest ]]; then

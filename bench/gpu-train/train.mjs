@@ -5,6 +5,8 @@
 //   node bench/gpu-train/train.mjs --model 1B --seq 4096 --mb auto --steps 6 [--ac whole_layer] [--fp32]
 //   node bench/gpu-train/train.mjs --model 7B --seq 4096 --mb 1 --steps 1 --ac whole_layer
 //   --device cpu --model tiny: a CPU dry run of the same code path (what is verified without a GPU).
+//   The loss runs through the fused LM head (OLMo.fusedLoss: no [tokens, V] float32 logits) unless
+//   --unfused; --copies keeps bf16 compute copies of the parameters (+2 bytes/param).
 //
 // One step = forward + backward of one micro-batch of mb×seq tokens + a fused AdamW step over the
 // flat float32 master parameters (float32 Adam state). Warm-up steps are excluded from timing.
@@ -32,11 +34,12 @@ const log = (o) => console.log(JSON.stringify(o));
 const t0 = Date.now();
 const model = OLMo.init(cfg, { device, seed: 1, fill: args.fill ?? 'tiled' });
 const grads = model.flatGrads();
+if (args.copies && amp) model.enableComputeCopies();
 const P = model.flat.buffer, G = grads.buffer;
 const m = zeros(P.shape, { device }), v = zeros(P.shape, { device });
 const nParams = countParameters(cfg);
 const fpt = flopsPerToken(cfg, seq);
-log({ stage: 'init', model: args.model ?? '1B', params: nParams, flopsPerToken: fpt, seconds: (Date.now() - t0) / 1000, device, amp: !!amp, activation_checkpointing: ac });
+log({ stage: 'init', model: args.model ?? '1B', params: nParams, flopsPerToken: fpt, seconds: (Date.now() - t0) / 1000, device, amp: !!amp, activation_checkpointing: ac, fused_loss: !args.unfused, bf16_copies: !!(args.copies && amp) });
 
 function step(mb, k) {
   const V = cfg.vocab_size;
@@ -44,12 +47,16 @@ function step(mb, k) {
   const tg = new Int32Array(mb * seq);
   for (let i = 0; i < mb * seq; i++) tg[i] = (i + 1) % seq === 0 ? -100 : ids[i + 1];
   model.zeroGrad();
+  if (args.copies && amp) model.refreshComputeCopies();
   let loss = 0;
   withAutocast(amp, () => tidy(() => {
     const idsT = tensor(ids, { shape: [mb, seq], dtype: 'int32', device });
-    const { logits } = model.forward(idsT, { activationCheckpointing: ac });
-    const flat = logits.reshape([mb * seq, cfg.embedding_size]);
-    const { loss: l } = crossEntropy(flat, tensor(tg, { shape: [mb * seq], dtype: 'int32', device }), { ignoreIndex: -100, reduction: 'sum' });
+    const tgT = tensor(tg, { shape: [mb * seq], dtype: 'int32', device });
+    let l;
+    if (args.unfused) {
+      const { logits } = model.forward(idsT, { activationCheckpointing: ac });
+      l = crossEntropy(logits.reshape([mb * seq, cfg.embedding_size]), tgT, { ignoreIndex: -100, reduction: 'sum' }).loss;
+    } else l = model.fusedLoss(idsT, tgT, { activationCheckpointing: ac }).loss;
     const norm = scale(l, 1 / (mb * (seq - 1)));
     norm.backward();
     loss = norm.item();
