@@ -1,7 +1,9 @@
 // A hand-written OLMo training loop on a swapped data mix (30% Moby Dick / 70% State of the Union,
 // the reverse of configs/mixes/books-speeches-70-30.yaml), built from the library's pieces.
-// Run after `bash scripts/demo.sh` (it trains runs/demo/tokenizer.json):
-//   node --experimental-strip-types examples/custom-loop.ts   (Node >= 22.6; or compile with tsc)
+// Run after `bash scripts/demo.sh` (it trains runs/demo/tokenizer.json), on Node >= 20:
+//   npm run examples   (compiles examples/ with tsc against the built packages, runs examples/dist/custom-loop.js)
+// Environment: OLMO_EXAMPLE_TOKENIZER (default runs/demo/tokenizer.json), OLMO_EXAMPLE_OUT (token
+// files, default runs/example), OLMO_EXAMPLE_STEPS (default 100).
 import { OLMo, OLMoConfig } from '@olmo/model';
 import { DataMix, globalIndices, prepare } from '@olmo/data';
 import { Tokenizer } from '@olmo/tokenizer';

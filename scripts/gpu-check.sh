@@ -18,6 +18,8 @@
 # Results: stdout and $OUT (or .device/gpu-check) {build,parity,torch-1B,ours-1B,ours-7B}.txt.
 # FULL=1 also runs the vitest CUDA suite, the NCCL check and the kernel bench when node_modules exist.
 set -uo pipefail
+# A GPU is required here: the vitest CUDA suite (FULL=1) fails instead of skipping without one.
+export OLMO_REQUIRE_GPU=1
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 RES=${OUT:-$ROOT/.device/gpu-check}

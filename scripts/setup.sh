@@ -4,7 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+# bold only on a terminal, never under NO_COLOR (https://no-color.org)
+if [[ -t 1 && -z "${NO_COLOR:-}" && "${TERM:-}" != dumb ]]; then
+  say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+else
+  say() { printf '[setup] %s\n' "$*"; }
+fi
 
 # System packages: compiler + CMake for the addon, OpenBLAS for CPU GEMM, OpenMPI for the
 # distributed backend and its launcher, Chromium for the eval report's headless render test.
@@ -37,7 +42,12 @@ fi
 # npm ci when node_modules is missing or older than the lockfile.
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   say "installing npm dependencies (npm ci)"
-  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
+  # node-llama-cpp (a devDependency: llama.cpp as the reference implementation in tests) ships
+  # its prebuilt CPU binary as an npm package; its postinstall would otherwise try to download /
+  # build llama.cpp when no binary fits. Skipped here and in package.json "config". Its CUDA /
+  # Vulkan binary packages (~330 MB, never loaded: tests use the CPU build) are replaced by an empty
+  # stub through package.json "overrides" (scripts/npm-stubs/empty).
+  ONNXRUNTIME_NODE_INSTALL=skip NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm ci --no-audit --no-fund --loglevel=error
 else
   say "npm dependencies up to date"
 fi
@@ -45,4 +55,8 @@ fi
 say "building packages and the native addon (turbo run build)"
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 npx turbo run build --output-logs=errors-only
+# npm ci links workspace bins before the build has created their dist/bin.js, so it skips them:
+# link them now (and mark them executable) so `npx olmo ...` runs this repo's CLI.
+say "linking the olmo commands into node_modules/.bin (npx olmo)"
+npm rebuild --ignore-scripts --no-audit --no-fund --loglevel=error @olmo/trainer @olmo/data @olmo/model >/dev/null
 say "ready"

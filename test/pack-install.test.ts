@@ -7,19 +7,19 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OLMo, OLMoConfig, generateText } from '@olmo/model';
 import { Tokenizer } from '@olmo/tokenizer';
+import { ensureFreshDist } from './support/fresh-dist.js';
 
 const root = path.resolve(import.meta.dirname, '..');
-const built = ['tensor-cuda', 'model', 'tokenizer'].every((p) => existsSync(path.join(root, 'packages', p, 'dist', 'index.js')));
-if (!built) console.warn('[skip] pack-and-install: package dist/ folders missing — run `npm run build` first');
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'olmo-pack-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const SCRIPT = `import { OLMo, generateText } from '@olmo/model';
 import { Tokenizer } from '@olmo/tokenizer';
+import { ensureFreshDist } from './support/fresh-dist.js';
 const [dir, tokenizerPath, prompt] = process.argv.slice(2);
 const model = await OLMo.fromPretrained(dir);
 const tokenizer = await Tokenizer.fromFile(tokenizerPath);
@@ -29,7 +29,9 @@ for await (const piece of generateText(model, tokenizer, prompt, { maxNewTokens:
 model.dispose();
 `;
 
-describe.skipIf(!built)('npm pack → npm install in an empty folder → generate', () => {
+describe('npm pack → npm install in an empty folder → generate', () => {
+  // npm pack ships dist/: rebuild it when a source is newer (or refuse, OLMO_NO_REBUILD=1).
+  beforeAll(() => { ensureFreshDist(['tensor-cuda', 'model', 'tokenizer']); }, 300_000);
   it('builds the addon from source and streams the same text as the monorepo', { timeout: 900_000 }, async () => {
     // 1. Pack the three packages (tensor-cuda's prepack bundles native/).
     const packs = path.join(work, 'packs');

@@ -2,20 +2,20 @@
  * `olmo train` as a real process: kill -9 after step 13 → resume from the step-10 checkpoint →
  * the metrics.jsonl loss trace equals an uninterrupted 20-step run; kill -9 in the middle of
  * writing the step-10 checkpoint → `latest` still names step 5, which loads, and the resumed run
- * again reproduces the trace. Uses the built CLI (packages/trainer/dist/bin.js; scripts/setup.sh builds it).
+ * again reproduces the trace. Uses the built CLI (packages/trainer/dist/bin.js), rebuilt first when a
+ * source is newer than its dist (test/support/fresh-dist.ts).
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import YAML from 'yaml';
 import { readMetrics, tinyRunConfig, writeTokenFile } from '../packages/trainer/test/resume-helpers.js';
+import { ensureFreshDist } from './support/fresh-dist.js';
 
 const repo = resolve(import.meta.dirname, '..');
 const bin = join(repo, 'packages/trainer/dist/bin.js');
-const built = existsSync(bin);
-if (!built) console.warn(`[train-kill-resume] skipped: ${bin} is not built (run bash scripts/setup.sh)`);
 const root = mkdtempSync(join(tmpdir(), 'olmo-kill-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -24,7 +24,8 @@ function olmo(args: string[], env: Record<string, string> = {}) {
 }
 const losses = (save: string) => readMetrics(save).map((m) => [m.step, m['train/CrossEntropyLoss'], m['optim/total_grad_norm']]);
 
-describe.skipIf(!built)('olmo train: kill -9 and resume', () => {
+describe('olmo train: kill -9 and resume', () => {
+  beforeAll(() => { ensureFreshDist(['trainer']); }, 300_000);
   const data = writeTokenFile(join(root, 'data'));
   const cfgFile = join(root, 'run.yaml');
   writeFileSync(cfgFile, YAML.stringify(tinyRunConfig(data, join(root, 'unused'))));

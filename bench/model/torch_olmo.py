@@ -2,12 +2,15 @@
 """PyTorch anchor for bench/model: an OLMo-1 model equivalent to @olmo/model's (non-parametric
 LayerNorm, SwiGLU, rotate-half RoPE, causal SDPA, untied head), float32, N threads.
 
-  python3 torch_olmo.py CONFIG_JSON OUT_JSON [--onnx DIR]
+  python3 torch_olmo.py CONFIG_JSON OUT_JSON [--weights model.safetensors] [--onnx DIR]
 
 CONFIG_JSON: {"d":256,"L":4,"H":4,"ff":1024,"V":50304,"B":8,"T":256,"threads":2,"reps":5,
-              "prompt":32,"new":128}
-Measures forward tokens/s (no grad) and batch-1 greedy decode tokens/s with a KV cache; with
---onnx, also exports the forward (input_ids [B,T] -> logits) to DIR/model.onnx for onnxruntime.
+              "prompt":32,"new":128,"ids":[[...]], "prompt_ids":[...]}
+Measures forward tokens/s (no grad) and batch-1 greedy decode tokens/s with a KV cache that is
+preallocated once per generation (written in place, no torch.cat); with --weights, loads the very
+weights @olmo/model saved (HF names, float32 safetensors) so both sides run the SAME model, and
+reports the prompt's last-position logits so the caller can check that. With --onnx, also exports
+the forward (input_ids [B,T] -> logits) to DIR/model.onnx for onnxruntime.
 """
 import json
 import math
@@ -50,10 +53,11 @@ class Block(torch.nn.Module):
         v = self.v(a).view(B, T, self.h, self.hs)
         q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
         if cache is not None:
-            if cache[0] is not None:
-                k = torch.cat([cache[0], k], 2)
-                v = torch.cat([cache[1], v], 2)
-            cache[0], cache[1] = k, v
+            # Preallocated [B, H, max_len, hs] buffers: write this step's keys/values in place and
+            # attend over the filled prefix (a view), as a production decoder does.
+            cache[0][:, :, pos0:pos0 + T] = k
+            cache[1][:, :, pos0:pos0 + T] = v
+            k, v = cache[0][:, :, :pos0 + T], cache[1][:, :, :pos0 + T]
         att = self.sdpa(q, k, v, T > 1)
         x = x + self.o(att.transpose(1, 2).reshape(B, T, self.d))
         m = F.layer_norm(x, (self.d,), eps=1e-5)
@@ -88,6 +92,37 @@ class OLMo(torch.nn.Module):
         return self.head(F.layer_norm(x, (self.d,), eps=1e-5))
 
 
+HF_NAMES = {'q': 'self_attn.q_proj', 'k': 'self_attn.k_proj', 'v': 'self_attn.v_proj', 'o': 'self_attn.o_proj',
+            'gate': 'mlp.gate_proj', 'up': 'mlp.up_proj', 'down': 'mlp.down_proj'}
+
+
+def load_safetensors_f32(path):
+    """{name: float32 tensor} from a safetensors file (the format is 8-byte header length + JSON + data)."""
+    import struct
+    with open(path, 'rb') as f:
+        n = struct.unpack('<Q', f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, info in header.items():
+        if name == '__metadata__':
+            continue
+        assert info['dtype'] == 'F32', f'{name}: {info["dtype"]} (save float32)'
+        a, b = info['data_offsets']
+        out[name] = torch.frombuffer(bytearray(data[a:b]), dtype=torch.float32).reshape(info['shape'])
+    return out
+
+
+def load_weights(m, path):
+    w = load_safetensors_f32(path)
+    with torch.no_grad():
+        m.emb.weight.copy_(w['model.embed_tokens.weight'])
+        m.head.weight.copy_(w['lm_head.weight'])
+        for i, b in enumerate(m.blocks):
+            for attr, hf in HF_NAMES.items():
+                getattr(b, attr).weight.copy_(w[f'model.layers.{i}.{hf}.weight'])
+
+
 def main():
     cfg = json.load(open(sys.argv[1]))
     out_path = sys.argv[2]
@@ -95,9 +130,11 @@ def main():
     torch.set_num_threads(cfg.get('threads', 2))
     torch.manual_seed(0)
     m = OLMo(cfg['d'], cfg['L'], cfg['H'], cfg['ff'], cfg['V']).eval()
+    if '--weights' in sys.argv:
+        load_weights(m, sys.argv[sys.argv.index('--weights') + 1])
     B, T, reps = cfg['B'], cfg['T'], cfg.get('reps', 5)
-    ids = torch.randint(0, cfg['V'], (B, T))
-    res = {'torch': torch.__version__, 'threads': torch.get_num_threads()}
+    ids = torch.tensor(cfg['ids']) if 'ids' in cfg else torch.randint(0, cfg['V'], (B, T))
+    res = {'torch': torch.__version__, 'threads': torch.get_num_threads(), 'kv_cache': 'preallocated'}
     with torch.no_grad():
         m(ids)
         ts = []
@@ -109,11 +146,14 @@ def main():
         res['forward_tok_s'] = B * T / res['forward_s']
         # greedy decode, batch 1, KV cache
         P, N = cfg.get('prompt', 32), cfg.get('new', 128)
-        prompt = torch.randint(0, cfg['V'], (1, P))
+        prompt = torch.tensor([cfg['prompt_ids']]) if 'prompt_ids' in cfg else torch.randint(0, cfg['V'], (1, P))
+        hs = cfg['d'] // cfg['H']
+        res['prompt_last_logits'] = m(prompt, last_only=True)[0, -1].tolist()
         ts = []
-        for _ in range(max(1, reps // 2)):
-            caches = [[None, None] for _ in m.blocks]
+        for _ in range(cfg.get('decode_reps', max(1, reps // 2))):
             t0 = time.perf_counter()
+            # allocation of the cache is part of a generation, as on our side
+            caches = [[torch.empty(1, cfg['H'], P + N, hs), torch.empty(1, cfg['H'], P + N, hs)] for _ in m.blocks]
             logits = m(prompt, caches, 0, last_only=True)
             tok = logits[:, -1].argmax(-1, keepdim=True)
             for i in range(N - 1):

@@ -23,9 +23,27 @@ Dims dims(const Napi::CallbackInfo& info, size_t i) {
   return d;
 }
 
+// Optional document starts at info[i] (buffer or null), info[i+1] (byte offset): int32 [B, Tk],
+// causal only, on the device of the other tensors. On the CPU the values are checked here
+// (0 <= doc_start[p] <= p); CUDA callers validate them on the host before uploading.
+const int32_t* doc_starts(const Napi::CallbackInfo& info, size_t i, const Dims& d, bool causal, int dev) {
+  if (info.Length() <= i || info[i].IsNull() || info[i].IsUndefined()) return nullptr;
+  OLMO_CHECK(causal, "INVALID_ARGUMENT", "attention: document masking needs causal attention", "");
+  int ddev;
+  const int32_t* ds = arg_ptr<int32_t>(info, i, d.B * d.Tk, &ddev);
+  same_device({dev, ddev});
+  if (ddev < 0)
+    for (int64_t b = 0; b < d.B; ++b)
+      for (int64_t p = 0; p < d.Tk; ++p) {
+        const int32_t s = ds[b * d.Tk + p];
+        OLMO_CHECK(s >= 0 && s <= p, "INVALID_ARGUMENT", "attention: doc_start[" << b << ", " << p << "] = " << s << " is not in [0, " << p << "]", "each position's document must start at or before it");
+      }
+  return ds;
+}
+
 }  // namespace
 
-// attentionForward(q, off, k, off, v, off, out, off, lse, off, B, T, Tk, NH, NKV, HS, scale, causal)
+// attentionForward(q, off, k, off, v, off, out, off, lse, off, B, T, Tk, NH, NKV, HS, scale, causal[, docStart, off])
 static Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   Dims d = dims(info, 10);
   float scale = float(arg_f64(info, 16));
@@ -38,12 +56,13 @@ static Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   float* out = arg_ptr<float>(info, 6, nq, &d3);
   float* lse = arg_ptr<float>(info, 8, d.B * d.NH * d.T, &d4);
   int dev = same_device({d0, d1, d2, d3, d4});
-  OLMO_DISPATCH(dev, attention_fwd_f32, q, k, v, out, lse, d.B, d.T, d.Tk, d.NH, d.NKV, d.HS, scale, causal);
+  const int32_t* ds = doc_starts(info, 18, d, causal, dev);
+  OLMO_DISPATCH(dev, attention_fwd_f32, q, k, v, out, lse, d.B, d.T, d.Tk, d.NH, d.NKV, d.HS, scale, causal, ds);
   return info.Env().Undefined();
 }
 
 // attentionBackward(q, off, k, off, v, off, out, off, lse, off, dout, off, dq, off, dk, off, dv, off,
-//                   B, T, Tk, NH, NKV, HS, scale, causal)
+//                   B, T, Tk, NH, NKV, HS, scale, causal[, docStart, off])
 static Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   Dims d = dims(info, 18);
   float scale = float(arg_f64(info, 24));
@@ -60,7 +79,8 @@ static Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   float* dk = arg_ptr<float>(info, 14, nk, &ds[7]);
   float* dv = arg_ptr<float>(info, 16, nk, &ds[8]);
   int dev = same_device({ds[0], ds[1], ds[2], ds[3], ds[4], ds[5], ds[6], ds[7], ds[8]});
-  OLMO_DISPATCH(dev, attention_bwd_f32, q, k, v, out, lse, dout, dq, dk, dv, d.B, d.T, d.Tk, d.NH, d.NKV, d.HS, scale, causal);
+  const int32_t* starts = doc_starts(info, 26, d, causal, dev);
+  OLMO_DISPATCH(dev, attention_bwd_f32, q, k, v, out, lse, dout, dq, dk, dv, d.B, d.T, d.Tk, d.NH, d.NKV, d.HS, scale, causal, starts);
   return info.Env().Undefined();
 }
 

@@ -1,6 +1,12 @@
 #include "buffer.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <string>
 
 #include <cstring>
 
@@ -39,10 +45,44 @@ static size_t physical_memory() {
   return pages > 0 && page > 0 ? size_t(pages) * size_t(page) : size_t(1) << 40;
 }
 
-// new NativeBuffer(nbytes, device = -1, zero = true)
+// Maps `path` whole (read-only file, private copy-on-write pages). Pages are read on first touch
+// and count as file-backed RSS, which the kernel may drop and re-read under memory pressure.
+static void* map_file(const std::string& path, size_t* nbytes) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  OLMO_CHECK(fd >= 0, "NOT_FOUND", "cannot open " << path << ": " << std::strerror(errno), "check the path and permissions");
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    OLMO_FAIL("NOT_FOUND", "cannot stat " << path << ": " << std::strerror(err), "");
+  }
+  *nbytes = size_t(st.st_size);
+  void* p = nullptr;
+  if (*nbytes > 0) {
+    p = ::mmap(nullptr, *nbytes, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    int err = errno;
+    ::close(fd);  // the mapping keeps the file alive
+    OLMO_CHECK(p != MAP_FAILED, "OUT_OF_MEMORY", "cannot map " << path << ": " << std::strerror(err), "the process may lack address space (ulimit -v)");
+  } else {
+    ::close(fd);
+  }
+  return p;
+}
+
+// new NativeBuffer(nbytes, device = -1, zero = true) | new NativeBuffer(path) (file mapping)
 NativeBuffer::NativeBuffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeBuffer>(info) {
   Napi::Env env = info.Env();
   try {
+    if (info.Length() > 0 && info[0].IsString()) {
+      size_t n = 0;
+      data_ = map_file(info[0].As<Napi::String>().Utf8Value(), &n);
+      nbytes_ = n;
+      device_ = kCpu;
+      mapped_ = true;
+      MemoryStats& s = memory_stats();
+      s.mapped_bytes += int64_t(n); s.mapped_buffers++;
+      return;
+    }
     int64_t n = arg_i64(info, 0);
     int dev = info.Length() > 1 ? static_cast<int>(arg_i64(info, 1)) : kCpu;
     bool zero = info.Length() > 2 ? arg_bool(info, 2) : true;
@@ -85,7 +125,10 @@ void NativeBuffer::release() {
   released_ = true;
   if (data_ == nullptr) return;
   MemoryStats& s = memory_stats();
-  if (device_ < 0) {
+  if (mapped_) {
+    ::munmap(data_, nbytes_);
+    s.mapped_bytes -= int64_t(nbytes_); s.mapped_buffers--;
+  } else if (device_ < 0) {
     cpu::release(data_, nbytes_);
     s.cpu_bytes -= int64_t(nbytes_); s.cpu_buffers--;
   } else {
@@ -100,7 +143,7 @@ void NativeBuffer::release() {
 NativeBuffer::~NativeBuffer() { release(); }
 
 Napi::Value NativeBuffer::Free(const Napi::CallbackInfo& info) {
-  bool was_cpu = device_ < 0 && !released_;
+  bool was_cpu = device_ < 0 && !released_ && !mapped_;
   release();
   if (was_cpu) Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -int64_t(nbytes_));
   return info.Env().Undefined();

@@ -95,6 +95,8 @@ static Napi::Value MemoryStatsJs(const Napi::CallbackInfo& info) {
   o.Set("cpuBytes", Napi::Number::New(env, double(s.cpu_bytes)));
   o.Set("cpuPeakBytes", Napi::Number::New(env, double(s.cpu_peak)));
   o.Set("cpuBuffers", Napi::Number::New(env, double(s.cpu_buffers)));
+  o.Set("mappedBytes", Napi::Number::New(env, double(s.mapped_bytes)));
+  o.Set("mappedBuffers", Napi::Number::New(env, double(s.mapped_buffers)));
   o.Set("cpuCachedBytes", Napi::Number::New(env, double(cpu::cached_bytes())));
   o.Set("cudaBytes", Napi::Number::New(env, double(s.cuda_bytes)));
   o.Set("cudaPeakBytes", Napi::Number::New(env, double(s.cuda_peak)));

@@ -57,11 +57,6 @@ inline float hmax(v8 a) {
 inline float hsum(v8 a) {
   return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
 }
-inline v8i lanes_below(int64_t j, int64_t n) {
-  const v8i iota = {0, 1, 2, 3, 4, 5, 6, 7};
-  const int32_t lim = int32_t(std::min<int64_t>(n - j, 8));
-  return iota < v8i{lim, lim, lim, lim, lim, lim, lim, lim};
-}
 
 // exp on 8 lanes: the same Cephes polynomial as vexp, rounding via the 1.5 * 2^23 trick, whose
 // low mantissa bits also hold the integer exponent.
@@ -181,6 +176,18 @@ inline int64_t visible(bool causal, int64_t off, int64_t i, int64_t j0, int64_t 
   return std::min(nk, std::max<int64_t>(0, off + i - j0 + 1));
 }
 
+// First key visible to query row i of batch b: the start of its document (0 without documents).
+inline int64_t first_key(const int32_t* doc_start, int64_t b, int64_t Tk, int64_t off, int64_t i) {
+  return doc_start ? doc_start[b * Tk + off + i] : 0;
+}
+
+// Lanes j..j+7 with lo <= lane < hi.
+inline v8i lanes_between(int64_t j, int64_t lo, int64_t hi) {
+  const v8i iota = {0, 1, 2, 3, 4, 5, 6, 7};
+  const int32_t a = int32_t(std::clamp<int64_t>(lo - j, -1, 8)), z = int32_t(std::clamp<int64_t>(hi - j, 0, 8));
+  return (iota >= v8i{a, a, a, a, a, a, a, a}) & (iota < v8i{z, z, z, z, z, z, z, z});
+}
+
 // Small problems (decode steps, tests) run on the calling thread: waking an OpenMP team costs more
 // than the work.
 inline bool worth_threads(int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t HS) {
@@ -191,7 +198,7 @@ inline bool worth_threads(int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t 
 
 void attention_fwd_f32(const float* q, const float* k, const float* v, float* out, float* lse,
                        int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t NKV, int64_t HS,
-                       float scale, bool causal) {
+                       float scale, bool causal, const int32_t* doc_start) {
   if (B == 0 || T == 0 || NH == 0) return;
   const int64_t rep = NH / NKV, off = Tk - T, qs = NH * HS, ks = NKV * HS;
   const int64_t nqt = (T + BQ - 1) / BQ;
@@ -222,26 +229,31 @@ void attention_fwd_f32(const float* q, const float* k, const float* v, float* ou
       const int64_t kend = causal ? std::min(Tk, off + i0 + nq) : Tk;
       const float* kb = k + b * Tk * ks + g * HS;
       const float* vb = v + b * Tk * ks + g * HS;
-      for (int64_t j0 = 0; j0 < kend; j0 += BK) {
+      // With documents, key tiles before the earliest document start of this query tile are skipped.
+      int64_t kfirst = Tk;
+      for (int64_t r = 0; r < nq; ++r) kfirst = std::min(kfirst, first_key(doc_start, b, Tk, off, i0 + r));
+      for (int64_t j0 = kfirst / BK * BK; j0 < kend; j0 += BK) {
         const int64_t nk = std::min(BK, kend - j0);
         transpose(kb + j0 * ks, ks, Kt, BK, nk, HS);
         mgemm(nq, nk, HS, Q, HS, 1, Kt, BK, S, BK, false);
         for (int64_t r = 0; r < nq; ++r) {
           float* s = S + r * BK;
           const int64_t nv = visible(causal, off, i0 + r, j0, nk);
-          if (nv == 0) {
+          const int64_t lo = std::max<int64_t>(0, first_key(doc_start, b, Tk, off, i0 + r) - j0);
+          if (nv <= lo) {
             std::fill(s, s + nk, 0.0f);
             continue;
           }
           const int64_t nv8 = (nv + 7) / 8 * 8;  // <= BK
           for (int64_t j = nv; j < nv8; ++j) s[j] = ninf;
+          for (int64_t j = 0; j < lo; ++j) s[j] = ninf;
           v8 mxv = splat(m[r]);
           for (int64_t j = 0; j < nv8; j += 8) mxv = vmax(mxv, ld8(s + j));
           const float mx = hmax(mxv);
           const float alpha = m[r] == ninf ? 0.0f : vexp(m[r] - mx);
           v8 sumv = splat(0.0f);
           for (int64_t j = 0; j < nv8; j += 8) {
-            v8 p = select(lanes_below(j, nv), vexp8(ld8(s + j) - mx), splat(0.0f));
+            v8 p = select(lanes_between(j, lo, nv), vexp8(ld8(s + j) - mx), splat(0.0f));
             st8(s + j, p);
             sumv += p;
           }
@@ -272,7 +284,7 @@ void attention_fwd_f32(const float* q, const float* k, const float* v, float* ou
 void attention_bwd_f32(const float* q, const float* k, const float* v, const float* out, const float* lse,
                        const float* dout, float* dq, float* dk, float* dv,
                        int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t NKV, int64_t HS,
-                       float scale, bool causal) {
+                       float scale, bool causal, const int32_t* doc_start) {
   const int64_t nq_elems = B * T * NH * HS;
   if (B == 0 || NH == 0) return;
   if (T == 0) {
@@ -362,6 +374,9 @@ void attention_bwd_f32(const float* q, const float* k, const float* v, const flo
               st8(dp + j, scale * p * (ld8(dp + j) - Dr));
             }
             for (int64_t j = nv; j < nk; ++j) s[j] = dp[j] = 0.0f;
+            // Keys before the query's document start (exp above may be huge there; it is overwritten).
+            const int64_t lo = std::min(nk, std::max<int64_t>(0, first_key(doc_start, b, Tk, off, i0 + r) - j0));
+            for (int64_t j = 0; j < lo; ++j) s[j] = dp[j] = 0.0f;
           }
           mgemm(nk, HS, nq, S, 1, BK, dOt, HS, dVl, HS, true);   // dV += P^T dO
           mgemm(nk, HS, nq, dP, 1, BK, Qt, HS, dKl, HS, true);   // dK += dS^T Q

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "olmo/check.h"
+#include "olmo/tensor.h"
 
 namespace olmo::cpu {
 
@@ -24,6 +25,16 @@ void embedding_fwd_f32(float* out, const int32_t* ids, const float* weight, int6
   check_ids(ids, N, V);
 #pragma omp parallel for if (N * C > kParallelMin) schedule(static)
   for (int64_t n = 0; n < N; ++n) std::memcpy(out + n * C, weight + int64_t(ids[n]) * C, size_t(C) * sizeof(float));
+}
+
+void embedding_fwd_bf16(float* out, const int32_t* ids, const uint16_t* weight, int64_t N, int64_t V, int64_t C) {
+  check_ids(ids, N, V);
+#pragma omp parallel for if (N * C > kParallelMin) schedule(static)
+  for (int64_t n = 0; n < N; ++n) {
+    const uint16_t* src = weight + int64_t(ids[n]) * C;
+    float* dst = out + n * C;
+    for (int64_t c = 0; c < C; ++c) dst[c] = bf16_to_f32(src[c]);
+  }
 }
 
 void embedding_bwd_f32(float* dweight, const int32_t* ids, const float* dout, int64_t N, int64_t V, int64_t C) {

@@ -2,18 +2,27 @@
 // (b, t, h) row rotated in parallel.
 #include "olmo/ops/rope.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
 namespace olmo::cpu {
 
 void rope_f32(float* out, const float* x, int64_t B, int64_t T, int64_t NH, int64_t HS, float theta,
-              int64_t pos_offset, bool inverse) {
+              int64_t pos_offset, bool inverse, const int32_t* positions) {
   const int64_t half = HS / 2;
-  std::vector<float> cs(size_t(T * half)), sn(size_t(T * half));
+  // Table rows: positions pos_offset + t, or (explicit positions) 0..max position.
+  int64_t rows_tab = T;
+  if (positions) {
+    int64_t mx = -1;
+    for (int64_t e = 0; e < B * T; ++e) mx = std::max<int64_t>(mx, positions[e]);
+    rows_tab = mx + 1;
+    pos_offset = 0;
+  }
+  std::vector<float> cs(size_t(rows_tab * half)), sn(size_t(rows_tab * half));
   for (int64_t i = 0; i < half; ++i) {
     const float inv_freq = 1.0f / std::pow(theta, float(2 * i) / float(HS));
-    for (int64_t t = 0; t < T; ++t) {
+    for (int64_t t = 0; t < rows_tab; ++t) {
       const float ang = float(pos_offset + t) * inv_freq;
       cs[size_t(t * half + i)] = std::cos(ang);
       sn[size_t(t * half + i)] = inverse ? -std::sin(ang) : std::sin(ang);
@@ -23,7 +32,7 @@ void rope_f32(float* out, const float* x, int64_t B, int64_t T, int64_t NH, int6
 // Light, memory-bound rotation: threads from 2^16 elements (decode steps stay on the caller).
 #pragma omp parallel for if (rows * HS >= (1 << 16)) schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
-    const int64_t t = (r / NH) % T;
+    const int64_t bt = r / NH, t = positions ? positions[bt] : bt % T;
     const float* c = cs.data() + t * half;
     const float* s = sn.data() + t * half;
     const float* xr = x + r * HS;

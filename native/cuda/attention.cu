@@ -1,6 +1,7 @@
 // attention on CUDA: fused flash-style attention, fp32, same semantics as native/cpu/attention.cc
 // (see olmo/ops/attention.h: q [B,T,NH,HS], k/v [B,Tk,NKV,HS], out [B,T,NH,HS], lse [B,NH,T], GQA,
-// KV-cache offset Tk - T, causal or not).
+// KV-cache offset Tk - T, causal or not, documents via doc_start: a key j is masked for row i when
+// j < doc_start[b, Tk - T + i]).
 //
 // Tiles: BQ = 32 query rows x BK = 32 keys, 128 threads = 4 warps, each warp owns 8 rows of the
 // tile. The head dimension is padded to D in {32, 64, 128, 256} (template), lanes own the columns
@@ -35,7 +36,8 @@ constexpr unsigned FULL = 0xffffffffu;
 template <int D>
 __global__ void __launch_bounds__(NT) attn_fwd_k(const float* __restrict__ q, const float* __restrict__ k,
                                                  const float* __restrict__ v, float* __restrict__ out, float* __restrict__ lse,
-                                                 int T, int Tk, int NH, int NKV, int HS, float scale, bool causal) {
+                                                 int T, int Tk, int NH, int NKV, int HS, float scale, bool causal,
+    const int* __restrict__ doc_start) {
   constexpr int C = D / 32;
   extern __shared__ float sm[];
   float* Qs = sm;
@@ -51,8 +53,11 @@ __global__ void __launch_bounds__(NT) attn_fwd_k(const float* __restrict__ q, co
     Qs[idx] = (i < T && d < HS) ? q[((int64_t(b) * T + i) * NH + h) * HS + d] : 0.f;
   }
   float o[R][C], m[R], l[R];
+  int lo[R];  // first key of each row's document (0 without documents)
 #pragma unroll
   for (int r = 0; r < R; ++r) {
+    const int i = i0 + warp * R + r;
+    lo[r] = doc_start && i < T ? doc_start[int64_t(b) * Tk + off + i] : 0;
     m[r] = -INFINITY;
     l[r] = 0.f;
 #pragma unroll
@@ -87,7 +92,7 @@ __global__ void __launch_bounds__(NT) attn_fwd_k(const float* __restrict__ q, co
 #pragma unroll
     for (int r = 0; r < R; ++r) {
       const int i = i0 + warp * R + r;
-      const bool ok = j < Tk && (!causal || j <= off + i);
+      const bool ok = j < Tk && (!causal || j <= off + i) && j >= lo[r];
       const float sv = ok ? s[r] * scale : -INFINITY;
       const float mn = fmaxf(m[r], warp_max(sv));
       const float p = mn == -INFINITY ? 0.f : expf(sv - mn);
@@ -134,7 +139,8 @@ __global__ void __launch_bounds__(NT) attn_bwd_dq_k(const float* __restrict__ q,
                                                     const float* __restrict__ v, const float* __restrict__ out,
                                                     const float* __restrict__ lse, const float* __restrict__ dout,
                                                     float* __restrict__ dq, float* __restrict__ Dbuf,
-                                                    int T, int Tk, int NH, int NKV, int HS, float scale, bool causal) {
+                                                    int T, int Tk, int NH, int NKV, int HS, float scale, bool causal,
+    const int* __restrict__ doc_start) {
   constexpr int C = D / 32;
   extern __shared__ float sm[];
   float* Qs = sm;
@@ -155,9 +161,11 @@ __global__ void __launch_bounds__(NT) attn_bwd_dq_k(const float* __restrict__ q,
   }
   // Drow = sum_d dO * O, per row; lse per row.
   float Dr[R], L[R], acc[R][C];
+  int lo[R];
 #pragma unroll
   for (int r = 0; r < R; ++r) {
     const int i = i0 + warp * R + r;
+    lo[r] = doc_start && i < T ? doc_start[int64_t(b) * Tk + off + i] : 0;
     float sdot = 0.f;
     if (i < T) {
       const int64_t base = ((int64_t(b) * T + i) * NH + h) * HS;
@@ -204,7 +212,7 @@ __global__ void __launch_bounds__(NT) attn_bwd_dq_k(const float* __restrict__ q,
 #pragma unroll
     for (int r = 0; r < R; ++r) {
       const int i = i0 + warp * R + r;
-      const bool ok = i < T && j < Tk && (!causal || j <= off + i);
+      const bool ok = i < T && j < Tk && (!causal || j <= off + i) && j >= lo[r];
       const float p = ok ? expf(s[r] * scale - L[r]) : 0.f;
       s[r] = p * (dp[r] - Dr[r]);  // dS
     }
@@ -242,7 +250,8 @@ __global__ void __launch_bounds__(NT) attn_bwd_dkdv_k(const float* __restrict__ 
                                                       const float* __restrict__ v, const float* __restrict__ lse,
                                                       const float* __restrict__ dout, const float* __restrict__ Dbuf,
                                                       float* __restrict__ dk, float* __restrict__ dv,
-                                                      int T, int Tk, int NH, int NKV, int HS, float scale, bool causal) {
+                                                      int T, int Tk, int NH, int NKV, int HS, float scale, bool causal,
+    const int* __restrict__ doc_start) {
   constexpr int C = D / 32;
   extern __shared__ float sm[];
   float* Ks = sm;
@@ -309,10 +318,11 @@ __global__ void __launch_bounds__(NT) attn_bwd_dkdv_k(const float* __restrict__ 
       }
       const int i = i0 + lane;
       const float Li = Ls[lane], Di = Ds[lane];
+      const int lo = doc_start && i < T ? doc_start[int64_t(b) * Tk + off + i] : 0;
 #pragma unroll
       for (int r = 0; r < R; ++r) {
         const int j = j0 + warp * R + r;
-        const bool ok = i < T && j < Tk && (!causal || j <= off + i);
+        const bool ok = i < T && j < Tk && (!causal || j <= off + i) && j >= lo;
         const float p = ok ? expf(s[r] * scale - Li) : 0.f;
         s[r] = p;
         dp[r] = p * (dp[r] - Di);  // dS
@@ -378,45 +388,48 @@ void check_shapes(int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t NKV) {
 
 template <int D>
 void fwd(const float* q, const float* k, const float* v, float* out, float* lse, int B, int T, int Tk, int NH, int NKV, int HS,
-         float scale, bool causal) {
+         float scale, bool causal, const int* doc_start) {
   const size_t sm = fwd_smem(D);
   set_smem(attn_fwd_k<D>, sm, "attention_fwd");
   dim3 grid((T + BQ - 1) / BQ, NH, B);
-  attn_fwd_k<D><<<grid, NT, sm>>>(q, k, v, out, lse, T, Tk, NH, NKV, HS, scale, causal);
+  attn_fwd_k<D><<<grid, NT, sm>>>(q, k, v, out, lse, T, Tk, NH, NKV, HS, scale, causal, doc_start);
   OLMO_CUDA_LAUNCH_CHECK("attention_fwd");
 }
 
 template <int D>
 void bwd(const float* q, const float* k, const float* v, const float* out, const float* lse, const float* dout, float* dq,
-         float* dk, float* dv, float* Dbuf, int B, int T, int Tk, int NH, int NKV, int HS, float scale, bool causal) {
+         float* dk, float* dv, float* Dbuf, int B, int T, int Tk, int NH, int NKV, int HS, float scale, bool causal,
+    const int* __restrict__ doc_start) {
   const size_t s1 = dq_smem(D), s2 = dkdv_smem(D);
   set_smem(attn_bwd_dq_k<D>, s1, "attention_bwd (dq)");
   set_smem(attn_bwd_dkdv_k<D>, s2, "attention_bwd (dk/dv)");
-  attn_bwd_dq_k<D><<<dim3((T + BQ - 1) / BQ, NH, B), NT, s1>>>(q, k, v, out, lse, dout, dq, Dbuf, T, Tk, NH, NKV, HS, scale, causal);
+  attn_bwd_dq_k<D><<<dim3((T + BQ - 1) / BQ, NH, B), NT, s1>>>(q, k, v, out, lse, dout, dq, Dbuf, T, Tk, NH, NKV, HS, scale, causal, doc_start);
   OLMO_CUDA_LAUNCH_CHECK("attention_bwd (dq)");
-  attn_bwd_dkdv_k<D><<<dim3((Tk + BK - 1) / BK, NKV, B), NT, s2>>>(q, k, v, lse, dout, Dbuf, dk, dv, T, Tk, NH, NKV, HS, scale, causal);
+  attn_bwd_dkdv_k<D><<<dim3((Tk + BK - 1) / BK, NKV, B), NT, s2>>>(q, k, v, lse, dout, Dbuf, dk, dv, T, Tk, NH, NKV, HS, scale, causal, doc_start);
   OLMO_CUDA_LAUNCH_CHECK("attention_bwd (dk/dv)");
 }
 }  // namespace
 
 void attention_fwd_f32(int dev, const float* q, const float* k, const float* v, float* out, float* lse,
-                       int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t NKV, int64_t HS, float scale, bool causal) {
+                       int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t NKV, int64_t HS, float scale, bool causal,
+                       const int32_t* doc_start) {
   if (B <= 0 || T <= 0 || NH <= 0) return;
   check_shapes(B, T, Tk, NH, NKV);
   OLMO_CHECK(!causal || Tk >= T, "SHAPE_MISMATCH", "attention: causal with Tk " << Tk << " < T " << T, "");
   const int D = padded_dim(HS);
   cudaSetDevice(dev);
   switch (D) {
-    case 32: fwd<32>(q, k, v, out, lse, int(B), int(T), int(Tk), int(NH), int(NKV), int(HS), scale, causal); break;
-    case 64: fwd<64>(q, k, v, out, lse, int(B), int(T), int(Tk), int(NH), int(NKV), int(HS), scale, causal); break;
-    case 128: fwd<128>(q, k, v, out, lse, int(B), int(T), int(Tk), int(NH), int(NKV), int(HS), scale, causal); break;
-    default: fwd<256>(q, k, v, out, lse, int(B), int(T), int(Tk), int(NH), int(NKV), int(HS), scale, causal); break;
+    case 32: fwd<32>(q, k, v, out, lse, int(B), int(T), int(Tk), int(NH), int(NKV), int(HS), scale, causal, doc_start); break;
+    case 64: fwd<64>(q, k, v, out, lse, int(B), int(T), int(Tk), int(NH), int(NKV), int(HS), scale, causal, doc_start); break;
+    case 128: fwd<128>(q, k, v, out, lse, int(B), int(T), int(Tk), int(NH), int(NKV), int(HS), scale, causal, doc_start); break;
+    default: fwd<256>(q, k, v, out, lse, int(B), int(T), int(Tk), int(NH), int(NKV), int(HS), scale, causal, doc_start); break;
   }
 }
 
 void attention_bwd_f32(int dev, const float* q, const float* k, const float* v, const float* out, const float* lse,
                        const float* dout, float* dq, float* dk, float* dv,
-                       int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t NKV, int64_t HS, float scale, bool causal) {
+                       int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t NKV, int64_t HS, float scale, bool causal,
+                       const int32_t* doc_start) {
   if (B <= 0 || NH <= 0 || Tk <= 0) return;
   check_shapes(B, T, Tk, NH, NKV);
   OLMO_CHECK(!causal || Tk >= T, "SHAPE_MISMATCH", "attention: causal with Tk " << Tk << " < T " << T, "");
@@ -430,10 +443,10 @@ void attention_bwd_f32(int dev, const float* q, const float* k, const float* v, 
     return;
   }
   switch (D) {
-    case 32: bwd<32>(q, k, v, out, lse, dout, dq, dk, dv, Dbuf, int(B), int(T), int(Tk), int(NH), int(NKV), int(HS), scale, causal); break;
-    case 64: bwd<64>(q, k, v, out, lse, dout, dq, dk, dv, Dbuf, int(B), int(T), int(Tk), int(NH), int(NKV), int(HS), scale, causal); break;
-    case 128: bwd<128>(q, k, v, out, lse, dout, dq, dk, dv, Dbuf, int(B), int(T), int(Tk), int(NH), int(NKV), int(HS), scale, causal); break;
-    default: bwd<256>(q, k, v, out, lse, dout, dq, dk, dv, Dbuf, int(B), int(T), int(Tk), int(NH), int(NKV), int(HS), scale, causal); break;
+    case 32: bwd<32>(q, k, v, out, lse, dout, dq, dk, dv, Dbuf, int(B), int(T), int(Tk), int(NH), int(NKV), int(HS), scale, causal, doc_start); break;
+    case 64: bwd<64>(q, k, v, out, lse, dout, dq, dk, dv, Dbuf, int(B), int(T), int(Tk), int(NH), int(NKV), int(HS), scale, causal, doc_start); break;
+    case 128: bwd<128>(q, k, v, out, lse, dout, dq, dk, dv, Dbuf, int(B), int(T), int(Tk), int(NH), int(NKV), int(HS), scale, causal, doc_start); break;
+    default: bwd<256>(q, k, v, out, lse, dout, dq, dk, dv, Dbuf, int(B), int(T), int(Tk), int(NH), int(NKV), int(HS), scale, causal, doc_start); break;
   }
 }
 

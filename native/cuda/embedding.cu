@@ -22,6 +22,12 @@ __global__ void gather_k(float* out, const int32_t* ids, const float* w, int64_t
     out[i] = w[int64_t(ids[n]) * C + c];
   }
 }
+__global__ void gather_bf16_k(float* out, const int32_t* ids, const __nv_bfloat16* w, int64_t N, int64_t C) {
+  OLMO_CUDA_FOR(i, N * C) {
+    int64_t n = i / C, c = i - n * C;
+    out[i] = to_f32(w[int64_t(ids[n]) * C + c]);
+  }
+}
 __global__ void gather4_k(float4* out, const int32_t* ids, const float4* w, int64_t N, int64_t C4) {
   OLMO_CUDA_FOR(i, N * C4) {
     int64_t n = i / C4, c = i - n * C4;
@@ -59,6 +65,20 @@ void embedding_fwd_f32(int dev, float* out, const int32_t* ids, const float* wei
   if (vec) gather4_k<<<grid_for(N * C / 4), 256>>>(reinterpret_cast<float4*>(out), ids, reinterpret_cast<const float4*>(weight), N, C / 4);
   else gather_k<<<grid_for(N * C), 256>>>(out, ids, weight, N, C);
   OLMO_CUDA_LAUNCH_CHECK("embedding_fwd");
+}
+
+void embedding_fwd_bf16(int dev, float* out, const int32_t* ids, const uint16_t* weight, int64_t N, int64_t V, int64_t C) {
+  if (N <= 0) return;
+  cudaSetDevice(dev);
+  int* bad = static_cast<int*>(scratch(dev, sizeof(int)));
+  cudaMemsetAsync(bad, 0, sizeof(int));
+  check_ids_k<<<grid_for(N), 256>>>(ids, N, V, bad);
+  OLMO_CUDA_LAUNCH_CHECK("embedding_fwd_bf16 (id check)");
+  OLMO_CHECK(!read_flag(dev, bad, "embedding_fwd_bf16"), "INVALID_ARGUMENT", "embedding: token id out of range [0, " << V << ")",
+             "check the tokenizer's vocabulary size against the embedding table");
+  if (C <= 0) return;
+  gather_bf16_k<<<grid_for(N * C), 256>>>(out, ids, reinterpret_cast<const __nv_bfloat16*>(weight), N, C);
+  OLMO_CUDA_LAUNCH_CHECK("embedding_fwd_bf16");
 }
 
 void embedding_bwd_f32(int dev, float* dweight, const int32_t* ids, const float* dout, int64_t N, int64_t V, int64_t C) {

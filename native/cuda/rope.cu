@@ -1,6 +1,7 @@
 // rope on CUDA: rotate-half (HF) layout, one thread per (b, t, h, i < HS/2) pair; same semantics as
 // native/cpu/rope.cc. inv_freq[i] = theta^(-2i/HS) is computed once on the host with the CPU kernel's
-// fp32 expression (bit-identical table); angle = float(pos_offset + t) * inv_freq[i] in fp32;
+// fp32 expression (bit-identical table); angle = float(pos_offset + t) (or the explicit
+// position) * inv_freq[i] in fp32;
 // sincosf is the accurate (non-fast-math) version. out may alias x: each thread reads its pair
 // before writing it and no other thread touches that pair.
 #include <cmath>
@@ -15,12 +16,14 @@ namespace {
 constexpr int kMaxHalf = 1024;  // HS <= 2048
 __constant__ float c_inv_freq[kMaxHalf];
 
-__global__ void rope_k(float* out, const float* x, int64_t T, int64_t NH, int half, int64_t pos_offset, float sign, int64_t npairs) {
+__global__ void rope_k(float* out, const float* x, int64_t T, int64_t NH, int half, int64_t pos_offset, float sign, int64_t npairs,
+                       const int* __restrict__ positions) {
   OLMO_CUDA_FOR(p, npairs) {
     int i = int(p % half);
     int64_t row = p / half;  // (b, t, h) flattened
-    int64_t t = (row / NH) % T;
-    float ang = float(pos_offset + t) * c_inv_freq[i];
+    int64_t bt = row / NH;
+    int64_t pos = positions ? int64_t(positions[bt]) : pos_offset + bt % T;
+    float ang = float(pos) * c_inv_freq[i];
     float s, c;
     sincosf(ang, &s, &c);
     s *= sign;
@@ -34,7 +37,7 @@ __global__ void rope_k(float* out, const float* x, int64_t T, int64_t NH, int ha
 }  // namespace
 
 void rope_f32(int dev, float* out, const float* x, int64_t B, int64_t T, int64_t NH, int64_t HS, float theta,
-              int64_t pos_offset, bool inverse) {
+              int64_t pos_offset, bool inverse, const int32_t* positions) {
   OLMO_CHECK(HS % 2 == 0 && HS > 0, "SHAPE_MISMATCH", "rope: head size " << HS << " must be even", "");
   OLMO_CHECK(HS / 2 <= kMaxHalf, "SHAPE_MISMATCH", "rope (cuda): head size " << HS << " exceeds " << 2 * kMaxHalf, "");
   int64_t npairs = B * T * NH * (HS / 2);
@@ -45,7 +48,7 @@ void rope_f32(int dev, float* out, const float* x, int64_t B, int64_t T, int64_t
   cudaSetDevice(dev);
   cudaError_t e = cudaMemcpyToSymbol(c_inv_freq, inv.data(), sizeof(float) * half);
   OLMO_CHECK(e == cudaSuccess, "CUDA_ERROR", "rope: cudaMemcpyToSymbol: " << cudaGetErrorString(e), "");
-  rope_k<<<grid_for(npairs), 256>>>(out, x, T, NH, half, pos_offset, inverse ? -1.f : 1.f, npairs);
+  rope_k<<<grid_for(npairs), 256>>>(out, x, T, NH, half, pos_offset, inverse ? -1.f : 1.f, npairs, positions);
   OLMO_CUDA_LAUNCH_CHECK("rope");
 }
 

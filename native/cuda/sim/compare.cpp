@@ -20,6 +20,8 @@
 #include "olmo/ops/reduce.h"
 #include "olmo/ops/rope.h"
 #include "olmo/ops/swiglu.h"
+#include "olmo/ops/lowplinear.h"
+#include "olmo/tensor.h"
 using V = std::vector<float>;
 static std::mt19937 rng(7);
 static V rnd(size_t n, float s = 1, float shift = 0) { std::normal_distribution<float> d(0, s); V v(n); for (auto& x : v) x = d(rng) + shift; return v; }
@@ -55,6 +57,14 @@ int main(int argc, char** argv) {
       cmp("rope HS=" + std::to_string(HS) + (inv ? " inverse" : ""), b, a, 2e-6);
     }
     V c = x; cuda::rope_f32(0, c.data(), c.data(), B, T, NH, HS, theta, off, true); cmp("rope in place", c, a, 2e-6);
+  }
+  if (want("rope")) { // explicit positions (packed documents restart at 0)
+    int B = 2, T = 21, NH = 3, HS = 32; size_t n = size_t(B) * T * NH * HS; V x = rnd(n), a(n), b(n), r(n);
+    std::vector<int32_t> pos(size_t(B) * T); for (int e = 0; e < B * T; ++e) pos[e] = (e % T) % 8 + (e / T) * 3;
+    for (bool inv : {false, true}) {
+      cpu::rope_f32(a.data(), x.data(), B, T, NH, HS, 10000.f, 0, inv, pos.data()); cuda::rope_f32(0, b.data(), x.data(), B, T, NH, HS, 10000.f, 0, inv, pos.data());
+      cmp(std::string("rope positions") + (inv ? " inverse" : ""), b, a, 2e-6);
+    }
   }
   if (want("embedding")) { // embedding
     int N = 51, Vv = 11, C = 24; std::vector<int32_t> ids(N); for (int i = 0; i < N; ++i) ids[i] = (i * 7) % Vv;
@@ -135,6 +145,29 @@ int main(int argc, char** argv) {
     cuda::attention_bwd_f32(0, q.data(), k.data(), v.data(), oa.data(), la.data(), d.data(), dqb.data(), dkb.data(), dvb.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, c.causal);
     cmp(std::string("attn dq") + tag, dqb, dqa, 1e-5); cmp(std::string("attn dk") + tag, dkb, dka, 1e-5); cmp(std::string("attn dv") + tag, dvb, dva, 1e-5);
   }
+  // Packed documents (doc_start): lengths chosen to cross the 32/64 tiles of both kernels.
+  if (want("attention")) for (AC c : std::vector<AC>{{2, 90, 90, 4, 2, 32, true}, {1, 70, 70, 2, 1, 64, true}, {1, 20, 45, 2, 2, 16, true}}) {
+    size_t nq = size_t(c.B) * c.T * c.NH * c.HS, nk = size_t(c.B) * c.Tk * c.NKV * c.HS, nl = size_t(c.B) * c.NH * c.T;
+    std::vector<int32_t> ds(size_t(c.B) * c.Tk);
+    const int lens[] = {7, 33, 1, 19, 40, 5};
+    for (int b = 0; b < c.B; ++b) {
+      int start = 0, next = lens[b % 6], li = b;
+      for (int p = 0; p < c.Tk; ++p) {
+        if (p == next) { start = p; next = p + lens[++li % 6]; }
+        ds[size_t(b) * c.Tk + p] = start;
+      }
+    }
+    V q = rnd(nq), k = rnd(nk), v = rnd(nk), d = rnd(nq), oa(nq), ob(nq), la(nl), lb(nl);
+    float sc = 1.f / std::sqrt(float(c.HS));
+    cpu::attention_fwd_f32(q.data(), k.data(), v.data(), oa.data(), la.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, true, ds.data());
+    cuda::attention_fwd_f32(0, q.data(), k.data(), v.data(), ob.data(), lb.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, true, ds.data());
+    char tag[128]; std::snprintf(tag, sizeof tag, " docs B%d T%d Tk%d NH%d NKV%d HS%d", c.B, c.T, c.Tk, c.NH, c.NKV, c.HS);
+    cmp(std::string("attn out") + tag, ob, oa, 1e-5); cmp(std::string("attn lse") + tag, lb, la, 1e-6);
+    V dqa(nq), dqb(nq), dka(nk), dkb(nk), dva(nk), dvb(nk);
+    cpu::attention_bwd_f32(q.data(), k.data(), v.data(), oa.data(), la.data(), d.data(), dqa.data(), dka.data(), dva.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, true, ds.data());
+    cuda::attention_bwd_f32(0, q.data(), k.data(), v.data(), oa.data(), la.data(), d.data(), dqb.data(), dkb.data(), dvb.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, true, ds.data());
+    cmp(std::string("attn dq") + tag, dqb, dqa, 1e-5); cmp(std::string("attn dk") + tag, dkb, dka, 1e-5); cmp(std::string("attn dv") + tag, dvb, dva, 1e-5);
+  }
   if (want("adamw")) { // adamw
     std::vector<int64_t> sz = {70000, 15, 1}; std::vector<V> P, G, M, Vs; for (auto s : sz) { P.push_back(rnd(s)); G.push_back(rnd(s)); M.push_back(V(s, 0)); Vs.push_back(V(s, 0)); }
     auto P2 = P, M2 = M, V2 = Vs; float lr[] = {1e-2f, 2e-3f, 1e-3f}, wd[] = {0.1f, 0, 0.01f};
@@ -148,6 +181,42 @@ int main(int argc, char** argv) {
     bool f1 = cuda::adamw_all_finite_f32(0, 3, cp(G).data(), sz.data()); G[0][4567] = INFINITY; bool f2 = cuda::adamw_all_finite_f32(0, 3, cp(G).data(), sz.data());
     G[0][4567] = 0; G[2][0] = NAN; bool f3 = cuda::adamw_all_finite_f32(0, 3, cp(G).data(), sz.data());
     std::printf("%s adamw all_finite %d %d %d\n", f1 && !f2 && !f3 ? "  ok " : "FAIL ", f1, f2, f3); if (!(f1 && !f2 && !f3)) ++fails;
+  }
+  if (want("embedding")) { // bf16 table gather (the f32 paths are compared below)
+    const int Vocab = 50, C = 37, N = 9;
+    V w = rnd(size_t(Vocab) * C);
+    std::vector<uint16_t> wb(w.size());
+    for (size_t i = 0; i < w.size(); ++i) wb[i] = f32_to_bf16(w[i]);
+    std::vector<int32_t> ids(N);
+    for (int n = 0; n < N; ++n) ids[n] = (n * 17) % Vocab;
+    V a(size_t(N) * C), b(size_t(N) * C);
+    cpu::embedding_fwd_bf16(a.data(), ids.data(), wb.data(), N, Vocab, C);
+    cuda::embedding_fwd_bf16(0, b.data(), ids.data(), wb.data(), N, Vocab, C);
+    cmp("embedding fwd bf16", b, a, 0);
+  }
+  if (want("lowplinear")) { // bf16 and q8_0 weights, M = 1 (GEMV) and M = 3; CPU with float32 activations
+    cpu::lowp_set_isa("native", false);
+    const int N = 37, K = 160;
+    for (int M : {1, 3}) {
+      V x = rnd(size_t(M) * K), w = rnd(size_t(N) * K, 0.5f);
+      std::vector<uint16_t> wb(w.size());
+      for (size_t i = 0; i < w.size(); ++i) wb[i] = f32_to_bf16(w[i]);
+      std::vector<BlockQ8_0> wq(size_t(N) * K / 32);
+      for (size_t b = 0; b < wq.size(); ++b) {  // llama.cpp's quantize_row_q8_0_ref
+        float amax = 0; for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(w[b * 32 + j]));
+        const float d = amax / 127, id = d ? 1 / d : 0;
+        wq[b].d = f32_to_f16(d);
+        for (int j = 0; j < 32; ++j) wq[b].qs[j] = int8_t(std::lround(w[b * 32 + j] * id));
+      }
+      for (WeightFormat f : {WeightFormat::BF16, WeightFormat::Q8_0}) {
+        V a(size_t(M) * N), b2(size_t(M) * N);
+        const void* data = f == WeightFormat::BF16 ? static_cast<const void*>(wb.data()) : static_cast<const void*>(wq.data());
+        WeightRef ra{f, data, N, a.data(), N}, rb{f, data, N, b2.data(), N};
+        cpu::lowp_linear(x.data(), M, K, &ra, 1);
+        cuda::lowp_linear(0, x.data(), M, K, &rb, 1);
+        cmp(std::string("lowplinear ") + (f == WeightFormat::BF16 ? "bf16" : "q8_0") + " M=" + std::to_string(M), b2, a);
+      }
+    }
   }
   if (want("gemm")) { // gemm
     int B = 2, M = 67, N = 45, K = 130;

@@ -16,4 +16,11 @@ export { prepare, loadTokenizer, type PrepareOptions, type PrepareResult, type P
 export { resolveSources, readDocs, type Doc, type SourceUnit } from './sources.js';
 export { DataMix, MixedDataset, formatMixTable, type DataMixSpec, type MixSource, type MixRow, type RealiseOptions, type MixedInstance } from './mix.js';
 export { parseRunConfig, loadRunConfig, type DataRunConfig } from './config.js';
-export { runDataCli } from './cli.js';
+export { runDataCli, dataCommand, prepareCommand, inspectCommand, orderCommand } from './cli.js';
+export {
+  encodeSftExample, encodeSftDataset, readSftJsonl, readJsonl, packSft, padSft, emptySftStats, IGNORE_INDEX,
+  type ChatTokenizer, type SftExample, type SftEncodeOptions, type SftEncodeResult, type SftSkipReason, type SftStats, type SftRows, type OverLength,
+} from './sft.js';
+export { encodeDpoPairs, readDpoJsonl, dpoConversations, type DpoPairInput, type DpoPair, type DpoStats } from './dpo-data.js';
+/** Dolma-style curation: tag, dedupe, mix, decon (see README "Curation"). */
+export * as curation from './curation/index.js';

@@ -8,7 +8,7 @@
  * Every file is written to a temp name and renamed, so an interrupted run leaves only finished units.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { badArg, DataError } from './errors.js';
 import { MANIFEST_NAME, type Manifest, type ManifestFile, type TokenDtype } from './manifest.js';
@@ -54,7 +54,11 @@ export interface PrepareOptions {
   batchChars?: number;
 }
 
-export interface PrepareResult { manifest: Manifest; manifestPath: string; reused: number; written: number; bytes: number; seconds: number }
+export interface PrepareResult {
+  manifest: Manifest; manifestPath: string; reused: number; written: number; bytes: number; seconds: number;
+  /** Documents whose text is empty or whitespace only (written as a lone EOS), in the units tokenized by this run. */
+  emptyDocuments: number;
+}
 
 export async function loadTokenizer(file: string): Promise<TokenizerLike> {
   const { Tokenizer } = await import('@olmo/tokenizer');
@@ -117,6 +121,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
   const units = resolveSources(opts.sources);
   const out = path.resolve(opts.out);
   const partsDir = path.join(out, '.parts');
+  const createdDirs = [out, partsDir].filter((d) => !existsSync(d));
   mkdirSync(partsDir, { recursive: true });
   const resume = opts.resume ?? true;
   const threads = opts.threads ?? 2;
@@ -126,7 +131,8 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
   const report = typeof opts.progress === 'function' ? opts.progress : undefined;
 
   const files: ManifestFile[] = [];
-  let firstDocId = 0, reused = 0, written = 0, totalBytes = 0;
+  let firstDocId = 0, reused = 0, written = 0, totalBytes = 0, emptyDocuments = 0;
+  const createdFiles: string[] = []; // removed again if the corpus turns out empty
   let lastDraw = 0;
   try {
     for (let ui = 0; ui < units.length; ui++) {
@@ -203,6 +209,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
         };
         for await (const doc of readDocs(u, (n) => { bytes += n; })) {
           batch.push(doc);
+          if (doc.text.trim() === '') emptyDocuments++;
           docNames.push(JSON.stringify(doc.id));
           batchLen += doc.text.length;
           if (batchLen >= batchChars) await flush();
@@ -223,11 +230,12 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
         source: { spec: u.spec, kind: u.kind, inputs, bytes },
       };
       writeFileAtomic(partFile, JSON.stringify({ ...file, tokenizerHash: hash, dtype } satisfies PartRecord, null, 1));
+      createdFiles.push(tokFile, docsFile, idsFile, partFile);
+      draw(true); // before the totals absorb this unit, or its bytes and documents count twice
       files.push(file);
       firstDocId += nDocs;
       totalBytes += bytes;
       written++;
-      draw(true);
     }
   } finally {
     if (tty) process.stderr.write('\n');
@@ -243,9 +251,12 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
     createdAt: new Date().toISOString(),
   };
   if (manifest.totalDocuments === 0) {
+    // leave nothing behind: the files of this run and the folders it created (if now empty)
+    for (const f of createdFiles) rmSync(f, { force: true });
+    for (const d of createdDirs.reverse()) { try { rmdirSync(d); } catch { /* not empty: keep */ } }
     throw new DataError('DATA_CORRUPT', 'empty corpus: the sources contain no documents', 'check the inputs', opts.sources.join(', '));
   }
   const manifestPath = path.join(out, MANIFEST_NAME);
   writeFileAtomic(manifestPath, JSON.stringify(manifest, null, 1));
-  return { manifest, manifestPath, reused, written, bytes: totalBytes, seconds: (performance.now() - t0) / 1000 };
+  return { manifest, manifestPath, reused, written, bytes: totalBytes, seconds: (performance.now() - t0) / 1000, emptyDocuments };
 }

@@ -15,8 +15,8 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 async function run(argv: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runDataCli(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
+  const code = await runDataCli(argv, { stdout: (s) => void out.push(s), stderr: (s) => void err.push(s) });
+  return { code, out: out.join(''), err: err.join('') };
 }
 
 describe('olmo data CLI', () => {
@@ -33,9 +33,13 @@ describe('olmo data CLI', () => {
     expect((await run([])).code).toBe(2);
     expect((await run(['bogus'])).code).toBe(2);
     expect((await run(['order', '--seed', '1', '--out', path.join(root, 'x.npy')])).code).toBe(2);
-    const r = await run(['inspect', '--config', path.join(root, 'nope.yaml'), '--step', '0']);
+    const r = await run(['inspect', '--config', path.join(root, 'nope.yaml'), '--step', '1']);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/NOT_FOUND.*nope\.yaml/);
+    expect(r.err).toMatch(/^olmo: error NOT_FOUND: .*nope\.yaml.*\nhint: /);
+    // steps are 1-based, as the training log numbers them: there is no step 0
+    const z = await run(['inspect', '--config', path.join(root, 'nope.yaml'), '--step', '0']);
+    expect(z.code).toBe(2);
+    expect(z.err).toMatch(/olmo: error INVALID_ARGUMENT: --step must be >= 1/);
   });
 
   it.skipIf(!haveTok)('prepare → inspect prints exactly the instances the loader yields at that step', async () => {
@@ -48,10 +52,11 @@ describe('olmo data CLI', () => {
       'seed: 6198', 'global_train_batch_size: 8', 'model:', '  max_sequence_length: 256',
       'tokenizer:', `  identifier: ${tokFile}`, 'data:', '  drop_last: true', '  paths:', `    - ${out}`, '',
     ].join('\n'));
-    const r = await run(['inspect', '--config', cfgFile, '--step', '3', '--json']);
+    const r = await run(['inspect', '--config', cfgFile, '--step', '4', '--json']);
     expect(r.code, r.err).toBe(0);
-    const j = JSON.parse(r.out) as { instances: { globalIndex: number; source: string; docIds: number[]; text: string }[] };
-    // Independently: config → dataset → order → batch 3.
+    const j = JSON.parse(r.out) as { step: number; batchIndex: number; globalIndicesRange: number[]; instances: { globalIndex: number; source: string; docIds: number[]; text: string }[] };
+    expect([j.step, j.batchIndex, j.globalIndicesRange]).toEqual([4, 3, [24, 32]]);
+    // Independently: config → dataset → order → batch 3 (= training step 4, 1-based).
     const cfg = loadRunConfig(cfgFile);
     const ds = MemMapDataset.openSync(cfg.paths, { seqLen: 256, dtype: 'uint16' });
     const batch = globalBatch(globalIndices({ numInstances: ds.length, seed: 6198, dropLast: true }), 3, 8);
@@ -67,18 +72,19 @@ describe('olmo data CLI', () => {
     // Rank view: rank 1 of 2 gets positions 1, 3, 5, 7.
     const cfgNoTok = path.join(root, 'run-notok.yaml');
     writeFileSync(cfgNoTok, ['seed: 6198', 'global_train_batch_size: 8', 'model:', '  max_sequence_length: 256', 'data:', '  drop_last: true', '  paths:', `    - ${out}`, ''].join('\n'));
-    const r1 = await run(['inspect', '--config', cfgNoTok, '--step', '3', '--rank', '1', '--world-size', '2', '--json']);
+    const r1 = await run(['inspect', '--config', cfgNoTok, '--step', '4', '--rank', '1', '--world-size', '2', '--json']);
     const j1 = JSON.parse(r1.out) as { instances: { position: number }[] };
     expect(j1.instances.map((x) => x.position)).toEqual([1, 3, 5, 7]);
     // Past the end of an epoch, steps continue in the next epoch (seed + 1), as in the trainer.
     const per = Math.floor(globalIndices({ numInstances: ds.length, seed: 6198, dropLast: true }).length / 8);
-    const re = await run(['inspect', '--config', cfgNoTok, '--step', String(per + 1), '--json']);
+    const re = await run(['inspect', '--config', cfgNoTok, '--step', String(per + 2), '--json']); // batch per + 1
     const je = JSON.parse(re.out) as { epoch: number; instances: { globalIndex: number }[] };
     expect(je.epoch).toBe(1);
     expect(je.instances.map((x) => x.globalIndex)).toEqual(Array.from(globalBatch(globalIndices({ numInstances: ds.length, seed: 6198, epoch: 1, dropLast: true }), 1, 8)));
     // Human-readable output.
-    const h = await run(['inspect', '--config', cfgFile, '--step', '0', '--max-chars', '60']);
+    const h = await run(['inspect', '--config', cfgFile, '--step', '1', '--max-chars', '60']);
     expect(h.code).toBe(0);
+    expect(h.out).toMatch(/^step 1 \(global batch 0\): global indices\[0:8\]/);
     expect(h.out).toMatch(/global index \d+/);
     expect(h.out).toMatch(/docs \d+/);
     expect(h.out).toMatch(/text "/);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   globalBatch, globalIndices, globalIndicesAsync, globalOrder, globalOrderAsync, globalOrderRef, nativeShuffleAvailable, orderCachePath, pcg64Raw,
-  pcg64RawRef, pcg64SeededState, Pcg64Ref, rankIndices, readNpy, shuffleU32, totalSize,
+  pcg64RawRef, pcg64SeededState, Pcg64Ref, rankIndices, readNpy, resumeRankIndices, shuffleU32, totalSize,
 } from '../src/index.js';
 
 const repoRoot = path.resolve(__dirname, '../../..');
@@ -88,16 +88,35 @@ describe.skipIf(!haveNative)('native PCG64 shuffle', () => {
     expect(buf[15]).toBe(7777);
   });
   it('async variant runs off the event loop and gives the same order', async () => {
-    let ticks = 0;
-    const timer = setInterval(() => ticks++, 1);
     const a = await globalOrderAsync(3_000_000, 6198);
-    clearInterval(timer);
     expect(sha(a)).toBe(sha(globalOrder(3_000_000, 6198)));
-    expect(ticks).toBeGreaterThanOrEqual(0);
-    const c = cases.find((x) => x.num_instances === 5_000_000);
-    if (c) {
-      const g = await globalIndicesAsync({ numInstances: c.num_instances, seed: c.seed, worldSize: c.world_size });
-      expect(sha(g)).toBe(c.sha256_uint32_le);
+    // Event-loop freedom: time the synchronous shuffle of a large order (~0.25 s on 2 cores), then
+    // run the async one under a 1 ms interval timer. On the main thread it would block the loop for
+    // the whole shuffle (no tick at all, or one gap as long as the sync run); on a worker thread the
+    // timer keeps firing and no gap comes near the synchronous duration.
+    const big = 20_000_000;
+    const t0 = performance.now();
+    const syncOrder = globalOrder(big, 7);
+    const syncMs = performance.now() - t0;
+    let ticks = 0, last = performance.now(), maxGap = 0;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      maxGap = Math.max(maxGap, now - last);
+      last = now;
+      ticks++;
+    }, 1);
+    const asyncOrder = await globalOrderAsync(big, 7);
+    clearInterval(timer);
+    expect(sha(asyncOrder)).toBe(sha(syncOrder));
+    expect(ticks, `timer ticks while the async shuffle ran (sync run took ${syncMs.toFixed(0)} ms)`).toBeGreaterThanOrEqual(5);
+    expect(maxGap, `longest event-loop gap vs the ${syncMs.toFixed(0)} ms synchronous shuffle`).toBeLessThan(syncMs / 3);
+    if (!haveVectors) {
+      console.warn(`[data] ${vectorsFile} not found: globalIndicesAsync is not checked against numpy's N=5,000,000 order`);
+    } else {
+      const c = cases.find((x) => x.num_instances === 5_000_000);
+      expect(c, 'numpy-pcg64.json holds the N=5,000,000 case').toBeDefined();
+      const g = await globalIndicesAsync({ numInstances: c!.num_instances, seed: c!.seed, worldSize: c!.world_size });
+      expect(sha(g)).toBe(c!.sha256_uint32_le);
     }
     await expect(globalOrderAsync(10, -1)).rejects.toThrow();
   });
@@ -150,6 +169,25 @@ describe('global order helpers', () => {
     expect(r1[0]).toBe(idx[17]);
     expect(r1[1]).toBe(idx[21]);
     expect(() => rankIndices(idx, 4, 4)).toThrow(/rank/);
+  });
+  it('resumeRankIndices: after k steps each rank continues exactly where the uninterrupted run was', () => {
+    const W = 4, B = 8; // per-rank batch 2
+    const idx = globalIndices({ numInstances: 101, seed: 9, worldSize: W }); // padded to 104
+    for (const k of [0, 1, 5, 12]) {
+      const parts = Array.from({ length: W }, (_, rank) => resumeRankIndices(idx, { step: k, globalBatchSize: B, rank, worldSize: W }));
+      for (let rank = 0; rank < W; rank++) {
+        // Uninterrupted, rank r reads idx[r], idx[r+W], ... and has consumed k·B/W of them after k steps.
+        const full = Array.from({ length: Math.ceil((idx.length - rank) / W) }, (_, j) => idx[rank + j * W]!);
+        expect(Array.from(parts[rank]!), `k=${k} rank=${rank}`).toEqual(full.slice((k * B) / W));
+      }
+      // Step k+s's global batch is the union of each rank's s-th per-rank batch.
+      for (let s = 0; k + s < Math.floor(idx.length / B); s++) {
+        const union = parts.flatMap((p) => Array.from(p.subarray(s * (B / W), (s + 1) * (B / W))));
+        expect(union.sort((a, b) => a - b)).toEqual(Array.from(idx.subarray((k + s) * B, (k + s + 1) * B)).sort((a, b) => a - b));
+      }
+    }
+    expect(() => resumeRankIndices(idx, { step: -1, globalBatchSize: B, rank: 0, worldSize: W })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => resumeRankIndices(idx, { step: 1, globalBatchSize: B, rank: W, worldSize: W })).toThrow(/rank/);
   });
   it('caches the order as a real .npy keyed by (seed, epoch, N) and reuses it', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'olmo-order-'));

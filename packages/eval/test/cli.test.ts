@@ -1,10 +1,10 @@
 /** The CLI (with an injected fake model), the in-loop evaluators (same numbers as the CLI), and the HTML report. */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createByteTokenizer, createEvaluators, createFakeModel, renderHtml, runEvalCli, type TaskResult } from '../src/index.js';
+import { createByteTokenizer, createEvaluators, createFakeModel, markdownTable, renderHtml, runEvalCli, type TaskResult } from '../src/index.js';
+import { findChromium, renderInChromium } from '../../../test/chromium.js';
 import { evalData, hasShared } from './helpers.js';
 
 const model = createFakeModel({ vocabSize: 257, contextLength: 256, seed: 2 });
@@ -20,11 +20,24 @@ describe('runEvalCli', () => {
   it('--help and usage errors', async () => {
     const out: string[] = [], err: string[] = [];
     expect(await runEvalCli(['eval', '--help'], io(out, err))).toBe(0);
-    expect(out.join('')).toMatch(/olmo eval --model DIR/);
+    expect(out.join('')).toMatch(/^usage: olmo eval --model DIR/);
     expect(await runEvalCli(['eval', '--model', 'm', '--bogus'], io(out, err))).toBe(2);
     expect(await runEvalCli(['eval', '--tasks', 'piqa'], io(out, err))).toBe(2);
     expect(await runEvalCli(['eval', '--model', 'm', '--tasks', 'nope', '--data', evalData], io(out, err))).toBe(1);
-    expect(err.join('')).toMatch(/CONFIG_INVALID.*unknown task "nope"/);
+    expect(err.join('')).toMatch(/olmo: error CONFIG_INVALID: .*unknown task "nope"/);
+  });
+
+  it('--dtype / --quantize reach the model loader (weight storage of the evaluated model)', async () => {
+    const seen: Array<Record<string, unknown>> = [];
+    const out: string[] = [], err: string[] = [];
+    const dir = mkdtempSync(path.join(tmpdir(), 'olmo-eval-dtype-'));
+    const txt = path.join(dir, 'a.txt');
+    writeFileSync(txt, 'hello world, hello eval');
+    const code = await runEvalCli(['eval', '--model', 'ckpt', '--perplexity', txt, '--dtype', 'bfloat16', '--quantize', 'q8_0'],
+      { ...io(out, err), loadModel: async (_d: string, o: Record<string, unknown>) => { seen.push(o); return model; } });
+    expect(err.join('')).toBe('');
+    expect(code).toBe(0);
+    expect(seen[0]).toMatchObject({ dtype: 'bfloat16', quantize: 'q8_0' });
   });
 
   it.skipIf(!hasShared)('tasks: prints the table, writes JSON with per-example records + HTML; in-loop evaluators agree', async () => {
@@ -76,13 +89,6 @@ describe('runEvalCli', () => {
   });
 });
 
-function findChromium(): string | undefined {
-  for (const c of ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable']) {
-    const r = spawnSync('which', [c], { encoding: 'utf8' });
-    if (r.status === 0 && r.stdout.trim()) return r.stdout.trim();
-  }
-  return undefined;
-}
 const chromium = findChromium();
 if (!chromium) console.warn('[@olmo/eval] headless Chromium not found (apt-get install -y chromium): HTML render check SKIPPED');
 
@@ -91,34 +97,58 @@ describe('HTML report', () => {
     task, metric, score, n: 10, randomBaseline, metrics: { [metric]: score }, perExample: [], skipped: [],
     stats: { spans: 0, rows: 0, forwardCalls: 0, tokensFed: 0, rowTokens: 0, logitPositions: 0, requests: 0, seconds: 0, requestsPerSecond: 0 },
   });
-  const report = { model: 'tiny <ckpt>', createdAt: '2026-01-01T00:00:00Z', tasks: [fake('piqa', 'len_norm', 0.62, 0.5), fake('hellaswag', 'len_norm', 0.3, 0.25), fake('winogrande', 'acc', 0.45, 0.5)] };
+  const report = {
+    model: 'tiny <ckpt>', createdAt: '2026-01-01T00:00:00Z', tasks: [fake('piqa', 'len_norm', 0.62, 0.5), fake('hellaswag', 'len_norm', 0.3, 0.25), fake('winogrande', 'acc', 0.45, 0.5)],
+    perplexity: [{ label: 'a.txt', crossEntropy: 2.5, perplexity: 12.18, bitsPerByte: 1.1, tokens: 100, bytes: 400, instanceCrossEntropy: 2.6 } as never],
+  };
 
-  it('has one bar and one baseline marker per task, heights proportional to the scores', () => {
-    const html = renderHtml(report);
-    expect(html.match(/<rect class="bar"/g)).toHaveLength(3);
-    expect(html.match(/<line class="baseline"/g)).toHaveLength(3);
+  it('the chart is SVG markup with one bar per task, heights proportional to the scores, a baseline marker each; the tables carry every Markdown column', async () => {
+    const html = await renderHtml(report);
+    expect(html.match(/aria-roledescription="bar"/g)).toHaveLength(3);
+    expect(html).toContain('aria-label="random baseline for winogrande: 0.50"');
+    // without a browser: each bar's path is "M x,top h w v height h -w Z" from the 0 line (y = 260)
+    const bars = [...html.matchAll(/aria-label="(\w+) [^"]*" role="graphics-symbol" aria-roledescription="bar" d="M[\d.]+,([\d.]+)h[\d.]+v([\d.]+)h/g)];
+    expect(bars.map((b) => b[1])).toEqual(['piqa', 'hellaswag', 'winogrande']);
+    bars.forEach((b, i) => {
+      expect(Number(b[3]) / 260, `${b[1]} height`).toBeCloseTo(report.tasks[i]!.score, 6);
+      expect(Number(b[2]) + Number(b[3]), `${b[1]} base`).toBeCloseTo(260, 6);
+    });
     expect(html).toContain('tiny &lt;ckpt&gt;');
+    const md = markdownTable(report.tasks, report.perplexity);
+    for (const header of md.split('\n').filter((l) => l.startsWith('| ') && !/^\| (piqa|hellaswag|winogrande|a\.txt) /.test(l))) {
+      const cols = header.slice(2, -2).split(' | ');
+      for (const c of cols) expect(html, c).toContain(`>${c}</th>`);
+    }
   });
 
-  it.skipIf(!chromium)('renders in headless Chromium: the DOM has the chart with bars above/below the baselines', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'olmo-eval-html-'));
-    const file = path.join(dir, 'report.html');
-    // a script (added only for this check) measures the rendered SVG and writes the result into the title
-    const probe = `<script>window.addEventListener('load',()=>{const bars=[...document.querySelectorAll('rect.bar')].map(r=>{const b=r.getBoundingClientRect();return [r.dataset.task,Math.round(b.height),Math.round(b.top)]});const base=[...document.querySelectorAll('line.baseline')].map(l=>Math.round(l.getBoundingClientRect().top));const svg=document.querySelector('svg#chart').getBoundingClientRect();document.title='PROBE'+JSON.stringify({bars,base,w:Math.round(svg.width),h:Math.round(svg.height)});});</script>`;
-    writeFileSync(file, renderHtml(report).replace('</body>', probe + '</body>'));
-    const dom = execFileSync(chromium!, ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--virtual-time-budget=2000', '--dump-dom', `file://${file}`], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'ignore'] });
-    const m = /<title>PROBE(.*?)<\/title>/.exec(dom);
-    expect(m).not.toBeNull();
-    const probeData = JSON.parse(m![1]!.replace(/&quot;/g, '"')) as { bars: [string, number, number][]; base: number[]; w: number; h: number };
-    expect(probeData.w).toBeGreaterThan(100);
-    expect(probeData.h).toBeGreaterThan(100);
-    expect(probeData.bars.map((b) => b[0])).toEqual(['piqa', 'hellaswag', 'winogrande']);
-    // bar heights are proportional to the scores (0.62 : 0.30 : 0.45)
-    const [p, h, w] = probeData.bars.map((b) => b[1]);
-    expect(p! / h!).toBeCloseTo(0.62 / 0.3, 1);
-    expect(w! / h!).toBeCloseTo(0.45 / 0.3, 1);
-    // piqa's bar top is above its baseline marker (score > random), winogrande's below
-    expect(probeData.bars[0]![2]).toBeLessThan(probeData.base[0]!);
-    expect(probeData.bars[2]![2]).toBeGreaterThan(probeData.base[2]!);
+  it.skipIf(!chromium)('renders in headless Chromium: 0–1 axis with matching labels, bar heights proportional to the scores, no overlapping text', async () => {
+    const extra = `return {
+      bars: [...document.querySelectorAll('[aria-roledescription="bar"]')].map((b) => { const r = b.getBoundingClientRect(); return [b.getAttribute('aria-label'), r.height, r.top, r.bottom]; }),
+      base: [...document.querySelectorAll('[aria-label^="random baseline"]')].map((b) => { const r = b.getBoundingClientRect(); return (r.top + r.bottom) / 2; }),
+      yTicks: [...document.querySelectorAll('g.role-axis')].filter((g) => (g.getAttribute('aria-label') || '').startsWith('Y-axis')).flatMap((g) => [...g.querySelectorAll('.role-axis-label text')].map((t) => { const r = t.getBoundingClientRect(); return [t.textContent, (r.top + r.bottom) / 2]; })),
+    };`;
+    const { probe, screenshot } = renderInChromium(chromium!, await renderHtml(report), 'eval-report', { width: 960, height: 900, extra });
+    console.log(`[eval report] screenshot: ${screenshot}`);
+    const x = probe.extra as { bars: [string, number, number, number][]; base: number[]; yTicks: [string, number][] };
+    expect(probe.svgs[0]!.w).toBeGreaterThan(200);
+    // the score axis runs 0.0 … 1.0 with a label at every tick
+    expect(x.yTicks.map((t) => t[0])).toEqual(['0.0', '0.2', '0.4', '0.6', '0.8', '1.0']);
+    const y0 = x.yTicks[0]![1], y1 = x.yTicks[5]![1], px = (v: number) => y0 + (y1 - y0) * v; // label centres sit on their ticks
+    expect(x.bars.map((b) => b[0].split(' ')[0])).toEqual(['piqa', 'hellaswag', 'winogrande']);
+    report.tasks.forEach((t, i) => {
+      const [, height, top, bottom] = x.bars[i]!;
+      // each bar starts at the 0.0 label and ends at its score on the labelled axis: height ∝ score
+      expect(Math.abs(bottom - y0), `${t.task} bottom`).toBeLessThan(1.5);
+      expect(Math.abs(top - px(t.score)), `${t.task} top`).toBeLessThan(1.5);
+      expect(Math.abs(height - (y0 - y1) * t.score), `${t.task} height`).toBeLessThan(1.5);
+      expect(Math.abs(x.base[i]! - px(t.randomBaseline)), `${t.task} baseline`).toBeLessThan(1.5);
+    });
+    // every text the chart draws (tick labels, task names, values) is readable: none overlap
+    expect(probe.overlaps).toEqual([]);
+    for (const label of ['piqa', 'len_norm', '0.620', '0.300', '0.450', 'score (0–1)']) expect(probe.texts.map((t) => t.text).join('|')).toContain(label);
+    expect(probe.tables.map((t) => t.id)).toEqual(['scores', 'perplexity']);
+    expect(probe.tables[0]!.headers).toEqual(['task', 'metric', 'score', 'n', 'random baseline']);
+    expect(probe.tables[1]!.headers).toEqual(['text', 'cross-entropy', 'perplexity', 'bits/byte', 'tokens', 'bytes', 'OLMo instance CE']);
+    expect(probe.tables[0]!.cellsPerRow).toEqual([5, 5, 5]);
   });
 });

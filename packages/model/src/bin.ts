@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-// Entry point of the `olmo-generate` command.
+// olmo-generate: the same command as `olmo generate ...` (for installs of @olmo/model without @olmo/trainer).
+import { interruptSignal } from '@olmo/tensor-cuda';
 import { runGenerateCli } from './cli.js';
 
-const ac = new AbortController();
-process.once('SIGINT', () => ac.abort());
-process.exitCode = await runGenerateCli(process.argv.slice(2), { signal: ac.signal });
+process.exitCode = await runGenerateCli(process.argv.slice(2), { signal: interruptSignal() });

@@ -5,6 +5,7 @@
  * (from OLMo's own training YAMLs).
  */
 import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, NotFoundError } from './errors.js';
 
@@ -211,7 +212,8 @@ async function load(dir: string): Promise<OLMoConfig> {
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new NotFoundError(`no config.json in ${dir}: ${(e as Error).message}`, 'pass an HF model folder (config.json + model.safetensors)');
+    const what = existsSync(dir) ? `no config.json in model folder ${dir}` : `model folder ${dir} does not exist`;
+    throw new NotFoundError(`${what} (${(e as Error).message})`, 'pass an HF model folder (config.json + model.safetensors)');
   }
   let json: unknown;
   try {

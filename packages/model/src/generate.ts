@@ -6,7 +6,7 @@
  * streams decoded text without splitting multi-byte characters.
  */
 import { Generator, noGrad, type Tensor } from '@olmo/tensor-cuda';
-import { OlmoError } from './errors.js';
+import { ConfigError, OlmoError } from './errors.js';
 import type { KVCache, OLMo } from './model.js';
 
 export interface GenerateOptions {
@@ -34,6 +34,16 @@ export interface TokenizerLike {
   encode(text: string): number[];
   decode(ids: number[]): string;
   readonly eosTokenId?: number | null;
+  /** When known, checked against the model's vocabulary (embedding rows) before generating. */
+  readonly vocabSize?: number;
+}
+
+/** The tokenizer must fit the model's vocabulary (the same check and message as `olmo eval`). */
+export function checkTokenizerFits(model: OLMo, tokenizer: TokenizerLike): void {
+  const mv = model.config.embedding_size, tv = tokenizer.vocabSize;
+  if (typeof tv === 'number' && tv > mv) throw new ConfigError(`tokenizer vocabulary (${tv}) is larger than the model's (${mv})`, 'use the tokenizer the checkpoint was trained with');
+  const eos = tokenizer.eosTokenId;
+  if (typeof eos === 'number' && eos >= mv) throw new ConfigError(`tokenizer eos id ${eos} is outside the model vocabulary (${mv})`, 'use the tokenizer the checkpoint was trained with');
 }
 
 function abortError(signal: AbortSignal): unknown {
@@ -190,6 +200,7 @@ export async function generateBatch(model: OLMo, prompts: number[][], opts: Gene
  * characters split across tokens are never emitted in halves.
  */
 export async function* generateText(model: OLMo, tokenizer: TokenizerLike, prompt: string, opts: GenerateOptions = {}): AsyncGenerator<string, void, undefined> {
+  checkTokenizerFits(model, tokenizer);
   const promptIds = tokenizer.encode(prompt);
   const stopTokenIds = opts.stopTokenIds ?? (tokenizer.eosTokenId !== undefined && tokenizer.eosTokenId !== null ? [tokenizer.eosTokenId] : undefined);
   const ids: number[] = [];

@@ -7,7 +7,7 @@ export type { Architecture, InitFn, ParamSpec } from './config.js';
 export { OLMo, KVCache, ACTIVATION_CHECKPOINTING } from './model.js';
 export type { ActivationCheckpointing } from './model.js';
 export type { FromPretrainedOptions, InitOptions, ForwardOptions, ForwardOutput } from './model.js';
-export { generateText, sampleNext } from './generate.js';
+export { generateText, sampleNext, checkTokenizerFits } from './generate.js';
 export type { GenerateOptions, TokenizerLike } from './generate.js';
 export { initSpecFor, type InitSpec } from './init.js';
 export {
@@ -15,5 +15,17 @@ export {
   f16ToF32, f32ToF16, f32ToBf16, SAFETENSORS_DTYPE_BYTES, MAX_HEADER_BYTES,
 } from './safetensors.js';
 export type { SafetensorsDType, TensorInfo, WriteEntry, SaveDType } from './safetensors.js';
-export { runGenerateCli, parseGenerateArgs } from './cli.js';
+export { runGenerateCli, parseGenerateArgs, generateCommand, GENERATE_SPEC } from './cli.js';
+export { exportGguf, runExportCli, parseExportArgs, configMetadata, EXPORT_USAGE, EXPORT_GGUF_SPEC, exportCommand } from './gguf/export.js';
+export type { ExportGgufOptions } from './gguf/export.js';
+export { GgufFile, parseGgufHeader } from './gguf/reader.js';
+export type { GgufTensorInfo, GgufMetaValue } from './gguf/reader.js';
+export { writeGguf } from './gguf/writer.js';
+export type { GgufValue, GgufTensorEntry } from './gguf/writer.js';
+export { configFromGguf, readGgufTokenizerJson } from './gguf/load.js';
+export { tokenizerMetadata, tokenizerJsonFromGguf, llamaPreTokenizerName } from './gguf/tokenizer-metadata.js';
+export { encodeTensor as encodeGgufTensor, decodeTensor as decodeGgufTensor } from './gguf/quant.js';
+export { GGUF_TENSOR_TYPES, ValueType as GgufValueType, permuteRopeRows, ggufTensorName } from './gguf/format.js';
+export type { GgufTensorType, GgufArch } from './gguf/format.js';
 export { CheckpointError, ConfigError, OlmoError } from './errors.js';
+export { parsePrecision, formatFor, type WeightDType, type Quantization, type Precision, type WeightFormat, type Weight } from './weights.js';

@@ -12,24 +12,38 @@
  * All parameters live in one FlatBuffer (HF names, load/save order), so gradients and optimizer
  * state can be flat too. forward() runs in a tidy scope: intermediates are disposed while the
  * autograd graph keeps its own handles; only logits / loss reach the caller.
+ *
+ * Inference models may instead keep their weights in bfloat16 or q8_0 (`dtype` / `quantize`
+ * options; see weights.ts): then there is no flat buffer, linear layers run the low-precision
+ * kernels (lowpLinear), q/k/v and gate/up each run as one fused native call, and activations,
+ * accumulation, norms and softmax stay float32.
  */
 import { mkdir, rename, writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  FlatBuffer, Generator, Tensor, add, castInto, checkpoint, copyInto, linearCrossEntropy, deviceIndex, fillInPlace, linear, noGrad, tensor, tidy, isGradEnabled,
+  FlatBuffer, Generator, QTensor, Tensor, add, castInto, checkpoint, copyInto, dequantize, linearCrossEntropy, deviceIndex, fillInPlace, linear, lowpLinearMulti, noGrad, tensor, tidy, isGradEnabled,
   type Device,
 } from '@olmo/tensor-cuda';
 import { OLMoConfig, countParameters, flopsPerToken, headDim, parameterSpecs, validateConfig, type ParamSpec } from './config.js';
 import { CheckpointError, ConfigError, OlmoError } from './errors.js';
 import { initSpecFor } from './init.js';
-import { attention, clamp, crossEntropy, embedding, layerNorm, rmsNorm, rope, swiglu } from './ops.js';
+import { attention, clamp, crossEntropy, documentLayout, embedding, layerNorm, rmsNorm, rope, swiglu } from './ops.js';
 import { SafetensorsSet, saveSafetensorsDir, type SaveDType } from './safetensors.js';
 import { generate as generateImpl, generateBatch as generateBatchImpl, type GenerateOptions } from './generate.js';
+import {
+  allocateWeights, disposeWeights, loadLowpWeights, newStage, parsePrecision, writeF32Chunk,
+  type Precision, type Quantization, type Weight, type WeightDType,
+} from './weights.js';
 
 export interface FromPretrainedOptions {
   device?: Device;
-  /** Compute dtype; parameters are converted to it on load (float32 is the supported compute dtype). */
-  dtype?: 'float32';
+  /**
+   * Weight storage dtype (default 'float32'). 'bfloat16' keeps weights in bf16 — mapped straight
+   * from a bf16 checkpoint on the cpu, no copy — for inference; activations stay float32.
+   */
+  dtype?: WeightDType;
+  /** 'q8_0': linear weights as llama.cpp Q8_0 blocks (8.5 bits/weight; cpu only; inference). */
+  quantize?: Quantization;
   /** Mark parameters as requiring gradients (default false: inference). */
   requiresGrad?: boolean;
   /** Reject tensors the model does not use (default true). */
@@ -40,8 +54,12 @@ export interface InitOptions {
   seed?: number;
   /** 'meta': shapes only, no storage (parameter counts and FLOPs at any size). */
   device?: Device | 'meta';
-  /** Default true (a freshly initialised model is for training). */
+  /** Default true for float32 (a freshly initialised model is for training); false — and must stay false — for bfloat16 / q8_0 weights. */
   requiresGrad?: boolean;
+  /** Weight storage dtype, as in fromPretrained (default 'float32'). */
+  dtype?: WeightDType;
+  /** 'q8_0' linear weights, as in fromPretrained. */
+  quantize?: Quantization;
   /**
    * 'random' (default): every element drawn from its init distribution. 'tiled': one 2^20-value
    * random block per tensor, repeated — the right scale and no zeros, for throughput benchmarks at
@@ -94,6 +112,18 @@ export interface ForwardOptions {
    * again during backward (recomputation), so tensors it captures must stay alive until then.
    */
   lossFn?: (logits: Tensor) => Tensor;
+  /**
+   * Packed sequences: per-token document ids [B][T] (or flat, row-major). A document is a run of
+   * equal ids in a row; attention never crosses a document boundary and RoPE positions restart
+   * at 0 in every document (so a packed row computes what its documents would compute alone).
+   */
+  documentIds?: number[][] | ArrayLike<number>;
+}
+
+/** Device tensors of a packed-document layout (attention mask starts and RoPE positions). */
+interface Docs {
+  docStart: Tensor;
+  positions: Tensor;
 }
 
 /** What the model needs from a sharded-execution engine (FSDP in @olmo/tensor-cuda satisfies it). */
@@ -159,8 +189,12 @@ export class OLMo {
   readonly config: OLMoConfig;
   readonly device: Device | 'meta';
   readonly specs: readonly ParamSpec[];
-  /** All parameters in one flat float32 buffer (null for a 'meta' model). */
+  /** All parameters in one flat float32 buffer (null for a 'meta' model or low-precision weights). */
   readonly flat: FlatBuffer | null;
+  /** Weight storage: dtype of the weights and the linear-layer quantization (see weights.ts). */
+  readonly precision: Precision;
+  /** Low-precision weights by HF name (null for float32 models). */
+  private lowp: Map<string, Weight> | null = null;
   private gradFlat: FlatBuffer | null = null;
   private disposed = false;
   /** amp_bf16: bfloat16 copies of the parameters for the GEMMs (enableComputeCopies). */
@@ -169,19 +203,30 @@ export class OLMo {
   /** Where forward reads parameters (a FSDP unit runner while one is active). */
   private paramSource: ((name: string) => Tensor) | null = null;
 
-  private constructor(config: OLMoConfig, device: Device | 'meta') {
+  private constructor(config: OLMoConfig, device: Device | 'meta', precision: Precision = { dtype: 'float32', quantize: null }, lowp?: Map<string, Weight>) {
     this.config = validateConfig({ ...config });
     this.device = device;
     this.specs = parameterSpecs(this.config);
-    this.flat = device === 'meta' ? null : new FlatBuffer(this.specs, { device });
+    this.precision = precision;
+    const full = precision.dtype === 'float32' && precision.quantize === null;
+    this.flat = device === 'meta' || !full ? null : new FlatBuffer(this.specs, { device });
     if (this.flat) for (const [name, v] of this.flat.views) v.name = name;
+    if (!full && device !== 'meta') this.lowp = lowp ?? allocateWeights(this.specs, precision, device);
+  }
+
+  /** True when the weights are bfloat16 / q8_0 (inference only). */
+  get lowPrecision(): boolean {
+    return this.precision.dtype !== 'float32' || this.precision.quantize !== null;
   }
 
   // ---------------------------------------------------------------- construction
 
   /** A freshly initialised model (OLMo's init schemes; reproducible from `seed`). */
   static init(config: OLMoConfig, opts: InitOptions = {}): OLMo {
-    const m = new OLMo(config, opts.device ?? 'cpu');
+    const device = opts.device ?? 'cpu';
+    const precision = parsePrecision(opts, 'OLMo.init', device);
+    const m = new OLMo(config, device, precision);
+    if (m.lowp) return m.initLowp(opts.seed ?? 0, opts.requiresGrad);
     if (!m.flat) return m;
     const gen = new Generator(opts.seed ?? 0);
     for (const s of m.specs) {
@@ -205,10 +250,56 @@ export class OLMo {
     return m;
   }
 
-  /** Loads an HF folder: config.json + model.safetensors (or a sharded set with its index). */
+  /** init() for low-precision weights: the same float32 values (same seed), converted chunk by chunk. */
+  private initLowp(seed: number, requiresGrad: boolean | undefined): OLMo {
+    if (requiresGrad) {
+      this.dispose();
+      throw new OlmoError('DTYPE_UNSUPPORTED', `OLMo.init: ${this.precision.quantize ?? this.precision.dtype} weights are for inference and cannot require grad`, "train in float32 (the default dtype), then save and load in low precision");
+    }
+    const gen = new Generator(seed);
+    const stage = newStage();
+    try {
+      for (const s of this.specs) {
+        const spec = initSpecFor(this.config, s.name);
+        const n = s.shape.reduce((a, b) => a * b, 1);
+        const w = this.lowp!.get(s.name)!;
+        const row = s.shape.length === 2 ? s.shape[1]! : 1;
+        const chunk = Math.max(1, Math.floor((1 << 20) / row)) * row;  // whole rows (q8_0 blocks)
+        const buf = new Float32Array(Math.min(n, chunk));
+        for (let off = 0; off < n; off += chunk) {
+          const arr = buf.subarray(0, Math.min(chunk, n - off));
+          if (spec.kind === 'ones') arr.fill(1);
+          else if (spec.cutoff === null) gen.fillNormal(arr, 0, spec.std);
+          else gen.fillTruncNormal(arr, 0, spec.std, -spec.cutoff * spec.std, spec.cutoff * spec.std);
+          writeF32Chunk(w, off, arr, stage);
+        }
+      }
+    } catch (e) {
+      this.dispose();
+      throw e;
+    } finally {
+      stage.dispose();
+    }
+    return this;
+  }
+
+  /**
+   * Loads an HF folder: config.json + model.safetensors (or a sharded set with its index), or a
+   * `*.gguf` file (llama.cpp format, arch olmo / olmo2; f32/f16/bf16/q8_0 decoded to float32).
+   */
   static async fromPretrained(dir: string, opts: FromPretrainedOptions = {}): Promise<OLMo> {
-    if (opts.dtype !== undefined && opts.dtype !== 'float32') {
-      throw new OlmoError('DTYPE_UNSUPPORTED', `fromPretrained: compute dtype '${String(opts.dtype)}' is not supported`, "use dtype 'float32' (bfloat16/float16 checkpoints are converted on load)");
+    const known = new Set(['device', 'dtype', 'quantize', 'requiresGrad', 'strict']);
+    const unknown = Object.keys(opts).filter((k) => !known.has(k));
+    if (unknown.length) throw new OlmoError('INVALID_ARGUMENT', `fromPretrained: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`, `valid options: ${[...known].join(', ')}`);
+    const precision = parsePrecision(opts, 'fromPretrained', opts.device ?? 'cpu');
+    const lowPrecision = precision.dtype !== 'float32' || precision.quantize !== null;
+    if (lowPrecision && opts.requiresGrad) {
+      throw new OlmoError('DTYPE_UNSUPPORTED', `fromPretrained: ${precision.quantize ?? precision.dtype} weights are for inference and cannot require grad`, 'load in float32 to train');
+    }
+    if (/\.gguf$/i.test(dir)) {
+      if (lowPrecision) throw new OlmoError('DTYPE_UNSUPPORTED', `fromPretrained: GGUF files load as float32 weights for now (asked for ${precision.quantize ?? precision.dtype})`, 'load the GGUF without dtype / quantize, or load the HF folder with them');
+      const { loadGguf } = await import('./gguf/load.js');
+      return loadGguf(dir, opts, (config) => new OLMo(config, opts.device ?? 'cpu'));
     }
     const config = await OLMoConfig.load(dir);
     const set = await SafetensorsSet.openDir(dir);
@@ -234,6 +325,10 @@ export class OLMo {
           throw new CheckpointError(`${dir}: tensor '${s.name}' has shape [${info.shape.join(', ')}] but config.json implies [${s.shape.join(', ')}]`, 'config.json and the weights disagree');
         }
       }
+      if (lowPrecision) {
+        const weights = await loadLowpWeights(set, specs, precision, opts.device ?? 'cpu');
+        return new OLMo(config, opts.device ?? 'cpu', precision, weights);
+      }
       model = new OLMo(config, opts.device ?? 'cpu');
       for (const s of specs) {
         const view = model.flat!.view(s.name);
@@ -251,9 +346,17 @@ export class OLMo {
 
   /** Writes config.json and the weights (HF names, loadable by transformers) into `dir`. */
   async savePretrained(dir: string, opts: { dtype?: SaveDType; maxShardSize?: number | string } = {}): Promise<string[]> {
-    const flat = this.requireStorage();
+    this.requireLoaded();
     await mkdir(dir, { recursive: true });
-    const entries = this.specs.map((s) => ({ name: s.name, shape: s.shape, data: () => noGrad(() => flat.view(s.name).toFloat32Array()) }));
+    const entries = this.specs.map((s) => {
+      const w = this.weight(s.name);
+      if (w instanceof QTensor) return { name: s.name, shape: s.shape, data: () => noGrad(() => { const d = dequantize(w); try { return d.toFloat32Array(); } finally { d.dispose(); } }) };
+      return {
+        name: s.name, shape: s.shape, data: () => noGrad(() => w.toFloat32Array()),
+        // bf16 weights saved as bf16: the bytes as they are (no float32 copy of a 7B-size tensor)
+        raw: w.dtype === 'bfloat16' ? { dtype: 'BF16' as const, bytes: () => new Uint8Array(w.buf.read(w.byteOffset, w.size * 2)) } : undefined,
+      };
+    });
     const files = await saveSafetensorsDir(dir, entries, { dtype: opts.dtype, maxShardSize: opts.maxShardSize });
     const cfgFile = path.join(dir, 'config.json');
     const tmp = `${cfgFile}.tmp-${process.pid}`;
@@ -272,25 +375,39 @@ export class OLMo {
 
   // ---------------------------------------------------------------- parameters
 
-  private requireStorage(): FlatBuffer {
+  private requireLoaded(): void {
     if (this.disposed) throw new OlmoError('TENSOR_DISPOSED', 'the model was disposed');
-    if (!this.flat) throw new OlmoError('INVALID_ARGUMENT', "a 'meta' model has shapes only, no parameter storage", 'create it with OLMo.init(config, { device: "cpu" }) or fromPretrained');
+    if (!this.flat && !this.lowp) throw new OlmoError('INVALID_ARGUMENT', "a 'meta' model has shapes only, no parameter storage", 'create it with OLMo.init(config, { device: "cpu" }) or fromPretrained');
+  }
+
+  private requireStorage(): FlatBuffer {
+    this.requireLoaded();
+    if (!this.flat) throw new OlmoError('DTYPE_UNSUPPORTED', `this model's weights are ${this.precision.quantize ?? this.precision.dtype} (inference only): there is no float32 parameter buffer`, 'load the model with dtype float32 to train it');
     return this.flat;
   }
 
-  /** Parameters in HF order (views into the flat buffer). */
+  /** A weight in its storage format: a float32 / bfloat16 Tensor or a q8_0 QTensor. */
+  weight(name: string): Tensor | QTensor {
+    this.requireLoaded();
+    if (this.flat) return this.flat.view(name);
+    const w = this.lowp!.get(name);
+    if (!w) throw new OlmoError('INVALID_ARGUMENT', `no parameter '${name}'`, 'see model.specs for the names');
+    return w;
+  }
+
+  /** Parameters in HF order (views into the flat buffer, or the bfloat16 weights). q8_0 models: see weight(). */
   parameters(): Tensor[] {
-    const flat = this.requireStorage();
-    return this.specs.map((s) => flat.view(s.name));
+    return this.specs.map((s) => this.parameter(s.name));
   }
 
   namedParameters(): Array<[string, Tensor]> {
-    const flat = this.requireStorage();
-    return this.specs.map((s) => [s.name, flat.view(s.name)]);
+    return this.specs.map((s) => [s.name, this.parameter(s.name)]);
   }
 
   parameter(name: string): Tensor {
-    return this.requireStorage().view(name);
+    const w = this.weight(name);
+    if (w instanceof QTensor) throw new OlmoError('DTYPE_UNSUPPORTED', `parameter '${name}' is a q8_0 QTensor, not a Tensor`, 'use model.weight(name)');
+    return w;
   }
 
   numParameters(opts: { includeEmbedding?: boolean } = {}): number {
@@ -303,6 +420,11 @@ export class OLMo {
   }
 
   requiresGrad_(flag = true): this {
+    if (!this.flat) {
+      this.requireLoaded();
+      if (flag) throw new OlmoError('DTYPE_UNSUPPORTED', `${this.precision.quantize ?? this.precision.dtype} weights cannot require grad`, 'load the model in float32 to train it');
+      return this;
+    }
     for (const p of this.parameters()) p.requiresGrad_(flag);
     return this;
   }
@@ -380,25 +502,44 @@ export class OLMo {
     return rmsNorm(x, weightName ? this.p(weightName) : null, c.layer_norm_eps);
   }
 
-  /** The parameter forward uses: its own flat buffer, or the gathered copy under sharding. */
+  /** The parameter forward uses: its own flat buffer / low-precision weights, or the gathered copy under sharding. */
   private p(name: string): Tensor {
-    return this.paramSource ? this.paramSource(name) : this.flat!.view(name);
+    return this.paramSource ? this.paramSource(name) : this.flat ? this.flat.view(name) : this.lowp!.get(name) as Tensor;
   }
 
-  private block(l: number, x: Tensor, B: number, T: number, cache: KVCache | undefined, pos: number, fineGrained = false): Tensor {
+  /**
+   * y_i = x · W_iᵀ: one fused native call for low-precision weights; separate GEMMs for float32
+   * (with the amp_bf16 compute copy of each weight when enabled).
+   */
+  private linears(x: Tensor, names: readonly string[]): Tensor[] {
+    if (this.lowp && !this.paramSource) return lowpLinearMulti(x, names.map((n) => this.lowp!.get(n)!));
+    return names.map((n) => linear(x, this.p(n), this.computeCopy(n)));
+  }
+
+  /** docStart / positions tensors [B, T] for ForwardOptions.documentIds (null without). */
+  private docsTensors(documentIds: ForwardOptions['documentIds'], B: number, T: number): Docs | null {
+    if (documentIds === undefined) return null;
+    const flat = Array.isArray(documentIds) && Array.isArray(documentIds[0]) ? (documentIds as number[][]).flat() : (documentIds as ArrayLike<number>);
+    const { docStart, positions } = documentLayout(flat, B, T);
+    const dev = this.device as Device;
+    return {
+      docStart: tensor(docStart, { shape: [B, T], dtype: 'int32', device: dev }),
+      positions: tensor(positions, { shape: [B, T], dtype: 'int32', device: dev }),
+    };
+  }
+
+  private block(l: number, x: Tensor, B: number, T: number, cache: KVCache | undefined, pos: number, docs: Docs | null = null, fineGrained = false): Tensor {
     const c = this.config;
     // fine_grained activation checkpointing: these pieces keep only their inputs until backward
     const fg = (fn: (xs: Tensor[]) => Tensor, xs: Tensor[]) => (fineGrained ? checkpoint(fn, xs) : fn(xs));
     const w = (n: string) => this.p(`model.layers.${l}.${n}`);
-    const wc = (n: string) => this.computeCopy(`model.layers.${l}.${n}`);
     const NH = c.num_attention_heads, NKV = c.num_key_value_heads, HS = headDim(c), C = c.hidden_size;
     const olmo2 = c.architecture === 'olmo2';
 
     // --- attention
     const a = olmo2 ? x : fg(([t]) => layerNorm(t!, null, null, c.layer_norm_eps), [x]);
-    let q = linear(a, w('self_attn.q_proj.weight'), wc('self_attn.q_proj.weight'));
-    let k = linear(a, w('self_attn.k_proj.weight'), wc('self_attn.k_proj.weight'));
-    let v = linear(a, w('self_attn.v_proj.weight'), wc('self_attn.v_proj.weight'));
+    const pre = `model.layers.${l}.`;
+    let [q, k, v] = this.linears(a, [`${pre}self_attn.q_proj.weight`, `${pre}self_attn.k_proj.weight`, `${pre}self_attn.v_proj.weight`]) as [Tensor, Tensor, Tensor];
     if (c.clip_qkv !== null) {
       q = clamp(q, -c.clip_qkv, c.clip_qkv);
       k = clamp(k, -c.clip_qkv, c.clip_qkv);
@@ -415,20 +556,21 @@ export class OLMo {
       const kv = cache.append(l, k4, v.reshape([B, T, NKV, HS]));
       att = attention(q4, kv.k, kv.v, { causal: true });
     } else {
-      att = fg(([q2, k2, v2]) => attention(
-        rope(q2!.reshape([B, T, NH, HS]), { theta: c.rope_theta, positionOffset: pos }),
-        rope(k2!.reshape([B, T, NKV, HS]), { theta: c.rope_theta, positionOffset: pos }),
-        v2!.reshape([B, T, NKV, HS]), { causal: true }), [q, k, v]);
+      // document tensors go in as checkpoint inputs (not captured), so a recomputation sees live ones
+      const docIn = docs ? [docs.docStart, docs.positions] : [];
+      att = fg(([q2, k2, v2, ds, ps]) => attention(
+        rope(q2!.reshape([B, T, NH, HS]), { theta: c.rope_theta, positionOffset: pos, positions: ps }),
+        rope(k2!.reshape([B, T, NKV, HS]), { theta: c.rope_theta, positionOffset: pos, positions: ps }),
+        v2!.reshape([B, T, NKV, HS]), { causal: true, docStart: ds }), [q, k, v, ...docIn]);
     }
-    let o = linear(att.reshape([B, T, C]), w('self_attn.o_proj.weight'), wc('self_attn.o_proj.weight'));
+    let o = this.linears(att.reshape([B, T, C]), [`${pre}self_attn.o_proj.weight`])[0]!;
     if (olmo2) o = rmsNorm(o, w('post_attention_layernorm.weight'), c.layer_norm_eps);
     const h = add(x, o);
 
     // --- MLP
     const m = olmo2 ? h : fg(([t]) => layerNorm(t!, null, null, c.layer_norm_eps), [h]);
-    const g = linear(m, w('mlp.gate_proj.weight'), wc('mlp.gate_proj.weight'));
-    const u = linear(m, w('mlp.up_proj.weight'), wc('mlp.up_proj.weight'));
-    let d = linear(fg(([g2, u2]) => swiglu(g2!, u2!), [g, u]), w('mlp.down_proj.weight'), wc('mlp.down_proj.weight'));
+    const [g, u] = this.linears(m, [`${pre}mlp.gate_proj.weight`, `${pre}mlp.up_proj.weight`]) as [Tensor, Tensor];
+    let d = this.linears(fg(([g2, u2]) => swiglu(g2!, u2!), [g, u]), [`${pre}mlp.down_proj.weight`])[0]!;
     if (olmo2) d = rmsNorm(d, w('post_feedforward_layernorm.weight'), c.layer_norm_eps);
     return add(h, d);
   }
@@ -472,7 +614,7 @@ export class OLMo {
       const ac = opts.activationCheckpointing;
       for (let l = 0; l < c.num_hidden_layers; l++) {
         if (checkpointsBlock(ac, l)) x = checkpoint(([t]) => this.block(l, t!, B, T, undefined, 0), [x]);
-        else x = this.block(l, x, B, T, undefined, 0, ac === 'fine_grained');
+        else x = this.block(l, x, B, T, undefined, 0, null, ac === 'fine_grained');
       }
       const hN = this.norm(x, 'model.norm.weight');
       const head = c.tie_word_embeddings ? P.view('model.embed_tokens.weight') : P.view('lm_head.weight');
@@ -486,9 +628,9 @@ export class OLMo {
    */
   forward(inputIds: number[][] | Tensor, opts: ForwardOptions = {}): ForwardOutput {
     if (opts.units) return this.forwardUnits(inputIds, opts, opts.units);
-    const P = this.requireStorage();
+    this.requireLoaded();
     const c = this.config;
-    if (opts.cache && isGradEnabled() && this.parameters().some((p) => p.requiresGrad)) {
+    if (opts.cache && isGradEnabled() && this.flat && this.parameters().some((p) => p.requiresGrad)) {
       return noGrad(() => this.forward(inputIds, opts));
     }
     return tidy(() => {
@@ -496,17 +638,20 @@ export class OLMo {
       const [B, T] = ids.shape as [number, number];
       const pos = opts.cache ? opts.cache.length : 0;
       if (opts.cache && opts.cache.batch !== B) throw new OlmoError('SHAPE_MISMATCH', `KV cache batch ${opts.cache.batch} != input batch ${B}`);
-      let x = embedding(ids, P.view('model.embed_tokens.weight'));
+      if (opts.cache && opts.documentIds) throw new OlmoError('INVALID_ARGUMENT', 'documentIds cannot be combined with a KV cache');
+      const docs = this.docsTensors(opts.documentIds, B, T);
+      const docIn = docs ? [docs.docStart, docs.positions] : [];
+      let x = embedding(ids, this.p('model.embed_tokens.weight'));
       const ac = opts.cache ? null : opts.activationCheckpointing;
       for (let l = 0; l < c.num_hidden_layers; l++) {
-        if (checkpointsBlock(ac, l)) x = checkpoint(([t]) => this.block(l, t!, B, T, undefined, pos), [x]);
-        else x = this.block(l, x, B, T, opts.cache, pos, ac === 'fine_grained');
+        if (checkpointsBlock(ac, l)) x = checkpoint(([t, ds, ps]) => this.block(l, t!, B, T, undefined, pos, ds ? { docStart: ds, positions: ps! } : null), [x, ...docIn]);
+        else x = this.block(l, x, B, T, opts.cache, pos, docs, ac === 'fine_grained');
       }
       if (opts.cache) opts.cache.length = pos + T;
       if (opts.lastOnly && T > 1) x = x.slice(1, T - 1, T);
       const hN = this.norm(x, 'model.norm.weight');
       const headName = c.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-      const logits = linear(hN, P.view(headName), this.computeCopy(headName));
+      const logits = this.linears(hN, [headName])[0]!;
       let loss: Tensor | null = null, zLoss: Tensor | null = null;
       if (opts.labels !== undefined) {
         if (opts.lastOnly) throw new OlmoError('INVALID_ARGUMENT', 'labels and lastOnly cannot be combined');
@@ -523,6 +668,7 @@ export class OLMo {
   /** forward() as units (see ForwardOptions.units): embedding, each block, head. */
   private forwardUnits(inputIds: number[][] | Tensor, opts: ForwardOptions, units: UnitRunner): ForwardOutput {
     if (this.disposed) throw new OlmoError('TENSOR_DISPOSED', 'the model was disposed');
+    if (this.lowp) throw new OlmoError('DTYPE_UNSUPPORTED', 'sharded (FSDP) forward needs float32 weights', 'load the model with dtype float32');
     if (opts.cache || opts.lastOnly) throw new OlmoError('INVALID_ARGUMENT', 'sharded forward supports neither a KV cache nor lastOnly', 'generate with an unsharded model');
     const c = this.config;
     // Unit functions also run again inside backward (recomputation), so each one installs the
@@ -540,10 +686,14 @@ export class OLMo {
       const ids = this.idsTensor(inputIds);
       const [B, T] = ids.shape as [number, number];
       const embedName = 'model.embed_tokens.weight';
+      const docs = this.docsTensors(opts.documentIds, B, T);
       let [x] = units.run([units.unitName(embedName)], [ids], ([i]) => inUnit(() => [embedding(i!, this.p(embedName))]));
       for (let l = 0; l < c.num_hidden_layers; l++) {
         const unit = units.unitName(`model.layers.${l}.self_attn.q_proj.weight`);
-        [x] = units.run([unit], [x!], ([h]) => inUnit(() => [this.block(l, h!, B, T, undefined, 0)]));
+        // Document tensors travel as unit inputs, like the targets below (recomputed in backward).
+        [x] = docs
+          ? units.run([unit], [x!, docs.docStart, docs.positions], ([h, d, p]) => inUnit(() => [this.block(l, h!, B, T, undefined, 0, { docStart: d!, positions: p! })]))
+          : units.run([unit], [x!], ([h]) => inUnit(() => [this.block(l, h!, B, T, undefined, 0)]));
       }
       const headName = c.tie_word_embeddings ? embedName : 'lm_head.weight';
       const headUnits = [...new Set([units.unitName(headName), ...(c.architecture === 'olmo2' ? [units.unitName('model.norm.weight')] : [])])];
@@ -606,6 +756,7 @@ export class OLMo {
     this.bf16Flat?.dispose();
     this.bf16Flat = null;
     this.flat?.dispose();
+    if (this.lowp) disposeWeights(this.lowp);
   }
 
   [Symbol.dispose](): void {

@@ -166,6 +166,12 @@ function convertToF32(bytes: Uint8Array, dtype: SafetensorsDType, out: Float32Ar
 
 const DEFAULT_CHUNK_BYTES = 64 << 20;
 
+/** Elements per chunk: about chunkBytes, a positive multiple of `multipleOf`. */
+function chunkElements(chunkBytes: number, esize: number, multipleOf: number): number {
+  const m = Math.max(1, multipleOf);
+  return Math.max(1, Math.floor(chunkBytes / esize / m)) * m;
+}
+
 export class SafetensorsFile {
   private constructor(
     readonly path: string,
@@ -222,24 +228,35 @@ export class SafetensorsFile {
    * Streams tensor `name` as float32 in bounded chunks: `sink(values, elementOffset)` is called
    * once per chunk (the array is reused between calls — copy it if you keep it).
    */
-  async readChunks(name: string, sink: (values: Float32Array, elementOffset: number) => void, chunkBytes = DEFAULT_CHUNK_BYTES): Promise<void> {
+  async readChunks(name: string, sink: (values: Float32Array, elementOffset: number) => void, chunkBytes = DEFAULT_CHUNK_BYTES, multipleOf = 1): Promise<void> {
     const t = this.info(name);
     if (!READABLE_FLOAT_DTYPES.includes(t.dtype)) throw new CheckpointError(`${this.path}: tensor '${name}' has dtype ${t.dtype}`, 'parameters must be F32, BF16, F16 or F64');
+    const out = t.dtype === 'F32' ? null : new Float32Array(Math.min(chunkElements(chunkBytes, SAFETENSORS_DTYPE_BYTES[t.dtype], multipleOf), t.numel));
+    await this.readRawChunks(name, (bytes, e0) => {
+      if (t.dtype === 'F32') return sink(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4), e0);
+      const o = out!.subarray(0, bytes.length / SAFETENSORS_DTYPE_BYTES[t.dtype]);
+      convertToF32(bytes, t.dtype, o);
+      sink(o, e0);
+    }, chunkBytes, multipleOf);
+  }
+
+  /**
+   * Streams tensor `name`'s stored bytes (no conversion) in bounded chunks of whole multiples of
+   * `multipleOf` elements (e.g. whole rows): `sink(bytes, elementOffset)`; the buffer is reused.
+   * Positioned reads (not a mapping), so the bytes pass through the page cache, not the RSS.
+   */
+  async readRawChunks(name: string, sink: (bytes: Uint8Array, elementOffset: number) => void, chunkBytes = DEFAULT_CHUNK_BYTES, multipleOf = 1): Promise<void> {
+    const t = this.info(name);
     const fh = this.handle();
     const esize = SAFETENSORS_DTYPE_BYTES[t.dtype];
-    const perChunk = Math.max(1, Math.floor(chunkBytes / esize));
-    const raw = new Uint8Array(Math.min(perChunk, t.numel) * esize);
-    const out = t.dtype === 'F32' ? null : new Float32Array(Math.min(perChunk, t.numel));
+    const perChunk = chunkElements(chunkBytes, esize, multipleOf);
+    // 8-byte aligned backing so F32 / F64 views of it are legal.
+    const raw = new Uint8Array(new ArrayBuffer(Math.ceil((Math.min(perChunk, t.numel) * esize) / 8) * 8));
     for (let e0 = 0; e0 < t.numel; e0 += perChunk) {
       const n = Math.min(perChunk, t.numel - e0);
       const bytes = raw.subarray(0, n * esize);
       await readExact(fh, bytes, t.begin + e0 * esize, this.path);
-      if (t.dtype === 'F32') sink(new Float32Array(raw.buffer, 0, n), e0);
-      else {
-        const o = out!.subarray(0, n);
-        convertToF32(bytes, t.dtype, o);
-        sink(o, e0);
-      }
+      sink(bytes, e0);
     }
   }
 
@@ -367,6 +384,11 @@ export interface WriteEntry {
   shape: readonly number[];
   /** Produces the tensor's float32 values (called once, when the tensor is written). */
   data: Float32Array | (() => Float32Array | Promise<Float32Array>);
+  /**
+   * Optional: the tensor already stored in some dtype (e.g. bfloat16 weights). Used instead of
+   * `data` when the file is written in that dtype — bytes go out as they are, with no float32 copy.
+   */
+  raw?: { dtype: SafetensorsDType; bytes: () => Uint8Array };
 }
 
 function encode(values: Float32Array, dtype: SafetensorsDType): Uint8Array {
@@ -409,9 +431,15 @@ async function writeFileFrom(file: string, entries: readonly WriteEntry[], dtype
     await fh.write(header, 0, header.length, pos);
     pos += header.length;
     for (const e of entries) {
-      const values = typeof e.data === 'function' ? await e.data() : e.data;
-      if (values.length !== numelOf(e.shape)) throw new CheckpointError(`writing '${e.name}': ${values.length} values for shape [${e.shape.join(', ')}]`, 'internal: data and shape disagree');
-      const bytes = encode(values, dtype);
+      let bytes: Uint8Array;
+      if (e.raw && e.raw.dtype === dtype) {
+        bytes = e.raw.bytes();
+        if (bytes.length !== numelOf(e.shape) * SAFETENSORS_DTYPE_BYTES[dtype]) throw new CheckpointError(`writing '${e.name}': ${bytes.length} bytes for shape [${e.shape.join(', ')}] ${dtype}`, 'internal: data and shape disagree');
+      } else {
+        const values = typeof e.data === 'function' ? await e.data() : e.data;
+        if (values.length !== numelOf(e.shape)) throw new CheckpointError(`writing '${e.name}': ${values.length} values for shape [${e.shape.join(', ')}]`, 'internal: data and shape disagree');
+        bytes = encode(values, dtype);
+      }
       let done = 0;
       while (done < bytes.length) {
         const { bytesWritten } = await fh.write(bytes, done, bytes.length - done, pos + done);

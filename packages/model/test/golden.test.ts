@@ -19,6 +19,7 @@ else console.warn('[golden] CUDA variant skipped: no CUDA device');
 
 describe.skipIf(dirs.length === 0)('golden fixtures', () => {
   for (const dir of dirs) for (const device of devices) {
+    if (!existsSync(path.join(dir, 'generate.json'))) console.warn(`[golden] ${path.basename(dir)}: greedy generation skipped, the fixture has no generate.json`);
     describe(`${path.basename(dir)} (${device})`, () => {
       it('forward: logits, loss and every grad', async () => {
         const inputs = JSON.parse(readFileSync(path.join(dir, 'inputs.json'), 'utf8')) as { input_ids: number[][] };

@@ -1,9 +1,10 @@
 /** Model behaviour: save/load round trips, init schemes, KV cache parity, generation, memory. */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { memoryStats, noGrad, tensor, type Tensor } from '@olmo/tensor-cuda';
-import { OLMo, OLMoConfig, SafetensorsFile, f32ToBf16, generateText, type OLMoConfig as Cfg } from '../src/index.js';
-import { relErr, tmpDir } from './helpers.js';
+import { OLMo, OLMoConfig, SafetensorsFile, generateText, type OLMoConfig as Cfg } from '../src/index.js';
+import { bf16Reference, relErr, tmpDir } from './helpers.js';
 
 const olmo1 = (o: Partial<Cfg> = {}) => OLMoConfig.from({
   architecture: 'olmo1', vocab_size: 100, embedding_size: 128, hidden_size: 32, intermediate_size: 64,
@@ -26,11 +27,49 @@ function logitsOf(m: OLMo, x: number[][] = ids): Float32Array {
   });
 }
 
+/** bf16 rounding from the independent float64 reference in helpers.ts (not the code under test). */
 function bf16Round(v: Float32Array): Float32Array {
-  return v.map((x) => new Float32Array(new Uint32Array([f32ToBf16(x) << 16]).buffer)[0]!);
+  return v.map(bf16Reference);
 }
 
 describe('OLMo model', () => {
+  it('savePretrained with maxShardSize writes HF shards + index.json, and the reload equals the original', async () => {
+    const m = OLMo.init(olmo1(), { seed: 5 });
+    const dir = tmpDir();
+    const max = 20_000; // '20KB' is 20·10³ bytes, as in HF's max_shard_size
+    const files = (await m.savePretrained(dir, { maxShardSize: '20KB', dtype: 'bfloat16' })).map((f) => path.basename(f));
+    const params = m.namedParameters().map(([n, p]) => ({ name: n, bytes: p.size * 2 })); // bf16: 2 bytes per value
+    const shards = files.filter((f) => f.endsWith('.safetensors'));
+    expect(shards.length).toBeGreaterThan(1);
+    shards.forEach((f, i) => expect(f).toBe(`model-${String(i + 1).padStart(5, '0')}-of-${String(shards.length).padStart(5, '0')}.safetensors`));
+    const index = JSON.parse(readFileSync(path.join(dir, 'model.safetensors.index.json'), 'utf8')) as { metadata: { total_size: number }; weight_map: Record<string, string> };
+    expect(index.metadata.total_size).toBe(params.reduce((a, p) => a + p.bytes, 0));
+    expect(Object.keys(index.weight_map).sort()).toEqual(params.map((p) => p.name).sort());
+    // Each shard holds exactly the tensors the index names, in parameter order, within the limit
+    // (a tensor larger than the limit alone in its shard, as HF does), with HF's format metadata.
+    let next = 0;
+    for (const f of shards) {
+      const st = await SafetensorsFile.open(path.join(dir, f));
+      const names = st.names();
+      expect(names.every((n) => index.weight_map[n] === f), f).toBe(true);
+      expect(st.metadata?.format).toBe('pt');
+      const size = names.reduce((a, n) => a + params.find((p) => p.name === n)!.bytes, 0);
+      if (names.length > 1) expect(size, f).toBeLessThanOrEqual(max);
+      for (const n of names) expect(st.info(n).dtype).toBe('BF16');
+      await st.close();
+      // Greedy in order: the next shard's first tensor would not have fitted into this one.
+      const order = params.map((p) => p.name);
+      const inShard = order.filter((n) => index.weight_map[n] === f);
+      expect(inShard).toEqual(order.slice(next, next + inShard.length));
+      next += inShard.length;
+      if (next < order.length) expect(size + params[next]!.bytes).toBeGreaterThan(max);
+    }
+    expect(next).toBe(params.length);
+    const back = await OLMo.fromPretrained(dir);
+    for (const [n, p] of back.namedParameters()) expect(Array.from(p.toFloat32Array()), n).toEqual(Array.from(bf16Round(m.parameter(n).toFloat32Array())));
+    back.dispose(); m.dispose();
+  });
+
   for (const [name, mk] of [['olmo1 (GQA, clip_qkv, untied)', olmo1], ['olmo2 (QK-norm, norm-after)', olmo2], ['olmo1 tied', () => olmo1({ tie_word_embeddings: true, clip_qkv: null })]] as const) {
     it(`${name}: init → savePretrained (f32, bf16, sharded) → fromPretrained → identical logits`, async () => {
       const m = OLMo.init(mk(), { seed: 3 });
@@ -249,7 +288,16 @@ describe('forward inputs', () => {
     const b = m.forward(idsT, { labels: idsT, zLossMultiplier: 1e-4 });
     expect(Array.from(b.logits.toFloat32Array())).toEqual(Array.from(a.logits.toFloat32Array()));
     expect(b.loss!.item()).toBeCloseTo(a.loss!.item(), 6);
-    expect(b.zLoss!.item()).toBeGreaterThan(0);
+    // z-loss = 1e-4 · mean over the B·(T−1) next-token targets of logsumexp(logits)², in float64 here.
+    const L = a.logits.toFloat32Array(), V = 128, Tn = ids[0]!.length;
+    let zSum = 0, n = 0;
+    for (let bb = 0; bb < ids.length; bb++) for (let t = 0; t < Tn - 1; t++) {
+      const row = L.subarray((bb * Tn + t) * V, (bb * Tn + t + 1) * V);
+      const mx = Math.max(...row);
+      const lse = mx + Math.log(row.reduce((acc, x) => acc + Math.exp(x - mx), 0));
+      zSum += lse * lse; n++;
+    }
+    expect(b.zLoss!.item() / (1e-4 * zSum / n)).toBeCloseTo(1, 5);
     expect(a.zLoss).toBeNull();
     // ignoring every target of row 1 gives the loss of row 0 alone
     const lab = [ids[0]!, ids[1]!.map(() => -100)];

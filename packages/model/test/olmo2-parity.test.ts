@@ -151,7 +151,12 @@ describe('OLMo-2 block parity with an independent float64 reference', () => {
         num.push((fp - fm) / (2 * eps));
         ana.push(g[i]!);
       }
-      if (num.every((x) => Math.abs(x) < 1e-9)) continue;
+      if (num.every((x) => Math.abs(x) < 1e-9)) {
+        // All sampled entries have a zero true gradient (e.g. embedding rows of tokens not in the
+        // batch): relErr is meaningless there, so check that the analytic gradient is zero too.
+        expect(Math.max(...ana.map(Math.abs)), `${n} grad must vanish where the reference's does`).toBeLessThan(1e-7);
+        continue;
+      }
       expect(relErr(ana, num), `${n} grad`).toBeLessThan(2e-3);
     }
     logits.dispose(); loss!.dispose(); model.dispose();

@@ -6,7 +6,7 @@ import {
   OLMo, OLMoConfig, SafetensorsFile, SafetensorsSet, f16ToF32, f32ToBf16, f32ToF16, parseSafetensorsHeader,
   saveSafetensorsDir, writeSafetensors,
 } from '../src/index.js';
-import { tmpDir } from './helpers.js';
+import { bf16Reference, f16Reference, tmpDir } from './helpers.js';
 
 /** Builds raw safetensors bytes from a header object and a data blob. */
 function raw(header: unknown, data: Uint8Array, headerLenOverride?: bigint): Buffer {
@@ -29,13 +29,31 @@ describe('safetensors', () => {
       expect(st.metadata).toEqual({ x: 'y' });
       expect(st.info('a').shape).toEqual([2, 4]);
       const got = await st.readFloat32('a');
-      const want = dtype === 'float32' ? vals
-        : dtype === 'bfloat16' ? vals.map((v) => new Float32Array(new Uint32Array([f32ToBf16(v) << 16]).buffer)[0]!)
-        : vals.map((v) => f16ToF32(f32ToF16(v)));
+      // Expected values from the float64 rounding reference (helpers.ts), not the conversions under test.
+      const want = dtype === 'float32' ? vals : vals.map(dtype === 'bfloat16' ? bf16Reference : f16Reference);
       expect(Array.from(got)).toEqual(Array.from(want));
       expect((await st.readFloat32('empty')).length).toBe(0);
       await st.close();
     }
+    // Bit patterns worked out by hand from the formats (round to nearest, ties to even):
+    // 1/3 = f32 0x3eaaaaab: the dropped half 0xaaab > 0x8000 rounds up → bf16 0x3eab.
+    expect(f32ToBf16(1 / 3)).toBe(0x3eab);
+    // 1 + 2^-8 = f32 0x3f808000: an exact tie; 0x3f80 is even → stays 0x3f80.
+    expect(f32ToBf16(1.00390625)).toBe(0x3f80);
+    // 1 + 2^-7 + 2^-8 = f32 0x3f818000: a tie above odd 0x3f81 → rounds up to even 0x3f82.
+    expect(f32ToBf16(1.01171875)).toBe(0x3f82);
+    expect(f32ToBf16(-2.5)).toBe(0xc020);
+    // f16 1/3: exponent -2 → 13 (0b01101), mantissa 0101010101 and the rest (0101…) is below half → 0x3555.
+    expect(f32ToF16(1 / 3)).toBe(0x3555);
+    expect(f16ToF32(0x3555)).toBe(0.333251953125);
+    // f16 ties: 1 + 2^-11 is halfway between 0x3c00 and 0x3c01 → even 0x3c00; 1 + 3·2^-11 → 0x3c02.
+    expect(f32ToF16(1 + 2 ** -11)).toBe(0x3c00);
+    expect(f32ToF16(1 + 3 * 2 ** -11)).toBe(0x3c02);
+    expect(f32ToF16(65504)).toBe(0x7bff);
+    expect(f32ToF16(2 ** -24)).toBe(0x0001);
+    // The float64 reference agrees with the same hand-derived values.
+    expect(bf16Reference(1.01171875)).toBe(1.015625);
+    expect(f16Reference(1 / 3)).toBe(0.333251953125);
     expect(f16ToF32(f32ToF16(1.5))).toBe(1.5);
     expect(f16ToF32(f32ToF16(65504))).toBe(65504);
     expect(f16ToF32(f32ToF16(1e6))).toBe(Infinity);

@@ -3,6 +3,7 @@
  * reverse-mode autograd, memory scopes, flat parameter buffers and seeded RNG.
  */
 export * from './errors.js';
+export * from './cli/index.js';
 export * from './dtype.js';
 export { type Device, deviceIndex, cudaAvailable, cudaDeviceCount, assertDeviceUsable } from './device.js';
 export { native, memoryStats, resetPeakMemory, buildInfo, emptyCache, type BuildInfo } from './native.js';
@@ -14,6 +15,8 @@ export { noGrad, enableGrad, isGradEnabled, setGradEnabled, needsGrad, record, t
 export { tensor, empty, zeros, ones, full, arange, type TensorOptions } from './creation.js';
 export { Generator, randn, rand, truncNormal } from './rng.js';
 export { FlatBuffer, type FlatEntry } from './flat.js';
+export { Storage } from './storage.js';
+export { QTensor, QBLOCK_BYTES, type QFormat } from './qtensor.js';
 export * from './ops/index.js';
 export { ProcessGroup, Work, DistributedError, launcherEnv, type Backend, type ReduceOp, type CommStats } from './dist/process-group.js';
 export { FSDP, FsdpUnit, fsdpUnits, type FsdpUnitSpec, type FsdpParamEntry, type ShardPiece, type FsdpMemoryReport } from './dist/fsdp.js';

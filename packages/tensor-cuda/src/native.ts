@@ -28,9 +28,9 @@ export interface BuildInfo {
 /** The raw addon. Op families add functions; their signatures are documented in native/addon/<family>.cc. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type NativeAddon = Record<string, any> & {
-  NativeBuffer: new (nbytes: number, device?: number, zero?: boolean) => NativeBuffer;
+  NativeBuffer: { new (nbytes: number, device?: number, zero?: boolean): NativeBuffer; new (mapPath: string): NativeBuffer };
   buildInfo(): BuildInfo;
-  memoryStats(): { cpuBytes: number; cpuPeakBytes: number; cpuBuffers: number; cpuCachedBytes: number; cudaBytes: number; cudaPeakBytes: number; cudaBuffers: number };
+  memoryStats(): { cpuBytes: number; cpuPeakBytes: number; cpuBuffers: number; cpuCachedBytes: number; cudaBytes: number; cudaPeakBytes: number; cudaBuffers: number; mappedBytes: number; mappedBuffers: number };
 };
 
 let addon: NativeAddon | undefined;

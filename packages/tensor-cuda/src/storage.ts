@@ -8,15 +8,32 @@ export class Storage {
   readonly nbytes: number;
   private refs = 1;
 
-  constructor(nbytes: number, device: number, zero: boolean) {
+  /** True for a read-only file mapping (see `Storage.mapFile`). */
+  readonly mapped: boolean;
+
+  constructor(nbytes: number, device: number, zero: boolean);
+  /** @internal a file mapping; use Storage.mapFile. */
+  constructor(path: string);
+  constructor(nbytesOrPath: number | string, device = -1, zero = true) {
     const n = native();
     try {
-      this.buffer = new n.NativeBuffer(nbytes, device, zero);
+      this.buffer = typeof nbytesOrPath === 'string' ? new n.NativeBuffer(nbytesOrPath) : new n.NativeBuffer(nbytesOrPath, device, zero);
     } catch (e) {
       throw fromNative(e);
     }
-    this.device = device;
-    this.nbytes = nbytes;
+    this.mapped = typeof nbytesOrPath === 'string';
+    this.device = this.mapped ? -1 : device;
+    this.nbytes = this.buffer.nbytes;
+  }
+
+  /**
+   * Maps a whole file into CPU memory without copying it (mmap, private copy-on-write pages: the
+   * file is never modified). Pages are read from disk on first use and count as file-backed
+   * resident memory. Tensors made over it with `Tensor.fromStorage` keep it mapped until the last
+   * one (and this handle) is released.
+   */
+  static mapFile(path: string): Storage {
+    return new Storage(path);
   }
 
   get alive(): boolean {

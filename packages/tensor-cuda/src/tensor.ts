@@ -72,6 +72,23 @@ export class Tensor {
     return new Tensor(new Storage(nbytes, device, zero), shape, dtype);
   }
 
+  /**
+   * A contiguous tensor over existing storage (e.g. a file mapping from `Storage.mapFile`) at
+   * `byteOffset`, which must be a multiple of the dtype size. The tensor holds its own reference.
+   */
+  static fromStorage(storage: Storage, shape: Shape, dtype: DType, byteOffset: number): Tensor {
+    validateShape(shape);
+    const bytes = DTYPE_BYTES[dtype];
+    if (!Number.isInteger(byteOffset) || byteOffset < 0 || byteOffset % bytes !== 0) {
+      throw new ArgumentError(`fromStorage: byte offset ${byteOffset} is not a multiple of ${bytes} (${dtype})`, 'copy the data instead of viewing it');
+    }
+    if (byteOffset + shapeSize(shape) * bytes > storage.nbytes) {
+      throw new ShapeError(`fromStorage: [${shape.join(', ')}] ${dtype} at byte ${byteOffset} exceeds the storage (${storage.nbytes} bytes)`);
+    }
+    if (!storage.alive) throw new DisposedError('fromStorage: the storage was released');
+    return new Tensor(storage.retain(), shape, dtype, byteOffset / bytes);
+  }
+
   get device(): Device { return deviceName(this._storage.device); }
   /** @internal native device index (-1 = cpu). */
   get deviceIndex(): number { return this._storage.device; }

@@ -2,8 +2,9 @@
  * CUDA kernels vs CPU kernels: every op runs forward and backward (through the TS ops API and the
  * autograd tape) on random inputs on 'cpu' and on 'cuda:0', and outputs and gradients must agree
  * (relative L2 error). Without a CUDA build or a visible GPU the whole file is skipped with a
- * console.warn saying why. scripts/gpu-check.sh runs it on a GPU machine; OLMO_CUDA_TEST_SELF=1
- * runs it CPU-vs-CPU to check the harness without a GPU.
+ * console.warn saying why — unless OLMO_REQUIRE_GPU=1 (set by scripts/gpu-check.sh), in which case
+ * a missing CUDA build or GPU FAILS the file, so "1 passed, 23 skipped" cannot hide a GPU check
+ * that never ran. OLMO_CUDA_TEST_SELF=1 runs it CPU-vs-CPU to check the harness without a GPU.
  */
 import { describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
@@ -23,6 +24,7 @@ function skipReason(): string | null {
 // OLMO_CUDA_TEST_SELF=1 runs the whole file with 'cpu' standing in for 'cuda:0' (checks the
 // harness itself on a machine without a GPU).
 const SELF = process.env.OLMO_CUDA_TEST_SELF === '1';
+const REQUIRE_GPU = process.env.OLMO_REQUIRE_GPU === '1';
 const reason = SELF ? null : skipReason();
 if (reason) console.warn(`[cuda.test] SKIPPED: ${reason}. Run scripts/gpu-check.sh on a GPU machine.`);
 
@@ -236,8 +238,10 @@ describe.skipIf(reason !== null)('CUDA kernels match the CPU kernels', () => {
 });
 
 describe('CUDA test file', () => {
-  it('reports why the comparisons are skipped (or that they ran)', () => {
-    if (reason) console.warn(`[cuda.test] CUDA comparisons skipped: ${reason}`);
-    expect(typeof reason === 'string' || reason === null).toBe(true);
+  // With OLMO_REQUIRE_GPU=1 the comparisons must have run on a real device: a skip is a failure.
+  it.runIf(REQUIRE_GPU)('OLMO_REQUIRE_GPU=1: a CUDA build and a visible GPU are present', () => {
+    expect(SELF, 'OLMO_CUDA_TEST_SELF=1 compares CPU with CPU; unset it for a GPU check').toBe(false);
+    expect(reason, `OLMO_REQUIRE_GPU=1 but the CUDA comparisons cannot run: ${reason}`).toBeNull();
+    expect(cudaAvailable()).toBe(true);
   });
 });

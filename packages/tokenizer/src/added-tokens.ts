@@ -7,6 +7,7 @@
  * backtracking engine tries the longest literal first, and positions are tried left to right.
  */
 import { TokenizerError } from './errors.js';
+import { tokenIdOrThrow } from './token-id.js';
 import type { Normalizer } from './normalizers.js';
 import { firstChar, isWhitespace, isWordChar, lastChar } from './unicode.js';
 
@@ -24,11 +25,12 @@ export function parseAddedTokens(list: unknown): AddedToken[] {
   if (list === undefined || list === null) return [];
   if (!Array.isArray(list)) throw new TokenizerError('added_tokens must be a list');
   return list.map((t: Record<string, unknown>, i) => {
-    if (typeof t !== 'object' || t === null || typeof t.content !== 'string' || typeof t.id !== 'number') {
-      throw new TokenizerError(`added_tokens[${i}] needs a string content and a numeric id`);
+    if (typeof t !== 'object' || t === null || typeof t.content !== 'string') {
+      throw new TokenizerError(`added_tokens[${i}] needs a string content and an id`);
     }
     return {
-      id: t.id,
+      // Validated although the constructor re-assigns ids as HF does: HF refuses such a file.
+      id: tokenIdOrThrow(t.id, `added_tokens[${i}] (${JSON.stringify(t.content)})`),
       content: t.content,
       single_word: t.single_word === true,
       lstrip: t.lstrip === true,

@@ -4,6 +4,7 @@
  * special tokens, except ByteLevel offset trimming which HF applies on every encode.
  */
 import { TokenizerError, unsupported } from './errors.js';
+import { tokenIdOrThrow } from './token-id.js';
 
 export interface PostProcessor {
   /** Ids placed before / after the sequence when special tokens are requested; null = no template. */
@@ -14,8 +15,8 @@ export interface PostProcessor {
 }
 
 function tokenId(v: unknown, name: string): number {
-  if (!Array.isArray(v) || typeof v[1] !== 'number') throw new TokenizerError(`post_processor ${name} token must be [string, id]`);
-  return v[1];
+  if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'string') throw new TokenizerError(`post_processor ${name} token must be [string, id]`);
+  return tokenIdOrThrow(v[1], `post_processor ${name}`);
 }
 
 function build(c: Record<string, unknown>, acc: PostProcessor): void {
@@ -38,8 +39,8 @@ function build(c: Record<string, unknown>, acc: PostProcessor): void {
         } else if (piece.SpecialToken) {
           const id = String(piece.SpecialToken.id);
           const ids = specials[id]?.ids;
-          if (!ids) throw new TokenizerError(`TemplateProcessing special token ${id} has no ids`);
-          (seen ? after : before).push(...ids);
+          if (!Array.isArray(ids)) throw new TokenizerError(`TemplateProcessing special token ${id} has no ids`);
+          (seen ? after : before).push(...ids.map((x, j) => tokenIdOrThrow(x, `TemplateProcessing special token ${id} ids[${j}]`)));
         } else throw new TokenizerError('TemplateProcessing piece is neither Sequence nor SpecialToken');
       }
       acc.template = { before, after };

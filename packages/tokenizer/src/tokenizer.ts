@@ -13,7 +13,8 @@ import { AddedVocabulary, parseAddedTokens, type AddedToken } from './added-toke
 import { BPE } from './bpe.js';
 import { byteLevelToBytes } from './bytelevel.js';
 import { buildDecoder, type Decoder } from './decoders.js';
-import { TokenizerArgumentError, TokenizerError, unsupported } from './errors.js';
+import { OlmoError, TokenizerArgumentError, TokenizerError, unsupported } from './errors.js';
+import { tokenIdOrThrow } from './token-id.js';
 import { buildNormalizer, normalizeAligned, type Normalizer } from './normalizers.js';
 import { buildPostProcessor, type PostProcessor } from './post-processors.js';
 import { buildPreTokenizer, type PreTokenizer } from './pretokenizers.js';
@@ -21,6 +22,8 @@ import { WorkerPool, type BatchAsyncOptions } from './pool.js';
 import { tiktokenConfig, type TiktokenOptions } from './tiktoken.js';
 import { trainConfig, type TrainOptions } from './train.js';
 import { wellFormed } from './unicode.js';
+import { ChatTemplateError, OLMO2_CHAT_TEMPLATE, renderChatTemplate, type ChatMessage } from './chat-template.js';
+import { readPretrained, type ChatConfig } from './pretrained.js';
 
 /** The minimal surface other packages (model, data, eval) depend on. */
 export interface TokenizerLike {
@@ -57,6 +60,17 @@ export interface TokenizerOptions {
   cacheCapacity?: number;
 }
 
+export interface ApplyChatTemplateOptions {
+  /** Append the assistant header for the model's answer (HF add_generation_prompt). Default false. */
+  addGenerationPrompt?: boolean;
+  /** Return ids (default, as HF) or the rendered string (false). */
+  tokenize?: boolean;
+  /** A Jinja template overriding the tokenizer's own. */
+  chatTemplate?: string;
+  /** Extra template variables (HF's **kwargs). */
+  variables?: Record<string, unknown>;
+}
+
 export interface EncodingWithOffsets {
   ids: number[];
   /** [start, end) UTF-16 indices into the input string, one pair per id. */
@@ -90,6 +104,8 @@ export class Tokenizer implements TokenizerLike {
   private hashCache: string | null = null;
   private pool: WorkerPool | null = null;
   readonly vocabSize: number;
+  /** Chat template + special tokens by name (tokenizer_config.json via fromPretrained, or set by the user). */
+  chat: ChatConfig = { specialTokens: {} };
 
   private constructor(config: Record<string, unknown>, opts: TokenizerOptions) {
     this.config = config;
@@ -105,9 +121,9 @@ export class Tokenizer implements TokenizerLike {
     const vocab = new Map<string, number>();
     let maxId = -1;
     for (const [k, v] of Object.entries(m.vocab as Record<string, unknown>)) {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new TokenizerError(`vocab entry ${JSON.stringify(k)} has invalid id ${String(v)}`);
-      vocab.set(k, v);
-      if (v > maxId) maxId = v;
+      const id = tokenIdOrThrow(v, `model.vocab entry ${JSON.stringify(k)}`);
+      vocab.set(k, id);
+      if (id > maxId) maxId = id;
     }
     const merges: [string, string][] = (m.merges as unknown[]).map((x, i) => {
       if (typeof x === 'string') {
@@ -169,10 +185,51 @@ export class Tokenizer implements TokenizerLike {
     return new Tokenizer(cfg as Record<string, unknown>, opts);
   }
 
+  /**
+   * Reads an HF tokenizer folder: tokenizer.json + tokenizer_config.json + special_tokens_map.json
+   * (chat template, eos/pad/bos by name). eos/pad named there become this tokenizer's eos/pad
+   * unless `opts` overrides them.
+   */
+  static async fromPretrained(dir: string, opts: TokenizerOptions = {}): Promise<Tokenizer> {
+    const { tokenizerJson, chat } = await readPretrained(dir);
+    const eos = chat.specialTokens.eos_token, pad = chat.specialTokens.pad_token;
+    const tok = Tokenizer.fromJSON(tokenizerJson, {
+      ...opts,
+      eosToken: opts.eosToken ?? (typeof eos === 'string' ? eos : undefined),
+      padToken: opts.padToken ?? (typeof pad === 'string' ? pad : undefined),
+    });
+    tok.chat = chat;
+    return tok;
+  }
+
+  /**
+   * Renders `messages` with the chat template exactly as HF transformers' apply_chat_template
+   * (see chat-template.ts); `tokenize` (default true, as HF) encodes the result without adding
+   * special tokens. Template: `opts.chatTemplate`, else this tokenizer's `chat.template`, else —
+   * for OLMo tokenizers (eos `<|endoftext|>`) — OLMo-2 Instruct's template, with bos_token and
+   * eos_token defaulting to the eos token as OLMo-2 sets them.
+   */
+  applyChatTemplate(messages: readonly ChatMessage[], opts: ApplyChatTemplateOptions & { tokenize: false }): string;
+  applyChatTemplate(messages: readonly ChatMessage[], opts?: ApplyChatTemplateOptions & { tokenize?: true }): number[];
+  applyChatTemplate(messages: readonly ChatMessage[], opts: ApplyChatTemplateOptions = {}): string | number[] {
+    let template = opts.chatTemplate ?? this.chat.template;
+    const specialTokens = { ...this.chat.specialTokens };
+    if (template === undefined) {
+      const eos = this.idToToken(this.eosTokenId);
+      if (eos !== '<|endoftext|>') throw new ChatTemplateError('this tokenizer has no chat_template', 'pass { chatTemplate } or load a folder whose tokenizer_config.json has one');
+      template = OLMO2_CHAT_TEMPLATE;
+      specialTokens.eos_token ??= eos;
+      specialTokens.bos_token ??= eos;
+    }
+    const text = renderChatTemplate(template, messages, { addGenerationPrompt: opts.addGenerationPrompt, specialTokens, variables: opts.variables });
+    return opts.tokenize === false ? text : this.encode(text);
+  }
+
   /** Reads an HF tokenizer.json. */
   static async fromFile(path: string, opts: TokenizerOptions = {}): Promise<Tokenizer> {
     let text: string;
     try { text = await readFile(path, 'utf8'); } catch (e) {
+      if ((e as { code?: string }).code === 'ENOENT') throw new OlmoError('NOT_FOUND', `tokenizer file ${path} does not exist`, 'pass the path of an HF tokenizer.json', { cause: e });
       throw new TokenizerError(`cannot read tokenizer file ${path}: ${(e as Error).message}`, 'check the path', 'TOKENIZER_INVALID', { cause: e });
     }
     return Tokenizer.fromJSON(text, opts);
@@ -404,6 +461,10 @@ export class Tokenizer implements TokenizerLike {
         while (lead < t.length && t.charCodeAt(lead) === 0x120) lead++;
         let trail = 0;
         while (trail < t.length - lead && t.charCodeAt(t.length - 1 - trail) === 0x120) trail++;
+        // HF (byte_level.rs process_offsets): with add_prefix_space, the first token keeps a single
+        // leading space in its offsets (it may be the one the pre-tokenizer added); more are trimmed.
+        const isFirst = j === 0 || map(Math.max(0, pOff + us), false) === 0;
+        if (isFirst && this.post.addPrefixSpace && lead === 1) lead = 0;
         if (lead) us = Math.min(us + lead, ue);
         if (trail && ue >= trail) ue = Math.max(ue - trail, us);
       }

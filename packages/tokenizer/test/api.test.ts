@@ -2,13 +2,13 @@
  * Public API behaviour: OLMo special-token semantics, truncation, offsets (vs HF), eos/pad
  * resolution (the OLMo-1 eos trap), save/load/hash, batch encoding on worker threads.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Tokenizer, type TokenizerLike } from '../src/index.js';
-import { ADVERSARIAL, hasShared, hf, repoRoot, sharedTexts, TOKENIZER_FILES, tokenizersDir } from './helpers.js';
+import { ADVERSARIAL, hasShared, hf, sharedTexts, TOKENIZER_FILES, tokenizersDir } from './helpers.js';
+import { ensureFreshDist } from '../../../test/support/fresh-dist.js';
 
 /** HF offsets count Unicode scalar values; ours are UTF-16 indices. */
 function charToUtf16(s: string): number[] {
@@ -99,15 +99,8 @@ describe.skipIf(!hasShared)('OLMo tokenizers: special tokens, eos trap, truncati
 });
 
 describe.skipIf(!hasShared)('encodeBatchAsync on worker threads', () => {
-  beforeAll(() => {
-    // workers run compiled JS; (re)build dist when the tests run from sources without a fresh one
-    const pkg = join(repoRoot, 'packages/tokenizer');
-    const built = join(pkg, 'dist/worker.js');
-    const newest = Math.max(...readdirSync(join(pkg, 'src')).map((f) => statSync(join(pkg, 'src', f)).mtimeMs));
-    if (!existsSync(built) || statSync(built).mtimeMs < newest) {
-      execFileSync('npx', ['tsc', '-p', 'packages/tokenizer/tsconfig.json'], { cwd: repoRoot, stdio: 'inherit' });
-    }
-  });
+  // workers run compiled JS: rebuild dist when a source is newer (or refuse, OLMO_NO_REBUILD=1)
+  beforeAll(() => { ensureFreshDist(['tokenizer']); }, 300_000);
   it('2 threads give the same ids as encodeBatch, in order', async () => {
     const tok = await Tokenizer.fromFile(join(tokenizersDir, 'allenai_dolma2.json'));
     const docs = sharedTexts().slice(0, 60);

@@ -113,3 +113,98 @@ describe('HF components vs HF tokenizers', () => {
     await same(cfg, ADVERSARIAL.filter((s) => s.isWellFormed()).concat(['hello world tokenization']));
   });
 });
+
+/** A byte-level BPE config with no ../shared dependency: GPT-2's ranks from js-tiktoken. */
+async function gpt2Config(): Promise<Record<string, unknown>> {
+  return (await Tokenizer.fromTiktoken('gpt2')).toJSON() as Record<string, unknown>;
+}
+
+/** Decomposition and compatibility cases: precomposed accents, ligatures, Hangul, super/subscripts, circled digits. */
+const UNICODE_TEXTS = ['café naïve Å Ω', 'ﬁne ﬂour ﬀ', '한국어 텍스트', 'x² H₂O ½ ①②', 'ǅ ǈ ǋ ẞ', 'e\u0301 vs é', 'Ⅻ ㎏ ﹏', ...TEXTS];
+
+describe('more HF components vs HF tokenizers (no ../shared needed)', () => {
+  it.each(['NFD', 'NFKD'])('%s normalizer on a byte-level vocab', async (form) => {
+    const base = await gpt2Config();
+    await same({ ...base, normalizer: { type: form } }, UNICODE_TEXTS);
+    await same({ ...base, normalizer: { type: 'Sequence', normalizers: [{ type: form }, { type: 'Lowercase' }] } }, UNICODE_TEXTS);
+    // The normalizer really runs: the decomposed form encodes to other ids than the raw text.
+    const ours = Tokenizer.fromJSON({ ...base, normalizer: { type: form } });
+    const raw = Tokenizer.fromJSON(base);
+    expect(ours.encode('café')).toEqual(raw.encode('cafe\u0301'));
+    expect(ours.encode('café')).not.toEqual(raw.encode('café'));
+    if (form === 'NFKD') expect(ours.encode('ﬁne')).toEqual(raw.encode('fine'));
+    else expect(ours.encode('ﬁne')).toEqual(raw.encode('ﬁne')); // NFD keeps compatibility characters
+  });
+
+  it.each([
+    { replacement: '▁', prepend_scheme: 'always', split: true },
+    { replacement: '▁', prepend_scheme: 'first', split: true },
+    { replacement: '▁', prepend_scheme: 'never', split: true },
+    { replacement: '▁', add_prefix_space: true },
+  ])('Metaspace decoder %o', async (dec) => {
+    const letters = 'abcdefghijklmnopqrstuvwxyz'.split('');
+    const m = bpe(['<unk>', '<s>', ...letters, '▁'], [['▁', 't'], ['h', 'e'], ['▁t', 'he'], ['▁', 'c'], ['a', 't'], ['▁c', 'at'], ['▁', 's']]);
+    const cfg = {
+      added_tokens: ['<unk>', '<s>'].map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, special: true, normalized: false })),
+      normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] },
+      pre_tokenizer: null,
+      post_processor: null,
+      decoder: { type: 'Metaspace', ...dec },
+      model: { type: 'BPE', dropout: null, unk_token: '<unk>', fuse_unk: true, byte_fallback: false, ...m },
+    };
+    const texts = ['the cat sat', ' the  cat ', 'cats', 'x', ''];
+    await same(cfg, texts);
+    // Decoding a hand-picked id sequence (first token with and without the ▁ prefix).
+    const ours = Tokenizer.fromJSON(cfg);
+    const theirs = hf.Tokenizer.fromString(JSON.stringify(cfg));
+    for (const toks of [['▁the', '▁cat'], ['t', 'he', '▁cat'], ['▁', '▁s', 'at']]) {
+      const ids = toks.map((t) => m.vocab[t]!);
+      expect(ours.decode(ids), toks.join('|')).toBe(await theirs.decode(ids, false));
+    }
+  });
+
+  it('BertProcessing: [CLS] … [SEP] around the sequence when special tokens are added', async () => {
+    const base = await gpt2Config();
+    const cfg = {
+      ...base,
+      added_tokens: [
+        ...(base.added_tokens as object[]),
+        { id: 50257, content: '[CLS]', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
+        { id: 50258, content: '[SEP]', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
+      ],
+      post_processor: { type: 'BertProcessing', sep: ['[SEP]', 50258], cls: ['[CLS]', 50257] },
+    };
+    await same(cfg, TEXTS, true);
+    await same(cfg, TEXTS, false);
+    const ids = Tokenizer.fromJSON(cfg).encode('hello world', { addSpecialTokens: true });
+    expect(ids[0]).toBe(50257);
+    expect(ids.at(-1)).toBe(50258);
+  });
+
+  it('RobertaProcessing: <s> … </s>, and its add_prefix_space / trim_offsets change the offsets as in HF', async () => {
+    const base = await gpt2Config();
+    for (const [addPrefixSpace, trimOffsets] of [[true, true], [false, true], [true, false], [false, false]] as const) {
+      const cfg = {
+        ...base,
+        added_tokens: [
+          ...(base.added_tokens as object[]),
+          { id: 50257, content: '<s>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
+          { id: 50258, content: '</s>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
+        ],
+        pre_tokenizer: { type: 'ByteLevel', add_prefix_space: addPrefixSpace, trim_offsets: true, use_regex: true },
+        post_processor: { type: 'RobertaProcessing', sep: ['</s>', 50258], cls: ['<s>', 50257], trim_offsets: trimOffsets, add_prefix_space: addPrefixSpace },
+      };
+      await same(cfg, TEXTS, true);
+      const ours = Tokenizer.fromJSON(cfg);
+      const theirs = hf.Tokenizer.fromString(JSON.stringify(cfg));
+      for (const s of ['hello  world', ' spaced out ', 'ascii only text']) {
+        const enc = await theirs.encode(s, undefined, { addSpecialTokens: false });
+        const got = ours.encodeWithOffsets(s);
+        expect(got.ids).toEqual(enc.getIds());
+        expect(got.offsets, `${JSON.stringify(s)} prefix=${addPrefixSpace} trim=${trimOffsets}`).toEqual(enc.getOffsets());
+      }
+      const withSpecials = ours.encode('hello', { addSpecialTokens: true });
+      expect([withSpecials[0], withSpecials.at(-1)]).toEqual([50257, 50258]);
+    }
+  });
+});

@@ -14,6 +14,9 @@ const tiny = () => ({
 });
 
 describe('typed errors', () => {
+  it('a missing tokenizer file is NOT_FOUND naming the path (not TOKENIZER_INVALID)', async () => {
+    await expect(Tokenizer.fromFile('/nonexistent/tokenizer.json')).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('/nonexistent/tokenizer.json') });
+  });
   it('a tiny hand-made tokenizer works (string and pair merges)', () => {
     const t = Tokenizer.fromJSON(tiny());
     expect(t.encode('abc')).toEqual([4]);
@@ -48,6 +51,40 @@ describe('typed errors', () => {
     expect(() => Tokenizer.fromJSON({ ...m, model: { type: 'BPE', vocab: m.model.vocab, merges: ['a b c'] } })).toThrow(TokenizerError);
     expect(() => Tokenizer.fromJSON({ model: { type: 'BPE', vocab: { a: -1 }, merges: [] } })).toThrow(/invalid id/);
     expect(() => Tokenizer.fromJSON('[]')).toThrow(TokenizerError);
+  });
+
+  // HF stores ids as u32; ours index int32 tables: anything that is not an integer in 0..2^31-1 is a
+  // corrupt file, wherever the id appears (added_tokens, model.vocab, post_processor special ids).
+  const badIds: Array<[string, unknown]> = [
+    ['negative', -1], ['negative zero-ish', -0.5], ['fractional', 5.5], ['NaN', NaN], ['Infinity', Infinity],
+    ['string', '5'], ['null', null], ['missing', undefined], ['2^31', 2 ** 31], ['huge', 1e20], ['boolean', true],
+  ];
+  it.each(badIds)('added_tokens id %s → TOKENIZER_INVALID naming the token', (_what, id) => {
+    const cfg = { ...tiny(), added_tokens: [{ id, content: '<eos>', special: true, normalized: false }] };
+    expect(() => Tokenizer.fromJSON(cfg)).toThrow(expect.objectContaining({
+      code: 'TOKENIZER_INVALID', message: expect.stringMatching(/added_tokens\[0\] \("<eos>"\) has invalid id/),
+    }));
+  });
+  it.each(badIds)('model.vocab id %s → TOKENIZER_INVALID naming the entry', (_what, id) => {
+    const m = tiny();
+    const cfg = { ...m, model: { ...m.model, vocab: { ...m.model.vocab, c: id } } };
+    expect(() => Tokenizer.fromJSON(cfg)).toThrow(expect.objectContaining({ code: 'TOKENIZER_INVALID', message: expect.stringContaining('model.vocab entry "c" has invalid id') }));
+  });
+  it.each(badIds)('post_processor special-token id %s → TOKENIZER_INVALID', (_what, id) => {
+    const bert = { ...tiny(), post_processor: { type: 'BertProcessing', cls: ['<eos>', id], sep: ['<eos>', 5] } };
+    expect(() => Tokenizer.fromJSON(bert)).toThrow(expect.objectContaining({ code: 'TOKENIZER_INVALID', message: expect.stringContaining('post_processor cls has invalid id') }));
+    const template = {
+      ...tiny(),
+      post_processor: { type: 'TemplateProcessing', single: [{ Sequence: { id: 'A' } }, { SpecialToken: { id: '<eos>' } }], special_tokens: { '<eos>': { id: '<eos>', ids: [id] } } },
+    };
+    expect(() => Tokenizer.fromJSON(template)).toThrow(expect.objectContaining({ code: 'TOKENIZER_INVALID', message: expect.stringContaining('ids[0] has invalid id') }));
+  });
+  it('the id bounds are inclusive at 0 and 2^31-1, and a negative id in a file on disk is rejected too', async () => {
+    const edge = { ...tiny(), added_tokens: [{ id: 2 ** 31 - 1, content: '<eos>', special: true, normalized: false }], post_processor: { type: 'BertProcessing', cls: ['a', 0], sep: ['<eos>', 5] } };
+    expect(Tokenizer.fromJSON(edge).encode('ab<eos>')).toEqual([2, 5]); // HF re-assigns the added id: next after the vocab
+    const dir = mkdtempSync(join(tmpdir(), 'olmo-tok-'));
+    writeFileSync(join(dir, 'neg.json'), JSON.stringify(tiny()).replace('"id":5', '"id":-7'));
+    await expect(Tokenizer.fromFile(join(dir, 'neg.json'))).rejects.toMatchObject({ code: 'TOKENIZER_INVALID', message: expect.stringContaining('invalid id -7') });
   });
 
   it('ids out of range in decode → INVALID_ARGUMENT', () => {

@@ -54,13 +54,34 @@ describe('fromTiktoken', () => {
     enc.free();
   });
 
-  it.each(['o200k_base', 'r50k_base'])('%s matches js-tiktoken', async (name) => {
+  it.each(['o200k_base', 'r50k_base', 'p50k_base', 'gpt2'])('%s matches js-tiktoken', async (name) => {
     const tok = await Tokenizer.fromTiktoken(name);
     const jt = getEncoding(name as 'o200k_base');
     const docs = [...ADVERSARIAL.filter((s) => !s.includes('<|') && !s.includes('ſ')), ...sample(mobyDick(), 60_000)];
     for (const s of docs) expect(tok.encode(s), JSON.stringify(s.slice(0, 50))).toEqual(jt.encode(s, [], []));
-    expect(tok.eosTokenId).toBe(name === 'r50k_base' ? 50256 : 199999);
+    expect(tok.eosTokenId).toBe(name === 'o200k_base' ? 199999 : 50256);
     expect(tok.decode(tok.encode('round trip ✓'))).toBe('round trip ✓');
+  });
+
+  it('p50k_base: the whitespace-run tokens (ids 50257..50280) encode like js-tiktoken and the saved tokenizer.json encodes identically in HF tokenizers', async () => {
+    const tok = await Tokenizer.fromTiktoken('p50k_base');
+    const jt = getEncoding('p50k_base');
+    const code = ['def f(x):\n    if x:\n        return  x\n\t\treturn\n', ' '.repeat(30) + 'end', 'a' + ' '.repeat(24) + 'b', '\n\n\n   \n'];
+    let wsTokens = 0;
+    for (const s of code) {
+      const ids = tok.encode(s);
+      expect(ids, JSON.stringify(s)).toEqual(jt.encode(s, [], []));
+      wsTokens += ids.filter((i) => i >= 50257 && i <= 50280).length;
+      expect(tok.decode(ids)).toBe(s);
+    }
+    expect(wsTokens).toBeGreaterThan(0); // p50k's extra tokens (runs of spaces) are really used
+    for (const name of ['p50k_base', 'gpt2']) {
+      const t = await Tokenizer.fromTiktoken(name);
+      const theirs = hf.Tokenizer.fromString(JSON.stringify(t.toJSON()));
+      const docs = [...code, ...ADVERSARIAL.filter((x) => !x.includes('<|') && x.isWellFormed()), ...sample(mobyDick(), 30_000)];
+      const want = await theirs.encodeBatch(docs, { addSpecialTokens: false });
+      docs.forEach((d, i) => expect(t.encode(d), `${name}: ${JSON.stringify(d.slice(0, 40))}`).toEqual(want[i]!.getIds()));
+    }
   });
 
   it('unknown encoding → TOKENIZER_INVALID', async () => {

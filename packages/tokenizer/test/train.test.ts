@@ -1,6 +1,7 @@
 /**
  * BPE training: the trained tokenizer saved as tokenizer.json loads in HF tokenizers and encodes
- * identically there and here; training is fast and deterministic.
+ * identically there and here; training is deterministic. (Training speed is measured in
+ * bench/tokenizer/train.mjs, not here: a timed assertion in a test on a shared machine proves nothing.)
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,15 +20,10 @@ describe('Tokenizer.train', () => {
   });
 
   it.each(['gpt2', 'cl100k'])('pattern %s: saved file loads in HF and encodes identically', async (pattern) => {
-    const t0 = performance.now();
     const tok = Tokenizer.train(train, { vocabSize: 2048, minFrequency: 2, specialTokens: ['<|endoftext|>', '<|pad|>'], pattern });
-    const ms = performance.now() - t0;
-    const mb = train.reduce((s, d) => s + d.length, 0) / 1e6;
-    console.log(`[train] ${pattern}: ${mb.toFixed(1)} MB, vocab 2048 in ${ms.toFixed(0)} ms`);
     expect(tok.vocabSize).toBe(2048);
     expect(tok.eosTokenId).toBe(0);
     expect(tok.padTokenId).toBe(1);
-    expect(ms).toBeLessThan(30_000);
 
     const path = join(mkdtempSync(join(tmpdir(), 'olmo-train-')), 'tokenizer.json');
     await tok.save(path);

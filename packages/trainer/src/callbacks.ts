@@ -21,6 +21,8 @@ export interface TrainerView {
   readonly saveFolder: string;
   readonly flopsPerToken: number;
   readonly startStep: number;
+  /** Set when training was stopped by a signal ('SIGINT' / 'SIGTERM'): onTrainEnd saves, skips the final evaluation. */
+  readonly interrupted?: string | null;
   saveCheckpoint(): Promise<string>;
   log(line: string): void;
 }
@@ -169,7 +171,8 @@ export class Checkpointer implements Callback {
     if (this.interval && t.step % this.interval === 0) { await t.saveCheckpoint(); this.lastSaved = t.step; }
   }
   async onTrainEnd(t: TrainerView): Promise<void> {
-    if (this.interval !== null && this.lastSaved !== t.step && t.step > t.startStep) { await t.saveCheckpoint(); this.lastSaved = t.step; }
+    // an interrupted run always saves, so it can resume where it stopped
+    if ((this.interval !== null || t.interrupted) && this.lastSaved !== t.step && t.step > t.startStep) { await t.saveCheckpoint(); this.lastSaved = t.step; }
   }
   stateDict(): unknown { return { lastSaved: this.lastSaved }; }
   loadStateDict(s: unknown): void { this.lastSaved = (s as { lastSaved?: number })?.lastSaved ?? -1; }
@@ -186,7 +189,7 @@ export class EvaluatorCallback implements Callback {
     Object.assign(m, this.last);
   }
   async onTrainEnd(t: TrainerView, m: Metrics | null): Promise<void> {
-    if (!this.atEnd || (this.interval && t.step % this.interval === 0) || t.step === t.startStep) return;
+    if (!this.atEnd || t.interrupted || (this.interval && t.step % this.interval === 0) || t.step === t.startStep) return;
     this.last = await this.evaluate(t.step);
     if (m) Object.assign(m, this.last);
   }

@@ -16,6 +16,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { pack, unpack } from 'msgpackr';
+import { OlmoError } from '@olmo/tensor-cuda';
 import { CheckpointError } from './errors.js';
 
 export const CODE_VERSION = '@olmo/trainer@0.1.0';
@@ -115,6 +116,7 @@ export function resolveCheckpoint(path: string): string {
     const l = latestCheckpoint(path);
     if (l) return l;
   }
+  if (!existsSync(path)) throw new OlmoError('NOT_FOUND', `checkpoint ${path} does not exist`, 'pass a checkpoint folder (stepN-unsharded/, stepN/) or a save folder');
   throw new CheckpointError(`no checkpoint at ${path} (expected a folder with trainer.msgpack, or a save folder with step*/ checkpoints)`);
 }
 

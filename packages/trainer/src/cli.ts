@@ -1,114 +1,197 @@
 /**
- * The `olmo` command.
- *
- *   olmo train CONFIG.yaml [--dotted.key=value ...]   train (prints the resolved config)
- *   olmo config CONFIG.yaml [--dotted.key=value ...]  print the resolved config and exit
- *   olmo checkpoint DIR                               print a checkpoint's trainer state
- *   olmo checkpoint unshard DIR --out HF_DIR          any checkpoint (sharded or not) → HF model folder
- *   olmo demo [--out DIR] [--steps N] [--key=value]   the main job (corpus → tokenizer → train → eval → generate → report)
- *   olmo data ...       → @olmo/data     (prepare | inspect | order)
- *   olmo eval ...       → @olmo/eval
- *   olmo generate ...   → @olmo/model
+ * The `olmo` command: one table of subcommands on the shared CLI layer (@olmo/tensor-cuda's
+ * cli/, documented in docs/cli.md). `data`, `eval` and `generate` are the commands their packages
+ * export; a new command plugs in as one entry of OLMO_COMMANDS.
  */
-import { OlmoError } from '@olmo/tensor-cuda';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { dataCommand } from '@olmo/data';
+import { evalCommand } from '@olmo/eval';
+import { exportCommand, generateCommand } from '@olmo/model';
+import { defineCommand, defineGroup, EXIT, formatHelp, OlmoError, parseCommandArgs, runMain, terminal, wantsHelp, type CliCommand, type CliIO, type CommandSpec, type CommandTable, type Terminal } from '@olmo/tensor-cuda';
 import { configToYAML, loadConfig } from './config.js';
 import { buildModel } from './model.js';
 import { EvaluatorCallback } from './callbacks.js';
 import { configEvaluator } from './evaluate.js';
 import { Trainer } from './trainer.js';
+import { DEMO_SPEC, runDemo } from './demo.js';
+import { CHAT_SPEC } from './chat.js';
+import { ADAPT_SPEC } from './adapt-cli.js';
 import { setRankThreads } from './fsdp.js';
-import { readTrainerState, resolveCheckpoint } from './checkpoint.js';
+import { latestCheckpoint, readTrainerState, resolveCheckpoint } from './checkpoint.js';
 
 type Out = (s: string) => void;
-const USAGE = `usage: olmo <command> [...]
-  train CONFIG.yaml [--key.path=value ...]   train a model (OLMo-style YAML config; overrides parsed as YAML)
-  config CONFIG.yaml [--key.path=value ...]  print the resolved config
-  checkpoint DIR                             show a checkpoint's trainer state
-  checkpoint unshard DIR --out HF_DIR        write an HF-format model from a (sharded) checkpoint
-  demo [--out DIR] [--steps N] [--key.path=value ...]  the one-command main job
-  data prepare|inspect|order ...             corpus preparation and data order (@olmo/data)
-  eval --model DIR ...                       evaluation (@olmo/eval)
-  generate --model DIR --prompt "..."        text generation (@olmo/model)`;
 
-function splitArgs(args: string[]): { positional: string[]; overrides: string[] } {
-  const positional: string[] = [], overrides: string[] = [];
-  for (const a of args) (a.startsWith('--') || /^[A-Za-z_][\w.]*=/.test(a) ? overrides : positional).push(a);
-  return { positional, overrides };
+const OVERRIDES = 'set any config key (parsed as YAML: --optimizer.learning_rate=1e-3, --data.paths=[a.npy,b.npy]); the Config section of packages/trainer/README.md lists the keys';
+
+const TRAIN_SPEC: CommandSpec = {
+  name: 'olmo train',
+  summary: 'train a model from an OLMo-style YAML config (prints the resolved config first)',
+  details: 'Ctrl-C (SIGINT) or SIGTERM finishes the current step, saves a checkpoint and prints the resume\ncommand (exit 130 / 143); a second Ctrl-C exits at once (checkpoints are written atomically).\nUnder mpirun with several ranks, training is FSDP (ZeRO-3).',
+  positionals: [{ name: 'CONFIG.yaml', description: 'OLMo-style run config (e.g. configs/tiny.yaml); without it, the defaults + overrides' }],
+  overrides: OVERRIDES,
+  examples: ['olmo train configs/tiny.yaml --optimizer.learning_rate=1e-3 --save_folder=runs/lr1e-3', 'mpirun -np 2 olmo train configs/tiny.yaml --save_folder=runs/fsdp'],
+};
+
+const CONFIG_SPEC: CommandSpec = {
+  name: 'olmo config',
+  summary: 'print the resolved config (defaults + file + overrides, validated) and exit',
+  positionals: [{ name: 'CONFIG.yaml', description: 'OLMo-style run config; without it, the defaults + overrides' }],
+  overrides: OVERRIDES,
+  examples: ['olmo config configs/tiny.yaml --max_duration=100'],
+};
+
+/** The config file argument; none at all (no file, no overrides) is a usage error rather than a run of the defaults. */
+function configArg(p: { positionals: string[]; overrides: string[] }, cmd: string): string | null {
+  if (!p.positionals.length && !p.overrides.length) throw new OlmoError('INVALID_ARGUMENT', `${cmd} needs a CONFIG.yaml (or --key.path=value overrides)`, `e.g. ${cmd} configs/tiny.yaml; \`${cmd} --help\` for more`);
+  return p.positionals[0] ?? null;
 }
 
-export async function runTrain(args: string[], out: Out = (s) => process.stdout.write(s + '\n')): Promise<Trainer> {
+function shellQuote(a: string): string {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+/** `olmo train` (also usable programmatically): returns the trainer after fit. */
+export async function runTrain(args: string[], out: Out = (s) => process.stdout.write(s + '\n'), opts: { signal?: AbortSignal } = {}): Promise<Trainer> {
+  const parsed = parseCommandArgs(TRAIN_SPEC, args);
   // under mpirun only rank 0 prints
   if (Number(process.env.OMPI_COMM_WORLD_RANK ?? process.env.PMI_RANK ?? 0) !== 0) out = () => {};
   setRankThreads();
-  const { positional, overrides } = splitArgs(args);
-  if (positional.length > 1) throw new OlmoError('CONFIG_INVALID', `expected one config file, got ${positional.join(' ')}`, 'olmo train CONFIG.yaml [--key=value ...]');
-  const cfg = loadConfig(positional[0] ?? null, overrides);
+  const cfg = loadConfig(configArg(parsed, 'olmo train'), parsed.overrides);
   out('resolved config:\n' + configToYAML(cfg).replace(/^/gm, '  '));
   const model = await buildModel(cfg);
   const evalFn = await configEvaluator(cfg, model);
   const extra = evalFn ? [new EvaluatorCallback(cfg.eval_interval, evalFn)] : [];
   const t = await Trainer.fromConfig(cfg, { model, extraCallbacks: extra, log: out });
+  const stop = () => t.requestStop(String(opts.signal?.reason ?? 'SIGINT'));
+  if (opts.signal?.aborted) stop();
+  opts.signal?.addEventListener('abort', stop, { once: true });
   const r = await t.fit();
   if (t.dist) { t.dist.barrier(); t.dist.pg.destroy(); }
-  out(`[olmo] done: ${r.step} steps, ${r.tokens} tokens${r.metrics ? `, final train/CrossEntropyLoss ${r.metrics['train/CrossEntropyLoss']!.toFixed(4)}` : ''}`);
+  if (r.interrupted) {
+    const ckpt = latestCheckpoint(cfg.save_folder);
+    const resumeArgs = args.filter((a) => !a.startsWith('--try_load_latest_save='));
+    out(`[olmo] stopped by ${r.interrupted} after step ${r.step} of ${t.maxSteps}; checkpoint ${ckpt ?? '(none: no step finished)'}`);
+    out(`[olmo] resume with: olmo train ${[...resumeArgs, '--try_load_latest_save=true'].map(shellQuote).join(' ')}`);
+  } else {
+    out(`[olmo] done: ${r.step} steps, ${r.tokens} tokens${r.metrics ? `, final train/CrossEntropyLoss ${r.metrics['train/CrossEntropyLoss']!.toFixed(4)}` : ''}`);
+  }
   return t;
 }
 
-async function delegate(pkg: string, names: string[], args: string[]): Promise<number> {
-  const mod = (await import(pkg)) as Record<string, unknown>;
-  for (const n of names) if (typeof mod[n] === 'function') {
-    const r = await (mod[n] as (a: string[]) => Promise<number | void>)(args);
-    return typeof r === 'number' ? r : 0;
-  }
-  throw new OlmoError('NATIVE_UNAVAILABLE', `${pkg} does not provide a CLI (${names.join(' / ')})`, `update ${pkg}`);
+/** SIGINT/SIGTERM while training: the first asks the trainer to stop after this step; a second exits at once. */
+function trainingInterrupts(t: Terminal): { signal: AbortSignal; dispose(): void } {
+  const ac = new AbortController();
+  const handler = (sig: NodeJS.Signals) => {
+    if (ac.signal.aborted) { t.error(`\n[olmo] ${sig} again: exiting now (the last complete checkpoint and 'latest' are intact)`); process.exit(sig === 'SIGTERM' ? EXIT.SIGTERM : EXIT.SIGINT); }
+    t.error(`\n[olmo] ${sig}: finishing the current step, then saving a checkpoint (Ctrl-C again to exit at once)`);
+    ac.abort(sig);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return { signal: ac.signal, dispose: () => { process.off('SIGINT', handler); process.off('SIGTERM', handler); } };
 }
 
-/** Runs the CLI; returns the exit code (errors print `error CODE: message`). */
-export async function runCli(argv: string[]): Promise<number> {
-  const [cmd, ...args] = argv;
+const trainCommand = defineCommand(TRAIN_SPEC, async (parsed, t) => {
+  const argv = [...parsed.positionals, ...parsed.overrides];
+  const interrupts = trainingInterrupts(t);
   try {
-    switch (cmd) {
-      case 'train': await runTrain(args); return 0;
-      case 'config': {
-        const { positional, overrides } = splitArgs(args);
-        process.stdout.write(configToYAML(loadConfig(positional[0] ?? null, overrides)));
-        return 0;
+    const tr = await runTrain(argv, (s) => t.print(s), { signal: interrupts.signal });
+    return tr.interrupted === 'SIGTERM' ? EXIT.SIGTERM : tr.interrupted ? EXIT.SIGINT : EXIT.OK;
+  } finally { interrupts.dispose(); }
+});
+
+const configCommand = defineCommand(CONFIG_SPEC, async ({ positionals, overrides }, t) => {
+  t.write(configToYAML(loadConfig(configArg({ positionals, overrides }, 'olmo config'), overrides)));
+  return 0;
+});
+
+const showCheckpoint = defineCommand({
+  name: 'olmo checkpoint show',
+  summary: "print a checkpoint's trainer state as JSON (`olmo checkpoint DIR` is the same)",
+  positionals: [{ name: 'DIR', description: 'a checkpoint folder, or a save folder (→ its latest checkpoint)', required: true }],
+}, async ({ positionals }, t) => {
+  const dir = resolveCheckpoint(positionals[0]!);
+  const s = readTrainerState(dir);
+  t.print(JSON.stringify({ dir, ...s, config: undefined, config_yaml: undefined }, null, 2));
+  return 0;
+});
+
+const unshardCheckpoint = defineCommand({
+  name: 'olmo checkpoint unshard',
+  summary: 'write an HF-format model folder (with the tokenizer) from any checkpoint, sharded or not',
+  positionals: [{ name: 'DIR', description: 'a checkpoint folder, or a save folder (→ its latest checkpoint)', required: true }],
+  options: [{ name: 'out', type: 'string', value: 'HF_DIR', required: true, description: 'output model folder' }],
+  examples: ['olmo checkpoint unshard runs/fsdp/latest --out hf-model/'],
+}, async ({ positionals, values }, t) => {
+  const { unshardCheckpoint: unshard } = await import('./sharded-checkpoint.js');
+  const dir = resolveCheckpoint(positionals[0]!);
+  const outDir = values.out as string;
+  const files = await unshard(dir, outDir);
+  t.print(`unsharded ${dir} → ${outDir} (${files.length ? files.join(', ') : 'model.safetensors'})`);
+  return 0;
+});
+
+const checkpointCommand = defineGroup('olmo checkpoint', 'inspect a checkpoint or convert it to an HF model folder', {
+  show: showCheckpoint,
+  unshard: unshardCheckpoint,
+}, { fallback: 'show', details: '`olmo checkpoint DIR` = `olmo checkpoint show DIR`.' });
+
+const demoCommand: CliCommand = {
+  summary: DEMO_SPEC.summary,
+  spec: DEMO_SPEC,
+  async run(argv, io) {
+    if (wantsHelp(argv)) { terminal(io).write(formatHelp(DEMO_SPEC)); return 0; }
+    await runDemo(argv);
+    return Number(process.exitCode ?? 0);
+  },
+};
+
+/** Every `olmo` subcommand. Add a command here: `name: { summary, run(argv, io) }` (docs/cli.md). */
+export const OLMO_COMMANDS: CommandTable = {
+  train: trainCommand,
+  config: configCommand,
+  checkpoint: checkpointCommand,
+  demo: demoCommand,
+  data: dataCommand,
+  eval: evalCommand,
+  generate: generateCommand,
+  export: exportCommand,
+  chat: { summary: CHAT_SPEC.summary, spec: CHAT_SPEC, run: async (argv) => (await import('./chat.js')).runChatCli(argv) },
+  adapt: { summary: ADAPT_SPEC.summary, spec: ADAPT_SPEC, run: async (argv) => (await import('./adapt-cli.js')).runAdaptCli(argv) },
+};
+
+/** `@olmo/<pkg> <version>` for every olmo package this binary runs, plus Node. */
+export function versions(): string {
+  const lines: string[] = [];
+  const here = dirname(fileURLToPath(import.meta.url));
+  const own = JSON.parse(readFileSync(join(here, '..', 'package.json'), 'utf8')) as { version: string };
+  lines.push(`olmo ${own.version}`);
+  for (const pkg of ['@olmo/trainer', '@olmo/eval', '@olmo/data', '@olmo/model', '@olmo/tokenizer', '@olmo/tensor-cuda']) {
+    let v = 'not installed';
+    try {
+      // walk up from the package's entry point to its package.json (exports do not expose it)
+      let d = dirname(fileURLToPath(import.meta.resolve(pkg)));
+      for (let i = 0; i < 4; i++, d = dirname(d)) {
+        try { const j = JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')) as { name?: string; version?: string }; if (j.name === pkg) { v = j.version ?? '?'; break; } } catch { /* keep walking */ }
       }
-      case 'checkpoint': {
-        if (!args[0]) throw new OlmoError('INVALID_ARGUMENT', 'olmo checkpoint DIR');
-        if (args[0] === 'unshard') {
-          const oi = args.findIndex((a) => a === '--out' || a.startsWith('--out='));
-          const outDir = oi < 0 ? undefined : args[oi]!.startsWith('--out=') ? args[oi]!.slice(6) : args[oi + 1];
-          const src = args.slice(1).find((a, i) => !a.startsWith('--') && args[i] !== '--out');
-          if (!src || !outDir) throw new OlmoError('INVALID_ARGUMENT', 'olmo checkpoint unshard DIR --out HF_DIR');
-          const { unshardCheckpoint } = await import('./sharded-checkpoint.js');
-          const dir = resolveCheckpoint(src);
-          const files = await unshardCheckpoint(dir, outDir);
-          process.stdout.write(`unsharded ${dir} → ${outDir} (${files.length ? files.join(', ') : 'model.safetensors'})\n`);
-          return 0;
-        }
-        const dir = resolveCheckpoint(args[0]);
-        const s = readTrainerState(dir);
-        process.stdout.write(JSON.stringify({ dir, ...s, config: undefined, config_yaml: undefined }, null, 2) + '\n');
-        return 0;
-      }
-      case 'demo': { const { runDemo } = await import('./demo.js'); await runDemo(args); return 0; }
-      case 'data': return await delegate('@olmo/data', ['runDataCli'], args);
-      case 'eval': return await delegate('@olmo/eval', ['runEvalCli', 'runCli', 'main'], args);
-      case 'generate': return await delegate('@olmo/model', ['runGenerateCli'], args);
-      case undefined: case '-h': case '--help': case 'help':
-        process.stdout.write(USAGE + '\n');
-        return cmd === undefined ? 1 : 0;
-      default:
-        process.stderr.write(`unknown command '${cmd}'\n${USAGE}\n`);
-        return 2;
-    }
-  } catch (e) {
-    if (e instanceof OlmoError) {
-      const rank = process.env.OMPI_COMM_WORLD_SIZE && Number(process.env.OMPI_COMM_WORLD_SIZE) > 1 ? `[rank ${process.env.OMPI_COMM_WORLD_RANK}] ` : '';
-      process.stderr.write(`\n${rank}error ${e.code}: ${e.message}\n`);
-      return e.code === 'NON_FINITE' ? 3 : 1;
-    }
-    throw e;
+    } catch { /* not resolvable */ }
+    lines.push(`  ${pkg} ${v}`);
   }
+  lines.push(`  node ${process.versions.node}`);
+  return lines.join('\n') + '\n';
+}
+
+export const olmoCommand: CliCommand = defineGroup('olmo', 'OLMo in TypeScript: data, training, evaluation and generation', OLMO_COMMANDS, {
+  details: 'options:\n  -h, --help     print this help (or a command\'s, after it) and exit\n  -V, --version  print the versions of the olmo packages and exit\n\nexit codes: 0 ok, 1 error, 2 usage error, 3 training diverged (NON_FINITE), 130/143 stopped by SIGINT/SIGTERM (docs/cli.md)',
+  flags: async (argv, t) => {
+    if (argv[0] === '--version' || argv[0] === '-V') { t.write(versions()); return 0; }
+    return undefined;
+  },
+});
+
+/** Runs the `olmo` CLI; returns the exit code (errors print `olmo: error CODE: message` + `hint:`). */
+export async function runCli(argv: string[], io: CliIO = {}): Promise<number> {
+  return runMain(olmoCommand, argv, io);
 }

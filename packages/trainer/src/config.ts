@@ -7,7 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
-import { ConfigError } from './errors.js';
+import { OlmoError } from '@olmo/tensor-cuda';
+import { ConfigError, configDocHint } from './errors.js';
 
 export interface ModelSection {
   d_model: number; n_heads: number; n_kv_heads: number | null; n_layers: number;
@@ -153,17 +154,27 @@ function validKeys(s: Schema, prefix: string): string {
   return Object.keys(s).map((k) => (prefix ? `${prefix}.${k}` : k)).join(', ');
 }
 
+/** What a leaf accepts, for hints: "an integer >= 1 (or null)", "one of: a, b". */
+function leafDescription(leaf: Leaf): string {
+  const kind: Record<LeafType, string> = { any: 'any value', int: 'an integer', number: 'a number', bool: 'true or false', string: 'a string', 'string[]': 'a list of strings', 'number[]': 'a list of numbers', object: 'a mapping', duration: 'a step count, "<N>T" (tokens) or "<N>ep" (epochs)' };
+  let d = leaf.enum ? `one of: ${leaf.enum.join(', ')}` : kind[leaf.t];
+  const bounds = [leaf.min !== undefined ? `>= ${leaf.min}` : '', leaf.gt !== undefined ? `> ${leaf.gt}` : '', leaf.max !== undefined ? `<= ${leaf.max}` : ''].filter(Boolean);
+  if (bounds.length) d += ` ${bounds.join(' and ')}`;
+  return leaf.nullable ? `${d} (or null)` : d;
+}
+
 function checkLeaf(path: string, leaf: Leaf, v: unknown): unknown {
   if (v === null || v === undefined) {
     if (leaf.nullable || leaf.t === 'any') return null;
-    throw new ConfigError(path, `must not be null (expected ${leaf.t})`);
+    throw new ConfigError(path, `must not be null (expected ${leaf.t})`, `set ${path} to ${leafDescription(leaf)}`);
   }
-  const typeErr = (): never => { throw new ConfigError(path, `expected ${leaf.t}${leaf.nullable ? ' or null' : ''}, got ${JSON.stringify(v)} (${Array.isArray(v) ? 'array' : typeof v})`); };
+  const typeErr = (): never => { throw new ConfigError(path, `expected ${leaf.t}${leaf.nullable ? ' or null' : ''}, got ${JSON.stringify(v)} (${Array.isArray(v) ? 'array' : typeof v})`, `set ${path} to ${leafDescription(leaf)}`); };
   const range = (n: number) => {
-    if (!Number.isFinite(n)) throw new ConfigError(path, `must be finite, got ${n}`);
-    if (leaf.min !== undefined && n < leaf.min) throw new ConfigError(path, `must be >= ${leaf.min}, got ${n}`);
-    if (leaf.gt !== undefined && !(n > leaf.gt)) throw new ConfigError(path, `must be > ${leaf.gt}, got ${n}`);
-    if (leaf.max !== undefined && n > leaf.max) throw new ConfigError(path, `must be <= ${leaf.max}, got ${n}`);
+    const hint = `${path} takes ${leafDescription(leaf)}`;
+    if (!Number.isFinite(n)) throw new ConfigError(path, `must be finite, got ${n}`, hint);
+    if (leaf.min !== undefined && n < leaf.min) throw new ConfigError(path, `must be >= ${leaf.min}, got ${n}`, hint);
+    if (leaf.gt !== undefined && !(n > leaf.gt)) throw new ConfigError(path, `must be > ${leaf.gt}, got ${n}`, hint);
+    if (leaf.max !== undefined && n > leaf.max) throw new ConfigError(path, `must be <= ${leaf.max}, got ${n}`, hint);
   };
   switch (leaf.t) {
     case 'any': return v;
@@ -172,7 +183,7 @@ function checkLeaf(path: string, leaf: Leaf, v: unknown): unknown {
     case 'bool': if (typeof v !== 'boolean') typeErr(); return v;
     case 'string':
       if (typeof v !== 'string') typeErr();
-      if (leaf.enum && !leaf.enum.includes(v as string)) throw new ConfigError(path, `unknown value '${String(v)}'; valid: ${leaf.enum.join(', ')}`);
+      if (leaf.enum && !leaf.enum.includes(v as string)) throw new ConfigError(path, `unknown value '${String(v)}'; valid: ${leaf.enum.join(', ')}`, `set ${path} to one of: ${leaf.enum.join(', ')}`);
       return v;
     case 'string[]': if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) typeErr(); return v;
     case 'number[]': if (!Array.isArray(v) || v.some((x) => typeof x !== 'number')) typeErr(); return v;
@@ -180,8 +191,29 @@ function checkLeaf(path: string, leaf: Leaf, v: unknown): unknown {
     case 'duration':
       if (typeof v === 'number') { if (!(v > 0)) throw new ConfigError(path, `must be > 0, got ${v}`); return v; }
       if (typeof v === 'string' && /^\s*[\d_.eE+]+\s*(ep|T|tok|tokens|steps?)?\s*$/.test(v)) return v;
-      throw new ConfigError(path, `expected a step count, "<N>T" (tokens) or "<N>ep" (epochs), got ${JSON.stringify(v)}`);
+      throw new ConfigError(path, `expected a step count, "<N>T" (tokens) or "<N>ep" (epochs), got ${JSON.stringify(v)}`, `e.g. ${path}: 1000 (steps), "2e9T" (tokens) or "1ep" (epochs)`);
   }
+}
+
+/** Unknown key: the message lists the valid keys at that level; the hint suggests the closest one. */
+function unknownKey(path: string, key: string, schema: Schema, prefix: string): ConfigError {
+  const near = closest(key, Object.keys(schema));
+  return new ConfigError(path, `unknown key; valid keys${prefix ? ` under '${prefix}'` : ''}: ${validKeys(schema, prefix)}`,
+    near ? `did you mean '${prefix ? `${prefix}.` : ''}${near}'?` : configDocHint(prefix));
+}
+
+function closest(word: string, options: string[]): string | null {
+  const dist = (a: string, b: string) => {
+    const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      let prev = d[0]!; d[0] = i;
+      for (let j = 1; j <= b.length; j++) { const t = d[j]!; d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1)); prev = t; }
+    }
+    return d[b.length]!;
+  };
+  let best: string | null = null, bd = Infinity;
+  for (const o of options) { const x = dist(word, o); if (x < bd) { bd = x; best = o; } }
+  return bd <= Math.max(2, Math.floor(word.length / 3)) ? best : null;
 }
 
 function validate(obj: unknown, schema: Schema, prefix: string): void {
@@ -190,7 +222,7 @@ function validate(obj: unknown, schema: Schema, prefix: string): void {
   for (const k of Object.keys(o)) {
     const path = prefix ? `${prefix}.${k}` : k;
     const s = schema[k];
-    if (!s) throw new ConfigError(path, `unknown key; valid keys${prefix ? ` under '${prefix}'` : ''}: ${validKeys(schema, prefix)}`);
+    if (!s) throw unknownKey(path, k, schema, prefix);
     if (isLeaf(s)) o[k] = checkLeaf(path, s, o[k]);
     else validate(o[k], s, path);
   }
@@ -200,7 +232,7 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>,
   for (const [k, v] of Object.entries(over)) {
     const path = prefix ? `${prefix}.${k}` : k;
     const s = schema[k];
-    if (!s) throw new ConfigError(path, `unknown key; valid keys${prefix ? ` under '${prefix}'` : ''}: ${validKeys(schema, prefix)}`);
+    if (!s) throw unknownKey(path, k, schema, prefix);
     if (!isLeaf(s) && v && typeof v === 'object' && !Array.isArray(v)) {
       if (typeof base[k] !== 'object' || base[k] === null) base[k] = {};
       deepMerge(base[k] as Record<string, unknown>, v as Record<string, unknown>, s, path);
@@ -239,31 +271,42 @@ function getPath(o: unknown, path: string): unknown {
   return cur;
 }
 
-/** Resolves `${key.path}` and `${oc.env:VAR,default}` in string values (OmegaConf subset). */
+/**
+ * Resolves `${key.path}` and `${oc.env:VAR,default}` in string values (OmegaConf subset), innermost
+ * first, so a default may itself interpolate (`${oc.env:SAVE,runs/${run_name}}`). As in OmegaConf,
+ * an unset variable without a default is an error, and a value that is exactly one interpolation
+ * keeps the referenced value's type.
+ */
 function interpolate(root: Record<string, unknown>): void {
-  const visit = (o: unknown, depth: number): unknown => {
+  const INNERMOST = /\$\{([^${}]+)\}/; // an interpolation with no other one inside it
+  const visit = (o: unknown, depth: number, keyPath: string): unknown => {
     if (typeof o === 'string' && o.includes('${')) {
-      const whole = /^\$\{([^}]+)\}$/.exec(o);
       const resolve = (expr: string): unknown => {
         if (expr.startsWith('oc.env:')) {
           const [name, ...def] = expr.slice(7).split(',');
-          return process.env[name!.trim()] ?? (def.length ? def.join(',').trim() : '');
+          const v = process.env[name!.trim()];
+          if (v !== undefined) return v;
+          if (def.length) return def.join(',').trim();
+          throw new ConfigError(keyPath, `environment variable ${name!.trim()} is not set and \${${expr}} has no default`, `set ${name!.trim()} or write \${oc.env:${name!.trim()},DEFAULT}`);
         }
         if (expr.startsWith('path.choose:')) return expr.slice(12).split(',').pop();
         const v = getPath(root, expr.trim());
         if (v === undefined) throw new ConfigError(expr, `interpolation \${${expr}} refers to a missing key`);
-        return depth < 8 ? visit(v, depth + 1) : v;
+        return depth < 8 ? visit(v, depth + 1, expr.trim()) : v;
       };
+      const whole = /^\$\{([^${}]+)\}$/.exec(o);
       if (whole) return resolve(whole[1]!);
-      return o.replace(/\$\{([^}]+)\}/g, (_m, e: string) => String(resolve(e)));
+      let s = o;
+      for (let i = 0; i < 32 && INNERMOST.test(s); i++) s = s.replace(INNERMOST, (_m, e: string) => String(resolve(e)));
+      return s;
     }
-    if (Array.isArray(o)) return o.map((x) => visit(x, depth));
+    if (Array.isArray(o)) return o.map((x) => visit(x, depth, keyPath));
     if (o && typeof o === 'object') {
-      for (const [k, v] of Object.entries(o)) (o as Record<string, unknown>)[k] = visit(v, depth);
+      for (const [k, v] of Object.entries(o)) (o as Record<string, unknown>)[k] = visit(v, depth, keyPath ? `${keyPath}.${k}` : k);
     }
     return o;
   };
-  visit(root, 0);
+  visit(root, 0, '');
 }
 
 /** Builds a validated, resolved TrainConfig from (already parsed) layers applied in order over the defaults. */
@@ -302,7 +345,10 @@ export function requireData(c: TrainConfig): void {
 
 export function loadConfigFile(path: string): Record<string, unknown> {
   let text: string;
-  try { text = readFileSync(path, 'utf8'); } catch (e) { throw new ConfigError('', `cannot read config file ${path}: ${(e as Error).message}`); }
+  try { text = readFileSync(path, 'utf8'); } catch (e) {
+    if ((e as { code?: string }).code === 'ENOENT') throw new OlmoError('NOT_FOUND', `config file ${path} does not exist`, 'check the path (configs/ has tiny.yaml, OLMo-1B.yaml, OLMo-7B.yaml)');
+    throw new ConfigError('', `cannot read config file ${path}: ${(e as Error).message}`);
+  }
   let doc: unknown;
   try { doc = YAML.parse(text); } catch (e) { throw new ConfigError('', `${path} is not valid YAML: ${(e as Error).message}`); }
   if (doc === null || doc === undefined) return {};

@@ -7,7 +7,8 @@
  *   4. train: configs/tiny.yaml (overridable) with the held-out set as in-loop evaluator
  *   5. evaluate: held-out cross-entropy / perplexity vs the unigram baseline
  *   6. generate: a sample from the trained model
- *   7. report: OUT/report.md + OUT/report.html (metrics table, loss-curve SVG)
+ *   7. report: OUT/report.md + OUT/report.html + OUT/loss.svg (src/report/: held-out numbers side
+ *      by side, loss chart with step/token/nats axes, training-log table, samples)
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
@@ -17,8 +18,31 @@ import { buildModel, type TrainableModel } from './model.js';
 import { EvaluatorCallback, fmtTime, type Metrics } from './callbacks.js';
 import { configEvaluator, evaluatePerplexityOnInstances, readTokenInstances } from './evaluate.js';
 import { Trainer } from './trainer.js';
+import { copyTokenizerInto } from './tokenizer-files.js';
+import { createStyle, parseCommandArgs, type CommandSpec } from '@olmo/tensor-cuda';
+import { demoHtml, demoMarkdown, type DemoLogRow, type DemoReportData } from './report/demo-report.js';
+import { lossChartSVG } from './report/loss-chart.js';
 
-const say = (s: string) => process.stdout.write(`\x1b[1m[demo]\x1b[0m ${s}\n`);
+// bold only on a TTY and never under NO_COLOR
+const style = createStyle(process.stdout);
+const say = (s: string) => process.stdout.write(`${style.bold('[demo]')} ${s}\n`);
+
+export const DEMO_SPEC: CommandSpec = {
+  name: 'olmo demo',
+  summary: 'the one-command main job: corpus → tokenizer → train → evaluate → generate → report',
+  details: 'Writes OUT/{corpus,data,run,model}/, OUT/tokenizer.json, OUT/config.yaml and OUT/report.{md,html}.\nExit 4 if the trained model is not better than the unigram baseline.',
+  options: [
+    { name: 'out', type: 'string', value: 'DIR', default: 'runs/demo', description: 'output folder' },
+    { name: 'config', type: 'string', value: 'FILE', default: 'configs/tiny.yaml', description: 'base training config' },
+    { name: 'vocab', type: 'integer', value: 'N', min: 260, default: 4096, description: 'BPE vocabulary size' },
+    { name: 'steps', type: 'integer', value: 'N', min: 1, defaultText: "the config's max_duration", description: 'training steps (= --max_duration=N)' },
+    { name: 'max-chars', type: 'integer', value: 'N', min: 1, defaultText: 'no limit', description: 'cap the characters read from each source' },
+    { name: 'curate', type: 'boolean', description: 'run the Dolma-style curation stage (tag → paragraph dedup → mix) on the training documents first' },
+    { name: 'adapt', type: 'boolean', description: 'run the SOTU adaptation demo instead: SFT → DPO on the base model of an earlier `olmo demo`; it takes --base DIR (default runs/demo), --out DIR (default runs/demo-adapt), --sft-steps N (default 600), --dpo-steps N (default 60)' },
+  ],
+  overrides: 'set any training config key (e.g. --eval_interval=50); the Config section of packages/trainer/README.md lists the keys',
+  examples: ['olmo demo --out runs/demo --steps 200'],
+};
 
 function repoConfigs(): string {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -46,46 +70,21 @@ export function unigramCrossEntropy(counts: Float64Array, total: number, held: I
   return s / Math.max(1, n);
 }
 
-function lossSVG(hist: Array<{ step: number; loss: number; eval?: number }>, unigram: number): string {
-  const W = 640, H = 320, P = 44;
-  const xs = hist.map((h) => h.step), ys = hist.map((h) => h.loss).concat([unigram]);
-  const x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...ys) * 0.95, y1 = Math.max(...ys) * 1.02;
-  const X = (x: number) => P + ((x - x0) / Math.max(1, x1 - x0)) * (W - 2 * P);
-  const Y = (y: number) => H - P - ((y - y0) / (y1 - y0)) * (H - 2 * P);
-  const path = hist.map((h, i) => `${i ? 'L' : 'M'}${X(h.step).toFixed(1)},${Y(h.loss).toFixed(1)}`).join(' ');
-  const ev = hist.filter((h) => h.eval !== undefined);
-  const evPts = ev.map((h) => `<circle cx="${X(h.step).toFixed(1)}" cy="${Y(h.eval!).toFixed(1)}" r="3.5" fill="#d62728"/>`).join('');
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => { const y = y0 + f * (y1 - y0); return `<text x="${P - 6}" y="${Y(y) + 4}" text-anchor="end" font-size="11">${y.toFixed(2)}</text><line x1="${P}" x2="${W - P}" y1="${Y(y)}" y2="${Y(y)}" stroke="#eee"/>`; }).join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">
-<rect width="100%" height="100%" fill="white"/>${ticks}
-<line x1="${P}" x2="${W - P}" y1="${Y(unigram)}" y2="${Y(unigram)}" stroke="#999" stroke-dasharray="5,4"/>
-<text x="${W - P}" y="${Y(unigram) - 5}" text-anchor="end" font-size="11" fill="#666">unigram baseline ${unigram.toFixed(3)}</text>
-<path d="${path}" fill="none" stroke="#1f77b4" stroke-width="1.8"/>${evPts}
-<text x="${W / 2}" y="${H - 8}" text-anchor="middle" font-size="12">step</text>
-<text x="14" y="${H / 2}" transform="rotate(-90 14 ${H / 2})" text-anchor="middle" font-size="12">cross-entropy (nats/token)</text>
-<text x="${P + 8}" y="${P - 14}" font-size="12"><tspan fill="#1f77b4">— train/CrossEntropyLoss</tspan>  <tspan fill="#d62728">● held-out</tspan></text>
-</svg>`;
-}
-
 export async function runDemo(args: string[]): Promise<void> {
+  if (args.includes('--adapt')) return (await import('./adapt-demo.js')).runAdaptDemo(args.filter((a) => a !== '--adapt'));
   const t0 = performance.now();
-  let out = 'runs/demo', configPath = join(repoConfigs(), 'tiny.yaml'), vocab = 4096, maxChars = Infinity;
-  const overrides: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const val = () => (a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i]!);
-    if (a === '--out' || a.startsWith('--out=')) out = val();
-    else if (a === '--config' || a.startsWith('--config=')) configPath = val();
-    else if (a === '--vocab' || a.startsWith('--vocab=')) vocab = Number(val());
-    else if (a === '--steps' || a.startsWith('--steps=')) overrides.push(`--max_duration=${val()}`);
-    else if (a === '--max-chars' || a.startsWith('--max-chars=')) maxChars = Number(val());
-    else overrides.push(a);
-  }
+  const { values: v, overrides } = parseCommandArgs(DEMO_SPEC, args);
+  let out = v.out as string;
+  const configPath = v.config === 'configs/tiny.yaml' ? join(repoConfigs(), 'tiny.yaml') : v.config as string;
+  const vocab = v.vocab as number, maxChars = (v['max-chars'] as number | undefined) ?? Infinity;
+  if (v.steps !== undefined) overrides.push(`--max_duration=${v.steps as number}`);
+  const curate = v.curate === true;
   out = resolve(out);
   mkdirSync(out, { recursive: true });
   const data = (await import('@olmo/data')) as unknown as {
     resolveSources(s: string[]): unknown[]; readDocs(u: unknown): AsyncGenerator<{ text: string; id: string }>;
     prepare(o: { tokenizer: unknown; out: string; sources: string[]; threads?: number; progress?: boolean }): Promise<{ manifest: { files: Array<{ path: string; tokens: number }>; totalTokens: number; dtype: 'uint16' | 'uint32' }; manifestPath: string }>;
+    curation: { runCurationStage(o: { inputJsonl: string; workDir: string; quiet?: boolean }): Promise<{ documentsDir: string; report: string; inputDocuments: number; outputDocuments: number; seconds: number }> };
   };
   const { Tokenizer } = await import('@olmo/tokenizer');
 
@@ -108,6 +107,15 @@ export async function runDemo(args: string[]): Promise<void> {
     writeFileSync(validJsonl, va.join('\n') + '\n');
     say(`    ${tr.length} training documents, ${va.length} held-out documents (every 20th)`);
   } else for (const l of readFileSync(trainJsonl, 'utf8').split('\n')) if (l) trainTexts.push((JSON.parse(l) as { text: string }).text);
+  let trainSource = trainJsonl;
+  let curationLine = '';
+  if (curate) {
+    say('1b  curation: tag (gopher, C4, PII, language) → paragraph dedup → mix (@olmo/data curation)');
+    const c = await data.curation.runCurationStage({ inputJsonl: trainJsonl, workDir: join(out, 'curation'), quiet: true });
+    trainSource = c.documentsDir;
+    curationLine = `- curation: ${c.outputDocuments} of ${c.inputDocuments} training documents kept in ${fmtTime(c.seconds)}; report: ${c.report}`;
+    say(`    ${curationLine.slice(2)}`);
+  }
   const trainChars = trainTexts.reduce((s, t) => s + t.length, 0);
   say(`    ${(trainChars / 1e6).toFixed(1)} M characters of training text`);
 
@@ -128,7 +136,7 @@ export async function runDemo(args: string[]): Promise<void> {
 
   // 3. prepare
   say('3/6 prepare: tokenizing into OLMo token files (@olmo/data prepare)');
-  const trainPrep = await data.prepare({ tokenizer: tok, out: join(out, 'data/train'), sources: [trainJsonl], threads: 2 });
+  const trainPrep = await data.prepare({ tokenizer: tok, out: join(out, 'data/train'), sources: [trainSource], threads: 2 });
   const validPrep = await data.prepare({ tokenizer: tok, out: join(out, 'data/valid'), sources: [validJsonl], threads: 2 });
   const absFiles = (p: { manifest: { files: Array<{ path: string }> }; manifestPath: string }) => p.manifest.files.map((f) => resolve(dirname(p.manifestPath), f.path));
   const trainFiles = absFiles(trainPrep), validFiles = absFiles(validPrep);
@@ -175,6 +183,7 @@ export async function runDemo(args: string[]): Promise<void> {
   say(`    unigram baseline ${uniHeld.toFixed(3)} (train-token entropy ${uni.entropy.toFixed(3)}) → ${(uniHeld - ev.crossEntropy).toFixed(3)} nats/token better`);
   const modelDir = join(out, 'model');
   if (typeof model.savePretrained === 'function') await model.savePretrained(modelDir);
+  copyTokenizerInto(modelDir, tokPath); // so `olmo generate --model ${modelDir}` needs no --tokenizer
 
   // 6. generate
   say('6/6 generate');
@@ -182,39 +191,33 @@ export async function runDemo(args: string[]): Promise<void> {
   const samples: Array<{ prompt: string; text: string }> = [];
   for (const prompt of ['Call me Ishmael. ', 'Mr. Speaker, the state of the Union']) {
     let text = '';
-    process.stdout.write(`\x1b[1m${prompt}\x1b[0m`);
+    process.stdout.write(style.bold(prompt));
     for await (const piece of generateText(model, tok, prompt, { maxNewTokens: 60, temperature: 0.8, topK: 40, seed: 1 })) { text += piece; process.stdout.write(piece); }
     process.stdout.write('\n');
     samples.push({ prompt, text });
   }
 
-  // 7. report
-  const hist: Array<{ step: number; loss: number; eval?: number }> = [];
-  res.history.forEach((m: Metrics, i) => hist.push({ step: trainer.startStep + i + 1, loss: m['train/CrossEntropyLoss']!, eval: m['eval/heldout/CrossEntropyLoss'] }));
-  const svg = lossSVG(hist, uniHeld);
+  // 7. report (report/demo-report.ts renders report.md, report.html and loss.svg from this data)
+  const history: DemoLogRow[] = res.history.map((m: Metrics, i) => ({
+    step: trainer.startStep + i + 1, trainCE: m['train/CrossEntropyLoss']!, trainPpl: m['train/Perplexity']!, heldOutCE: m['eval/heldout/CrossEntropyLoss'],
+    gradNorm: m['optim/total_grad_norm']!, lr: m['optim/learning_rate_group0']!, tokensPerSecond: m['throughput/device/tokens_per_second'] ?? 0,
+  }));
+  const report: DemoReportData = {
+    corpus: { trainTokens: trainPrep.manifest.totalTokens, heldOutTokens: validPrep.manifest.totalTokens },
+    tokenizer: { vocabSize: V, path: tokPath },
+    model: { dModel: cfg.model.d_model, nLayers: cfg.model.n_layers, nHeads: cfg.model.n_heads, seqLen: T, params: nParams },
+    training: { firstStep: trainer.startStep + 1, lastStep: res.step, tokensPerStep: cfg.global_train_batch_size * T, seconds: trainSec, finalTrainCE: finalTrain },
+    unigram: { trainEntropy: uni.entropy, heldOutCE: uniHeld },
+    // eval_subset_num_batches ≤ 0: the in-loop evaluator reads every held-out instance
+    inLoop: { interval: cfg.eval_interval, instances: cfg.eval_subset_num_batches > 0 ? cfg.eval_subset_num_batches * (cfg.device_eval_batch_size ?? cfg.device_train_microbatch_size) : Math.floor(validPrep.manifest.totalTokens / T) },
+    final: { instances: validInst.length, tokens: ev.tokens, crossEntropy: ev.crossEntropy, perplexity: ev.perplexity },
+    history, samples, totalSeconds: (performance.now() - t0) / 1000, modelDir, curation: curationLine ? curationLine.slice(2).replace(/^curation: /, '') : undefined, metricsPath: join(cfg.save_folder, 'metrics.jsonl'),
+  };
+  const svg = await lossChartSVG(report);
   writeFileSync(join(out, 'loss.svg'), svg);
-  const every = Math.max(1, Math.floor(res.history.length / 10));
-  const rows = res.history.map((m, i) => ({ m, step: trainer.startStep + i + 1 })).filter((r, i) => i % every === 0 || i === res.history.length - 1 || r.m['eval/heldout/CrossEntropyLoss'] !== undefined);
-  const table = ['| step | train CE | train ppl | held-out CE | grad norm | lr | tokens/s |', '|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map(({ m, step }) => `| ${step} | ${m['train/CrossEntropyLoss']!.toFixed(3)} | ${m['train/Perplexity']!.toFixed(1)} | ${m['eval/heldout/CrossEntropyLoss']?.toFixed(3) ?? ''} | ${m['optim/total_grad_norm']!.toFixed(3)} | ${m['optim/learning_rate_group0']!.toExponential(2)} | ${Math.round(m['throughput/device/tokens_per_second'] ?? 0)} |`)].join('\n');
-  const total = (performance.now() - t0) / 1000;
-  const summary = [
-    `- corpus: Moby Dick + State of the Union; ${trainPrep.manifest.totalTokens.toLocaleString()} training tokens, ${validPrep.manifest.totalTokens.toLocaleString()} held-out tokens`,
-    `- tokenizer: byte-level BPE, ${V} tokens (${tokPath})`,
-    `- model: OLMo-1 architecture, d_model ${cfg.model.d_model}, ${cfg.model.n_layers} layers, ${cfg.model.n_heads} heads, seq ${T}, ${(nParams / 1e6).toFixed(2)} M parameters`,
-    `- training: ${res.step} steps × ${cfg.global_train_batch_size * T} tokens in ${fmtTime(trainSec)} (${Math.round((res.step - trainer.startStep) * cfg.global_train_batch_size * T / trainSec)} tokens/s)`,
-    `- unigram entropy of the training tokens: **${uni.entropy.toFixed(3)}** nats/token; held-out unigram CE: **${uniHeld.toFixed(3)}**`,
-    `- final train CE: **${finalTrain.toFixed(3)}**; held-out CE: **${ev.crossEntropy.toFixed(3)}** (perplexity ${ev.perplexity.toFixed(1)})`,
-    `- total demo time: ${fmtTime(total)}`,
-  ].join('\n');
-  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-  const md = `# olmo-ts demo run\n\n${summary}\n\n![loss curve](loss.svg)\n\n${table}\n\n## Samples\n\n${samples.map((s) => `> **${s.prompt}**${s.text.replace(/\n/g, ' ')}`).join('\n\n')}\n\nModel: \`${modelDir}\` — try \`olmo generate --model ${modelDir} --tokenizer ${tokPath} --prompt "..."\`. Metrics: \`${join(cfg.save_folder, 'metrics.jsonl')}\`.\n`;
-  writeFileSync(join(out, 'report.md'), md);
-  const html = `<!doctype html><meta charset="utf-8"><title>olmo-ts demo run</title><body style="font-family:sans-serif;max-width:760px;margin:2em auto">
-<h1>olmo-ts demo run</h1><ul>${summary.split('\n').map((l) => `<li>${esc(l.slice(2)).replace(/\*\*(.+?)\*\*/g, '<b>$1</b>')}</li>`).join('')}</ul>${svg}
-<table border="1" cellpadding="4" style="border-collapse:collapse">${rows.map(({ m, step }) => `<tr><td>${step}</td><td>${m['train/CrossEntropyLoss']!.toFixed(3)}</td><td>${m['eval/heldout/CrossEntropyLoss']?.toFixed(3) ?? ''}</td><td>${m['optim/total_grad_norm']!.toFixed(3)}</td><td>${m['optim/learning_rate_group0']!.toExponential(2)}</td></tr>`).join('')}</table>
-<h2>Samples</h2>${samples.map((s) => `<p><b>${esc(s.prompt)}</b>${esc(s.text)}</p>`).join('')}</body>`;
-  writeFileSync(join(out, 'report.html'), html);
+  writeFileSync(join(out, 'report.md'), demoMarkdown(report, { chart: 'loss.svg' }));
+  writeFileSync(join(out, 'report.html'), await demoHtml(report, svg));
+  const total = report.totalSeconds;
   say(`report: ${join(out, 'report.md')} and ${join(out, 'report.html')} (loss curve ${join(out, 'loss.svg')})`);
   say(`done in ${fmtTime(total)}: held-out CE ${ev.crossEntropy.toFixed(3)} vs unigram ${uniHeld.toFixed(3)} nats/token`);
   if (!(ev.crossEntropy < uniHeld)) process.exitCode = 4;

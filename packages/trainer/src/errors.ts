@@ -1,9 +1,14 @@
 import { OlmoError } from '@olmo/tensor-cuda';
 
+/** Where a config key is documented (the default hint when a check has nothing more specific to say). */
+export function configDocHint(keyPath: string): string {
+  return keyPath ? `'${keyPath}' is described in the Config section of packages/trainer/README.md (OLMo's TrainConfig names)` : 'the Config section of packages/trainer/README.md lists the keys; configs/tiny.yaml is a complete example';
+}
+
 /** A config value, key or combination is invalid. `keyPath` is the dotted path of the offending key. */
 export class ConfigError extends OlmoError {
   readonly keyPath: string;
-  constructor(keyPath: string, message: string, hint = 'see configs/tiny.yaml and docs for valid keys and values') {
+  constructor(keyPath: string, message: string, hint = configDocHint(keyPath)) {
     super('CONFIG_INVALID', keyPath ? `config key '${keyPath}': ${message}` : message, hint);
     this.keyPath = keyPath;
   }

@@ -14,3 +14,10 @@ export { writeCheckpoint, readTrainerState, latestCheckpoint, resolveCheckpoint,
 export { buildTrainData, type TrainData, type Instance } from './data.js';
 export { buildModel, namedParameters, toOLMoConfig, type TrainableModel } from './model.js';
 export { Trainer, buildOptimizer, defaultCallbacks, type TrainerOptions, type FitResult } from './trainer.js';
+export { runCli, runTrain, olmoCommand, OLMO_COMMANDS, versions } from './cli.js';
+export { sftBatch, sftLoss, shiftedTargets, countLabelledTargets, type AdaptModel, type SftBatchOptions, type SftLossOptions, type SftLossOut, type SftNormalization } from './sft.js';
+export { sequenceLogps, referenceLogps, dpoLoss, dpoStep, type DpoLossType, type DpoLossInput, type DpoLossOut, type DpoMetrics, type DpoStepOptions, type ReferenceLogps, type SequenceLogps, type SequenceLogpsOptions } from './dpo.js';
+export { AdaptTrainer, type AdaptOptions, type AdaptMode, type AdaptMetrics, type AdaptEvaluator, type AdaptResult, type AdaptTrainable } from './adapt.js';
+export { runChatCli, parseChatArgs, IncrementalDecoder, CHAT_USAGE, type ChatIO } from './chat.js';
+export { loadAdaptConfig, resolveAdaptConfig, ADAPT_DEFAULTS, type AdaptConfig } from './adapt-config.js';
+export { runAdapt, runAdaptCli, ADAPT_USAGE } from './adapt-cli.js';

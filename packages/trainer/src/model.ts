@@ -10,7 +10,8 @@ import type { NamedParam } from './optim.js';
 export interface TrainableModel {
   forward(ids: number[][] | Tensor, opts?: { labels?: number[][] | Tensor }): { logits: Tensor; loss?: Tensor | null };
   parameters(): unknown;
-  savePretrained?(dir: string, opts?: Record<string, unknown>): Promise<void>;
+  /** Writes an HF folder; @olmo/model's OLMo resolves to the files it wrote (the trainer ignores the value). */
+  savePretrained?(dir: string, opts?: Record<string, unknown>): Promise<readonly string[] | void>;
   flopsPerToken?(seqLen: number): number;
   numParameters?(): number;
   config?: unknown;

@@ -28,6 +28,7 @@ import { CheckpointError } from './errors.js';
 import type { DistContext } from './fsdp.js';
 import type { Optimizer } from './optim.js';
 import { writeSafetensorsF32 } from './safetensors.js';
+import { copyTokenizerInto } from './tokenizer-files.js';
 
 function fsyncPath(p: string): void {
   try { const fd = openSync(p, 'r'); try { fsyncSync(fd); } finally { closeSync(fd); } } catch { /* best effort */ }
@@ -228,6 +229,8 @@ export async function unshardCheckpoint(dir: string, outDir: string): Promise<st
     mkdirSync(outDir, { recursive: true });
     const files = (await model.savePretrained(outDir, { dtype: 'float32' })) ?? [];
     model.dispose();
-    return files;
+    // the tokenizer travels with the model: the checkpoint's own copy, else the run's tokenizer.identifier
+    const tok = copyTokenizerInto(outDir, join(dir, 'model', 'tokenizer.json'), (src.state.config as { tokenizer?: { identifier?: string | null } }).tokenizer?.identifier);
+    return tok ? [...files, tok] : files;
   } finally { src.close(); }
 }

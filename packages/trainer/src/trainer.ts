@@ -26,6 +26,7 @@ import { readSafetensorsF32, writeSafetensorsF32 } from './safetensors.js';
 import { maybeDistributed, type DistContext, type ShardableModel } from './fsdp.js';
 import { CheckpointSources, loadIntoTargets, writeShardedCheckpoint } from './sharded-checkpoint.js';
 import type { ProcessGroup } from '@olmo/tensor-cuda';
+import { copyTokenizerInto } from './tokenizer-files.js';
 
 export interface TrainerOptions {
   config: TrainConfig;
@@ -46,7 +47,11 @@ export interface TrainerOptions {
 /** Callbacks that only rank 0 runs (logging, metrics files). */
 const RANK0_ONLY = new Set(['metrics_jsonl', 'console_logger', 'progress']);
 
-export interface FitResult { step: number; tokens: number; metrics: Metrics | null; history: Metrics[] }
+export interface FitResult {
+  step: number; tokens: number; metrics: Metrics | null; history: Metrics[];
+  /** The signal that stopped training early ('SIGINT' / 'SIGTERM'), or null when it ran to the end. */
+  interrupted: string | null;
+}
 
 export function buildOptimizer(c: TrainConfig, params: NamedParam[]): Optimizer {
   const o = { lr: c.optimizer.learning_rate, betas: c.optimizer.betas, eps: c.optimizer.eps, weightDecay: c.optimizer.weight_decay, decayNormAndBias: c.optimizer.decay_norm_and_bias, decayEmbeddings: c.optimizer.decay_embeddings };
@@ -85,6 +90,8 @@ export class Trainer implements TrainerView {
   step = 0;
   tokens = 0;
   startStep = 0;
+  /** Set by requestStop(): fit() finishes the current step, saves a checkpoint and returns. */
+  interrupted: string | null = null;
   private tokenizerHash: string | null;
   readonly log: (line: string) => void;
   /** FSDP state when the run is distributed (mpirun with W > 1, or a config `fsdp:` section); see fsdp.ts. */
@@ -264,7 +271,13 @@ export class Trainer implements TrainerView {
     return m;
   }
 
-  /** Trains until max_duration / stop_at. */
+  /**
+   * Asks fit() to stop after the step in progress (e.g. on Ctrl-C): it then saves a checkpoint
+   * (even without save_interval), skips the final evaluation and returns `interrupted: reason`.
+   */
+  requestStop(reason = 'SIGINT'): void { this.interrupted ??= reason; }
+
+  /** Trains until max_duration / stop_at (or requestStop()). */
   async fit(): Promise<FitResult> {
     const lead = !this.dist || this.dist.rank === 0;
     if (lead) {
@@ -284,12 +297,19 @@ export class Trainer implements TrainerView {
       for (const cb of this.callbacks) await cb.onStepEnd?.(this, m);
       history.push(m);
       last = m;
+      // let signal handlers (Ctrl-C → requestStop) run: a step is synchronous compute, and awaiting
+      // resolved promises alone never returns to the event loop
+      await new Promise<void>((r) => setImmediate(r));
       if (process.env.OLMO_TEST_KILL_AFTER_STEP === String(this.step)) process.kill(process.pid, 'SIGKILL'); // test hook: kill -9
       const timeUp = this.config.time_limit !== null && (Date.now() - t0) / 1000 > this.config.time_limit;
-      if (this.dist ? this.dist.any(timeUp) : timeUp) { this.log(`[olmo] time_limit reached at step ${this.step}`); break; }
+      // ranks must stop at the same step: under FSDP one collective says whether any rank timed out / was interrupted
+      let [anyTimeUp, anyStop] = [timeUp, this.interrupted !== null];
+      if (this.dist) { const [a, b] = this.dist.allReduceF64([+timeUp, +anyStop]); [anyTimeUp, anyStop] = [a! > 0, b! > 0]; }
+      if (anyStop) { this.interrupted ??= 'SIGINT'; break; } // (a peer rank was interrupted)
+      if (anyTimeUp) { this.log(`[olmo] time_limit reached at step ${this.step}`); break; }
     }
     for (const cb of this.callbacks) await cb.onTrainEnd?.(this, last);
-    return { step: this.step, tokens: this.tokens, metrics: last, history };
+    return { step: this.step, tokens: this.tokens, metrics: last, history, interrupted: this.interrupted };
   }
 
   /** Per-rank memory (params, grads, optimizer state, activations, comm buffers): logged, written to memory.json. */
@@ -329,6 +349,7 @@ export class Trainer implements TrainerView {
       mkdirSync(mdir, { recursive: true });
       if (typeof this.model.savePretrained === 'function') await this.model.savePretrained(mdir, { dtype: 'float32' });
       else writeSafetensorsF32(join(mdir, 'model.safetensors'), this.params.map((p) => ({ name: p.name, shape: p.param.shape, data: p.param.toFloat32Array() })));
+      copyTokenizerInto(mdir, this.config.tokenizer.identifier); // model/ is a complete HF folder: weights + config + tokenizer
       this.optimizer.save(join(tmp, 'optim.safetensors'));
     }, this.config.save_num_checkpoints_to_keep);
     this.log(`[olmo] saved checkpoint ${dir}`);

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError, loadConfig, maxStepsOf, parseOverrides, resolveConfig, requireData } from '../src/index.js';
+import { ConfigError, loadAdaptConfig, loadConfig, maxStepsOf, parseOverrides, resolveConfig, requireData } from '../src/index.js';
 
 const configsDir = resolve(import.meta.dirname, '../../../configs');
 function invalid(fn: () => unknown, keyPath: string, re?: RegExp) {
@@ -35,16 +35,31 @@ describe('config', () => {
     invalid(() => resolveConfig(parseOverrides(['--optimizer.betas=[0.9]'])), 'optimizer.betas');
     invalid(() => resolveConfig(parseOverrides(['--max_duration=soon'])), 'max_duration');
   });
+  it('hints name the valid values, the closest key or the doc section (not one generic line)', () => {
+    const hint = (fn: () => unknown) => { try { fn(); } catch (e) { return (e as ConfigError).hint; } throw new Error('expected an error'); };
+    expect(hint(() => resolveConfig(parseOverrides(['--scheduler.name=cosine'])))).toBe('set scheduler.name to one of: constant, linear_with_warmup, cosine_with_warmup, inverse_sqrt_with_warmup');
+    expect(hint(() => resolveConfig(parseOverrides(['--model.n_layer=2'])))).toBe("did you mean 'model.n_layers'?");
+    expect(hint(() => resolveConfig(parseOverrides(['--seed=abc'])))).toBe('set seed to an integer >= 0');
+    expect(hint(() => resolveConfig(parseOverrides(['--optimizer.learning_rate=-1'])))).toMatch(/^optimizer\.learning_rate takes a number > 0/);
+    expect(hint(() => resolveConfig(parseOverrides(['--max_duration=soon'])))).toMatch(/"2e9T" \(tokens\)/);
+    expect(hint(() => resolveConfig(parseOverrides(['--zzzzzzzzzzzz=1'])))).toMatch(/Config section of packages\/trainer\/README\.md/);
+  });
+  it('a missing config file is NOT_FOUND naming the path', () => {
+    expect(() => loadConfig('/nonexistent/run.yaml')).toThrow(expect.objectContaining({ code: 'NOT_FOUND', message: expect.stringContaining('/nonexistent/run.yaml') }));
+  });
   it('max_duration: steps, tokens, epochs', () => {
     const c = resolveConfig({ global_train_batch_size: 4, device_train_microbatch_size: 4, model: { max_sequence_length: 256 } });
     expect(maxStepsOf({ ...c, max_duration: 100 }, 10)).toBe(100);
     expect(maxStepsOf({ ...c, max_duration: '1e6T' }, 10)).toBe(Math.ceil(1e6 / 1024));
     expect(maxStepsOf({ ...c, max_duration: '2ep' }, 10)).toBe(5);
   });
-  it('every preset in configs/ loads and validates', () => {
-    let n = 0;
-    for (const f of readdirSync(configsDir).filter((x) => x.endsWith('.yaml'))) { loadConfig(join(configsDir, f)); n++; }
+  it('every preset in configs/ loads and validates (training presets with loadConfig, adapt-*.yaml with loadAdaptConfig)', () => {
+    let n = 0, adapt = 0;
+    for (const f of readdirSync(configsDir).filter((x) => x.endsWith('.yaml'))) {
+      if (f.startsWith('adapt-')) { loadAdaptConfig(join(configsDir, f)); adapt++; } else { loadConfig(join(configsDir, f)); n++; }
+    }
     expect(n).toBeGreaterThan(0);
+    expect(adapt).toBe(2);
   });
 });
 

@@ -6,10 +6,10 @@
  *   - a sharded checkpoint written at W = 2 resumes at W = 3 and W = 1 with the uninterrupted run's
  *     next-step loss; `olmo checkpoint unshard` → OLMo.fromPretrained gives identical logits;
  *   - a rank killed mid-run → the job exits non-zero naming the lost rank in < 60 s.
- * Workers run the built dist (rebuilt here when stale). Skips visibly without mpirun / MPI.
+ * Workers run the built dist (rebuilt first when stale: test/support/fresh-dist.ts). Skips visibly without mpirun / MPI.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,32 +17,15 @@ import YAML from 'yaml';
 import { buildInfo, tensor } from '@olmo/tensor-cuda';
 import { OLMo } from '@olmo/model';
 import { resolveConfig, Trainer } from '../src/index.js';
-import { goldenTrainDirs, readTrain, relErr, repoRoot } from './golden-helpers.js';
+import { fixtureOptimizerConfig, goldenTrainDirs, readTrain, relErr, repoRoot } from './golden-helpers.js';
 import { readMetrics, tinyRunConfig, writeTokenFile } from './resume-helpers.js';
+import { ensureFreshDist } from '../../../test/support/fresh-dist.js';
 
 const pkg = resolve(import.meta.dirname, '..');
 const bin = join(pkg, 'dist/bin.js');
 const hasMpirun = spawnSync('mpirun', ['--version'], { stdio: 'ignore' }).status === 0;
 const skip = !hasMpirun ? 'mpirun not found (apt-get install -y openmpi-bin libopenmpi-dev)' : !buildInfo().mpiCompiled ? 'native addon built without MPI' : '';
 if (skip) console.warn(`[skip] FSDP trainer tests: ${skip}`);
-
-function newestMtime(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir)) { const p = join(dir, e); const s = statSync(p); t = Math.max(t, s.isDirectory() ? newestMtime(p) : s.mtimeMs); }
-  return t;
-}
-
-/** The workers import dist JS: rebuild a package's dist (dependencies first) when a source is newer. */
-function ensureBuilt(): void {
-  for (const name of ['tensor-cuda', 'data', 'model', 'trainer']) {
-    const dir = join(repoRoot, 'packages', name);
-    const marker = join(dir, 'dist/index.js');
-    if (existsSync(marker) && statSync(marker).mtimeMs >= newestMtime(join(dir, 'src'))) continue;
-    console.warn(`[fsdp] rebuilding stale ${name} dist`);
-    const r = spawnSync('npx', ['tsc', '-p', join(dir, 'tsconfig.json')], { cwd: repoRoot, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`${name} build failed:\n${r.stdout}${r.stderr}`);
-  }
-}
 
 function mpirun(np: number, args: string[], env: Record<string, string> = {}, timeoutMs = 120_000) {
   const t0 = Date.now();
@@ -57,7 +40,7 @@ let work = '';
 let tokens = '';
 describe.skipIf(!!skip)('FSDP training under mpirun', () => {
   beforeAll(() => {
-    ensureBuilt();
+    ensureFreshDist(['trainer']); // the workers import dist JS: rebuild it when a source is newer
     work = mkdtempSync(join(tmpdir(), 'olmo-fsdp-train-'));
     tokens = writeTokenFile(join(work, 'data'), 64 * 32 * 4);
   }, 120_000);
@@ -95,10 +78,12 @@ describe.skipIf(!!skip)('FSDP training under mpirun', () => {
     expect(traces[0]!.at(-1)!).toBeLessThan(traces[0]![0]!);
   }, 240_000);
 
-  for (const dir of goldenTrainDirs()) {
+  const goldenTrain = goldenTrainDirs();
+  if (goldenTrain.length === 0) console.warn('[skip] FSDP golden traces: no ../shared/golden/*/train.json (and none in OLMO_GOLDEN_DIRS)');
+  for (const dir of goldenTrain) {
     it(`golden trace ${dir.split('/').pop()} at W = 2`, () => {
       const g = readTrain(dir);
-      const r = mpirun(2, [join(pkg, 'test/dist/golden-fsdp-worker.mjs'), dir]);
+      const r = mpirun(2, [join(pkg, 'test/dist/golden-fsdp-worker.mjs'), dir, JSON.stringify(fixtureOptimizerConfig(g.optimizer))]);
       if (r.status !== 0) console.error(r.out);
       expect(r.status).toBe(0);
       const row = JSON.parse(r.out.split('\n').find((l) => l.startsWith('{'))!) as { loss: number[]; gradNorm: number[]; lr: number[]; finalParamErr: number };
@@ -181,7 +166,7 @@ describe.skipIf(!!skip)('FSDP training under mpirun', () => {
     console.log(`[fsdp] failing rank 1: job exited with ${r.status} after ${seconds.toFixed(1)} s`);
     expect(r.status).not.toBe(0);
     expect(r.status).not.toBeNull();
-    expect(out).toMatch(/\[rank 1\] error CHECKPOINT/);
+    expect(out).toMatch(/\[rank 1\] olmo: error NOT_FOUND: checkpoint \S*no-such-checkpoint does not exist\nhint: /);
     expect(seconds).toBeLessThan(60);
   }, 120_000);
 });

@@ -3,6 +3,8 @@
  * norm and final parameters within 1e-4 relative — once through a hand-written loop of the public
  * pieces (AdamW, clipGradNorm, microbatchLoss) and once through the Trainer (with gradient
  * accumulation over 1-instance microbatches and the scheduler reproducing the lr trace).
+ * Both use the param-group options the fixture's train.json records (`decay_norm_and_bias`,
+ * `decay_embeddings`: olmo2-tiny decays its RMSNorm weights, as OLMo-2 was trained).
  */
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,7 +14,7 @@ import { OLMo } from '@olmo/model';
 import { tidy } from '@olmo/tensor-cuda';
 import { AdamW, clipGradNorm, microbatchLoss, namedParameters, resolveConfig, Trainer, type TrainData, type Callback, type Metrics } from '../src/index.js';
 import { readSafetensorsF32 } from '../src/safetensors.js';
-import { goldenTrainDirs, readTrain, relErr, sharedDir } from './golden-helpers.js';
+import { fixtureOptimizerConfig, goldenTrainDirs, readTrain, relErr, sharedDir } from './golden-helpers.js';
 
 const dirs = goldenTrainDirs();
 if (!dirs.length) console.warn(`[golden-train] skipped: no fixtures under ${sharedDir}/golden and OLMO_GOLDEN_DIRS is empty`);
@@ -36,7 +38,11 @@ describe.skipIf(!dirs.length)('golden training traces', () => {
     it(`${dir.split('/').pop()}: hand-written loop reproduces loss, grad norm, final params`, async () => {
       const model = await OLMo.fromPretrained(dir, { requiresGrad: true });
       const params = namedParameters(model);
-      const opt = new AdamW(params, { lr: g.lr[0]!, betas: g.optimizer.betas, eps: g.optimizer.eps, weightDecay: g.optimizer.weight_decay });
+      const o = fixtureOptimizerConfig(g.optimizer);
+      const opt = new AdamW(params, {
+        lr: g.lr[0]!, betas: o.betas, eps: o.eps, weightDecay: o.weight_decay,
+        decayNormAndBias: o.decay_norm_and_bias, decayEmbeddings: o.decay_embeddings,
+      });
       expect(opt.groups[1]?.names ?? []).toEqual([...g.optimizer.no_decay].sort());
       const losses: number[] = [], norms: number[] = [];
       for (let s = 0; s < g.lr.length; s++) {
@@ -65,7 +71,7 @@ describe.skipIf(!dirs.length)('golden training traces', () => {
       const cfg = resolveConfig({
         seed: 0, max_duration: g.lr.length, global_train_batch_size: B, device_train_microbatch_size: 1,
         model: { max_sequence_length: T }, save_folder: save, save_interval: null, max_grad_norm: g.optimizer.max_grad_norm,
-        optimizer: { name: 'adamw', learning_rate: lr0, betas: g.optimizer.betas, eps: g.optimizer.eps, weight_decay: g.optimizer.weight_decay },
+        optimizer: { ...fixtureOptimizerConfig(g.optimizer), learning_rate: lr0 },
         scheduler: { name: 'linear_with_warmup', t_warmup: warm + 1, alpha_f: 1, warmup_min_lr: 0 },
         data: { paths: ['golden'] },
       });
@@ -77,6 +83,7 @@ describe.skipIf(!dirs.length)('golden training traces', () => {
       const seen: Metrics[] = [];
       const rec: Callback = { name: 'rec', onStepEnd: (_t, m) => { seen.push({ ...m }); } };
       const t = new Trainer({ config: cfg, model, data, callbacks: [rec], log: () => {} });
+      expect(t.optimizer.groups[1]?.names ?? []).toEqual([...g.optimizer.no_decay].sort());
       await t.fit();
       expect(relErr(seen.map((m) => m['optim/learning_rate_group0']!), g.lr)).toBeLessThan(1e-12);
       expect(relErr(seen.map((m) => m['train/CrossEntropyLoss']!), g.loss)).toBeLessThan(1e-4);

@@ -42,8 +42,10 @@ describe('non-finite detection', () => {
     expect(() => new NaNDetector().onStepEnd(view, { 'train/CrossEntropyLoss': Number.POSITIVE_INFINITY })).toThrow(/step 7/);
     expect(() => new NaNDetector().onStepEnd(view, { 'train/CrossEntropyLoss': 1, 'optim/total_grad_norm': 2 })).not.toThrow();
   });
-  it('missing / corrupt checkpoints give CHECKPOINT_CORRUPT', () => {
-    expect(() => resolveCheckpoint(join(root, 'nope'))).toThrow(expect.objectContaining({ code: 'CHECKPOINT_CORRUPT' }));
+  it('a missing checkpoint is NOT_FOUND naming the path; an empty folder or a corrupt one is CHECKPOINT_CORRUPT', () => {
+    expect(() => resolveCheckpoint(join(root, 'nope'))).toThrow(expect.objectContaining({ code: 'NOT_FOUND', message: expect.stringContaining(join(root, 'nope')) }));
+    const empty = join(root, 'empty'); mkdirSync(empty);
+    expect(() => resolveCheckpoint(empty)).toThrow(expect.objectContaining({ code: 'CHECKPOINT_CORRUPT' }));
     const d = join(root, 'bad'); mkdirSync(d);
     writeFileSync(join(d, 'trainer.msgpack'), Buffer.from([0xc1, 0x00, 0xff]));
     expect(() => readTrainerState(d)).toThrow(expect.objectContaining({ code: 'CHECKPOINT_CORRUPT' }));

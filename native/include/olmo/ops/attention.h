@@ -4,6 +4,9 @@
 //   GQA: NH % NKV == 0, query head h reads kv head h / (NH/NKV) (NKV == 1 is MQA).
 //   KV cache: Tk >= T; query i sits at absolute position Tk - T + i and, when causal, attends to
 //   keys 0..Tk-T+i. Non-causal attends to all Tk keys.
+//   Documents (packed sequences): doc_start (nullable, int32 [B, Tk], causal only) gives for every
+//   position p the first position of its document (doc_start[p] <= p). Query i (position p =
+//   Tk-T+i) then attends only to keys doc_start[p]..p: no attention across document boundaries.
 // Forward (attention_fwd_f32): online softmax over key tiles; writes out and lse, nothing else is
 //   kept (no T x Tk matrix).
 // Backward (attention_bwd_f32): recomputes P = exp(scale q k^T - lse) tile by tile, D = rowsum(dO o O),
@@ -15,19 +18,19 @@
 namespace olmo::cpu {
 void attention_fwd_f32(const float* q, const float* k, const float* v, float* out, float* lse,
                        int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t NKV, int64_t HS,
-                       float scale, bool causal);
+                       float scale, bool causal, const int32_t* doc_start = nullptr);
 void attention_bwd_f32(const float* q, const float* k, const float* v, const float* out, const float* lse,
                        const float* dout, float* dq, float* dk, float* dv,
                        int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t NKV, int64_t HS,
-                       float scale, bool causal);
+                       float scale, bool causal, const int32_t* doc_start = nullptr);
 }  // namespace olmo::cpu
 
 namespace olmo::cuda {
 void attention_fwd_f32(int dev, const float* q, const float* k, const float* v, float* out, float* lse,
                        int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t NKV, int64_t HS,
-                       float scale, bool causal);
+                       float scale, bool causal, const int32_t* doc_start = nullptr);
 void attention_bwd_f32(int dev, const float* q, const float* k, const float* v, const float* out, const float* lse,
                        const float* dout, float* dq, float* dk, float* dv,
                        int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t NKV, int64_t HS,
-                       float scale, bool causal);
+                       float scale, bool causal, const int32_t* doc_start = nullptr);
 }  // namespace olmo::cuda

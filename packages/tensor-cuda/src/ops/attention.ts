@@ -5,6 +5,9 @@
  *     logsumexp [B,NH,T] are saved for backward (no T x Tk matrix). GQA: NH % NKV == 0, query head
  *     h uses kv head floor(h / (NH/NKV)). KV cache: Tk >= T, query i is at absolute position
  *     Tk - T + i.
+ * Packed documents: `docStart` (int32 [B, Tk], causal only; see documentLayout in documents.ts)
+ *   holds for every position the first position of its document; query i then attends only to
+ *   keys docStart[Tk - T + i]..Tk - T + i, so no attention crosses a document boundary.
  * Backward recomputes the probabilities tile by tile and returns dq, dk, dv (dk/dv summed over
  * the query heads of each kv group).
  */
@@ -20,6 +23,8 @@ export interface AttentionOptions {
   causal?: boolean;
   /** Score scale (default 1/sqrt(HS)). */
   scale?: number;
+  /** Packed documents: int32 [B, Tk], first position of each position's document (causal only). */
+  docStart?: Tensor;
 }
 
 export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
@@ -39,20 +44,29 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const scale = opts.scale ?? 1 / Math.sqrt(HS);
   if (!Number.isFinite(scale)) throw new ArgumentError(`attention: scale must be finite, got ${scale}`);
 
+  const ds = opts.docStart;
+  if (ds) {
+    expectDtype('attention', ds, 'int32');
+    if (ds.ndim !== 2 || ds.shape[0] !== B || ds.shape[1] !== Tk) throw new ShapeError(`attention: docStart ${fmt(ds.shape)} must be [B, Tk] = [${B}, ${Tk}]`);
+    if (!causal) throw new ArgumentError('attention: document masking (docStart) needs causal attention');
+    sameDevice('attention', q, ds);
+  }
+  const dsc = ds ? contig(ds) : null;
+  const dsArgs = () => (dsc ? [dsc.buf, dsc.byteOffset] : [null, 0]);
   const qc = contig(q), kc = contig(k), vc = contig(v);
   try {
     const out = Tensor.allocate(q.shape, 'float32', dev, false);
     const lse = Tensor.allocate([B, NH, T], 'float32', dev, false);
     try {
       call((n) => n.attentionForward(qc.buf, qc.byteOffset, kc.buf, kc.byteOffset, vc.buf, vc.byteOffset,
-        out.buf, out.byteOffset, lse.buf, lse.byteOffset, B, T, Tk, NH, NKV, HS, scale, causal));
+        out.buf, out.byteOffset, lse.buf, lse.byteOffset, B, T, Tk, NH, NKV, HS, scale, causal, ...dsArgs()));
     } catch (e) {
       out.dispose();
       lse.dispose();
       throw e;
     }
     if (needsGrad(q, k, v)) {
-      record(out, 'attention', [q, k, v], [qc, kc, vc, out, lse], (g, [sq, sk, sv, so, sl]) => {
+      record(out, 'attention', [q, k, v], dsc ? [qc, kc, vc, out, lse, dsc] : [qc, kc, vc, out, lse], (g, [sq, sk, sv, so, sl, sd]) => {
         const dq = Tensor.allocate(q.shape, 'float32', dev, false);
         const dk = Tensor.allocate(k.shape, 'float32', dev, false);
         const dv = Tensor.allocate(k.shape, 'float32', dev, false);
@@ -60,7 +74,8 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
         try {
           call((n) => n.attentionBackward(sq!.buf, sq!.byteOffset, sk!.buf, sk!.byteOffset, sv!.buf, sv!.byteOffset,
             so!.buf, so!.byteOffset, sl!.buf, sl!.byteOffset, gc.buf, gc.byteOffset,
-            dq.buf, dq.byteOffset, dk.buf, dk.byteOffset, dv.buf, dv.byteOffset, B, T, Tk, NH, NKV, HS, scale, causal));
+            dq.buf, dq.byteOffset, dk.buf, dk.byteOffset, dv.buf, dv.byteOffset, B, T, Tk, NH, NKV, HS, scale, causal,
+            sd ? sd.buf : null, sd ? sd.byteOffset : 0));
         } catch (e) {
           dq.dispose(); dk.dispose(); dv.dispose();
           throw e;
@@ -81,5 +96,6 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
     if (qc !== q) qc.dispose();
     if (kc !== k) kc.dispose();
     if (vc !== v) vc.dispose();
+    if (dsc && dsc !== ds) dsc.dispose();
   }
 }

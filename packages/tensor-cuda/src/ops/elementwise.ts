@@ -6,6 +6,7 @@
 import { needsGrad, record } from '../autograd.js';
 import { call } from '../native.js';
 import { Tensor } from '../tensor.js';
+import { DTYPE_BYTES, DTYPE_CODE } from '../dtype.js';
 import { contig } from './views.js';
 import { expectDtype, expectSameShape, sameDevice } from './util.js';
 
@@ -97,13 +98,21 @@ export function fillInPlace(dst: Tensor, value: number): void {
 }
 
 /** Copies src's values into dst (same shape and dtype; dst contiguous). Not recorded. */
+/**
+ * Copies src into the contiguous dst (same shape). Different dtypes are converted natively
+ * (float32 <-> bfloat16 round to nearest even, as `.to()`), so a staging chunk can be written
+ * straight into a slice of a bfloat16 tensor.
+ */
 export function copyInto(dst: Tensor, src: Tensor): void {
-  if (dst.dtype !== src.dtype) throw new Error('copyInto: dtypes differ');
   expectSameShape('copyInto', dst, src);
   if (!dst.isContiguous) throw new Error('copyInto: destination must be contiguous');
   const sc = contig(src);
   try {
-    const nbytes = dst.size * (dst.dtype === 'bfloat16' || dst.dtype === 'uint16' ? 2 : 4);
+    if (dst.dtype !== src.dtype) {
+      call((n) => n.cast(dst.buf, dst.byteOffset, DTYPE_CODE[dst.dtype], sc.buf, sc.byteOffset, DTYPE_CODE[src.dtype], dst.size));
+      return;
+    }
+    const nbytes = dst.size * DTYPE_BYTES[dst.dtype];
     call((n) => n.copyBytes(dst.buf, dst.byteOffset, sc.buf, sc.byteOffset, nbytes));
   } finally {
     if (sc !== src) sc.dispose();

@@ -14,3 +14,6 @@ export * from './crossentropy.js';
 export * from './adamw.js';
 export * from './gradclip.js';
 export * from './linearcrossentropy.js';
+export * from './lowplinear.js';
+export * from './quantize.js';
+export * from './documents.js';

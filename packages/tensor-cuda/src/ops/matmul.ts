@@ -16,6 +16,8 @@ import { expectDtype, fmt, sameDevice } from './util.js';
 import { autocastDtype } from '../autocast.js';
 import { DTYPE_CODE } from '../dtype.js';
 import { to } from './views.js';
+import { isLowpWeight, lowpLinear } from './lowplinear.js';
+import type { QTensor } from '../qtensor.js';
 
 export interface MatmulOptions {
   transA?: boolean;
@@ -141,8 +143,14 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   }
 }
 
-/** x [..., K] @ w[N, K]^T -> [..., N]: a linear layer with HF weight layout, as one GEMM. wBf16: see MatmulOptions.computeB. */
-export function linear(x: Tensor, w: Tensor, wBf16: Tensor | null = null): Tensor {
+/**
+ * x [..., K] @ w[N, K]^T -> [..., N]: a linear layer with HF weight layout, as one GEMM. A bfloat16
+ * or q8_0 (QTensor) weight goes to lowpLinear (inference only, see ops/lowplinear.ts); wBf16 is the
+ * amp_bf16 compute copy of a float32 weight (see MatmulOptions.computeB).
+ */
+export function linear(x: Tensor, w: Tensor | QTensor, wBf16: Tensor | null = null): Tensor {
+  if (w instanceof Tensor ? w.dtype === 'bfloat16' : isLowpWeight(w)) return lowpLinear(x, w);
+  w = w as Tensor;
   if (w.ndim !== 2) throw new ShapeError(`linear: weight must be 2-D [out, in], got ${fmt(w.shape)}`);
   if (x.shape[x.ndim - 1] !== w.shape[1]) throw new ShapeError(`linear: input features ${x.shape[x.ndim - 1]} != weight in-features ${w.shape[1]} (${fmt(x.shape)} vs ${fmt(w.shape)})`);
   const lead = x.shape.slice(0, -1);

@@ -1,5 +1,7 @@
 // Run under mpirun by fsdp-train.test.ts: a golden training trace (../shared/golden/*/train.json)
 // through the Trainer with FSDP (W ranks; each rank gets its [r::W] slice of every global batch).
+// argv: fixture dir, then the OLMo `optimizer` config section (JSON) the test derived from the
+// fixture's train.json with fixtureOptimizerConfig (group options such as decay_norm_and_bias).
 // Rank 0 prints one JSON line: per-step loss / grad norm / lr and the final-parameter error.
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +11,7 @@ import { resolveConfig, Trainer } from '../../dist/index.js';
 import { readSafetensorsF32 } from '../../dist/safetensors.js';
 
 const dir = process.argv[2];
+const optimizer = JSON.parse(process.argv[3]);
 const g = JSON.parse(readFileSync(join(dir, 'train.json'), 'utf8'));
 const B = g.batches[0].length, T = g.batches[0][0].length;
 const model = await OLMo.fromPretrained(dir, { requiresGrad: true });
@@ -18,7 +21,7 @@ const warm = g.lr.findIndex((x) => x === lr0);
 const cfg = resolveConfig({
   seed: 0, max_duration: g.lr.length, global_train_batch_size: B, device_train_microbatch_size: 1,
   model: { max_sequence_length: T }, save_folder: save, save_interval: null, max_grad_norm: g.optimizer.max_grad_norm,
-  optimizer: { name: 'adamw', learning_rate: lr0, betas: g.optimizer.betas, eps: g.optimizer.eps, weight_decay: g.optimizer.weight_decay },
+  optimizer: { ...optimizer, learning_rate: lr0 },
   scheduler: { name: 'linear_with_warmup', t_warmup: warm + 1, alpha_f: 1, warmup_min_lr: 0 },
   data: { paths: ['golden'] }, fsdp: { wrapping_strategy: 'by_block' },
 });

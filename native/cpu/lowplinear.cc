@@ -1,0 +1,400 @@
+// lowplinear on CPU: GEMV/GEMM over bf16 and Q8_0 weights (see olmo/ops/lowplinear.h).
+//
+// Run-time ISA selection. The build may use -march=native, but the kernels here carry their own
+// target attributes and are only called when cpuid says the CPU has those features, so this file
+// works the same in an OLMO_PORTABLE build. Paths (best first):
+//   bf16: avx512bf16 (vdpbf16ps on x split into bf16 hi + lo parts, so x keeps ~16 mantissa bits),
+//         avx512 (u16 -> u32 << 16 -> fma), avx2 (same, 8 lanes), scalar.
+//   q8_0 (default, as llama.cpp): x quantized per 32-block to int8 (d = amax/127 as f16), int8 dot
+//         products (avx512vnni vpdpbusd, or avx2 maddubs on |x| and sign(x)·w), one f32 multiply
+//         per block; with OLMO_Q8_ACT=f32: dequantize in registers (int8 -> f32, fma with the
+//         float32 x, block scale), whose error is the weight quantization alone.
+// Measured (bench/ops/lowplinear.mjs, 2048x8192 GEMV, 2-vCPU Zen 5, shared and loaded machine, so
+// only the ratios mean much): int8 activations 1.3-3x faster than dequantize-in-register on both
+// AVX2 and AVX-512 (dequantizing costs 3 vector ops per 8/16 weights, the int8 path 1-3 per 32), and
+// they make our q8_0 numerics match llama.cpp's — so they are the default.
+#include "olmo/ops/lowplinear.h"
+
+// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own _mm*_undefined_* helpers.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "olmo/check.h"
+#include "olmo/tensor.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define OLMO_X86 1
+#include <immintrin.h>
+#endif
+
+namespace olmo::cpu {
+
+// A GEMV row costs ~K loads; a second thread pays off from ~2^16 weights (like elementwise.cc).
+constexpr int64_t kParallelMin = 1 << 16;
+// Rows of W converted per GEMM tile (tile = kTileRows x K floats, e.g. 2 MiB for K = 4096).
+constexpr int64_t kTileRows = 128;
+
+enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2, Avx512Bf16 = 3 };
+
+struct IsaChoice {
+  Isa isa = Isa::Scalar;
+  bool vnni = false;    // avx512vnni + avx512vl (int8 dot products on 256-bit vectors)
+  bool q8act = false;   // OLMO_Q8_ACT=q8
+};
+
+// Best kernels for this CPU, capped by `cap` ("scalar" | "avx2" | "avx512" | anything else = no cap).
+static IsaChoice detect(const std::string& cap, bool q8act) {
+  IsaChoice c;
+#ifdef OLMO_X86
+  __builtin_cpu_init();
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+  const bool bf16 = avx512 && __builtin_cpu_supports("avx512bf16");
+  c.vnni = avx512 && __builtin_cpu_supports("avx512vnni");
+  c.isa = bf16 ? Isa::Avx512Bf16 : avx512 ? Isa::Avx512 : avx2 ? Isa::Avx2 : Isa::Scalar;
+#endif
+  const Isa want = cap == "scalar" ? Isa::Scalar : cap == "avx2" ? Isa::Avx2 : cap == "avx512" ? Isa::Avx512 : Isa::Avx512Bf16;
+  if (want < c.isa) c.isa = want;
+  if (c.isa < Isa::Avx512) c.vnni = false;
+  c.q8act = q8act;
+  return c;
+}
+
+static std::string env_or(const char* name, const char* dflt) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string(dflt);
+}
+
+// Chosen once from the environment; lowp_set_isa changes it (tests run every path in one process).
+static IsaChoice g_isa = detect(env_or("OLMO_CPU_ISA", ""), env_or("OLMO_Q8_ACT", "q8") != "f32");
+static std::string g_isa_name;
+
+static const IsaChoice& isa() { return g_isa; }
+
+const char* lowp_isa() {
+  const IsaChoice& c = isa();
+  g_isa_name = c.isa == Isa::Avx512Bf16 ? "avx512bf16" : c.isa == Isa::Avx512 ? "avx512" : c.isa == Isa::Avx2 ? "avx2" : "scalar";
+  if (c.q8act) g_isa_name += c.vnni ? "+q8act-vnni" : "+q8act";
+  return g_isa_name.c_str();
+}
+
+const char* lowp_set_isa(const char* cap, bool q8act) {
+  g_isa = detect(cap, q8act);
+  return lowp_isa();
+}
+
+// ------------------------------------------------------------------ scalar reference kernels
+
+static float dot_bf16_scalar(const uint16_t* w, const float* x, int64_t K) {
+  float acc = 0.f;
+  for (int64_t k = 0; k < K; ++k) acc += bf16_to_f32(w[k]) * x[k];
+  return acc;
+}
+
+static float dot_q8_scalar(const BlockQ8_0* w, const float* x, int64_t K) {
+  float acc = 0.f;
+  for (int64_t b = 0; b < K / 32; ++b) {
+    float s = 0.f;
+    for (int j = 0; j < 32; ++j) s += float(w[b].qs[j]) * x[b * 32 + j];
+    acc += f16_to_f32(w[b].d) * s;
+  }
+  return acc;
+}
+
+// Activations quantized like llama.cpp's quantize_row_q8_0: d = amax / 127, q = round(x / d).
+static void quantize_act(BlockQ8_0* dst, const float* x, int64_t K) {
+  for (int64_t b = 0; b < K / 32; ++b) {
+    float amax = 0.f;
+    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[b * 32 + j]));
+    const float d = amax / 127.f, id = d != 0.f ? 1.f / d : 0.f;
+    dst[b].d = f32_to_f16(d);
+    for (int j = 0; j < 32; ++j) dst[b].qs[j] = int8_t(std::lround(x[b * 32 + j] * id));
+  }
+}
+
+static float dot_q8q8_scalar(const BlockQ8_0* w, const BlockQ8_0* xq, int64_t K) {
+  float acc = 0.f;
+  for (int64_t b = 0; b < K / 32; ++b) {
+    int32_t s = 0;
+    for (int j = 0; j < 32; ++j) s += int32_t(w[b].qs[j]) * int32_t(xq[b].qs[j]);
+    acc += f16_to_f32(w[b].d) * f16_to_f32(xq[b].d) * float(s);
+  }
+  return acc;
+}
+
+#ifdef OLMO_X86
+// ------------------------------------------------------------------ AVX2 / FMA
+
+#define OLMO_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define OLMO_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")))
+#define OLMO_AVX512BF16 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512bf16")))
+#define OLMO_AVX512VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+OLMO_AVX2 static inline float hsum256(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+OLMO_AVX2 static inline __m256 bf16x8_avx2(const uint16_t* p) {
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));  // unaligned is fine
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+OLMO_AVX2 static float dot_bf16_avx2(const uint16_t* w, const float* x, int64_t K) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  int64_t k = 0;
+  for (; k + 32 <= K; k += 32) {
+    a0 = _mm256_fmadd_ps(bf16x8_avx2(w + k), _mm256_loadu_ps(x + k), a0);
+    a1 = _mm256_fmadd_ps(bf16x8_avx2(w + k + 8), _mm256_loadu_ps(x + k + 8), a1);
+    a2 = _mm256_fmadd_ps(bf16x8_avx2(w + k + 16), _mm256_loadu_ps(x + k + 16), a2);
+    a3 = _mm256_fmadd_ps(bf16x8_avx2(w + k + 24), _mm256_loadu_ps(x + k + 24), a3);
+  }
+  for (; k + 8 <= K; k += 8) a0 = _mm256_fmadd_ps(bf16x8_avx2(w + k), _mm256_loadu_ps(x + k), a0);
+  float acc = hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  for (; k < K; ++k) acc += bf16_to_f32(w[k]) * x[k];
+  return acc;
+}
+
+OLMO_AVX2 static inline __m256 i8x8_avx2(const int8_t* p) {
+  return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+}
+
+OLMO_AVX2 static float dot_q8_avx2(const BlockQ8_0* w, const float* x, int64_t K) {
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < K / 32; ++b) {
+    const float* xb = x + b * 32;
+    __m256 s = _mm256_mul_ps(i8x8_avx2(w[b].qs), _mm256_loadu_ps(xb));
+    s = _mm256_fmadd_ps(i8x8_avx2(w[b].qs + 8), _mm256_loadu_ps(xb + 8), s);
+    s = _mm256_fmadd_ps(i8x8_avx2(w[b].qs + 16), _mm256_loadu_ps(xb + 16), s);
+    s = _mm256_fmadd_ps(i8x8_avx2(w[b].qs + 24), _mm256_loadu_ps(xb + 24), s);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(w[b].d)), s, acc);
+  }
+  return hsum256(acc);
+}
+
+// llama.cpp's int8 x int8 block dot: maddubs needs unsigned x signed, so |x| against sign(x)·w.
+OLMO_AVX2 static float dot_q8q8_avx2(const BlockQ8_0* w, const BlockQ8_0* xq, int64_t K) {
+  __m256 acc = _mm256_setzero_ps();
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t b = 0; b < K / 32; ++b) {
+    const __m256i qw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].qs));
+    const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[b].qs));
+    const __m256i ax = _mm256_sign_epi8(qx, qx), sw = _mm256_sign_epi8(qw, qx);
+    const __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sw), ones);
+    const float d = _cvtsh_ss(w[b].d) * _cvtsh_ss(xq[b].d);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(dot), acc);
+  }
+  return hsum256(acc);
+}
+
+// ------------------------------------------------------------------ AVX-512
+
+OLMO_AVX512 static inline __m512 bf16x16_avx512(const uint16_t* p) {
+  const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+OLMO_AVX512 static float dot_bf16_avx512(const uint16_t* w, const float* x, int64_t K) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  int64_t k = 0;
+  for (; k + 64 <= K; k += 64) {
+    a0 = _mm512_fmadd_ps(bf16x16_avx512(w + k), _mm512_loadu_ps(x + k), a0);
+    a1 = _mm512_fmadd_ps(bf16x16_avx512(w + k + 16), _mm512_loadu_ps(x + k + 16), a1);
+    a2 = _mm512_fmadd_ps(bf16x16_avx512(w + k + 32), _mm512_loadu_ps(x + k + 32), a2);
+    a3 = _mm512_fmadd_ps(bf16x16_avx512(w + k + 48), _mm512_loadu_ps(x + k + 48), a3);
+  }
+  for (; k + 16 <= K; k += 16) a0 = _mm512_fmadd_ps(bf16x16_avx512(w + k), _mm512_loadu_ps(x + k), a0);
+  float acc = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+  for (; k < K; ++k) acc += bf16_to_f32(w[k]) * x[k];
+  return acc;
+}
+
+OLMO_AVX512 static inline __m512 i8x16_avx512(const int8_t* p) {
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
+
+OLMO_AVX512 static float dot_q8_avx512(const BlockQ8_0* w, const float* x, int64_t K) {
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t b = 0; b < K / 32; ++b) {
+    const float* xb = x + b * 32;
+    __m512 s = _mm512_mul_ps(i8x16_avx512(w[b].qs), _mm512_loadu_ps(xb));
+    s = _mm512_fmadd_ps(i8x16_avx512(w[b].qs + 16), _mm512_loadu_ps(xb + 16), s);
+    acc = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(w[b].d)), s, acc);
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
+// x split as bf16 hi + lo (x ≈ hi + lo to ~2^-16 relative), so vdpbf16ps keeps float-like
+// activations while the weights stay bf16: two dot-product instructions per 32 weights.
+OLMO_AVX512BF16 static void split_bf16(uint16_t* hi, uint16_t* lo, const float* x, int64_t K) {
+  for (int64_t k = 0; k < K; ++k) {
+    hi[k] = f32_to_bf16(x[k]);
+    lo[k] = f32_to_bf16(x[k] - bf16_to_f32(hi[k]));
+  }
+}
+
+OLMO_AVX512BF16 static float dot_bf16_dp(const uint16_t* w, const uint16_t* hi, const uint16_t* lo, const float* x, int64_t K) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  int64_t k = 0;
+  for (; k + 64 <= K; k += 64) {
+    const __m512bh w0 = (__m512bh)_mm512_loadu_si512(w + k), w1 = (__m512bh)_mm512_loadu_si512(w + k + 32);
+    a0 = _mm512_dpbf16_ps(a0, w0, (__m512bh)_mm512_loadu_si512(hi + k));
+    a1 = _mm512_dpbf16_ps(a1, w0, (__m512bh)_mm512_loadu_si512(lo + k));
+    a2 = _mm512_dpbf16_ps(a2, w1, (__m512bh)_mm512_loadu_si512(hi + k + 32));
+    a3 = _mm512_dpbf16_ps(a3, w1, (__m512bh)_mm512_loadu_si512(lo + k + 32));
+  }
+  for (; k + 32 <= K; k += 32) {
+    const __m512bh w0 = (__m512bh)_mm512_loadu_si512(w + k);
+    a0 = _mm512_dpbf16_ps(a0, w0, (__m512bh)_mm512_loadu_si512(hi + k));
+    a1 = _mm512_dpbf16_ps(a1, w0, (__m512bh)_mm512_loadu_si512(lo + k));
+  }
+  float acc = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+  for (; k < K; ++k) acc += bf16_to_f32(w[k]) * x[k];
+  return acc;
+}
+
+OLMO_AVX512VNNI static float dot_q8q8_vnni(const BlockQ8_0* w, const BlockQ8_0* xq, int64_t K) {
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < K / 32; ++b) {
+    const __m256i qw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].qs));
+    const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[b].qs));
+    const __m256i ax = _mm256_sign_epi8(qx, qx), sw = _mm256_sign_epi8(qw, qx);
+    const __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), ax, sw);
+    const float d = _cvtsh_ss(w[b].d) * _cvtsh_ss(xq[b].d);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(dot), acc);
+  }
+  return hsum256(acc);
+}
+#endif  // OLMO_X86
+
+// ------------------------------------------------------------------ dispatch
+
+// Per-call activation forms some kernels need (computed once, shared by all rows and weights).
+struct ActForms {
+  std::vector<uint16_t> hi, lo;   // bf16 split of x (avx512bf16)
+  std::vector<BlockQ8_0> q8;      // x quantized per block (OLMO_Q8_ACT=q8)
+};
+
+static float row_dot(const WeightRef& w, int64_t r, const float* x, int64_t K, const ActForms& act) {
+  const IsaChoice& c = isa();
+  if (w.fmt == WeightFormat::BF16) {
+    const uint16_t* row = static_cast<const uint16_t*>(w.data) + r * K;
+#ifdef OLMO_X86
+    if (c.isa == Isa::Avx512Bf16) return dot_bf16_dp(row, act.hi.data(), act.lo.data(), x, K);
+    if (c.isa == Isa::Avx512) return dot_bf16_avx512(row, x, K);
+    if (c.isa == Isa::Avx2) return dot_bf16_avx2(row, x, K);
+#endif
+    return dot_bf16_scalar(row, x, K);
+  }
+  const BlockQ8_0* row = static_cast<const BlockQ8_0*>(w.data) + r * (K / 32);
+  if (c.q8act) {
+#ifdef OLMO_X86
+    if (c.vnni) return dot_q8q8_vnni(row, act.q8.data(), K);
+    if (c.isa >= Isa::Avx2) return dot_q8q8_avx2(row, act.q8.data(), K);
+#endif
+    return dot_q8q8_scalar(row, act.q8.data(), K);
+  }
+#ifdef OLMO_X86
+  if (c.isa >= Isa::Avx512) return dot_q8_avx512(row, x, K);
+  if (c.isa == Isa::Avx2) return dot_q8_avx2(row, x, K);
+#endif
+  return dot_q8_scalar(row, x, K);
+}
+
+static void prepare_act(ActForms& act, const float* x, int64_t K, bool any_bf16, bool any_q8) {
+  const IsaChoice& c = isa();
+#ifdef OLMO_X86
+  if (any_bf16 && c.isa == Isa::Avx512Bf16) {
+    act.hi.resize(size_t(K));
+    act.lo.resize(size_t(K));
+    split_bf16(act.hi.data(), act.lo.data(), x, K);
+  }
+#endif
+  if (any_q8 && c.q8act) {
+    act.q8.resize(size_t(K / 32));
+    quantize_act(act.q8.data(), x, K);
+  }
+}
+
+// M == 1: all rows of all weights form one parallel loop (the fused call's point: one team).
+static void gemv(const float* x, int64_t K, const WeightRef* ws, int nw) {
+  ActForms act;
+  bool any_bf16 = false, any_q8 = false;
+  int64_t total = 0;
+  std::vector<int64_t> start(size_t(nw) + 1, 0);
+  for (int i = 0; i < nw; ++i) {
+    any_bf16 |= ws[i].fmt == WeightFormat::BF16;
+    any_q8 |= ws[i].fmt == WeightFormat::Q8_0;
+    start[size_t(i)] = total;
+    total += ws[i].n;
+  }
+  start[size_t(nw)] = total;
+  prepare_act(act, x, K, any_bf16, any_q8);
+#pragma omp parallel for if (total * K >= kParallelMin) schedule(static)
+  for (int64_t g = 0; g < total; ++g) {
+    int i = 0;
+    while (g >= start[size_t(i) + 1]) ++i;
+    const int64_t r = g - start[size_t(i)];
+    ws[i].y[r] = row_dot(ws[i], r, x, K, act);
+  }
+}
+
+// Rows [r0, r1) of w as float32 into tile[(r - r0) * K + k].
+static void convert_rows(float* tile, const WeightRef& w, int64_t r0, int64_t r1, int64_t K) {
+#pragma omp parallel for if ((r1 - r0) * K >= kParallelMin) schedule(static)
+  for (int64_t r = r0; r < r1; ++r) {
+    float* dst = tile + (r - r0) * K;
+    if (w.fmt == WeightFormat::BF16) {
+      const uint16_t* src = static_cast<const uint16_t*>(w.data) + r * K;
+      for (int64_t k = 0; k < K; ++k) dst[k] = bf16_to_f32(src[k]);
+    } else {
+      const BlockQ8_0* src = static_cast<const BlockQ8_0*>(w.data) + r * (K / 32);
+      for (int64_t b = 0; b < K / 32; ++b) {
+        const float d = f16_to_f32(src[b].d);
+        for (int j = 0; j < 32; ++j) dst[b * 32 + j] = d * float(src[b].qs[j]);
+      }
+    }
+  }
+}
+
+// M > 1: per tile of rows, convert into the packing buffer, then one OpenBLAS sgemm (threads
+// inside OpenBLAS; the tile loop stays serial so the two pools never nest).
+static void gemm(const float* x, int64_t M, int64_t K, const WeightRef* ws, int nw) {
+  std::vector<float> tile(size_t(std::min<int64_t>(kTileRows, std::max<int64_t>(1, [&] {
+    int64_t mx = 0;
+    for (int i = 0; i < nw; ++i) mx = std::max(mx, ws[i].n);
+    return mx;
+  }())) * K));
+  for (int i = 0; i < nw; ++i) {
+    const WeightRef& w = ws[i];
+    for (int64_t r0 = 0; r0 < w.n; r0 += kTileRows) {
+      const int64_t r1 = std::min(w.n, r0 + kTileRows);
+      convert_rows(tile.data(), w, r0, r1, K);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(M), int(r1 - r0), int(K), 1.f, x, int(K),
+                  tile.data(), int(K), 0.f, w.y + r0, int(w.ldy));
+    }
+  }
+}
+
+void lowp_linear(const float* x, int64_t M, int64_t K, const WeightRef* ws, int nw) {
+  if (M == 0 || nw == 0) return;
+  if (K == 0) {
+    for (int i = 0; i < nw; ++i)
+      for (int64_t m = 0; m < M; ++m) std::memset(ws[i].y + m * ws[i].ldy, 0, size_t(ws[i].n) * sizeof(float));
+    return;
+  }
+  if (M == 1) gemv(x, K, ws, nw);
+  else gemm(x, M, K, ws, nw);
+}
+
+}  // namespace olmo::cpu

@@ -1,0 +1,61 @@
+// lowplinear: y = x · Wᵀ with W stored in a low-precision weight format (inference only, no
+// backward). x f32 [M,K] (row stride K), W [N,K], y f32 written at y[m*ldy + n] (ldy >= N, so a
+// fused call can write into column slices of one output). Accumulation is float32.
+//
+// Weight formats (the numbers are part of the JS <-> C++ contract, see ops/lowplinear.ts):
+//   BF16 = 1: uint16 bfloat16 bits, row-major [N,K].
+//   Q8_0 = 8: llama.cpp's Q8_0: K % 32 == 0, each row is K/32 BlockQ8_0 {f16 scale d, int8 q[32]}
+//             (34 bytes, packed), value = d * q.
+//
+// M == 1 (decode) is a GEMV that streams each weight once with the conversion fused into the dot
+// product; M > 1 converts tiles of W into a per-call float32 packing buffer and multiplies them
+// with OpenBLAS (never a float32 copy of a whole weight). Kernels are chosen at run time by CPU
+// features (lowp_isa()); OLMO_CPU_ISA=avx2|avx512|scalar caps the choice (tests cover every path).
+// q8_0 GEMVs quantize x per 32-block to int8 and use int8 dot products, as llama.cpp does;
+// OLMO_Q8_ACT=f32 keeps float32 x against in-register dequantized weights instead (see
+// lowplinear.cc for the measurement behind the default).
+#pragma once
+#include <cstdint>
+
+namespace olmo {
+
+enum class WeightFormat : int { BF16 = 1, Q8_0 = 8 };
+
+#pragma pack(push, 1)
+struct BlockQ8_0 {
+  uint16_t d;     // f16 scale
+  int8_t qs[32];  // quantized values
+};
+#pragma pack(pop)
+static_assert(sizeof(BlockQ8_0) == 34, "Q8_0 blocks are 34 bytes");
+
+// Bytes of a [N,K] weight in `fmt` (K % 32 == 0 for Q8_0).
+inline int64_t weight_bytes(WeightFormat fmt, int64_t N, int64_t K) {
+  return fmt == WeightFormat::BF16 ? N * K * 2 : N * (K / 32) * int64_t(sizeof(BlockQ8_0));
+}
+
+// One weight of a (possibly fused) call: rows [0,n) of W, outputs y[m*ldy + r].
+struct WeightRef {
+  WeightFormat fmt;
+  const void* data;
+  int64_t n;
+  float* y;
+  int64_t ldy;
+};
+
+}  // namespace olmo
+
+namespace olmo::cpu {
+// All weights share x (fused q/k/v or gate/up: one pass, one thread team).
+void lowp_linear(const float* x, int64_t M, int64_t K, const WeightRef* ws, int nw);
+// The kernel set in use: "avx512bf16", "avx512", "avx2" or "scalar", + "+q8act[-vnni]" when q8_0
+// uses int8 activations.
+const char* lowp_isa();
+// Re-selects the kernels with `cap` as OLMO_CPU_ISA would (never above what the CPU has); returns
+// the new lowp_isa(). Not thread-safe against running kernels (call it between ops).
+const char* lowp_set_isa(const char* cap, bool q8act);
+}  // namespace olmo::cpu
+
+namespace olmo::cuda {
+void lowp_linear(int dev, const float* x, int64_t M, int64_t K, const WeightRef* ws, int nw);
+}  // namespace olmo::cuda

@@ -1,0 +1,207 @@
+import { execFileSync } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  Generator, OlmoError, QTensor, cudaAvailable, dequantize, linear, lowpIsa, lowpLinear, lowpLinearMulti, noGrad, quantize, setLowpIsa, tensor, tidy,
+  type Tensor,
+} from '../../src/index.js';
+import { bf16BitsToF32, f32ToBf16Bits } from '../../src/dtype.js';
+import { expectClose, randomArray } from '../helpers.js';
+
+function expectCode(fn: () => unknown, code: string): void {
+  let err: unknown;
+  try { fn(); } catch (e) { err = e; }
+  expect(err, `expected ${code}`).toBeInstanceOf(OlmoError);
+  expect((err as OlmoError).code).toBe(code);
+}
+
+/** float64 reference y[m, n] = sum_k x[m, k] * w[n, k]. */
+function refLinear(x: Float32Array, w: ArrayLike<number>, M: number, N: number, K: number): Float64Array {
+  const y = new Float64Array(M * N);
+  for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
+    let s = 0;
+    for (let k = 0; k < K; k++) s += x[m * K + k]! * w[n * K + k]!;
+    y[m * N + n] = s;
+  }
+  return y;
+}
+
+function bf16Weight(N: number, K: number, gen: Generator): { t: Tensor; vals: Float64Array } {
+  const f = randomArray(N * K, gen, 0.5);
+  const bits = Uint16Array.from(f, (v) => f32ToBf16Bits(v));
+  return { t: tensor(bits, { shape: [N, K], dtype: 'bfloat16' }), vals: Float64Array.from(bits, (b) => bf16BitsToF32(b)) };
+}
+
+/** Independent Q8_0 reference (llama.cpp's quantize_row_q8_0_ref in float64 + an f16 rounding of d). */
+function refQ8(vals: Float32Array): Float64Array {
+  const out = new Float64Array(vals.length);
+  const f16 = (x: number) => { // round to the nearest half (normal range; the test data stays there)
+    if (x === 0) return 0;
+    const e = Math.floor(Math.log2(Math.abs(x)));
+    const ulp = 2 ** (Math.max(e, -14) - 10);
+    const r = Math.round(x / ulp);
+    return (r % 2 !== 0 && Math.abs(x / ulp - Math.trunc(x / ulp)) === 0.5 ? r - Math.sign(r) : r) * ulp;
+  };
+  for (let b = 0; b < vals.length / 32; b++) {
+    let amax = 0;
+    for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(vals[b * 32 + j]!));
+    const d = Math.fround(amax / 127), id = d ? Math.fround(1 / d) : 0;
+    const dh = f16(d);
+    for (let j = 0; j < 32; j++) {
+      const v = Math.fround(vals[b * 32 + j]! * id);
+      out[b * 32 + j] = dh * (Math.sign(v) * Math.round(Math.abs(v)));
+    }
+  }
+  return out;
+}
+
+const PATHS = ['native', 'avx512', 'avx2', 'scalar'] as const;
+
+describe('lowplinear', () => {
+  afterAll(() => setLowpIsa('native'));
+
+  it(`reports the kernel set (${lowpIsa()}) and honours OLMO_CPU_ISA=avx2 at start-up`, () => {
+    expect(lowpIsa()).toMatch(/^(avx512bf16|avx512|avx2|scalar)(\+q8act(-vnni)?)?$/);
+    const addon = require.resolve('../../build/Release/olmo_native.node');
+    const out = execFileSync(process.execPath, ['-e', `console.log(require(${JSON.stringify(addon)}).lowpIsa())`],
+      { env: { ...process.env, OLMO_CPU_ISA: 'avx2', OLMO_Q8_ACT: 'f32' } }).toString().trim();
+    expect(['avx2', 'scalar']).toContain(out);
+  });
+
+  for (const path of PATHS) {
+    it(`bf16 GEMV and GEMM match a float64 reference on the ${path} path`, () => {
+      const name = setLowpIsa(path, false);
+      expect(name.length).toBeGreaterThan(0);
+      tidy(() => {
+        const gen = new Generator(7);
+        // K = 200 exercises the vector main loop, the 8/16 steps and the scalar tail.
+        for (const [M, N, K] of [[1, 37, 200], [1, 300, 512], [5, 150, 200], [3, 129, 64]] as const) {
+          const { t: w, vals } = bf16Weight(N, K, gen);
+          const x = randomArray(M * K, gen);
+          const y = lowpLinear(tensor(x, { shape: [M, K] }), w);
+          expect(y.shape).toEqual([M, N]);
+          // avx512bf16 keeps x to ~2^-16 (bf16 hi + lo); the other paths are float32 FMAs.
+          expectClose(y.toFloat32Array(), refLinear(x, vals, M, N, K), 1e-5, `${name} M=${M} N=${N} K=${K}`);
+        }
+      });
+    });
+
+    it(`q8_0 GEMV and GEMM (OLMO_Q8_ACT=f32 path) match a float64 reference with the dequantized weights on the ${path} path`, () => {
+      setLowpIsa(path, false);
+      tidy(() => {
+        const gen = new Generator(8);
+        for (const [M, N, K] of [[1, 41, 96], [1, 260, 512], [4, 70, 128]] as const) {
+          const f = randomArray(N * K, gen, 0.5);
+          const q = quantize(tensor(f, { shape: [N, K] }));
+          const deq = refQ8(f);
+          const x = randomArray(M * K, gen);
+          const y = lowpLinear(tensor(x, { shape: [M, K] }), q);
+          expectClose(y.toFloat32Array(), refLinear(x, deq, M, N, K), 1e-5, `M=${M} N=${N} K=${K}`);
+          q.dispose();
+        }
+      });
+    });
+
+    it(`q8_0 with int8 activations (llama.cpp's scheme) stays within the activation-quantization bound on the ${path} path`, () => {
+      setLowpIsa(path, true);
+      tidy(() => {
+        const gen = new Generator(9);
+        const N = 64, K = 256;
+        const f = randomArray(N * K, gen, 0.5);
+        const q = quantize(tensor(f, { shape: [N, K] }));
+        const deq = refQ8(f);
+        const x = randomArray(K, gen);
+        const y = lowpLinear(tensor(x, { shape: [1, K] }), q).toFloat32Array();
+        const ref = refLinear(x, deq, 1, N, K);
+        // Per output: |Δ| ≤ Σ_blocks Σ_j |w_j| · |Δx_j| with |Δx_j| ≤ d_x/2 (+ f16 rounding of d_x,
+        // relative 2^-11 of |x_j|), d_x = max|x_block| / 127.
+        for (let n = 0; n < N; n++) {
+          let bound = 0;
+          for (let b = 0; b < K / 32; b++) {
+            let amax = 0;
+            for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[b * 32 + j]!));
+            for (let j = 0; j < 32; j++) bound += Math.abs(deq[n * K + b * 32 + j]!) * (amax / 127 / 2 + Math.abs(x[b * 32 + j]!) * 2 ** -10);
+          }
+          expect(Math.abs(y[n]! - ref[n]!), `row ${n}`).toBeLessThanOrEqual(bound * 1.01 + 1e-6);
+        }
+        q.dispose();
+      });
+      setLowpIsa('native');
+    });
+  }
+
+  it('fused call: several weights (bf16 and q8_0) sharing x equal separate calls', () => {
+    tidy(() => {
+      const gen = new Generator(10);
+      const K = 128;
+      const a = bf16Weight(48, K, gen), b = bf16Weight(16, K, gen);
+      const c = quantize(tensor(randomArray(32 * K, gen), { shape: [32, K] }));
+      setLowpIsa('native');
+      for (const M of [1, 3]) {
+        const x = tensor(randomArray(M * K, gen), { shape: [M, K] });
+        const [ya, yb, yc] = lowpLinearMulti(x, [a.t, b.t, c]);
+        expect(ya!.toFloat32Array()).toEqual(lowpLinear(x, a.t).toFloat32Array());
+        expect(yb!.toFloat32Array()).toEqual(lowpLinear(x, b.t).toFloat32Array());
+        expect(yc!.toFloat32Array()).toEqual(lowpLinear(x, c).toFloat32Array());
+      }
+      c.dispose();
+    });
+  });
+
+  it('linear() routes bf16 / q8_0 weights to lowpLinear, keeping leading dims; dequantize inverts the format', () => {
+    tidy(() => {
+      const gen = new Generator(11);
+      const { t: w, vals } = bf16Weight(24, 64, gen);
+      const x = randomArray(2 * 3 * 64, gen);
+      const y = linear(tensor(x, { shape: [2, 3, 64] }), w);
+      expect(y.shape).toEqual([2, 3, 24]);
+      expectClose(y.toFloat32Array(), refLinear(x, vals, 6, 24, 64), 1e-5);
+      const f = randomArray(24 * 64, gen);
+      const q = quantize(tensor(f, { shape: [24, 64] }));
+      expect(q).toBeInstanceOf(QTensor);
+      expect(q.nbytes).toBe(24 * 2 * 34);
+      expectClose(dequantize(q).toFloat32Array(), refQ8(f), 1e-7);
+      // quantizing bf16 input equals quantizing its float32 value
+      const qb = quantize(w), qf = quantize(tensor(Float32Array.from(vals), { shape: [24, 64] }));
+      expect(qb.toBytes()).toEqual(qf.toBytes());
+      for (const t of [q, qb, qf]) t.dispose();
+    });
+  });
+
+  it.skipIf(!cudaAvailable())('cuda: bf16 and q8_0 weights (float32 activations) match the CPU with float32 activations', () => {
+    setLowpIsa('native', false);
+    tidy(() => {
+      const gen = new Generator(13);
+      const { t: w } = bf16Weight(70, 96, gen);
+      const q = quantize(tensor(randomArray(70 * 96, gen), { shape: [70, 96] }));
+      const qd = QTensor.allocate([70, 96], 0);
+      qd.buf.write(0, q.toBytes());
+      for (const M of [1, 4]) {
+        const x = tensor(randomArray(M * 96, gen), { shape: [M, 96] });
+        const xd = x.to('cuda:0');
+        expectClose(lowpLinear(xd, w.to('cuda:0')).toFloat32Array(), Float64Array.from(lowpLinear(x, w).toFloat32Array()), 1e-5, `bf16 M=${M}`);
+        expectClose(lowpLinear(xd, qd).toFloat32Array(), Float64Array.from(lowpLinear(x, q).toFloat32Array()), 1e-5, `q8_0 M=${M}`);
+      }
+      q.dispose();
+      qd.dispose();
+    });
+    setLowpIsa('native');
+  });
+  if (!cudaAvailable()) console.warn('[lowplinear] CUDA variant skipped: no CUDA device (the kernel is checked by native/cuda/sim/run.sh lowplinear)');
+
+  it('bad input: wrong in-features, wrong dtypes, K not divisible by 32, grads, disposed weights', () => {
+    tidy(() => {
+      const gen = new Generator(12);
+      const { t: w } = bf16Weight(8, 64, gen);
+      expectCode(() => lowpLinear(tensor(randomArray(32, gen), { shape: [1, 32] }), w), 'SHAPE_MISMATCH');
+      expectCode(() => lowpLinear(tensor(randomArray(64, gen), { shape: [1, 64] }).to('bfloat16'), w), 'DTYPE_UNSUPPORTED');
+      expectCode(() => lowpLinear(tensor(randomArray(64, gen), { shape: [1, 64] }), tensor(randomArray(8 * 64, gen), { shape: [8, 64] })), 'DTYPE_UNSUPPORTED');
+      expectCode(() => quantize(tensor(randomArray(8 * 40, gen), { shape: [8, 40] })), 'SHAPE_MISMATCH');
+      const xg = tensor(randomArray(64, gen), { shape: [1, 64] }).requiresGrad_(true);
+      expectCode(() => lowpLinear(xg, w), 'DTYPE_UNSUPPORTED');
+      expect(noGrad(() => lowpLinear(xg, w)).shape).toEqual([1, 8]);
+      const q = quantize(tensor(randomArray(8 * 64, gen), { shape: [8, 64] }));
+      q.dispose();
+      expectCode(() => lowpLinear(tensor(randomArray(64, gen), { shape: [1, 64] }), q), 'TENSOR_DISPOSED');
+    });
+  });
+});
