@@ -80,6 +80,14 @@ void cuda_unavailable(const char* op) {
             "rebuild with nvcc on PATH, or use device 'cpu'");
 }
 
+// Peak counters restart from the current live bytes (to measure one phase, e.g. a training step).
+static Napi::Value ResetPeakMemoryJs(const Napi::CallbackInfo& info) {
+  MemoryStats& s = memory_stats();
+  s.cpu_peak = s.cpu_bytes;
+  s.cuda_peak = s.cuda_bytes;
+  return info.Env().Undefined();
+}
+
 static Napi::Value MemoryStatsJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const MemoryStats& s = memory_stats();
@@ -132,6 +140,7 @@ static Napi::Value CudaDeviceName(const Napi::CallbackInfo& info) {
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeBuffer", NativeBuffer::Init(env));
   def(env, exports, "memoryStats", MemoryStatsJs);
+  def(env, exports, "resetPeakMemory", ResetPeakMemoryJs);
   def(env, exports, "buildInfo", BuildInfo);
   def(env, exports, "cudaDeviceName", CudaDeviceName);
   for (auto& [name, fn] : registry()) fn(env, exports);

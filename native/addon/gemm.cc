@@ -34,6 +34,50 @@ static Napi::Value Gemm(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-OLMO_REGISTER(gemm) { def(env, exports, "gemm", Gemm); }
+// gemmBf16(transA, transB, M, N, K, alpha, A, offA, dtypeA, lda, strideA, B, offB, dtypeB, ldb, strideB,
+//          beta, C, offC, ldc, strideC, batch): bf16-rounded operands, fp32 accumulation and C.
+// CPU takes float32 or bfloat16 operands; CUDA takes bfloat16 (the TS layer casts first).
+static Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
+  bool ta = arg_bool(info, 0), tb = arg_bool(info, 1);
+  int64_t M = arg_i64(info, 2), N = arg_i64(info, 3), K = arg_i64(info, 4);
+  float alpha = float(arg_f64(info, 5));
+  int64_t adt = arg_i64(info, 8), lda = arg_i64(info, 9), sA = arg_i64(info, 10);
+  int64_t bdt = arg_i64(info, 13), ldb = arg_i64(info, 14), sB = arg_i64(info, 15);
+  float beta = float(arg_f64(info, 16));
+  int64_t ldc = arg_i64(info, 19), sC = arg_i64(info, 20), batch = arg_i64(info, 21);
+  OLMO_CHECK(M >= 0 && N >= 0 && K >= 0 && batch >= 0, "SHAPE_MISMATCH", "gemmBf16: negative dimension", "");
+  OLMO_CHECK(lda >= (ta ? M : K) && ldb >= (tb ? K : N) && ldc >= N, "SHAPE_MISMATCH", "gemmBf16: leading dimension too small", "");
+  OLMO_CHECK(M < (1LL << 31) && N < (1LL << 31) && K < (1LL << 31), "SHAPE_MISMATCH", "gemmBf16: dimension exceeds 2^31", "split the matmul");
+  auto okDt = [](int64_t d) { return d == int64_t(DType::F32) || d == int64_t(DType::BF16); };
+  OLMO_CHECK(okDt(adt) && okDt(bdt), "DTYPE_UNSUPPORTED", "gemmBf16: operands must be float32 or bfloat16", "");
+  int da, db, dc;
+  const void* A = arg_bytes(info, 6, extent(batch, sA, ta ? K : M, ta ? M : K, lda), dtype_size(DType(adt)), &da);
+  const void* B = arg_bytes(info, 11, extent(batch, sB, tb ? N : K, tb ? K : N, ldb), dtype_size(DType(bdt)), &db);
+  float* C = arg_ptr<float>(info, 17, extent(batch, sC, M, N, ldc), &dc);
+  int dev = same_device({da, db, dc});
+  if (dev < 0) {
+    cpu::gemm_bf16(ta, tb, M, N, K, alpha, A, DType(adt), lda, sA, B, DType(bdt), ldb, sB, beta, C, ldc, sC, batch);
+  } else {
+#ifdef OLMO_WITH_CUDA
+    OLMO_CHECK(adt == int64_t(DType::BF16) && bdt == int64_t(DType::BF16), "DTYPE_UNSUPPORTED",
+               "gemmBf16 on CUDA: operands must be bfloat16", "cast them with .to('bfloat16') first");
+    cuda::gemm_bf16(dev, ta, tb, M, N, K, alpha, static_cast<const uint16_t*>(A), lda, sA, static_cast<const uint16_t*>(B),
+                    ldb, sB, beta, C, ldc, sC, batch);
+#else
+    cuda_unavailable("gemm_bf16");
+#endif
+  }
+  return info.Env().Undefined();
+}
+
+static Napi::Value GemmBf16Isa(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), cpu::gemm_bf16_isa());
+}
+
+OLMO_REGISTER(gemm) {
+  def(env, exports, "gemm", Gemm);
+  def(env, exports, "gemmBf16", GemmBf16);
+  def(env, exports, "gemmBf16Isa", GemmBf16Isa);
+}
 
 }  // namespace olmo::addon

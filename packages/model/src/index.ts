@@ -4,7 +4,8 @@
  */
 export { OLMoConfig, padVocab, validateConfig, parameterSpecs, countParameters, flopsPerToken, headDim } from './config.js';
 export type { Architecture, InitFn, ParamSpec } from './config.js';
-export { OLMo, KVCache } from './model.js';
+export { OLMo, KVCache, ACTIVATION_CHECKPOINTING } from './model.js';
+export type { ActivationCheckpointing } from './model.js';
 export type { FromPretrainedOptions, InitOptions, ForwardOptions, ForwardOutput } from './model.js';
 export { generateText, sampleNext, checkTokenizerFits } from './generate.js';
 export type { GenerateOptions, TokenizerLike } from './generate.js';

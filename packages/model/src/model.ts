@@ -21,7 +21,7 @@
 import { mkdir, rename, writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  FlatBuffer, Generator, QTensor, Tensor, add, copyInto, dequantize, deviceIndex, fillInPlace, linear, lowpLinearMulti, noGrad, tensor, tidy, isGradEnabled,
+  FlatBuffer, Generator, QTensor, Tensor, add, castInto, checkpoint, copyInto, dequantize, linearCrossEntropy, deviceIndex, fillInPlace, linear, lowpLinearMulti, noGrad, tensor, tidy, isGradEnabled,
   type Device,
 } from '@olmo/tensor-cuda';
 import { OLMoConfig, countParameters, flopsPerToken, headDim, parameterSpecs, validateConfig, type ParamSpec } from './config.js';
@@ -60,9 +60,36 @@ export interface InitOptions {
   dtype?: WeightDType;
   /** 'q8_0' linear weights, as in fromPretrained. */
   quantize?: Quantization;
+  /**
+   * 'random' (default): every element drawn from its init distribution. 'tiled': one 2^20-value
+   * random block per tensor, repeated — the right scale and no zeros, for throughput benchmarks at
+   * 7B scale where drawing every element in JS takes minutes. Not for real training.
+   */
+  fill?: 'random' | 'tiled';
+}
+
+/**
+ * OLMo's `activation_checkpointing` strategies: whole_layer = every block recomputed in backward;
+ * one_in_N = blocks whose index is a multiple of N; fine_grained = inside every block, the input
+ * norms, the attention core (RoPE + softmax attention) and the SwiGLU activation (OLMo's
+ * attn_norm / attention / ff_norm / act wrapping).
+ */
+export type ActivationCheckpointing = 'whole_layer' | 'one_in_two' | 'one_in_three' | 'one_in_four' | 'fine_grained';
+export const ACTIVATION_CHECKPOINTING: readonly ActivationCheckpointing[] = ['whole_layer', 'one_in_two', 'one_in_three', 'one_in_four', 'fine_grained'];
+
+function checkpointsBlock(s: ActivationCheckpointing | null | undefined, l: number): boolean {
+  switch (s) {
+    case 'whole_layer': return true;
+    case 'one_in_two': return l % 2 === 0;
+    case 'one_in_three': return l % 3 === 0;
+    case 'one_in_four': return l % 4 === 0;
+    default: return false;
+  }
 }
 
 export interface ForwardOptions {
+  /** Recompute activations in backward instead of keeping them (training memory); see ActivationCheckpointing. */
+  activationCheckpointing?: ActivationCheckpointing | null;
   /** HF semantics: labels [B, T] aligned with the inputs; position t predicts labels[t + 1]; -100 is ignored. */
   labels?: number[][] | Tensor;
   ignoreIndex?: number;
@@ -170,6 +197,9 @@ export class OLMo {
   private lowp: Map<string, Weight> | null = null;
   private gradFlat: FlatBuffer | null = null;
   private disposed = false;
+  /** amp_bf16: bfloat16 copies of the parameters for the GEMMs (enableComputeCopies). */
+  private bf16Flat: Tensor | null = null;
+  private bf16Views = new Map<string, Tensor>();
   /** Where forward reads parameters (a FSDP unit runner while one is active). */
   private paramSource: ((name: string) => Tensor) | null = null;
 
@@ -205,9 +235,11 @@ export class OLMo {
       const view = m.flat.view(s.name);
       const chunk = 1 << 20;
       const buf = new Float32Array(Math.min(n, chunk));
+      const tiled = opts.fill === 'tiled';
       for (let off = 0; off < n; off += chunk) {
         const k = Math.min(chunk, n - off);
         const arr = buf.subarray(0, k);
+        if (tiled && off > 0) { view.buf.write(view.byteOffset + off * 4, buf.subarray(0, k)); continue; }
         if (spec.kind === 'ones') arr.fill(1);
         else if (spec.cutoff === null) gen.fillNormal(arr, 0, spec.std);
         else gen.fillTruncNormal(arr, 0, spec.std, -spec.cutoff * spec.std, spec.cutoff * spec.std);
@@ -475,15 +507,13 @@ export class OLMo {
     return this.paramSource ? this.paramSource(name) : this.flat ? this.flat.view(name) : this.lowp!.get(name) as Tensor;
   }
 
-  /** A linear weight (may be a q8_0 QTensor). */
-  private pw(name: string): Tensor | QTensor {
-    return this.paramSource || this.flat ? this.p(name) : this.lowp!.get(name)!;
-  }
-
-  /** y_i = x · W_iᵀ: one fused native call for low-precision weights, separate GEMMs for float32. */
+  /**
+   * y_i = x · W_iᵀ: one fused native call for low-precision weights; separate GEMMs for float32
+   * (with the amp_bf16 compute copy of each weight when enabled).
+   */
   private linears(x: Tensor, names: readonly string[]): Tensor[] {
     if (this.lowp && !this.paramSource) return lowpLinearMulti(x, names.map((n) => this.lowp!.get(n)!));
-    return names.map((n) => linear(x, this.p(n)));
+    return names.map((n) => linear(x, this.p(n), this.computeCopy(n)));
   }
 
   /** docStart / positions tensors [B, T] for ForwardOptions.documentIds (null without). */
@@ -498,14 +528,16 @@ export class OLMo {
     };
   }
 
-  private block(l: number, x: Tensor, B: number, T: number, cache: KVCache | undefined, pos: number, docs: Docs | null = null): Tensor {
+  private block(l: number, x: Tensor, B: number, T: number, cache: KVCache | undefined, pos: number, docs: Docs | null = null, fineGrained = false): Tensor {
     const c = this.config;
+    // fine_grained activation checkpointing: these pieces keep only their inputs until backward
+    const fg = (fn: (xs: Tensor[]) => Tensor, xs: Tensor[]) => (fineGrained ? checkpoint(fn, xs) : fn(xs));
     const w = (n: string) => this.p(`model.layers.${l}.${n}`);
     const NH = c.num_attention_heads, NKV = c.num_key_value_heads, HS = headDim(c), C = c.hidden_size;
     const olmo2 = c.architecture === 'olmo2';
 
     // --- attention
-    const a = olmo2 ? x : layerNorm(x, null, null, c.layer_norm_eps);
+    const a = olmo2 ? x : fg(([t]) => layerNorm(t!, null, null, c.layer_norm_eps), [x]);
     const pre = `model.layers.${l}.`;
     let [q, k, v] = this.linears(a, [`${pre}self_attn.q_proj.weight`, `${pre}self_attn.k_proj.weight`, `${pre}self_attn.v_proj.weight`]) as [Tensor, Tensor, Tensor];
     if (c.clip_qkv !== null) {
@@ -517,25 +549,77 @@ export class OLMo {
       q = rmsNorm(q, w('self_attn.q_norm.weight'), c.layer_norm_eps);
       k = rmsNorm(k, w('self_attn.k_norm.weight'), c.layer_norm_eps);
     }
-    const positions = docs?.positions;
-    const q4 = rope(q.reshape([B, T, NH, HS]), { theta: c.rope_theta, positionOffset: pos, positions });
-    const k4 = rope(k.reshape([B, T, NKV, HS]), { theta: c.rope_theta, positionOffset: pos, positions });
-    const v4 = v.reshape([B, T, NKV, HS]);
     let att: Tensor;
     if (cache) {
-      const kv = cache.append(l, k4, v4);
+      const q4 = rope(q.reshape([B, T, NH, HS]), { theta: c.rope_theta, positionOffset: pos });
+      const k4 = rope(k.reshape([B, T, NKV, HS]), { theta: c.rope_theta, positionOffset: pos });
+      const kv = cache.append(l, k4, v.reshape([B, T, NKV, HS]));
       att = attention(q4, kv.k, kv.v, { causal: true });
-    } else att = attention(q4, k4, v4, { causal: true, docStart: docs?.docStart });
-    let o = linear(att.reshape([B, T, C]), this.pw(`${pre}self_attn.o_proj.weight`));
+    } else {
+      // document tensors go in as checkpoint inputs (not captured), so a recomputation sees live ones
+      const docIn = docs ? [docs.docStart, docs.positions] : [];
+      att = fg(([q2, k2, v2, ds, ps]) => attention(
+        rope(q2!.reshape([B, T, NH, HS]), { theta: c.rope_theta, positionOffset: pos, positions: ps }),
+        rope(k2!.reshape([B, T, NKV, HS]), { theta: c.rope_theta, positionOffset: pos, positions: ps }),
+        v2!.reshape([B, T, NKV, HS]), { causal: true, docStart: ds }), [q, k, v, ...docIn]);
+    }
+    let o = this.linears(att.reshape([B, T, C]), [`${pre}self_attn.o_proj.weight`])[0]!;
     if (olmo2) o = rmsNorm(o, w('post_attention_layernorm.weight'), c.layer_norm_eps);
     const h = add(x, o);
 
     // --- MLP
-    const m = olmo2 ? h : layerNorm(h, null, null, c.layer_norm_eps);
+    const m = olmo2 ? h : fg(([t]) => layerNorm(t!, null, null, c.layer_norm_eps), [h]);
     const [g, u] = this.linears(m, [`${pre}mlp.gate_proj.weight`, `${pre}mlp.up_proj.weight`]) as [Tensor, Tensor];
-    let d = linear(swiglu(g, u), this.pw(`${pre}mlp.down_proj.weight`));
+    let d = this.linears(fg(([g2, u2]) => swiglu(g2!, u2!), [g, u]), [`${pre}mlp.down_proj.weight`])[0]!;
     if (olmo2) d = rmsNorm(d, w('post_feedforward_layernorm.weight'), c.layer_norm_eps);
     return add(h, d);
+  }
+
+  /**
+   * amp_bf16: keeps a bfloat16 copy of every parameter (one flat buffer, half the master's bytes)
+   * that the projections use as GEMM operand under withAutocast('bfloat16') instead of rounding
+   * the float32 master on every call; gradients still go to the master. Call
+   * refreshComputeCopies() after every parameter update (the Trainer does, before each step).
+   */
+  enableComputeCopies(): void {
+    const flat = this.requireStorage();
+    if (this.bf16Flat) return;
+    this.bf16Flat = Tensor.allocate([flat.numel], 'bfloat16', flat.buffer.deviceIndex, false).keep();
+    for (const e of flat.entries) this.bf16Views.set(e.name, this.bf16Flat._view(e.shape, e.offset).keep());
+    this.refreshComputeCopies();
+  }
+
+  /** Re-rounds the bfloat16 compute copies from the float32 master parameters. */
+  refreshComputeCopies(): void {
+    if (this.bf16Flat) castInto(this.bf16Flat, this.requireStorage().buffer);
+  }
+
+  /** The bf16 compute copy of a parameter (null when copies are off or under sharded execution). */
+  private computeCopy(name: string): Tensor | null {
+    return this.paramSource ? null : (this.bf16Views.get(name) ?? null);
+  }
+
+  /**
+   * Training loss through the fused LM head (`linearCrossEntropy`: the [B·T, V] logits are never
+   * materialised). ids int32 [B, T]; targets int32 [B·T], aligned with positions (position t's
+   * target, `ignoreIndex` for none). Returns the SUM of cross-entropy + z-loss over the targets
+   * (differentiable; normalise it yourself) and the two parts as numbers. Single process only.
+   */
+  fusedLoss(ids: Tensor, targets: Tensor, opts: { ignoreIndex?: number; zLossMultiplier?: number; activationCheckpointing?: ActivationCheckpointing | null; chunkRows?: number } = {}): { loss: Tensor; ceSum: number; zSum: number } {
+    const P = this.requireStorage();
+    const c = this.config;
+    return tidy(() => {
+      const [B, T] = ids.shape as [number, number];
+      let x = embedding(ids, P.view('model.embed_tokens.weight'));
+      const ac = opts.activationCheckpointing;
+      for (let l = 0; l < c.num_hidden_layers; l++) {
+        if (checkpointsBlock(ac, l)) x = checkpoint(([t]) => this.block(l, t!, B, T, undefined, 0), [x]);
+        else x = this.block(l, x, B, T, undefined, 0, null, ac === 'fine_grained');
+      }
+      const hN = this.norm(x, 'model.norm.weight');
+      const head = c.tie_word_embeddings ? P.view('model.embed_tokens.weight') : P.view('lm_head.weight');
+      return linearCrossEntropy(hN.reshape([B * T, c.hidden_size]), head, targets, { ignoreIndex: opts.ignoreIndex, zLossMultiplier: opts.zLossMultiplier, chunkRows: opts.chunkRows });
+    });
   }
 
   /**
@@ -556,13 +640,18 @@ export class OLMo {
       if (opts.cache && opts.cache.batch !== B) throw new OlmoError('SHAPE_MISMATCH', `KV cache batch ${opts.cache.batch} != input batch ${B}`);
       if (opts.cache && opts.documentIds) throw new OlmoError('INVALID_ARGUMENT', 'documentIds cannot be combined with a KV cache');
       const docs = this.docsTensors(opts.documentIds, B, T);
+      const docIn = docs ? [docs.docStart, docs.positions] : [];
       let x = embedding(ids, this.p('model.embed_tokens.weight'));
-      for (let l = 0; l < c.num_hidden_layers; l++) x = this.block(l, x, B, T, opts.cache, pos, docs);
+      const ac = opts.cache ? null : opts.activationCheckpointing;
+      for (let l = 0; l < c.num_hidden_layers; l++) {
+        if (checkpointsBlock(ac, l)) x = checkpoint(([t, ds, ps]) => this.block(l, t!, B, T, undefined, pos, ds ? { docStart: ds, positions: ps! } : null), [x, ...docIn]);
+        else x = this.block(l, x, B, T, opts.cache, pos, docs, ac === 'fine_grained');
+      }
       if (opts.cache) opts.cache.length = pos + T;
       if (opts.lastOnly && T > 1) x = x.slice(1, T - 1, T);
       const hN = this.norm(x, 'model.norm.weight');
-      const head = this.pw(c.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight');
-      const logits = linear(hN, head);
+      const headName = c.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
+      const logits = this.linears(hN, [headName])[0]!;
       let loss: Tensor | null = null, zLoss: Tensor | null = null;
       if (opts.labels !== undefined) {
         if (opts.lastOnly) throw new OlmoError('INVALID_ARGUMENT', 'labels and lastOnly cannot be combined');
@@ -662,6 +751,10 @@ export class OLMo {
     this.disposed = true;
     if (this.flat) for (const v of this.flat.views.values()) { v.grad?.dispose(); v.grad = null; }
     this.gradFlat?.dispose();
+    for (const v of this.bf16Views.values()) v.dispose();
+    this.bf16Views.clear();
+    this.bf16Flat?.dispose();
+    this.bf16Flat = null;
     this.flat?.dispose();
     if (this.lowp) disposeWeights(this.lowp);
   }

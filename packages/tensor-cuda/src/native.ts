@@ -88,6 +88,11 @@ export function memoryStats() {
   return native().memoryStats();
 }
 
+/** Restarts the peak counters (cpuPeakBytes / cudaPeakBytes) from the current live bytes. */
+export function resetPeakMemory(): void {
+  native().resetPeakMemory();
+}
+
 /** Returns cached CPU blocks to the OS (the allocator keeps freed blocks for reuse, bounded). */
 export function emptyCache(): void {
   call((n) => n.emptyCache());

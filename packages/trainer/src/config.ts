@@ -57,6 +57,8 @@ export interface TrainConfig {
   wandb: unknown; compile: unknown; fsdp: unknown; ddp: unknown; distributed_strategy: string | null;
   gen1_gc_interval: number | null; remote_save_folder: string | null;
   fused_loss: boolean | null; save_interval_ephemeral: number | null; sharded_checkpointer: string | null;
+  /** OLMo's strategy (single-process training; FSDP units already recompute in backward). */
+  activation_checkpointing: 'whole_layer' | 'one_in_two' | 'one_in_three' | 'one_in_four' | 'fine_grained' | null;
 }
 
 type LeafType = 'int' | 'number' | 'string' | 'bool' | 'any' | 'string[]' | 'number[]' | 'duration' | 'object';
@@ -117,6 +119,7 @@ export const SCHEMA: Schema = {
   wandb: L('any', { nullable: true }), compile: L('any', { nullable: true }), fsdp: L('any', { nullable: true }), ddp: L('any', { nullable: true }),
   distributed_strategy: L('string', { nullable: true }), gen1_gc_interval: L('int', { nullable: true }), remote_save_folder: L('string', { nullable: true }),
   fused_loss: L('bool', { nullable: true }), save_interval_ephemeral: L('int', { nullable: true, min: 1 }), sharded_checkpointer: L('string', { nullable: true }),
+  activation_checkpointing: L('string', { nullable: true, enum: ['whole_layer', 'one_in_two', 'one_in_three', 'one_in_four', 'fine_grained'] }),
 };
 
 export function defaultConfig(): TrainConfig {
@@ -143,7 +146,7 @@ export function defaultConfig(): TrainConfig {
     loss_normalization: 'target_tokens', console_log_interval: 1, progress: null, mfu_peak_flops: null, speed_monitor: { window_size: 20 },
     eval_interval: null, eval_subset_num_batches: -1, device_eval_batch_size: null, evaluators: [],
     wandb: null, compile: null, fsdp: null, ddp: null, distributed_strategy: null, gen1_gc_interval: null, remote_save_folder: null,
-    fused_loss: null, save_interval_ephemeral: null, sharded_checkpointer: null,
+    fused_loss: null, save_interval_ephemeral: null, sharded_checkpointer: null, activation_checkpointing: null,
   };
 }
 

@@ -33,7 +33,12 @@ export interface ShardableModel extends TrainableModel {
 
 export type WrappingStrategy = 'by_block' | 'by_block_group' | 'whole_model';
 
-export interface FsdpSettings { wrappingStrategy: WrappingStrategy; blockGroupSize: number }
+/**
+ * precision (OLMo's fsdp.precision): 'mixed' (default) reduces gradients in float32; 'pure' in
+ * bfloat16 (see FSDP.reduceDtype). Compute precision comes from the top-level `precision` key
+ * (amp_bf16: bf16 GEMM operands in both cases).
+ */
+export interface FsdpSettings { wrappingStrategy: WrappingStrategy; blockGroupSize: number; precision: 'mixed' | 'pure' }
 
 /** OLMo's `fsdp:` section → settings (null when absent). */
 export function fsdpSettings(c: TrainConfig): FsdpSettings | null {
@@ -45,7 +50,9 @@ export function fsdpSettings(c: TrainConfig): FsdpSettings | null {
   if (!known.includes(ws as string | null)) throw new ConfigError('fsdp.wrapping_strategy', `unknown strategy '${String(ws)}'`, 'one of by_block, by_block_group, whole_model (null = whole model)');
   const g = Number(f.block_group_size ?? (c.model as unknown as Record<string, unknown>).block_group_size ?? 1);
   if (!Number.isInteger(g) || g < 1) throw new ConfigError('fsdp.block_group_size', `must be a positive integer, got ${String(f.block_group_size)}`);
-  return { wrappingStrategy: ws === null || ws === 'null' ? 'whole_model' : (ws as WrappingStrategy), blockGroupSize: g };
+  const precision = f.precision ?? 'mixed';
+  if (precision !== 'mixed' && precision !== 'pure') throw new ConfigError('fsdp.precision', `unknown precision '${String(f.precision)}'`, 'mixed (gradients reduced in float32) or pure (bfloat16)');
+  return { wrappingStrategy: ws === null || ws === 'null' ? 'whole_model' : (ws as WrappingStrategy), blockGroupSize: g, precision };
 }
 
 export interface MemoryReport {
@@ -75,7 +82,7 @@ export class DistContext {
       if (!(k in model)) throw new ConfigError('fsdp', `the model does not support sharded execution (no ${k})`);
     }
     const specs: FsdpUnitSpec[] = fsdpUnits(model.specs, settings.wrappingStrategy, settings.blockGroupSize);
-    this.fsdp = new FSDP(pg, specs, { gradReduce: 'avg' });
+    this.fsdp = new FSDP(pg, specs, { gradReduce: 'avg', reduceDtype: settings.precision === 'pure' ? 'bfloat16' : 'float32' });
     this.fsdp.loadFull((n) => model.parameter(n));
     model.releaseStorage();
     this.pieces = this.fsdp.pieces();
@@ -204,7 +211,7 @@ export function maybeDistributed(c: TrainConfig, model: TrainableModel, pg?: Pro
   const group = pg ?? ProcessGroup.init();
   if (group.worldSize === 1 && !settings) return null;
   if (c.global_train_batch_size % group.worldSize !== 0) throw new ConfigError('global_train_batch_size', `${c.global_train_batch_size} is not divisible by the world size ${group.worldSize} (each rank trains on global/W instances)`, `use a multiple of ${group.worldSize}`);
-  return new DistContext(group, model as ShardableModel, settings ?? { wrappingStrategy: 'by_block', blockGroupSize: 1 });
+  return new DistContext(group, model as ShardableModel, settings ?? { wrappingStrategy: 'by_block', blockGroupSize: 1, precision: 'mixed' });
 }
 
 /**

@@ -41,22 +41,38 @@ export interface LossOut {
   zSum: number;
 }
 
+export type ActivationCheckpointing = 'whole_layer' | 'one_in_two' | 'one_in_three' | 'one_in_four' | 'fine_grained';
+
+/** A model with the fused LM-head loss (@olmo/model's OLMo.fusedLoss). */
+export interface FusedLossModel {
+  fusedLoss(ids: Tensor, targets: Tensor, opts: { ignoreIndex?: number; zLossMultiplier?: number; activationCheckpointing?: ActivationCheckpointing | null }): { loss: Tensor; ceSum: number; zSum: number };
+}
+
 export interface LossModel {
-  forward(ids: number[][] | Tensor, opts?: { labels?: number[][] | Tensor }): { logits: Tensor; loss?: Tensor | null };
+  forward(ids: number[][] | Tensor, opts?: { labels?: number[][] | Tensor; activationCheckpointing?: ActivationCheckpointing | null }): { logits: Tensor; loss?: Tensor | null };
 }
 
 /**
  * Forward + loss for one microbatch of ids [B, T], with the fused crossEntropy op on the logits
  * (sum reduction, z-loss fused).
  */
-export function microbatchLoss(model: LossModel, ids: Int32Array, B: number, T: number, o: { normalizer: number; zLossMultiplier?: number; labelMask?: Uint8Array | null }): LossOut {
+export function microbatchLoss(model: LossModel, ids: Int32Array, B: number, T: number, o: { normalizer: number; zLossMultiplier?: number; labelMask?: Uint8Array | null; activationCheckpointing?: ActivationCheckpointing | null; fused?: boolean }): LossOut {
   const targets = nextTokenTargets(ids, B, T, o.labelMask);
   const idsT = tensor(ids, { shape: [B, T], dtype: 'int32' });
   try {
     // targets aligned with positions: position t predicts ids[t+1]; the last position is ignored.
     const tg = new Int32Array(B * T).fill(IGNORE_INDEX);
     for (let b = 0; b < B; b++) tg.set(targets.subarray(b * (T - 1), (b + 1) * (T - 1)), b * T);
-    const { logits } = model.forward(idsT);
+    if (o.fused && typeof (model as Partial<FusedLossModel>).fusedLoss === 'function') {
+      // fused LM head + CE (config fused_loss): the [B·T, V] logits never exist; z-loss comes combined
+      const tgt = tensor(tg, { shape: [B * T], dtype: 'int32' });
+      const r = (model as unknown as FusedLossModel).fusedLoss(idsT, tgt, { ignoreIndex: IGNORE_INDEX, zLossMultiplier: o.zLossMultiplier ?? 0, activationCheckpointing: o.activationCheckpointing });
+      tgt.dispose();
+      const ceLoss = scale(r.loss, 1 / o.normalizer);
+      r.loss.dispose();
+      return { ceLoss, zLoss: null, ceSum: r.ceSum, zSum: r.zSum };
+    }
+    const { logits } = o.activationCheckpointing ? model.forward(idsT, { activationCheckpointing: o.activationCheckpointing }) : model.forward(idsT);
     const V = logits.shape[logits.shape.length - 1]!;
     const flat = logits.reshape([B * T, V]);
     const tgt = tensor(tg, { shape: [B * T], dtype: 'int32' });

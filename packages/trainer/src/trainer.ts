@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { add, copyInto, tensor, tidy, type Tensor } from '@olmo/tensor-cuda';
+import { add, copyInto, tensor, tidy, withAutocast, type AutocastDtype, type Tensor } from '@olmo/tensor-cuda';
 import { configToYAML, maxStepsOf, requireData, seqLenOf, type TrainConfig } from './config.js';
 import { CheckpointError, ConfigError, NonFiniteError } from './errors.js';
 import { microbatchLoss } from './loss.js';
@@ -96,6 +96,8 @@ export class Trainer implements TrainerView {
   readonly log: (line: string) => void;
   /** FSDP state when the run is distributed (mpirun with W > 1, or a config `fsdp:` section); see fsdp.ts. */
   readonly dist: DistContext | null;
+  /** Matmul precision of forward + backward (config `precision`): 'bfloat16' for amp_bf16, null for fp32. */
+  readonly autocast: AutocastDtype | null;
 
   constructor(o: TrainerOptions) {
     this.config = o.config;
@@ -133,7 +135,13 @@ export class Trainer implements TrainerView {
     const names = new Set<string>();
     for (const cb of this.callbacks) { if (names.has(cb.name)) throw new ConfigError('callbacks', `duplicate callback name '${cb.name}'`); names.add(cb.name); }
     this.tokenizerHash = o.tokenizerHash ?? null;
-    if (c.precision !== 'fp32' && c.device === 'cpu') this.log(`[olmo] precision ${c.precision} requested on CPU: training in fp32`);
+    // amp_bf16: GEMM operands rounded to bf16 with float32 accumulation (forward and backward, on
+    // CPU and CUDA alike); master weights, gradients, AdamW state and everything else float32.
+    this.autocast = c.precision === 'amp_bf16' ? 'bfloat16' : null;
+    // bf16 copies of the parameters for the GEMMs (single process; FSDP gathers per unit)
+    const cm = o.model as unknown as { enableComputeCopies?: () => void };
+    if (this.autocast && !this.dist && typeof cm.enableComputeCopies === 'function') cm.enableComputeCopies();
+    if (c.precision === 'amp_fp16') this.log('[olmo] precision amp_fp16 is not implemented: training in fp32 (use amp_bf16)');
   }
 
   /** Builds model, data and trainer from a resolved config (resuming when load_path / try_load_latest_save say so). */
@@ -206,6 +214,9 @@ export class Trainer implements TrainerView {
   /** One optimizer step on the next global batch. Returns its metrics (OLMo names). */
   trainStep(): Metrics {
     if (this.dist) return this.trainStepSharded(this.dist);
+    // amp_bf16: refresh the bf16 compute copies from the master weights (after the last optimizer
+    // step, a checkpoint restore, or any other update)
+    if (this.autocast) (this.model as unknown as { refreshComputeCopies?: () => void }).refreshComputeCopies?.();
     const { lr, maxNorm, ids, labelMask, B, T, mb, normalizer, zMult } = this.beginStep();
     const zm = this.model as unknown as { zeroGrad?: () => void };
     if (typeof zm.zeroGrad === 'function') zm.zeroGrad();
@@ -213,12 +224,12 @@ export class Trainer implements TrainerView {
     let ceSum = 0, zSum = 0;
     for (let s = 0; s < B; s += mb) {
       const n = Math.min(mb, B - s);
-      tidy(() => {
-        const out = microbatchLoss(this.model, ids.subarray(s * T, (s + n) * T), n, T, { normalizer, zLossMultiplier: zMult, labelMask: labelMask ? labelMask.subarray(s * T, (s + n) * T) : null });
+      withAutocast(this.autocast, () => tidy(() => {
+        const out = microbatchLoss(this.model, ids.subarray(s * T, (s + n) * T), n, T, { normalizer, zLossMultiplier: zMult, labelMask: labelMask ? labelMask.subarray(s * T, (s + n) * T) : null, activationCheckpointing: this.config.activation_checkpointing, fused: this.config.fused_loss === true });
         ceSum += out.ceSum; zSum += out.zSum;
         const total: Tensor = out.zLoss ? add(out.ceLoss, out.zLoss) : out.ceLoss;
         total.backward();
-      });
+      }));
     }
     const ce = ceSum / normalizer;
     if (!Number.isFinite(ce)) throw new NonFiniteError(this.step, 'train/CrossEntropyLoss');
@@ -239,11 +250,12 @@ export class Trainer implements TrainerView {
     let ceSum = 0, zSum = 0;
     for (let s = 0; s < B; s += mb) {
       const n = Math.min(mb, B - s);
-      tidy(() => {
+      // backward inside the autocast too: FSDP recomputes each unit's forward during backward
+      withAutocast(this.autocast, () => tidy(() => {
         const out = dist.microbatch(this.model as ShardableModel, ids.subarray(s * T, (s + n) * T), n, T, { normalizer, zLossMultiplier: zMult, labelMask: labelMask ? labelMask.subarray(s * T, (s + n) * T) : null });
         ceSum += out.ceSum; zSum += out.zSum;
         out.loss.backward();
-      });
+      }));
     }
     const [gCe, gZ, gN] = dist.allReduceF64([ceSum, zSum, normalizer]);
     const ce = gCe! / gN!;

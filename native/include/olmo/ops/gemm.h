@@ -2,7 +2,10 @@
 //   op(A) is [M,K] (A stored [M,K] with leading dim lda, or [K,M] when transA);
 //   op(B) is [K,N] (B stored [K,N], or [N,K] when transB); C is [M,N] with leading dim ldc.
 //   Batches are `stride*` elements apart (0 broadcasts one operand over the batch).
-//   gemm_bf16 (CUDA only): the same with bf16 (uint16 bit pattern) A and B, fp32 accumulation and fp32 C.
+//   gemm_bf16: the same with A and B rounded to bf16 (uint16 bit pattern) and fp32 accumulation, fp32 C —
+//     mixed-precision (amp_bf16) numerics. CPU (native/cpu/gemm_bf16.cc): float32 or bf16 operands,
+//     rounded while packing; AVX512-BF16 vdpbf16ps kernel, or rounding + sgemm (gemm_bf16_isa() says
+//     which; OLMO_CPU_GEMM_BF16=avx2 forces the latter). CUDA: bf16 operands (cuBLAS or tiled kernel).
 //   gemm_backend(dev): "cublas" when cuBLAS was found at run time (dlopen), else "tiled" (built-in kernel);
 //   cublas_path(): the library that was loaded ("" when none). See native/cuda/gemm.cu and docs/cuda.md.
 // Backward of Y = X @ W^T (a linear layer) is two more gemm calls: dX = dY @ W, dW += dY^T @ X.
@@ -10,10 +13,16 @@
 #include <cstdint>
 #include <string>
 
+#include "olmo/tensor.h"
+
 namespace olmo::cpu {
 void gemm_f32(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
               const float* A, int64_t lda, int64_t strideA, const float* B, int64_t ldb, int64_t strideB,
               float beta, float* C, int64_t ldc, int64_t strideC, int64_t batch);
+void gemm_bf16(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const void* A, DType adt,
+               int64_t lda, int64_t strideA, const void* B, DType bdt, int64_t ldb, int64_t strideB, float beta, float* C,
+               int64_t ldc, int64_t strideC, int64_t batch);
+const char* gemm_bf16_isa();
 }  // namespace olmo::cpu
 
 namespace olmo::cuda {

@@ -113,11 +113,20 @@ export class FSDP {
    * gradient is the mean over ranks) or 'sum' (each rank's loss is already normalised globally).
    */
   readonly gradReduce: 'avg' | 'sum';
+  /**
+   * Precision of the gradient reduce-scatter: 'float32' (OLMo's fsdp.precision `mixed`) or
+   * 'bfloat16' (`pure`): each rank's full gradient is rounded to bf16 before the collective and
+   * the reduced shard again after it — the values a bf16 reduce-scatter transports. The sum itself
+   * runs in float32 (MPI has no bf16 reduction), so this models pure's transport rounding, not the
+   * rounding of every partial sum of a bf16 ring.
+   */
+  readonly reduceDtype: 'float32' | 'bfloat16';
   readonly device: number;
 
-  constructor(readonly pg: ProcessGroup, specs: readonly FsdpUnitSpec[], opts: { device?: number; gradReduce?: 'avg' | 'sum' } = {}) {
+  constructor(readonly pg: ProcessGroup, specs: readonly FsdpUnitSpec[], opts: { device?: number; gradReduce?: 'avg' | 'sum'; reduceDtype?: 'float32' | 'bfloat16' } = {}) {
     this.device = opts.device ?? -1;
     this.gradReduce = opts.gradReduce ?? 'avg';
+    this.reduceDtype = opts.reduceDtype ?? 'float32';
     const device = this.device;
     for (const s of specs) {
       if (this.units.has(s.name)) throw new ArgumentError(`FSDP: duplicate unit '${s.name}'`);
@@ -237,7 +246,9 @@ export class FSDP {
           }
           // fp32 reduce-scatter of the full gradient, accumulated into this rank's shard.
           const part = zeros([u.shardSize], { device: u.shard.device });
+          if (this.reduceDtype === 'bfloat16') roundToBf16InPlace(gradBufs[i]!);
           this.pg.reduceScatter(part, gradBufs[i]!, this.gradReduce).wait();
+          if (this.reduceDtype === 'bfloat16') roundToBf16InPlace(part);
           addInPlace(u.shardGrad, part);
           part.dispose();
           gradBufs[i]!.dispose();
@@ -303,4 +314,13 @@ export function fsdpUnits(params: ReadonlyArray<{ name: string; shape: readonly 
     (units.get(u)!.params as Array<{ name: string; shape: readonly number[] }>).push(p);
   }
   return [...units.values()];
+}
+
+/** t = float32(bfloat16(t)) in place (round to nearest even). */
+function roundToBf16InPlace(t: Tensor): void {
+  const b = t.to('bfloat16');
+  const f = b.to('float32');
+  copyInto(t, f);
+  b.dispose();
+  f.dispose();
 }

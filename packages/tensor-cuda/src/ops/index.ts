@@ -13,6 +13,7 @@ export * from './concat.js';
 export * from './crossentropy.js';
 export * from './adamw.js';
 export * from './gradclip.js';
+export * from './linearcrossentropy.js';
 export * from './lowplinear.js';
 export * from './quantize.js';
 export * from './documents.js';

@@ -4,6 +4,8 @@
  *     is then shared across a's batch (no copy). Transposes are free (folded into the GEMM).
  *   linear(x, w): x [..., K] @ w[N, K]^T -> [..., N] — the layer form with HF weight layout.
  * Backward: dA = dC @ B^T, dB = A^T @ dC (batched; reduced over the batch when b is shared).
+ * Under withAutocast('bfloat16') (autocast.ts) the forward and backward GEMMs of the op round
+ * their operands to bf16 and accumulate in float32 (native gemmBf16); results stay float32.
  */
 import { needsGrad, record } from '../autograd.js';
 import { call } from '../native.js';
@@ -11,16 +13,40 @@ import { Tensor, shapeSize } from '../tensor.js';
 import { ShapeError } from '../errors.js';
 import { contig } from './views.js';
 import { expectDtype, fmt, sameDevice } from './util.js';
+import { autocastDtype } from '../autocast.js';
+import { DTYPE_CODE } from '../dtype.js';
+import { to } from './views.js';
 import { isLowpWeight, lowpLinear } from './lowplinear.js';
 import type { QTensor } from '../qtensor.js';
 
 export interface MatmulOptions {
   transA?: boolean;
   transB?: boolean;
+  /**
+   * A bfloat16 copy of b (same shape) used as the GEMM operand under withAutocast('bfloat16')
+   * instead of rounding b on every call — amp_bf16's "bf16 copies of the parameters for compute".
+   * Gradients still flow to b (the float32 master). Ignored outside autocast.
+   */
+  computeB?: Tensor | null;
+}
+
+export interface GemmOptions {
+  transA?: boolean;
+  transB?: boolean;
+  alpha?: number;
+  beta?: number;
+  /** 'bf16': operands rounded to bfloat16, float32 accumulation (default 'float32'). */
+  precision?: 'float32' | 'bf16';
+}
+
+/** Which CPU kernel runs bf16 GEMMs: 'avx512bf16' (vdpbf16ps) or 'avx2' (rounding + sgemm); see native/cpu/gemm_bf16.cc. */
+export function gemmBf16Isa(): 'avx512bf16' | 'avx2' {
+  return call((n) => n.gemmBf16Isa() as 'avx512bf16' | 'avx2');
 }
 
 /** Raw GEMM into `out` (no autograd). out = alpha * op(a) @ op(b) + beta * out. */
-export function gemmInto(out: Tensor, a: Tensor, b: Tensor, o: { transA?: boolean; transB?: boolean; alpha?: number; beta?: number } = {}): void {
+export function gemmInto(out: Tensor, a: Tensor, b: Tensor, o: GemmOptions = {}): void {
+  if (o.precision === 'bf16' || a.dtype === 'bfloat16' || b.dtype === 'bfloat16') return gemmBf16Into(out, a, b, o);
   const ta = !!o.transA, tb = !!o.transB;
   const aR = a.shape[a.ndim - 2]!, aC = a.shape[a.ndim - 1]!;
   const bR = b.shape[b.ndim - 2]!, bC = b.shape[b.ndim - 1]!;
@@ -31,6 +57,28 @@ export function gemmInto(out: Tensor, a: Tensor, b: Tensor, o: { transA?: boolea
     a.buf, a.byteOffset, aC, batchA === 1 ? 0 : aR * aC,
     b.buf, b.byteOffset, bC, batchB === 1 ? 0 : bR * bC,
     o.beta ?? 0, out.buf, out.byteOffset, N, batch === 1 && batchA === 1 && batchB === 1 ? 0 : M * N, batch));
+}
+
+/** gemmInto with bf16-rounded operands (float32 or bfloat16 tensors) and float32 accumulation. */
+function gemmBf16Into(out: Tensor, a: Tensor, b: Tensor, o: GemmOptions): void {
+  // CUDA kernels take bfloat16 operands: cast float32 ones (the CPU kernel rounds while packing).
+  const ac = a.deviceIndex >= 0 && a.dtype === 'float32' ? to(a, 'bfloat16') : a;
+  const bc = b.deviceIndex >= 0 && b.dtype === 'float32' ? to(b, 'bfloat16') : b;
+  try {
+    const ta = !!o.transA, tb = !!o.transB;
+    const aR = ac.shape[ac.ndim - 2]!, aC = ac.shape[ac.ndim - 1]!;
+    const bR = bc.shape[bc.ndim - 2]!, bC = bc.shape[bc.ndim - 1]!;
+    const M = ta ? aC : aR, K = ta ? aR : aC, N = tb ? bR : bC;
+    const batchA = shapeSize(ac.shape.slice(0, -2)), batchB = shapeSize(bc.shape.slice(0, -2));
+    const batch = Math.max(batchA, batchB);
+    call((n) => n.gemmBf16(ta, tb, M, N, K, o.alpha ?? 1,
+      ac.buf, ac.byteOffset, DTYPE_CODE[ac.dtype], aC, batchA === 1 ? 0 : aR * aC,
+      bc.buf, bc.byteOffset, DTYPE_CODE[bc.dtype], bC, batchB === 1 ? 0 : bR * bC,
+      o.beta ?? 0, out.buf, out.byteOffset, N, batch === 1 && batchA === 1 && batchB === 1 ? 0 : M * N, batch));
+  } finally {
+    if (ac !== a) ac.dispose();
+    if (bc !== b) bc.dispose();
+  }
 }
 
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
@@ -48,18 +96,24 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     throw new ShapeError(`matmul: batch dims ${fmt(batchShapeA)} and ${fmt(batchShapeB)} differ`, 'b must be 2-D (shared) or have the same batch dims as a');
   }
   const outShape = [...(batchShapeA.length >= batchShapeB.length ? batchShapeA : batchShapeB), M, N];
-  const ac = contig(a), bc = contig(b);
+  const useCopy = !!opts.computeB && autocastDtype() === 'bfloat16';
+  if (useCopy && (opts.computeB!.dtype !== 'bfloat16' || fmt(opts.computeB!.shape) !== fmt(b.shape) || !opts.computeB!.isContiguous)) {
+    throw new ShapeError(`matmul: computeB must be a contiguous bfloat16 tensor of b's shape ${fmt(b.shape)}`);
+  }
+  const ac = contig(a), bc = useCopy ? opts.computeB!.share() : contig(b);
+  // captured now: the backward GEMMs use the forward's precision even when backward() runs outside the autocast
+  const precision = autocastDtype() === 'bfloat16' ? 'bf16' : 'float32';
   try {
     const out = Tensor.allocate(outShape, 'float32', dev, false);
-    gemmInto(out, ac, bc, { transA: ta, transB: tb });
+    gemmInto(out, ac, bc, { transA: ta, transB: tb, precision });
     if (needsGrad(a, b)) {
       record(out, 'matmul', [a, b], [ac, bc], (g, [sa, sb]) => {
         let da: Tensor | null = null, db: Tensor | null = null;
         if (a.requiresGrad) {
           // C = op(A) op(B): d op(A) = g op(B)^T; if transA, dA = (g op(B)^T)^T = op(B) g^T.
           da = Tensor.allocate(a.shape, 'float32', dev, false);
-          if (!ta) gemmInto(da, g, sb!, { transB: !tb });
-          else gemmInto(da, sb!, g, { transA: tb, transB: true });
+          if (!ta) gemmInto(da, g, sb!, { transB: !tb, precision });
+          else gemmInto(da, sb!, g, { transA: tb, transB: true, precision });
         }
         if (b.requiresGrad) {
           db = Tensor.allocate(b.shape, 'float32', dev, false);
@@ -69,14 +123,14 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
             const aFlat = sa!._view([shapeSize(a.shape.slice(0, -2)) * a.shape[a.ndim - 2]!, a.shape[a.ndim - 1]!], sa!.offset);
             const gFlat = g._view([shapeSize(outShape.slice(0, -2)) * M, N], g.offset);
             if (ta) throw new ShapeError('matmul: transA with a shared 2-D b is not supported for backward', 'reshape a instead');
-            if (!tb) gemmInto(db, aFlat, gFlat, { transA: true });
-            else gemmInto(db, gFlat, aFlat, { transA: true });
+            if (!tb) gemmInto(db, aFlat, gFlat, { transA: true, precision });
+            else gemmInto(db, gFlat, aFlat, { transA: true, precision });
             aFlat.dispose();
             gFlat.dispose();
           } else if (!tb) {
-            gemmInto(db, sa!, g, { transA: !ta });
+            gemmInto(db, sa!, g, { transA: !ta, precision });
           } else {
-            gemmInto(db, g, sa!, { transA: true, transB: ta });
+            gemmInto(db, g, sa!, { transA: true, transB: ta, precision });
           }
         }
         return [da, db];
@@ -91,16 +145,17 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
 
 /**
  * x [..., K] @ w[N, K]^T -> [..., N]: a linear layer with HF weight layout, as one GEMM. A bfloat16
- * or q8_0 (QTensor) weight goes to lowpLinear (inference only, see ops/lowplinear.ts).
+ * or q8_0 (QTensor) weight goes to lowpLinear (inference only, see ops/lowplinear.ts); wBf16 is the
+ * amp_bf16 compute copy of a float32 weight (see MatmulOptions.computeB).
  */
-export function linear(x: Tensor, w: Tensor | QTensor): Tensor {
+export function linear(x: Tensor, w: Tensor | QTensor, wBf16: Tensor | null = null): Tensor {
   if (w instanceof Tensor ? w.dtype === 'bfloat16' : isLowpWeight(w)) return lowpLinear(x, w);
   w = w as Tensor;
   if (w.ndim !== 2) throw new ShapeError(`linear: weight must be 2-D [out, in], got ${fmt(w.shape)}`);
   if (x.shape[x.ndim - 1] !== w.shape[1]) throw new ShapeError(`linear: input features ${x.shape[x.ndim - 1]} != weight in-features ${w.shape[1]} (${fmt(x.shape)} vs ${fmt(w.shape)})`);
   const lead = x.shape.slice(0, -1);
   const x2 = x.ndim === 2 ? x : x.reshape([shapeSize(lead), w.shape[1]!]);
-  const y2 = matmul(x2, w, { transB: true });
+  const y2 = matmul(x2, w, { transB: true, computeB: wBf16 });
   if (x2 === x) return y2;
   x2.dispose();
   const y = y2.reshape([...lead, w.shape[0]!]);

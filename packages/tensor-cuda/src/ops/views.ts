@@ -182,3 +182,11 @@ export function to(t: Tensor, target: Device | DType | { device?: Device; dtype?
     if (src !== t) src.dispose();
   }
 }
+
+/** dst = src converted to dst's dtype (round to nearest even for bfloat16), in place; same shape, both contiguous. Not recorded. */
+export function castInto(dst: Tensor, src: Tensor): void {
+  if (fmt(dst.shape) !== fmt(src.shape)) throw new ShapeError(`castInto: shapes ${fmt(dst.shape)} and ${fmt(src.shape)} differ`);
+  if (!dst.isContiguous || !src.isContiguous) throw new ShapeError('castInto: both tensors must be contiguous');
+  if (dst.deviceIndex !== src.deviceIndex) throw new ShapeError('castInto: tensors on different devices');
+  call((n) => n.cast(dst.buf, dst.byteOffset, DTYPE_CODE[dst.dtype], src.buf, src.byteOffset, DTYPE_CODE[src.dtype], src.size));
+}

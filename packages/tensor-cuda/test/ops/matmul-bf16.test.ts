@@ -1,0 +1,147 @@
+/**
+ * bf16 GEMMs (amp_bf16 numerics): operands rounded to bfloat16 (nearest even), float32
+ * accumulation. Checked against a float64 product of the bf16-rounded operands, on both CPU
+ * kernels (AVX512-BF16 vdpbf16ps where the CPU has it, and the forced avx2 rounding+sgemm path).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Generator, Tensor, bf16BitsToF32, f32ToBf16Bits, gemmBf16Isa, gemmInto, linear, matmul, tensor, withAutocast, zeros } from '../../src/index.js';
+import { expectClose, projectionWeights, randomTensor, relErr, toF64 } from '../helpers.js';
+
+const bf = (x: number) => bf16BitsToF32(f32ToBf16Bits(x));
+const roundBf16 = (xs: Float64Array) => xs.map(bf);
+
+/** float64 C[b] = op(A[b]) op(B[b]); A, B already rounded as wanted. */
+function ref(a: Float64Array, b: Float64Array, batch: number, M: number, N: number, K: number, ta: boolean, tb: boolean, bShared = false): Float64Array {
+  const c = new Float64Array(batch * M * N);
+  for (let z = 0; z < batch; z++) {
+    const ao = z * M * K, bo = bShared ? 0 : z * K * N;
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += a[ao + (ta ? k * M + i : i * K + k)]! * b[bo + (tb ? j * K + k : k * N + j)]!;
+        c[z * M * N + i * N + j] = s;
+      }
+  }
+  return c;
+}
+
+const hasBf16Isa = (() => { const prev = process.env.OLMO_CPU_GEMM_BF16; delete process.env.OLMO_CPU_GEMM_BF16; const r = gemmBf16Isa() === 'avx512bf16'; if (prev !== undefined) process.env.OLMO_CPU_GEMM_BF16 = prev; return r; })();
+const isas: Array<'avx512bf16' | 'avx2'> = hasBf16Isa ? ['avx512bf16', 'avx2'] : ['avx2'];
+if (!hasBf16Isa) console.log('[matmul-bf16] this CPU has no AVX512-BF16: only the avx2 path is tested');
+
+function useIsa(isa: 'avx512bf16' | 'avx2') {
+  if (isa === 'avx2') process.env.OLMO_CPU_GEMM_BF16 = 'avx2';
+  else delete process.env.OLMO_CPU_GEMM_BF16;
+  expect(gemmBf16Isa()).toBe(isa);
+}
+afterEach(() => { delete process.env.OLMO_CPU_GEMM_BF16; });
+
+describe.each(isas)('bf16 GEMM on CPU (%s)', (isa) => {
+  // M not a multiple of the 6-row tile, N not of the 32-column tile, K odd and over one 512 K-block
+  for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+    it(`forward and backward under autocast, transA=${ta} transB=${tb}, batched, edge shapes`, () => {
+      useIsa(isa);
+      const gen = new Generator(3);
+      const B = 2, M = 13, N = 37, K = 1031;
+      const a = randomTensor(ta ? [B, K, M] : [B, M, K], gen);
+      const b = randomTensor(tb ? [B, N, K] : [B, K, N], gen);
+      const c = withAutocast('bfloat16', () => matmul(a, b, { transA: ta, transB: tb }));
+      const A = toF64(a), Bv = toF64(b);
+      const want = ref(roundBf16(A), roundBf16(Bv), B, M, N, K, ta, tb);
+      const got = c.toFloat32Array();
+      expectClose(got, want, 2e-6, 'forward vs float64 of bf16-rounded operands');
+      // the rounding really happened: the unrounded product is ~2^-9 away
+      expect(relErr(got, ref(A, Bv, B, M, N, K, ta, tb))).toBeGreaterThan(5e-4);
+      // backward (outside the autocast scope: the node keeps the forward's precision)
+      const g = projectionWeights(B * M * N);
+      c.backward(tensor(Float32Array.from(g), { shape: [B, M, N] }));
+      const G = roundBf16(Float64Array.from(Float32Array.from(g)));
+      // dop(A) = g op(B)^T ; dop(B) = op(A)^T g — computed in op space, then laid out like A / B
+      const dOpA = new Float64Array(B * M * K), dOpB = new Float64Array(B * K * N);
+      const Ar = roundBf16(A), Br = roundBf16(Bv);
+      for (let z = 0; z < B; z++)
+        for (let i = 0; i < M; i++)
+          for (let k = 0; k < K; k++) {
+            let s = 0;
+            for (let j = 0; j < N; j++) s += G[z * M * N + i * N + j]! * Br[z * K * N + (tb ? j * K + k : k * N + j)]!;
+            dOpA[z * M * K + (ta ? k * M + i : i * K + k)] = s;
+          }
+      for (let z = 0; z < B; z++)
+        for (let k = 0; k < K; k++)
+          for (let j = 0; j < N; j++) {
+            let s = 0;
+            for (let i = 0; i < M; i++) s += Ar[z * M * K + (ta ? k * M + i : i * K + k)]! * G[z * M * N + i * N + j]!;
+            dOpB[z * K * N + (tb ? j * K + k : k * N + j)] = s;
+          }
+      expectClose(a.grad!.toFloat32Array(), dOpA, 2e-6, 'dA');
+      expectClose(b.grad!.toFloat32Array(), dOpB, 2e-6, 'dB');
+      for (const t of [a, b, c]) t.dispose();
+    });
+  }
+
+  it('linear with a shared weight (dW summed over the batch), bf16 weight operand, wide N over one column block', () => {
+    useIsa(isa);
+    const gen = new Generator(5);
+    const x = randomTensor([3, 4, 24], gen);
+    const w = randomTensor([2100, 24], gen); // N = 2100 > the 2048-column B block
+    const y = withAutocast('bfloat16', () => linear(x, w));
+    const want = ref(roundBf16(toF64(x)), roundBf16(toF64(w)), 1, 12, 2100, 24, false, true);
+    expectClose(y.toFloat32Array(), want, 2e-6, 'linear forward');
+    // a bfloat16 tensor as the weight gives the same result (no autocast needed)
+    const wb = w.to('bfloat16');
+    const out = zeros([12, 2100]);
+    const x2 = x.reshape([12, 24]);
+    gemmInto(out, x2, wb, { transB: true });
+    expect(relErr(out.toFloat32Array(), y.toFloat32Array())).toBeLessThanOrEqual(1e-6);
+    // beta accumulates: out = 2·x@wᵀ + out
+    gemmInto(out, x2, w, { transB: true, alpha: 2, beta: 1, precision: 'bf16' });
+    expectClose(out.toFloat32Array(), want.map((v) => 3 * v), 2e-6, 'alpha/beta');
+    for (const t of [x, w, y, wb, out, x2] as Tensor[]) t.dispose();
+  });
+
+  it('K = 0 writes beta·C (zeros for beta 0) and M = 1 works', () => {
+    useIsa(isa);
+    const a = zeros([4, 0]), b = zeros([0, 5]);
+    const c = tensor(new Float32Array(20).fill(Number.NaN), { shape: [4, 5] });
+    gemmInto(c, a, b, { precision: 'bf16' });
+    expect(Array.from(c.toFloat32Array())).toEqual(new Array(20).fill(0));
+    const gen = new Generator(9);
+    const x = randomTensor([1, 77], gen, 1, false), w = randomTensor([77, 40], gen, 1, false);
+    const y = withAutocast('bfloat16', () => matmul(x, w));
+    expectClose(y.toFloat32Array(), ref(roundBf16(toF64(x)), roundBf16(toF64(w)), 1, 1, 40, 77, false, false), 2e-6, 'M=1');
+    for (const t of [a, b, c, x, w, y]) t.dispose();
+  });
+});
+
+describe('bf16 GEMM paths agree', () => {
+  it.skipIf(!hasBf16Isa)('avx512bf16 and avx2 give the same result to float32 rounding (needs AVX512-BF16)', () => {
+    const gen = new Generator(11);
+    const a = randomTensor([50, 700], gen, 1, false), b = randomTensor([700, 70], gen, 1, false);
+    useIsa('avx512bf16');
+    const c1 = withAutocast('bfloat16', () => matmul(a, b));
+    useIsa('avx2');
+    const c2 = withAutocast('bfloat16', () => matmul(a, b));
+    expect(relErr(c1.toFloat32Array(), c2.toFloat32Array())).toBeLessThanOrEqual(1e-6);
+    for (const t of [a, b, c1, c2]) t.dispose();
+  });
+});
+
+describe('bf16 compute copy of the weight (amp_bf16 parameter copies)', () => {
+  it('linear with a bf16 copy = linear rounding the float32 weight, forward and both gradients; the master gets the gradient', () => {
+    const gen = new Generator(21);
+    const x1 = randomTensor([5, 33], gen), w1 = randomTensor([19, 33], gen);
+    const x2 = tensor(x1.toFloat32Array(), { shape: [5, 33] }).requiresGrad_(true), w2 = tensor(w1.toFloat32Array(), { shape: [19, 33] }).requiresGrad_(true);
+    const copy = w2.detach().to('bfloat16');
+    const y1 = withAutocast('bfloat16', () => linear(x1, w1));
+    const y2 = withAutocast('bfloat16', () => linear(x2, w2, copy));
+    expect(Array.from(y2.toFloat32Array())).toEqual(Array.from(y1.toFloat32Array()));
+    const g = tensor(Float32Array.from(projectionWeights(5 * 19)), { shape: [5, 19] });
+    y1.backward(g); y2.backward(g);
+    expect(Array.from(x2.grad!.toFloat32Array())).toEqual(Array.from(x1.grad!.toFloat32Array()));
+    expect(Array.from(w2.grad!.toFloat32Array())).toEqual(Array.from(w1.grad!.toFloat32Array()));
+    expect(() => withAutocast('bfloat16', () => linear(x1, w1, zeros([19, 33])))).toThrow(/computeB/);
+    // outside autocast the copy is ignored: plain float32
+    const y3 = linear(x1.detach(), w1.detach(), copy);
+    expect(relErr(y3.toFloat32Array(), y1.toFloat32Array())).toBeGreaterThan(1e-4);
+  });
+});
