@@ -393,7 +393,7 @@ static void gemm(const float* x, int64_t M, int64_t K, const WeightRef* ws, int 
 constexpr int64_t kSmallM = 16;
 
 static void small_batch(const float* x, int64_t M, int64_t K, const WeightRef* ws, int nw) {
-  std::vector<ActForms> acts(size_t(M));
+  std::vector<ActForms> acts(static_cast<size_t>(M));
   bool any_bf16 = false, any_q8 = false;
   int64_t total = 0;
   std::vector<int64_t> start(size_t(nw) + 1, 0);
