@@ -8,8 +8,9 @@
 //             (34 bytes, packed), value = d * q.
 //
 // M == 1 (decode) is a GEMV that streams each weight once with the conversion fused into the dot
-// product; M > 1 converts tiles of W into a per-call float32 packing buffer and multiplies them
-// with OpenBLAS (never a float32 copy of a whole weight). Kernels are chosen at run time by CPU
+// product; 1 < M <= 16 runs the same GEMV kernels for every x row per weight row (W read once);
+// M > 16 converts tiles of W into a per-call float32 packing buffer and multiplies them with
+// OpenBLAS (never a float32 copy of a whole weight). q8_0 with int8 activations applies to M <= 16. Kernels are chosen at run time by CPU
 // features (lowp_isa()); OLMO_CPU_ISA=avx2|avx512|scalar caps the choice (tests cover every path).
 // q8_0 GEMVs quantize x per 32-block to int8 and use int8 dot products, as llama.cpp does;
 // OLMO_Q8_ACT=f32 keeps float32 x against in-register dequantized weights instead (see

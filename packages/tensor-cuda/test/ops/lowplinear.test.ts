@@ -74,7 +74,8 @@ describe('lowplinear', () => {
       tidy(() => {
         const gen = new Generator(7);
         // K = 200 exercises the vector main loop, the 8/16 steps and the scalar tail.
-        for (const [M, N, K] of [[1, 37, 200], [1, 300, 512], [5, 150, 200], [3, 129, 64]] as const) {
+        // M = 1: GEMV; M <= 16: GEMV kernels per x row; M > 16: tiles through OpenBLAS (131 rows: a partial tile)
+        for (const [M, N, K] of [[1, 37, 200], [1, 300, 512], [5, 150, 200], [3, 129, 64], [20, 131, 96]] as const) {
           const { t: w, vals } = bf16Weight(N, K, gen);
           const x = randomArray(M * K, gen);
           const y = lowpLinear(tensor(x, { shape: [M, K] }), w);
@@ -89,7 +90,7 @@ describe('lowplinear', () => {
       setLowpIsa(path, false);
       tidy(() => {
         const gen = new Generator(8);
-        for (const [M, N, K] of [[1, 41, 96], [1, 260, 512], [4, 70, 128]] as const) {
+        for (const [M, N, K] of [[1, 41, 96], [1, 260, 512], [4, 70, 128], [18, 140, 64]] as const) {
           const f = randomArray(N * K, gen, 0.5);
           const q = quantize(tensor(f, { shape: [N, K] }));
           const deq = refQ8(f);
@@ -105,23 +106,25 @@ describe('lowplinear', () => {
       setLowpIsa(path, true);
       tidy(() => {
         const gen = new Generator(9);
-        const N = 64, K = 256;
+        const N = 64, K = 256, M = 3;   // M = 3: the per-row GEMV path quantizes each x row the same way
         const f = randomArray(N * K, gen, 0.5);
         const q = quantize(tensor(f, { shape: [N, K] }));
         const deq = refQ8(f);
-        const x = randomArray(K, gen);
-        const y = lowpLinear(tensor(x, { shape: [1, K] }), q).toFloat32Array();
-        const ref = refLinear(x, deq, 1, N, K);
+        const x = randomArray(M * K, gen);
+        const y = lowpLinear(tensor(x, { shape: [M, K] }), q).toFloat32Array();
+        const y1 = lowpLinear(tensor(x.slice(0, K), { shape: [1, K] }), q).toFloat32Array();
+        expect(y.subarray(0, N)).toEqual(y1);
+        const ref = refLinear(x, deq, M, N, K);
         // Per output: |Δ| ≤ Σ_blocks Σ_j |w_j| · |Δx_j| with |Δx_j| ≤ d_x/2 (+ f16 rounding of d_x,
         // relative 2^-11 of |x_j|), d_x = max|x_block| / 127.
-        for (let n = 0; n < N; n++) {
+        for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
           let bound = 0;
           for (let b = 0; b < K / 32; b++) {
             let amax = 0;
-            for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[b * 32 + j]!));
-            for (let j = 0; j < 32; j++) bound += Math.abs(deq[n * K + b * 32 + j]!) * (amax / 127 / 2 + Math.abs(x[b * 32 + j]!) * 2 ** -10);
+            for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[m * K + b * 32 + j]!));
+            for (let j = 0; j < 32; j++) bound += Math.abs(deq[n * K + b * 32 + j]!) * (amax / 127 / 2 + Math.abs(x[m * K + b * 32 + j]!) * 2 ** -10);
           }
-          expect(Math.abs(y[n]! - ref[n]!), `row ${n}`).toBeLessThanOrEqual(bound * 1.01 + 1e-6);
+          expect(Math.abs(y[m * N + n]! - ref[m * N + n]!), `row ${m}, ${n}`).toBeLessThanOrEqual(bound * 1.01 + 1e-6);
         }
         q.dispose();
       });
@@ -136,7 +139,7 @@ describe('lowplinear', () => {
       const a = bf16Weight(48, K, gen), b = bf16Weight(16, K, gen);
       const c = quantize(tensor(randomArray(32 * K, gen), { shape: [32, K] }));
       setLowpIsa('native');
-      for (const M of [1, 3]) {
+      for (const M of [1, 3, 17]) {
         const x = tensor(randomArray(M * K, gen), { shape: [M, K] });
         const [ya, yb, yc] = lowpLinearMulti(x, [a.t, b.t, c]);
         expect(ya!.toFloat32Array()).toEqual(lowpLinear(x, a.t).toFloat32Array());
