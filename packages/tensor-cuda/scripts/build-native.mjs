@@ -24,8 +24,10 @@ const jobs = String(Math.max(1, (await import('node:os')).availableParallelism?.
 // 'build' (not 'compile'): a failing incremental build must not trigger cmake-js's clean full rebuild.
 const args = [cmakeJs, 'build', '-d', sourceDir, '-O', path.join(pkgDir, 'build'), '-p', jobs,
   `--CDNODE_ADDON_API_DIR=${path.resolve(pkgDir, addonApiDir)}`];
-if (process.env.OLMO_PORTABLE === '1') args.push('--CDOLMO_PORTABLE=ON');
-if (process.env.OLMO_NO_CUDA === '1') args.push('--CDOLMO_ENABLE_CUDA=OFF');
+// Both options are always passed: a value left in CMakeCache.txt by an earlier build with the
+// variable set (e.g. OLMO_NO_CUDA=1 while iterating) must not silently stick to later builds.
+args.push(`--CDOLMO_PORTABLE=${process.env.OLMO_PORTABLE === '1' ? 'ON' : 'OFF'}`);
+args.push(`--CDOLMO_ENABLE_CUDA=${process.env.OLMO_NO_CUDA === '1' ? 'OFF' : 'ON'}`);
 console.log(`[olmo] building the native addon from ${sourceDir} (cmake-js, ${jobs} jobs)`);
 // Serialise concurrent builds of the same build folder (parallel test runs, workspace scripts):
 // two ninja processes in one build tree corrupt each other's state.
