@@ -6,7 +6,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatHelp, noGrad, OlmoError, parseCommandArgs, type CommandSpec } from '@olmo/tensor-cuda';
+import { formatHelp, noGrad, OlmoError, parseCommandArgs, terminal, type CliIO, type CommandSpec } from '@olmo/tensor-cuda';
 import { ADAPT_DEFAULTS, loadAdaptConfig, type AdaptConfig } from './adapt-config.js';
 import { AdaptTrainer, type AdaptEvaluator, type AdaptResult } from './adapt.js';
 import { sftBatch, sftLoss } from './sft.js';
@@ -94,11 +94,12 @@ export async function runAdapt(c: AdaptConfig, log: (s: string) => void = (s) =>
   }
 }
 
-export async function runAdaptCli(argv: string[]): Promise<number> {
+export async function runAdaptCli(argv: string[], io: CliIO = {}): Promise<number> {
+  const t = terminal(io);
   if (argv[0] === 'adapt') argv = argv.slice(1);
   const { positionals, overrides, help } = parseCommandArgs(ADAPT_SPEC, argv);
-  if (help) { process.stdout.write(ADAPT_USAGE + '\n'); return 0; }
+  if (help) { t.print(ADAPT_USAGE); return 0; }
   if (positionals.length !== 1) throw new OlmoError('INVALID_ARGUMENT', 'olmo adapt needs exactly one CONFIG.yaml', '`olmo adapt --help` lists the keys');
-  await runAdapt(loadAdaptConfig(positionals[0]!, overrides));
+  await runAdapt(loadAdaptConfig(positionals[0]!, overrides), (s) => t.print(s));
   return 0;
 }

@@ -158,8 +158,14 @@ export const OLMO_COMMANDS: CommandTable = {
   eval: evalCommand,
   generate: generateCommand,
   export: exportCommand,
-  chat: { summary: CHAT_SPEC.summary, spec: CHAT_SPEC, run: async (argv) => (await import('./chat.js')).runChatCli(argv) },
-  adapt: { summary: ADAPT_SPEC.summary, spec: ADAPT_SPEC, run: async (argv) => (await import('./adapt-cli.js')).runAdaptCli(argv) },
+  // interactive: readline needs the real stdout stream; an embedder's / test's sink gets the text
+  chat: { summary: CHAT_SPEC.summary, spec: CHAT_SPEC, run: async (argv, io) => {
+    const { runChatCli } = await import('./chat.js');
+    if (!io?.stdout) return runChatCli(argv);
+    const t = terminal(io);
+    return runChatCli(argv, { output: { write: (s: string) => { t.write(s); return true; } } as unknown as NodeJS.WritableStream });
+  } },
+  adapt: { summary: ADAPT_SPEC.summary, spec: ADAPT_SPEC, run: async (argv, io) => (await import('./adapt-cli.js')).runAdaptCli(argv, io) },
 };
 
 /** `@olmo/<pkg> <version>` for every olmo package this binary runs, plus Node. */
