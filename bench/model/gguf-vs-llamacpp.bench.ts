@@ -1,7 +1,9 @@
 /**
- * Greedy decode on the SAME weights: @olmo/model (float32) vs llama.cpp (node-llama-cpp 3.21.1's
- * prebuilt CPU binary) running our GGUF f32 export. Batch 1, 32-token prompt, 128 new tokens,
- * alternated in one run, medians. llama.cpp runs with 1 and 2 threads (on 2-vCPU machines its
+ * Greedy decode and prefill on the SAME weights: @olmo/model vs llama.cpp (node-llama-cpp 3.21.1's
+ * prebuilt CPU binary) running our GGUF export, per precision: f32 (ours float32), bf16 (ours
+ * `dtype: 'bfloat16'`) and q8_0 (ours `quantize: 'q8_0'` — linear weights q8_0, the embedding
+ * float32; llama.cpp's q8_0 file also quantizes the embedding). Batch 1, 32-token prompt, 128 new
+ * tokens, alternated in one run, medians; prefill = prompt tokens ÷ time to the first token. llama.cpp runs with 1 and 2 threads (on 2-vCPU machines its
  * 2-thread decode is often slower) and the better one is reported, as is which it was.
  * Configs: the bench models tiny / small (OLMoConfig.tiny / small), random weights, a byte-level
  * BPE vocabulary padded to the 50304 embedding rows (throughput does not depend on either).
@@ -23,15 +25,17 @@ import { byteLevelTokenizer } from '../../packages/model/test/gguf-fixtures.js';
 const here = __dirname;
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const NAMES = (process.env.BENCH_CONFIGS ?? 'tiny,small').split(',');
+const PRECISIONS = (process.env.BENCH_PRECISIONS ?? 'f32,bf16,q8_0').split(',') as Array<'f32' | 'bf16' | 'q8_0'>;
+const LOAD_OPTS = { f32: {}, bf16: { dtype: 'bfloat16' }, q8_0: { quantize: 'q8_0' } } as const;
 const PROMPT_LEN = 32, NEW = 128;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const now = () => Number(process.hrtime.bigint()) / 1e9;
 
-it('GGUF f32 decode: ours vs llama.cpp', async () => {
+it('GGUF decode and prefill: ours vs llama.cpp, per precision', async () => {
   const nlc = await import('node-llama-cpp');
   const llama = await nlc.getLlama({ gpu: false, build: 'never', skipDownload: true, usePrebuiltBinaries: true, progressLogs: false, logLevel: nlc.LlamaLogLevel.error, maxThreads: 2 });
   const tok = byteLevelTokenizer();
-  const lines = ['| config | ours decode tok/s | llama.cpp f32 decode tok/s (1 thread) | (2 threads) | ours / llama.cpp best |', '|---|---|---|---|---|'];
+  const lines = ['| config | precision | ours decode tok/s | llama.cpp decode tok/s (1 thread) | (2 threads) | decode: ours / llama.cpp best | prefill: ours / llama.cpp (same threads) |', '|---|---|---|---|---|---|---|'];
   for (const name of NAMES) {
     const base = name === 'small' ? OLMoConfig.small({ clip_qkv: null }) : OLMoConfig.tiny({ clip_qkv: null });
     const cfg = { ...base, vocab_size: tok.vocabSize, eos_token_id: tok.eos, pad_token_id: tok.pad };
@@ -39,37 +43,47 @@ it('GGUF f32 decode: ours vs llama.cpp', async () => {
     const m = OLMo.init(cfg, { seed: 0, requiresGrad: false });
     await m.savePretrained(dir);
     writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(tok.json));
-    const file = path.join(dir, 'model-f32.gguf');
-    await exportGguf({ model: dir, out: file, type: 'f32' });
-    const prompt = Array.from({ length: PROMPT_LEN }, (_, i) => (i * 37 + 11) % tok.vocabSize);
-    const lm = await llama.loadModel({ modelPath: file, gpuLayers: 0 });
-
-    /** Decode seconds for NEW tokens after the first (the first one includes the prefill). */
-    const oursOnce = async () => {
-      let t1 = 0, k = 0;
-      for await (const _ of m.generate(prompt, { maxNewTokens: NEW + 1, stopTokenIds: [] })) { if (k++ === 0) t1 = now(); }
-      return now() - t1;
-    };
-    const llamaOnce = async (threads: number) => {
-      const ctx = await lm.createContext({ contextSize: 256, batchSize: 64, threads });
-      try {
-        let t1 = 0, k = 0;
-        for await (const _ of ctx.getSequence().evaluate(prompt as never[], { temperature: 0, yieldEogToken: true })) {
-          if (k++ === 0) t1 = now();
-          if (k > NEW) break;
-        }
-        return now() - t1;
-      } finally {
-        await ctx.dispose();
-      }
-    };
-    await oursOnce(); await llamaOnce(1); // warm-up
-    const ours: number[] = [], l1: number[] = [], l2: number[] = [];
-    for (let r = 0; r < REPS; r++) { ours.push(await oursOnce()); l1.push(await llamaOnce(1)); l2.push(await llamaOnce(2)); }
-    const o = NEW / median(ours), a = NEW / median(l1), b = NEW / median(l2);
-    lines.push(`| ${name} | ${o.toFixed(1)} | ${a.toFixed(1)} | ${b.toFixed(1)} | ${(o / Math.max(a, b)).toFixed(2)}× (best: ${a >= b ? 1 : 2} thread${a >= b ? '' : 's'}) |`);
-    await lm.dispose();
     m.dispose();
+    const prompt = Array.from({ length: PROMPT_LEN }, (_, i) => (i * 37 + 11) % tok.vocabSize);
+    for (const prec of PRECISIONS) {
+      const file = path.join(dir, `model-${prec}.gguf`);
+      await exportGguf({ model: dir, out: file, type: prec });
+      const ours = await OLMo.fromPretrained(dir, LOAD_OPTS[prec]);
+      const lm = await llama.loadModel({ modelPath: file, gpuLayers: 0 });
+
+      /** [prefill seconds (to the first token), decode seconds for NEW tokens after it]. */
+      const oursOnce = async (): Promise<[number, number]> => {
+        const t0 = now();
+        let t1 = 0, k = 0;
+        for await (const _ of ours.generate(prompt, { maxNewTokens: NEW + 1, stopTokenIds: [] })) { if (k++ === 0) t1 = now(); }
+        return [t1 - t0, now() - t1];
+      };
+      const llamaOnce = async (threads: number): Promise<[number, number]> => {
+        const ctx = await lm.createContext({ contextSize: 256, batchSize: 64, threads });
+        try {
+          const t0 = now();
+          let t1 = 0, k = 0;
+          for await (const _ of ctx.getSequence().evaluate(prompt as never[], { temperature: 0, yieldEogToken: true })) {
+            if (k++ === 0) t1 = now();
+            if (k > NEW) break;
+          }
+          return [t1 - t0, now() - t1];
+        } finally {
+          await ctx.dispose();
+        }
+      };
+      await oursOnce(); await llamaOnce(1); // warm-up
+      const o: Array<[number, number]> = [], l1: Array<[number, number]> = [], l2: Array<[number, number]> = [];
+      for (let r = 0; r < REPS; r++) { o.push(await oursOnce()); l1.push(await llamaOnce(1)); l2.push(await llamaOnce(2)); }
+      const dec = (xs: Array<[number, number]>) => NEW / median(xs.map((x) => x[1]));
+      const pre = (xs: Array<[number, number]>) => PROMPT_LEN / median(xs.map((x) => x[0]));
+      const od = dec(o), a = dec(l1), b = dec(l2);
+      const best = a >= b ? 1 : 2;
+      const prefillRatio = pre(o) / pre(best === 1 ? l1 : l2);
+      lines.push(`| ${name} | ${prec} | ${od.toFixed(1)} | ${a.toFixed(1)} | ${b.toFixed(1)} | ${(od / Math.max(a, b)).toFixed(2)}× (best: ${best} thread${best === 1 ? '' : 's'}) | ${prefillRatio.toFixed(2)}× (ours ${pre(o).toFixed(0)} tok/s) |`);
+      await lm.dispose();
+      ours.dispose();
+    }
   }
   await llama.dispose();
   const sh = (c: string) => { try { return execSync(c, { encoding: 'utf8' }).trim(); } catch { return 'n/a'; } };
@@ -77,9 +91,9 @@ it('GGUF f32 decode: ours vs llama.cpp', async () => {
   const cpu = sh("lscpu | grep -E 'Model name|^CPU\\(s\\)' | tr -s ' '");
   const flags = sh("grep -o -w -E 'avx2|fma|avx512f|avx512_bf16|avx512_vnni|avx_vnni' /proc/cpuinfo | sort -u | tr '\\n' ' '");
   const out = [
-    '# GGUF f32 decode: @olmo/model vs llama.cpp on the same weights',
+    '# GGUF decode and prefill: @olmo/model vs llama.cpp on the same weights',
     '',
-    `Generated by bench/model/gguf-vs-llamacpp.bench.ts (${REPS} alternated reps, medians; batch 1, ${PROMPT_LEN}-token prompt, ${NEW} new tokens, greedy).`,
+    `Generated by bench/model/gguf-vs-llamacpp.bench.ts (${REPS} alternated reps, medians; batch 1, ${PROMPT_LEN}-token prompt, ${NEW} new tokens, greedy): \`BENCH_REPS=${REPS} npx vitest run --config bench/model/gguf.vitest.config.ts\`. Ours: f32 = float32 weights, bf16 = \`dtype: 'bfloat16'\`, q8_0 = \`quantize: 'q8_0'\` (linear weights; the embedding stays float32, llama.cpp's q8_0 file quantizes it too).`,
     '',
     ...lines,
     '',
