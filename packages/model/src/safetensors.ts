@@ -280,7 +280,8 @@ export class SafetensorsFile {
   }
 }
 
-async function readExact(fh: FileHandle, buf: Uint8Array, position: number, file: string): Promise<void> {
+/** Fills buf from `position`, looping over short reads; a file that ends first is CHECKPOINT_CORRUPT. */
+export async function readExact(fh: FileHandle, buf: Uint8Array, position: number, file: string): Promise<void> {
   let done = 0;
   while (done < buf.length) {
     const { bytesRead } = await fh.read(buf, done, buf.length - done, position + done);

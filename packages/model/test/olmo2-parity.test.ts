@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { copyInto, tensor } from '@olmo/tensor-cuda';
 import { OLMo, OLMoConfig } from '../src/index.js';
 import { relErr } from './helpers.js';
+import { lin, rms } from './reference-forward.js';
 
 type W = Map<string, Float64Array>;
 
@@ -18,28 +19,6 @@ const cfg = OLMoConfig.from({
   rope_theta: 500000, layer_norm_eps: 1e-6,
 });
 const C = cfg.hidden_size, F = cfg.intermediate_size, NH = cfg.num_attention_heads, NKV = cfg.num_key_value_heads, HS = C / NH, V = cfg.embedding_size;
-
-/** y[t] = x[t] @ w^T, x [T, K], w [N, K]. */
-function lin(x: Float64Array, T: number, K: number, w: Float64Array, N: number): Float64Array {
-  const y = new Float64Array(T * N);
-  for (let t = 0; t < T; t++) for (let n = 0; n < N; n++) {
-    let s = 0;
-    for (let k = 0; k < K; k++) s += x[t * K + k]! * w[n * K + k]!;
-    y[t * N + n] = s;
-  }
-  return y;
-}
-
-function rms(x: Float64Array, T: number, D: number, w: Float64Array, eps: number): Float64Array {
-  const y = new Float64Array(T * D);
-  for (let t = 0; t < T; t++) {
-    let ms = 0;
-    for (let d = 0; d < D; d++) ms += x[t * D + d]! ** 2;
-    const r = 1 / Math.sqrt(ms / D + eps);
-    for (let d = 0; d < D; d++) y[t * D + d] = x[t * D + d]! * r * w[d]!;
-  }
-  return y;
-}
 
 /** Rotate-half RoPE on [T, H, HS] in place. */
 function ropeRef(x: Float64Array, T: number, H: number, theta: number): void {

@@ -8,7 +8,8 @@ import type { OLMoConfig } from '../src/index.js';
 
 export type RefWeights = Map<string, Float64Array>;
 
-function lin(x: Float64Array, T: number, K: number, w: Float64Array, N: number): Float64Array {
+/** y[t] = x[t] @ w^T, x [T, K], w [N, K]. */
+export function lin(x: Float64Array, T: number, K: number, w: Float64Array, N: number): Float64Array {
   const y = new Float64Array(T * N);
   for (let t = 0; t < T; t++) for (let n = 0; n < N; n++) {
     let s = 0;
@@ -18,7 +19,8 @@ function lin(x: Float64Array, T: number, K: number, w: Float64Array, N: number):
   return y;
 }
 
-function rms(x: Float64Array, T: number, D: number, w: Float64Array, eps: number): Float64Array {
+/** RMSNorm of each of T rows of width D, times w. */
+export function rms(x: Float64Array, T: number, D: number, w: Float64Array, eps: number): Float64Array {
   const y = new Float64Array(T * D);
   for (let t = 0; t < T; t++) {
     let ms = 0;

@@ -108,13 +108,13 @@ export async function runDemo(args: string[]): Promise<void> {
     say(`    ${tr.length} training documents, ${va.length} held-out documents (every 20th)`);
   } else for (const l of readFileSync(trainJsonl, 'utf8').split('\n')) if (l) trainTexts.push((JSON.parse(l) as { text: string }).text);
   let trainSource = trainJsonl;
-  let curationLine = '';
+  let curation: string | undefined; // the report's curation line
   if (curate) {
     say('1b  curation: tag (gopher, C4, PII, language) → paragraph dedup → mix (@olmo/data curation)');
     const c = await data.curation.runCurationStage({ inputJsonl: trainJsonl, workDir: join(out, 'curation'), quiet: true });
     trainSource = c.documentsDir;
-    curationLine = `- curation: ${c.outputDocuments} of ${c.inputDocuments} training documents kept in ${fmtTime(c.seconds)}; report: ${c.report}`;
-    say(`    ${curationLine.slice(2)}`);
+    curation = `${c.outputDocuments} of ${c.inputDocuments} training documents kept in ${fmtTime(c.seconds)}; report: ${c.report}`;
+    say(`    curation: ${curation}`);
   }
   const trainChars = trainTexts.reduce((s, t) => s + t.length, 0);
   say(`    ${(trainChars / 1e6).toFixed(1)} M characters of training text`);
@@ -211,7 +211,7 @@ export async function runDemo(args: string[]): Promise<void> {
     // eval_subset_num_batches ≤ 0: the in-loop evaluator reads every held-out instance
     inLoop: { interval: cfg.eval_interval, instances: cfg.eval_subset_num_batches > 0 ? cfg.eval_subset_num_batches * (cfg.device_eval_batch_size ?? cfg.device_train_microbatch_size) : Math.floor(validPrep.manifest.totalTokens / T) },
     final: { instances: validInst.length, tokens: ev.tokens, crossEntropy: ev.crossEntropy, perplexity: ev.perplexity },
-    history, samples, totalSeconds: (performance.now() - t0) / 1000, modelDir, curation: curationLine ? curationLine.slice(2).replace(/^curation: /, '') : undefined, metricsPath: join(cfg.save_folder, 'metrics.jsonl'),
+    history, samples, totalSeconds: (performance.now() - t0) / 1000, modelDir, curation, metricsPath: join(cfg.save_folder, 'metrics.jsonl'),
   };
   const svg = await lossChartSVG(report);
   writeFileSync(join(out, 'loss.svg'), svg);

@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { OLMo } from '@olmo/model';
 import { gemmBf16Isa, tidy, withAutocast } from '@olmo/tensor-cuda';
-import { AdamW, clipGradNorm, microbatchLoss, namedParameters, resolveConfig, Trainer, type Callback, type Metrics, type TrainData } from '../src/index.js';
+import { AdamW, clipGradNorm, microbatchLoss, namedParameters, resolveConfig, Trainer, type Callback, type Metrics } from '../src/index.js';
 import { readSafetensorsF32 } from '../src/safetensors.js';
-import { goldenTrainDirs, readTrain, relErr, sharedDir } from './golden-helpers.js';
+import { fixtureOptimizerConfig, goldenTrainData, goldenTrainDirs, readTrain, relErr, sharedDir } from './golden-helpers.js';
 import { refConfig, refLossAndGrads, refTrain } from './amp-reference.js';
 
 const dirs = goldenTrainDirs();
@@ -37,15 +37,11 @@ async function trainWithTrainer(dir: string, precision: 'fp32' | 'amp_bf16', pre
   const cfg = resolveConfig({
     seed: 0, max_duration: g.lr.length, global_train_batch_size: B, device_train_microbatch_size: B, precision,
     model: { max_sequence_length: T }, save_folder: save, save_interval: null, max_grad_norm: g.optimizer.max_grad_norm,
-    optimizer: { name: 'adamw', learning_rate: lr0, betas: g.optimizer.betas, eps: g.optimizer.eps, weight_decay: g.optimizer.weight_decay, ...(g.optimizer as Record<string, unknown>).decay_norm_and_bias !== undefined ? { decay_norm_and_bias: (g.optimizer as Record<string, unknown>).decay_norm_and_bias, decay_embeddings: (g.optimizer as Record<string, unknown>).decay_embeddings } : {} },
+    optimizer: { ...fixtureOptimizerConfig(g.optimizer), learning_rate: lr0 },
     scheduler: { name: 'linear_with_warmup', t_warmup: warm + 1, alpha_f: 1, warmup_min_lr: 0 },
     data: { paths: ['golden'] },
   });
-  const data: TrainData = {
-    numInstances: g.batches.length * B, seqLen: T, orderHash: 'golden',
-    batchIndices: (k) => Uint32Array.from({ length: B }, (_, i) => k * B + i),
-    get: (i) => ({ inputIds: Int32Array.from(g.batches[Math.floor(i / B)]![i % B]!), index: i }),
-  };
+  const data = goldenTrainData(g, B, T);
   const seen: Metrics[] = [];
   const rec: Callback = { name: 'rec', onStepEnd: (_t, m) => { seen.push({ ...m }); } };
   const t = new Trainer({ config: cfg, model, data, callbacks: [rec], log: () => {} });

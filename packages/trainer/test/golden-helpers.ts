@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { TrainData } from '../src/index.js';
 
 export const repoRoot = resolve(import.meta.dirname, '../../..');
 export const sharedDir = resolve(repoRoot, '../shared');
@@ -47,5 +48,14 @@ export function fixtureOptimizerConfig(o: GoldenOptimizer) {
   return {
     name: 'adamw' as const, betas: o.betas, eps: o.eps, weight_decay: o.weight_decay,
     decay_norm_and_bias: o.decay_norm_and_bias ?? false, decay_embeddings: o.decay_embeddings ?? false,
+  };
+}
+
+/** The fixture's batches as trainer data: step k trains on batches[k] (B instances, in order). */
+export function goldenTrainData(g: GoldenTrain, B: number, T: number): TrainData {
+  return {
+    numInstances: g.batches.length * B, seqLen: T, orderHash: 'golden',
+    batchIndices: (k) => Uint32Array.from({ length: B }, (_, i) => k * B + i),
+    get: (i) => ({ inputIds: Int32Array.from(g.batches[Math.floor(i / B)]![i % B]!), index: i }),
   };
 }

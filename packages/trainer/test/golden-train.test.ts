@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { OLMo } from '@olmo/model';
 import { tidy } from '@olmo/tensor-cuda';
-import { AdamW, clipGradNorm, microbatchLoss, namedParameters, resolveConfig, Trainer, type TrainData, type Callback, type Metrics } from '../src/index.js';
+import { AdamW, clipGradNorm, microbatchLoss, namedParameters, resolveConfig, Trainer, type Callback, type Metrics } from '../src/index.js';
 import { readSafetensorsF32 } from '../src/safetensors.js';
-import { fixtureOptimizerConfig, goldenTrainDirs, readTrain, relErr, sharedDir } from './golden-helpers.js';
+import { fixtureOptimizerConfig, goldenTrainData, goldenTrainDirs, readTrain, relErr, sharedDir } from './golden-helpers.js';
 
 const dirs = goldenTrainDirs();
 if (!dirs.length) console.warn(`[golden-train] skipped: no fixtures under ${sharedDir}/golden and OLMO_GOLDEN_DIRS is empty`);
@@ -75,11 +75,7 @@ describe.skipIf(!dirs.length)('golden training traces', () => {
         scheduler: { name: 'linear_with_warmup', t_warmup: warm + 1, alpha_f: 1, warmup_min_lr: 0 },
         data: { paths: ['golden'] },
       });
-      const data: TrainData = {
-        numInstances: g.batches.length * B, seqLen: T, orderHash: 'golden',
-        batchIndices: (k) => Uint32Array.from({ length: B }, (_, i) => k * B + i),
-        get: (i) => ({ inputIds: Int32Array.from(g.batches[Math.floor(i / B)]![i % B]!), index: i }),
-      };
+      const data = goldenTrainData(g, B, T);
       const seen: Metrics[] = [];
       const rec: Callback = { name: 'rec', onStepEnd: (_t, m) => { seen.push({ ...m }); } };
       const t = new Trainer({ config: cfg, model, data, callbacks: [rec], log: () => {} });

@@ -10,6 +10,7 @@ import { CheckpointError, NotFoundError, OlmoError } from '../errors.js';
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_VERSION, Q8_0_BLOCK, Q8_0_BLOCK_BYTES, TYPE_NAME, ValueType, VALUE_TYPE_BYTES, tensorBytes, type GgufTensorType } from './format.js';
 import { decodeTensor } from './quant.js';
 import type { GgufScalar } from './writer.js';
+import { readExact } from '../safetensors.js';
 
 export type GgufMetaValue = GgufScalar | GgufScalar[];
 
@@ -278,14 +279,5 @@ export class GgufFile {
     const fh = this.fh;
     this.fh = null;
     await fh?.close();
-  }
-}
-
-async function readExact(fh: FileHandle, buf: Uint8Array, position: number, file: string): Promise<void> {
-  let done = 0;
-  while (done < buf.length) {
-    const { bytesRead } = await fh.read(buf, done, buf.length - done, position + done);
-    if (bytesRead === 0) throw new CheckpointError(`${file}: unexpected end of file at byte ${position + done}`, 'the file is truncated');
-    done += bytesRead;
   }
 }
