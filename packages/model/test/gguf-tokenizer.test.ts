@@ -42,7 +42,8 @@ function samples(): string[] {
 
 describe.skipIf(skipShared !== null)('GGUF vocabularies of the real OLMo tokenizers', () => {
   afterAll(async () => { await llama?.dispose(); });
-  for (const t of TOKENIZERS) {
+  // the describe bodies below read ../shared while collecting, which a skipped suite still does
+  for (const t of skipShared ? [] : TOKENIZERS) {
     describe(t.file, async () => {
       const src = path.join(sharedDir, 'tokenizers', t.file);
       const dir = tmpDir(`olmo-gguf-tok-${t.kind}-`);
