@@ -48,7 +48,7 @@ export interface TrainConfig {
   force_resume: boolean;
   max_duration: number | string; stop_at: number | null; time_limit: number | null;
   global_train_batch_size: number; device_train_microbatch_size: number;
-  precision: 'fp32' | 'amp_bf16' | 'amp_fp16'; max_grad_norm: number | null; max_grad_norm_ratio: number | null;
+  precision: 'fp32' | 'amp_bf16'; max_grad_norm: number | null; max_grad_norm_ratio: number | null;
   softmax_auxiliary_loss: boolean; auxiliary_loss_multiplier: number; loss_normalization: 'target_tokens' | 'input_tokens';
   console_log_interval: number; progress: boolean | null; mfu_peak_flops: number | null;
   speed_monitor: { window_size: number };
@@ -320,7 +320,21 @@ export function resolveConfig(...layers: Array<Record<string, unknown> | null | 
   return c;
 }
 
+/** The precisions the trainer runs. OLMo's amp_fp16 is recognised only to be refused with its own hint. */
+export const SUPPORTED_PRECISIONS = ['fp32', 'amp_bf16'] as const;
+
+/** Throws CONFIG_INVALID unless `precision` is one the trainer runs (never a silent float32 fallback). */
+export function checkPrecision(precision: unknown): asserts precision is TrainConfig['precision'] {
+  if (precision === 'amp_fp16')
+    throw new ConfigError('precision', 'amp_fp16 is not supported (no fp16 kernels and no loss scaling)',
+      'use precision: amp_bf16 (same tensor-core speed, float32 exponent range so no loss scaling) or fp32');
+  if (!(SUPPORTED_PRECISIONS as readonly unknown[]).includes(precision))
+    throw new ConfigError('precision', `unknown value '${String(precision)}'; valid: ${SUPPORTED_PRECISIONS.join(', ')}`,
+      `set precision to one of: ${SUPPORTED_PRECISIONS.join(', ')}`);
+}
+
 function crossCheck(c: TrainConfig): void {
+  checkPrecision(c.precision);
   if (c.global_train_batch_size % c.device_train_microbatch_size !== 0)
     throw new ConfigError('device_train_microbatch_size', `${c.device_train_microbatch_size} does not divide global_train_batch_size ${c.global_train_batch_size}`, 'choose a microbatch size that divides the global batch size');
   if (c.optimizer.betas.length !== 2 || c.optimizer.betas.some((b) => b < 0 || b >= 1))

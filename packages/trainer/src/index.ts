@@ -4,7 +4,7 @@
  * resume, and the `olmo` CLI.
  */
 export { ConfigError, CheckpointError, NonFiniteError } from './errors.js';
-export { defaultConfig, resolveConfig, loadConfig, loadConfigFile, parseOverrides, configToYAML, maxStepsOf, seqLenOf, requireData, SCHEMA, type TrainConfig, type ModelSection, type OptimizerSection, type SchedulerSection, type DataSection, type EvaluatorConfig } from './config.js';
+export { checkPrecision, SUPPORTED_PRECISIONS, defaultConfig, resolveConfig, loadConfig, loadConfigFile, parseOverrides, configToYAML, maxStepsOf, seqLenOf, requireData, SCHEMA, type TrainConfig, type ModelSection, type OptimizerSection, type SchedulerSection, type DataSection, type EvaluatorConfig } from './config.js';
 export { Scheduler, type SchedulerOptions } from './scheduler.js';
 export { AdamW, LionW, Optimizer, paramGroups, type NamedParam, type ParamGroup, type OptimizerOptions } from './optim.js';
 export { adamwStep, clipGradNorm, sumSquares } from '@olmo/tensor-cuda';

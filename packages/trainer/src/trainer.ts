@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { add, copyInto, tensor, tidy, withAutocast, type AutocastDtype, type Tensor } from '@olmo/tensor-cuda';
-import { configToYAML, maxStepsOf, requireData, seqLenOf, type TrainConfig } from './config.js';
+import { checkPrecision, configToYAML, maxStepsOf, requireData, seqLenOf, type TrainConfig } from './config.js';
 import { CheckpointError, ConfigError, NonFiniteError } from './errors.js';
 import { microbatchLoss } from './loss.js';
 import { AdamW, LionW, type NamedParam, type Optimizer } from './optim.js';
@@ -100,6 +100,7 @@ export class Trainer implements TrainerView {
   readonly autocast: AutocastDtype | null;
 
   constructor(o: TrainerOptions) {
+    checkPrecision(o.config.precision);  // configs built in code skip loadConfig's validation
     this.config = o.config;
     this.model = o.model;
     this.data = o.data;
@@ -141,7 +142,6 @@ export class Trainer implements TrainerView {
     // bf16 copies of the parameters for the GEMMs (single process; FSDP gathers per unit)
     const cm = o.model as unknown as { enableComputeCopies?: () => void };
     if (this.autocast && !this.dist && typeof cm.enableComputeCopies === 'function') cm.enableComputeCopies();
-    if (c.precision === 'amp_fp16') this.log('[olmo] precision amp_fp16 is not implemented: training in fp32 (use amp_bf16)');
   }
 
   /** Builds model, data and trainer from a resolved config (resuming when load_path / try_load_latest_save say so). */

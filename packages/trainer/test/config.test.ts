@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError, loadAdaptConfig, loadConfig, maxStepsOf, parseOverrides, resolveConfig, requireData } from '../src/index.js';
+import { checkPrecision, ConfigError, loadAdaptConfig, loadConfig, maxStepsOf, parseOverrides, resolveConfig, requireData } from '../src/index.js';
 
 const configsDir = resolve(import.meta.dirname, '../../../configs');
 function invalid(fn: () => unknown, keyPath: string, re?: RegExp) {
@@ -82,5 +82,23 @@ describe('presets carry OLMo hyperparameters', () => {
     const o2 = load('OLMo2-1B.yaml');
     expect(toOLMoConfig(o2.model).architecture).toBe('olmo2');
     expect(o2.scheduler.units).toBe('tokens');
+  });
+});
+
+describe('precision', () => {
+  const hintOf = (fn: () => unknown): string => { try { fn(); } catch (e) { expect((e as ConfigError).code).toBe('CONFIG_INVALID'); return (e as ConfigError).hint ?? ''; } throw new Error('expected CONFIG_INVALID'); };
+  it('amp_fp16 is CONFIG_INVALID with a hint to use amp_bf16 (was a silent float32 fallback)', () => {
+    invalid(() => resolveConfig(parseOverrides(['--precision=amp_fp16'])), 'precision', /amp_fp16 is not supported/);
+    expect(hintOf(() => resolveConfig({ precision: 'amp_fp16' }))).toMatch(/amp_bf16/);
+  });
+  it('unknown precision values are CONFIG_INVALID naming the valid ones', () => {
+    invalid(() => resolveConfig(parseOverrides(['--precision=bf16'])), 'precision', /valid: fp32, amp_bf16/);
+    expect(resolveConfig(parseOverrides(['--precision=amp_bf16'])).precision).toBe('amp_bf16');
+    expect(resolveConfig({}).precision).toBe('fp32');
+  });
+  it('a config built in code is checked too (the Trainer calls checkPrecision before building anything)', () => {
+    invalid(() => checkPrecision('amp_fp16'), 'precision', /not supported/);
+    invalid(() => checkPrecision(undefined), 'precision', /unknown value/);
+    expect(() => checkPrecision('fp32')).not.toThrow();
   });
 });
