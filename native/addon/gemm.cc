@@ -35,7 +35,8 @@ static Napi::Value Gemm(const Napi::CallbackInfo& info) {
 }
 
 // gemmBf16(transA, transB, M, N, K, alpha, A, offA, dtypeA, lda, strideA, B, offB, dtypeB, ldb, strideB,
-//          beta, C, offC, ldc, strideC, batch): bf16-rounded operands, fp32 accumulation and C.
+//          beta, C, offC, ldc, strideC, batch[, dtypeC]): bf16-rounded operands, fp32 accumulation;
+// C float32 (default), or bfloat16 on CUDA (dtypeC = bfloat16: rounded once from the fp32 result).
 // CPU takes float32 or bfloat16 operands; CUDA takes bfloat16 (the TS layer casts first).
 static Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
   bool ta = arg_bool(info, 0), tb = arg_bool(info, 1);
@@ -53,16 +54,25 @@ static Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
   int da, db, dc;
   const void* A = arg_bytes(info, 6, extent(batch, sA, ta ? K : M, ta ? M : K, lda), dtype_size(DType(adt)), &da);
   const void* B = arg_bytes(info, 11, extent(batch, sB, tb ? N : K, tb ? K : N, ldb), dtype_size(DType(bdt)), &db);
-  float* C = arg_ptr<float>(info, 17, extent(batch, sC, M, N, ldc), &dc);
+  const int64_t cdt = info.Length() > 22 && !info[22].IsUndefined() ? arg_i64(info, 22) : int64_t(DType::F32);
+  OLMO_CHECK(okDt(cdt), "DTYPE_UNSUPPORTED", "gemmBf16: C must be float32 or bfloat16", "");
+  void* Cv = arg_bytes(info, 17, extent(batch, sC, M, N, ldc), dtype_size(DType(cdt)), &dc);
+  float* C = static_cast<float*>(Cv);
   int dev = same_device({da, db, dc});
+  OLMO_CHECK(cdt == int64_t(DType::F32) || dev >= 0, "DTYPE_UNSUPPORTED", "gemmBf16: a bfloat16 C is CUDA-only",
+             "use a float32 C on the CPU");
   if (dev < 0) {
     cpu::gemm_bf16(ta, tb, M, N, K, alpha, A, DType(adt), lda, sA, B, DType(bdt), ldb, sB, beta, C, ldc, sC, batch);
   } else {
 #ifdef OLMO_WITH_CUDA
     OLMO_CHECK(adt == int64_t(DType::BF16) && bdt == int64_t(DType::BF16), "DTYPE_UNSUPPORTED",
                "gemmBf16 on CUDA: operands must be bfloat16", "cast them with .to('bfloat16') first");
-    cuda::gemm_bf16(dev, ta, tb, M, N, K, alpha, static_cast<const uint16_t*>(A), lda, sA, static_cast<const uint16_t*>(B),
-                    ldb, sB, beta, C, ldc, sC, batch);
+    if (cdt == int64_t(DType::BF16))
+      cuda::gemm_bf16_out_bf16(dev, ta, tb, M, N, K, alpha, static_cast<const uint16_t*>(A), lda, sA,
+                               static_cast<const uint16_t*>(B), ldb, sB, beta, static_cast<uint16_t*>(Cv), ldc, sC, batch);
+    else
+      cuda::gemm_bf16(dev, ta, tb, M, N, K, alpha, static_cast<const uint16_t*>(A), lda, sA, static_cast<const uint16_t*>(B),
+                      ldb, sB, beta, C, ldc, sC, batch);
 #else
     cuda_unavailable("gemm_bf16");
 #endif
@@ -74,7 +84,44 @@ static Napi::Value GemmBf16Isa(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), cpu::gemm_bf16_isa());
 }
 
+// cudaGemmInfo([dev]): which CUDA GEMM libraries loaded (and why not), the OLMO_CUDA_GEMM choice,
+// and with a device index the fp32 / bf16 backends in use there plus cuBLASLt call counts. Needs no
+// GPU without `dev`; INVALID_ARGUMENT on a bad OLMO_CUDA_GEMM; CUDA_UNAVAILABLE without a CUDA build.
+static Napi::Value CudaGemmInfo(const Napi::CallbackInfo& info) {
+#ifdef OLMO_WITH_CUDA
+  Napi::Env env = info.Env();
+  cuda::GemmLibraries g = cuda::gemm_libraries();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("choice", g.choice);
+  Napi::Object lt = Napi::Object::New(env);
+  lt.Set("loaded", g.lt_loaded);
+  lt.Set("path", g.lt_path);
+  lt.Set("reason", g.lt_reason);
+  lt.Set("version", double(g.lt_version));
+  o.Set("cublasLt", lt);
+  Napi::Object cb = Napi::Object::New(env);
+  cb.Set("loaded", g.cublas_loaded);
+  cb.Set("path", g.cublas_path);
+  cb.Set("reason", g.cublas_reason);
+  o.Set("cublas", cb);
+  if (info.Length() > 0 && !info[0].IsUndefined()) {
+    int dev = int(arg_i64(info, 0));
+    o.Set("f32", cuda::gemm_backend(dev));
+    o.Set("bf16", cuda::gemm_bf16_backend(dev));
+    cuda::GemmStats st = cuda::gemm_stats();
+    o.Set("ltCalls", double(st.lt_calls));
+    o.Set("ltFallbacks", double(st.lt_fallbacks));
+    o.Set("ltLastFallback", st.last_fallback);
+  }
+  return o;
+#else
+  (void)info;
+  cuda_unavailable("cudaGemmInfo");
+#endif
+}
+
 OLMO_REGISTER(gemm) {
+  def(env, exports, "cudaGemmInfo", CudaGemmInfo);
   def(env, exports, "gemm", Gemm);
   def(env, exports, "gemmBf16", GemmBf16);
   def(env, exports, "gemmBf16Isa", GemmBf16Isa);

@@ -101,3 +101,19 @@ export function emptyCache(): void {
 export function buildInfo(): BuildInfo {
   return native().buildInfo();
 }
+
+/** Which CUDA GEMM libraries loaded at run time (and why not), see native/cuda/gemm_lt.cu. */
+export interface CudaGemmInfo {
+  /** OLMO_CUDA_GEMM: auto | lt | cublas | tiled. */
+  choice: string;
+  cublasLt: { loaded: boolean; path: string; reason: string; version: number };
+  cublas: { loaded: boolean; path: string; reason: string };
+  /** With a device: the fp32 and bf16 GEMM backends in use there, and cuBLASLt calls vs hand-offs so far. */
+  f32?: string; bf16?: string; ltCalls?: number; ltFallbacks?: number; ltLastFallback?: string;
+}
+
+/** CUDA GEMM libraries (needs no GPU without `device`); INVALID_ARGUMENT on a bad OLMO_CUDA_GEMM,
+ * CUDA_UNAVAILABLE for an addon built without CUDA. */
+export function cudaGemmInfo(device?: number): CudaGemmInfo {
+  return call((n) => n.cudaGemmInfo(device) as CudaGemmInfo);
+}

@@ -8,6 +8,10 @@
 //     which; OLMO_CPU_GEMM_BF16=avx2 forces the latter). CUDA: bf16 operands (cuBLAS or tiled kernel).
 //   gemm_backend(dev): "cublas" when cuBLAS was found at run time (dlopen), else "tiled" (built-in kernel);
 //   cublas_path(): the library that was loaded ("" when none). See native/cuda/gemm.cu and docs/cuda.md.
+//   gemm_bf16_backend(dev): "lt" (cuBLASLt, native/cuda/gemm_lt.cu), "cublas" (GemmEx) or "tiled", as
+//     OLMO_CUDA_GEMM=auto|lt|cublas|tiled allows; gemm_bf16_out_bf16: bf16 output (rounded once from fp32).
+//   gemm_libraries(): which libraries loaded and why not (needs no device; INVALID_ARGUMENT on a bad
+//     OLMO_CUDA_GEMM); gemm_stats(): bf16 GEMMs run by cuBLASLt vs handed on to GemmEx/tiled.
 // Backward of Y = X @ W^T (a linear layer) is two more gemm calls: dX = dY @ W, dW += dY^T @ X.
 #pragma once
 #include <cstdint>
@@ -32,6 +36,22 @@ void gemm_f32(int dev, bool transA, bool transB, int64_t M, int64_t N, int64_t K
 void gemm_bf16(int dev, bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
                const uint16_t* A, int64_t lda, int64_t strideA, const uint16_t* B, int64_t ldb, int64_t strideB,
                float beta, float* C, int64_t ldc, int64_t strideC, int64_t batch);
+void gemm_bf16_out_bf16(int dev, bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
+                        const uint16_t* A, int64_t lda, int64_t strideA, const uint16_t* B, int64_t ldb, int64_t strideB,
+                        float beta, uint16_t* C, int64_t ldc, int64_t strideC, int64_t batch);
 const char* gemm_backend(int dev);
+const char* gemm_bf16_backend(int dev);
 std::string cublas_path();
+struct GemmLibraries {
+  std::string choice;
+  bool lt_loaded = false, cublas_loaded = false;
+  std::string lt_path, lt_reason, cublas_path, cublas_reason;
+  size_t lt_version = 0;
+};
+GemmLibraries gemm_libraries();
+struct GemmStats {
+  int64_t lt_calls = 0, lt_fallbacks = 0;
+  std::string last_fallback;
+};
+GemmStats gemm_stats();
 }  // namespace olmo::cuda
