@@ -255,6 +255,7 @@ export class Trainer implements TrainerView {
         const out = dist.microbatch(this.model as ShardableModel, ids.subarray(s * T, (s + n) * T), n, T, { normalizer, zLossMultiplier: zMult, labelMask: labelMask ? labelMask.subarray(s * T, (s + n) * T) : null });
         ceSum += out.ceSum; zSum += out.zSum;
         out.loss.backward();
+        dist.fsdp.sync();  // the last unit's reduce-scatter may still be in flight (FSDP overlap)
       }));
     }
     const [gCe, gZ, gN] = dist.allReduceF64([ceSum, zSum, normalizer]);

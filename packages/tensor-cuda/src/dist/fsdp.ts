@@ -13,6 +13,22 @@
  *             so gradient accumulation over microbatches works), free everything.
  * Only unit inputs are kept between forward and backward (activation checkpointing per unit), so
  * no unit's full parameters outlive its own computation.
+ *
+ * Overlap (opts.overlap, default on; OLMO_FSDP_OVERLAP=0 turns it off): the collectives are issued
+ * non-blocking (MPI_Iallgather / MPI_Ireduce_scatter_block; on NCCL a side stream ordered by events)
+ *   forward:  right after a unit's parameters arrive, the all-gather of the unit that followed it in
+ *             the previous forward pass is started, so it transfers while this unit computes;
+ *   backward: likewise for the unit that preceded it in the forward pass, and a unit's gradient
+ *             reduce-scatter is left in flight while the next (earlier) unit recomputes and
+ *             backpropagates; it is completed (avg scaling, add into the shard gradient) after that
+ *             unit's compute, or by sync() (the trainer calls it after every backward; zeroGrad,
+ *             pieces, fullParam and memoryReport call it too).
+ * Memory bound: one prefetch slot and one pending reduce-scatter. A prefetch is issued only when the
+ * slot is empty and only for a unit not currently gathered; a gather that does not match the slot
+ * completes and frees it first. So at most the running units plus ONE next unit hold full parameters
+ * (overlapStats().peakGatheredUnits; 2 with per-block wrapping) and at most one unit's full gradient
+ * is in flight besides the one being computed. Results are bit-identical to overlap off: the same
+ * collectives on the same buffers, only completed later.
  */
 import { enableGrad, isGradEnabled, needsGrad, noGrad, record } from '../autograd.js';
 import { zeros } from '../creation.js';
@@ -21,7 +37,20 @@ import { ArgumentError } from '../errors.js';
 import { addInPlace, copyInto, fillInPlace } from '../ops/elementwise.js';
 import { tidy, untracked } from '../scope.js';
 import { Tensor, shapeSize } from '../tensor.js';
-import type { ProcessGroup } from './process-group.js';
+import type { ProcessGroup, Work } from './process-group.js';
+
+/** What the overlap did (see the file comment): prefetches used vs wasted, and the memory high-water marks. */
+export interface FsdpOverlapStats {
+  prefetchHits: number;
+  prefetchMisses: number;
+  /** Most units holding gathered full parameters at one time (running + prefetched). */
+  peakGatheredUnits: number;
+  /** Most reduce-scatters in flight at one time (bounded by 1). */
+  peakPendingReduces: number;
+}
+
+interface Gathered { unit: FsdpUnit; buffer: Tensor; work: Work; released: boolean }
+interface PendingReduce { unit: FsdpUnit; part: Tensor; gradBuf: Tensor; work: Work }
 
 export interface FsdpParamEntry {
   name: string;
@@ -122,8 +151,21 @@ export class FSDP {
    */
   readonly reduceDtype: 'float32' | 'bfloat16';
   readonly device: number;
+  /** Prefetch the next unit's all-gather and overlap reduce-scatters with backward (file comment). */
+  readonly overlap: boolean;
+  private prefetched: Gathered | null = null;
+  private pending: PendingReduce | null = null;
+  private gatheredUnits = 0;
+  /** Forward order of the previous pass: run key -> the units run right after / right before it. */
+  private readonly nextAfter = new Map<string, FsdpUnit[]>();
+  private readonly prevBefore = new Map<string, FsdpUnit[]>();
+  private lastForwardKey: string | null = null;
+  private lastForwardUnits: FsdpUnit[] = [];
+  private readonly seen = new Map<string, number>();
+  readonly overlapStats: FsdpOverlapStats = { prefetchHits: 0, prefetchMisses: 0, peakGatheredUnits: 0, peakPendingReduces: 0 };
 
-  constructor(readonly pg: ProcessGroup, specs: readonly FsdpUnitSpec[], opts: { device?: number; gradReduce?: 'avg' | 'sum'; reduceDtype?: 'float32' | 'bfloat16' } = {}) {
+  constructor(readonly pg: ProcessGroup, specs: readonly FsdpUnitSpec[], opts: { device?: number; gradReduce?: 'avg' | 'sum'; reduceDtype?: 'float32' | 'bfloat16'; overlap?: boolean } = {}) {
+    this.overlap = opts.overlap ?? process.env.OLMO_FSDP_OVERLAP !== '0';
     this.device = opts.device ?? -1;
     this.gradReduce = opts.gradReduce ?? 'avg';
     this.reduceDtype = opts.reduceDtype ?? 'float32';
@@ -166,20 +208,79 @@ export class FSDP {
     });
   }
 
-  /** All-gathers one unit into a fresh full buffer; returns it and name -> view. */
-  gather(u: FsdpUnit): { buffer: Tensor; views: Map<string, Tensor> } {
+  /** Starts the all-gather of one unit into a fresh full buffer (non-blocking when overlapping). */
+  private startGather(u: FsdpUnit): Gathered {
     return untracked(() => {
-      const dev = u.shard.device;
-      const buffer = zeros([u.paddedSize], { device: dev });
-      this.pg.allGather(buffer, u.shard).wait();
-      const views = new Map<string, Tensor>();
+      const buffer = zeros([u.paddedSize], { device: u.shard.device });
+      this.gatheredUnits++;
+      this.overlapStats.peakGatheredUnits = Math.max(this.overlapStats.peakGatheredUnits, this.gatheredUnits);
+      const work = this.pg.allGather(buffer, u.shard, { async: this.overlap });
+      return { unit: u, buffer, work, released: false };
+    });
+  }
+
+  private release(g: Gathered): void {
+    if (g.released) return;
+    g.released = true;
+    g.work.wait();  // never free a buffer a collective may still write
+    g.buffer.dispose();
+    this.gatheredUnits--;
+  }
+
+  /** All-gathers one unit (or takes the prefetched one); returns it and name -> view. */
+  gather(u: FsdpUnit): { buffer: Tensor; views: Map<string, Tensor>; handle: Gathered } {
+    let g: Gathered;
+    if (this.prefetched && this.prefetched.unit === u) {
+      g = this.prefetched;
+      this.prefetched = null;
+      this.overlapStats.prefetchHits++;
+    } else {
+      if (this.prefetched) { this.release(this.prefetched); this.prefetched = null; this.overlapStats.prefetchMisses++; }
+      g = this.startGather(u);
+    }
+    g.work.wait();
+    const buffer = g.buffer;
+    const views = untracked(() => {
+      const m = new Map<string, Tensor>();
       for (const e of u.entries) {
         const v = buffer._view(e.shape, buffer.offset + e.offset);
         v.name = e.name;
-        views.set(e.name, v);
+        m.set(e.name, v);
       }
-      return { buffer, views };
+      return m;
     });
+    return { buffer, views, handle: g };
+  }
+
+  /** Starts gathering `next` (a single unit not running now) while the current units compute. */
+  private prefetch(next: FsdpUnit[] | undefined, running: FsdpUnit[]): void {
+    if (!this.overlap || !next || next.length !== 1 || this.prefetched) return;
+    const u = next[0]!;
+    if (running.includes(u)) return;
+    this.prefetched = this.startGather(u);
+  }
+
+  /** Completes the in-flight gradient reduce-scatter, if any (adds it into the shard gradient). */
+  sync(): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = null;
+    p.work.wait();
+    if (this.reduceDtype === 'bfloat16') roundToBf16InPlace(p.part);
+    addInPlace(p.unit.shardGrad, p.part);
+    p.part.dispose();
+    p.gradBuf.dispose();
+  }
+
+  /** Reduce-scatters a unit's full gradient into its shard gradient: left in flight when overlapping. */
+  private reduceGrad(u: FsdpUnit, gradBuf: Tensor): void {
+    const part = untracked(() => zeros([u.shardSize], { device: u.shard.device }));
+    if (this.reduceDtype === 'bfloat16') roundToBf16InPlace(gradBuf);
+    const work = this.pg.reduceScatter(part, gradBuf, this.gradReduce, { async: this.overlap });
+    this.sync();  // the previous unit's reduce-scatter ran during this unit's compute
+    this.pending = { unit: u, part, gradBuf, work };
+    this.overlapStats.peakPendingReduces = Math.max(this.overlapStats.peakPendingReduces, 1);
+    if (!this.overlap) this.sync();
   }
 
   /** The gathered full parameter `name` while its unit runs (what the model reads). */
@@ -189,8 +290,9 @@ export class FSDP {
     return v;
   }
 
-  private withGathered<T>(units: FsdpUnit[], fn: (views: Map<string, Tensor>) => T): T {
+  private withGathered<T>(units: FsdpUnit[], fn: (views: Map<string, Tensor>) => T, next?: FsdpUnit[]): T {
     const gathered = units.map((u) => this.gather(u));
+    this.prefetch(next, units);
     const prev = this.active;
     this.active = new Map(prev);
     for (const g of gathered) for (const [n, v] of g.views) this.active.set(n, v);
@@ -200,7 +302,7 @@ export class FSDP {
       this.active = prev;
       for (const g of gathered) {
         for (const v of g.views.values()) v.dispose();
-        g.buffer.dispose();
+        this.release(g.handle);
       }
     }
   }
@@ -213,7 +315,20 @@ export class FSDP {
   run(unitNames: string | readonly string[], inputs: readonly Tensor[], fn: (inputs: Tensor[]) => Tensor[]): Tensor[] {
     const units = (typeof unitNames === 'string' ? [unitNames] : unitNames).map((n) => this.unit(n));
     const train = isGradEnabled() && (needsGrad(...inputs) || units.length > 0);
-    const outs = this.withGathered(units, () => noGrad(() => fn([...inputs])));
+    // Learn the forward order (for the prefetches of the next pass); prefetch what followed last time.
+    // The key tells repeated runs of one unit apart (the tied embedding unit runs first and last).
+    if (this.lastForwardKey === null) this.seen.clear();
+    const name = units.map((u) => u.name).join('+');
+    const nth = (this.seen.get(name) ?? 0) + 1;
+    this.seen.set(name, nth);
+    const key = `${name}#${nth}`;
+    if (this.lastForwardKey !== null) {
+      this.nextAfter.set(this.lastForwardKey, units);
+      this.prevBefore.set(key, this.lastForwardUnits);
+    }
+    this.lastForwardKey = key;
+    this.lastForwardUnits = units;
+    const outs = this.withGathered(units, () => noGrad(() => fn([...inputs])), this.nextAfter.get(key));
     if (!train) return outs;
     // Every input is saved (integer ones such as token ids and targets are needed by the
     // recomputation too); only float32 inputs receive gradients.
@@ -222,9 +337,11 @@ export class FSDP {
     record(outs[0]!, `fsdp:${units.map((u) => u.name).join('+')}`, diffInputs, inputs, (g, saved) => {
       // backward() runs closures untracked: the tidy disposes the recomputation's intermediates
       // (otherwise every unit leaked its activations once per backward).
+      this.lastForwardKey = null;  // the next forward starts a new pass
       const grads = this.withGathered(units, (views) => tidy(() => {
-        // Full-size gradient buffers for the recomputation; parameters become leaves of it.
-        const gradBufs = units.map((u) => zeros([u.paddedSize], { device: u.shard.device }));
+        // Full-size gradient buffers for the recomputation; parameters become leaves of it (untracked:
+        // an in-flight reduce-scatter outlives this scope).
+        const gradBufs = units.map((u) => untracked(() => zeros([u.paddedSize], { device: u.shard.device })));
         units.forEach((u, i) => {
           for (const e of u.entries) {
             const v = views.get(e.name)!;
@@ -245,18 +362,12 @@ export class FSDP {
             v.grad = null;
           }
           // fp32 reduce-scatter of the full gradient, accumulated into this rank's shard.
-          const part = zeros([u.shardSize], { device: u.shard.device });
-          if (this.reduceDtype === 'bfloat16') roundToBf16InPlace(gradBufs[i]!);
-          this.pg.reduceScatter(part, gradBufs[i]!, this.gradReduce).wait();
-          if (this.reduceDtype === 'bfloat16') roundToBf16InPlace(part);
-          addInPlace(u.shardGrad, part);
-          part.dispose();
-          gradBufs[i]!.dispose();
+          this.reduceGrad(u, gradBufs[i]!);
         });
         const out = xs.map((x) => x.grad);
         for (const x of xs) { x.grad = null; x.dispose(); }
         return out;
-      }));
+      }), this.prevBefore.get(key));
       return grads;
     });
     for (let i = 1; i < outs.length; i++) outs[i]!.requiresGrad = false;
@@ -265,10 +376,12 @@ export class FSDP {
 
   /** Every parameter piece this rank owns (what the optimizer steps), with gradient views. */
   pieces(): ShardPiece[] {
+    this.sync();
     return [...this.units.values()].flatMap((u) => u.pieces());
   }
 
   zeroGrad(): void {
+    this.sync();
     for (const u of this.units.values()) fillInPlace(u.shardGrad, 0);
   }
 
@@ -276,10 +389,12 @@ export class FSDP {
   fullParam(name: string): Tensor {
     const u = this.unitOf.get(name);
     if (!u) throw new ArgumentError(`FSDP: unknown parameter '${name}'`);
+    this.sync();
     return this.withGathered([u], (views) => noGrad(() => views.get(name)!.clone()));
   }
 
   memoryReport(): FsdpMemoryReport {
+    this.sync();
     let shard = 0, full = 0, peak = 0;
     for (const u of this.units.values()) {
       shard += u.shardSize * 4;
@@ -290,6 +405,8 @@ export class FSDP {
   }
 
   dispose(): void {
+    this.sync();
+    if (this.prefetched) { this.release(this.prefetched); this.prefetched = null; }
     for (const u of this.units.values()) {
       u.shard.dispose();
       u.shardGrad.dispose();
