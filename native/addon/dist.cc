@@ -53,7 +53,7 @@ static Napi::Value AllReduce(const Napi::CallbackInfo& info) {
   int dev;
   void* p = arg_bytes(info, 1, n, dtype_size(dt), &dev);
   check_backend_device(backend, dev);
-  if (backend == 1) { dist::nccl_allreduce(p, n, dt, op, dev); return Napi::Number::New(info.Env(), 0); }
+  if (backend == 1) return Napi::Number::New(info.Env(), double(dist::nccl_allreduce(p, n, dt, op, dev, arg_bool(info, 6))));
   return Napi::Number::New(info.Env(), double(dist::mpi_allreduce(p, n, dt, op, arg_bool(info, 6))));
 }
 
@@ -67,7 +67,7 @@ static Napi::Value AllGather(const Napi::CallbackInfo& info) {
   void* r = arg_bytes(info, 3, n * world(), dtype_size(dt), &d1);
   int dev = same_device({d0, d1});
   check_backend_device(backend, dev);
-  if (backend == 1) { dist::nccl_allgather(s, r, n, dt, dev); return Napi::Number::New(info.Env(), 0); }
+  if (backend == 1) return Napi::Number::New(info.Env(), double(dist::nccl_allgather(s, r, n, dt, dev, arg_bool(info, 7))));
   return Napi::Number::New(info.Env(), double(dist::mpi_allgather(s, r, n, dt, arg_bool(info, 7))));
 }
 
@@ -82,7 +82,7 @@ static Napi::Value ReduceScatter(const Napi::CallbackInfo& info) {
   void* r = arg_bytes(info, 3, n, dtype_size(dt), &d1);
   int dev = same_device({d0, d1});
   check_backend_device(backend, dev);
-  if (backend == 1) { dist::nccl_reduce_scatter(s, r, n, dt, op, dev); return Napi::Number::New(info.Env(), 0); }
+  if (backend == 1) return Napi::Number::New(info.Env(), double(dist::nccl_reduce_scatter(s, r, n, dt, op, dev, arg_bool(info, 8))));
   return Napi::Number::New(info.Env(), double(dist::mpi_reduce_scatter(s, r, n, dt, op, arg_bool(info, 8))));
 }
 
@@ -95,12 +95,21 @@ static Napi::Value Broadcast(const Napi::CallbackInfo& info) {
   int dev;
   void* p = arg_bytes(info, 1, n, dtype_size(dt), &dev);
   check_backend_device(backend, dev);
-  if (backend == 1) { dist::nccl_broadcast(p, n, dt, root, dev); return Napi::Number::New(info.Env(), 0); }
+  if (backend == 1) return Napi::Number::New(info.Env(), double(dist::nccl_broadcast(p, n, dt, root, dev, arg_bool(info, 6))));
   return Napi::Number::New(info.Env(), double(dist::mpi_broadcast(p, n, dt, root, arg_bool(info, 6))));
 }
 
-static Napi::Value Wait(const Napi::CallbackInfo& info) { dist::mpi_wait(arg_i64(info, 0)); return info.Env().Undefined(); }
-static Napi::Value Test(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), dist::mpi_test(arg_i64(info, 0))); }
+// Request ids >= kNcclRequestBase are NCCL side-stream collectives; smaller ones MPI requests.
+static Napi::Value Wait(const Napi::CallbackInfo& info) {
+  int64_t id = arg_i64(info, 0);
+  if (id >= dist::kNcclRequestBase) dist::nccl_wait(id);
+  else dist::mpi_wait(id);
+  return info.Env().Undefined();
+}
+static Napi::Value Test(const Napi::CallbackInfo& info) {
+  int64_t id = arg_i64(info, 0);
+  return Napi::Boolean::New(info.Env(), id >= dist::kNcclRequestBase ? dist::nccl_test(id) : dist::mpi_test(id));
+}
 
 static Napi::Value NcclInit(const Napi::CallbackInfo& info) {
   dist::nccl_init(int(arg_i64(info, 0)), int(arg_i64(info, 1)), int(arg_i64(info, 2)));

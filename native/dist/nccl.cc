@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <string>
 
 #include "olmo/check.h"
@@ -121,22 +122,97 @@ void nccl_init(int rank, int world, int device) {
   check(g.CommInitRank(&g.comm, world, id, rank), "ncclCommInitRank");
 }
 
-void nccl_allreduce(void* buf, int64_t count, DType dt, int op, int device) {
-  set_device(device);
-  check(g.AllReduce(buf, buf, size_t(count), nccl_type(dt), nccl_op(op), comm(), nullptr), "ncclAllReduce");
+namespace {
+#ifdef OLMO_WITH_CUDA
+void cuda_check(cudaError_t e, const char* what) {
+  OLMO_CHECK(e == cudaSuccess, "CUDA_ERROR", what << ": " << cudaGetErrorString(e), "");
 }
-void nccl_allgather(const void* send, void* recv, int64_t n, DType dt, int device) {
-  set_device(device);
-  check(g.AllGather(send, recv, size_t(n), nccl_type(dt), comm(), nullptr), "ncclAllGather");
+cudaStream_t side_stream(int device) {
+  static cudaStream_t streams[64] = {};
+  OLMO_CHECK(device >= 0 && device < 64, "INVALID_ARGUMENT", "NCCL: device " << device << " out of range", "");
+  // Non-blocking: a plain stream would synchronise with the legacy default stream and never overlap.
+  if (!streams[device]) cuda_check(cudaStreamCreateWithFlags(&streams[device], cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+  return streams[device];
 }
-void nccl_reduce_scatter(const void* send, void* recv, int64_t n, DType dt, int op, int device) {
+std::map<int64_t, cudaEvent_t> g_events;
+int64_t g_next_request = 1;
+#endif
+
+// Runs launch(stream): on the legacy default stream (sync), or on the side stream after the work
+// queued on the default stream so far, returning a request id completed by nccl_wait.
+template <class F>
+int64_t run(int device, bool async, F launch) {
   set_device(device);
-  check(g.ReduceScatter(send, recv, size_t(n), nccl_type(dt), nccl_op(op), comm(), nullptr), "ncclReduceScatter");
+  if (!async) {
+    launch(nullptr);
+    return 0;
+  }
+#ifdef OLMO_WITH_CUDA
+  cudaStream_t s = side_stream(device);
+  cudaEvent_t ready = nullptr, done = nullptr;
+  cuda_check(cudaEventCreateWithFlags(&ready, cudaEventDisableTiming), "cudaEventCreate");
+  cuda_check(cudaEventRecord(ready, cudaStreamLegacy), "cudaEventRecord");
+  cuda_check(cudaStreamWaitEvent(s, ready, 0), "cudaStreamWaitEvent");
+  cudaEventDestroy(ready);  // released once the wait has been satisfied
+  launch(s);
+  cuda_check(cudaEventCreateWithFlags(&done, cudaEventDisableTiming), "cudaEventCreate");
+  cuda_check(cudaEventRecord(done, s), "cudaEventRecord");
+  int64_t id = kNcclRequestBase + g_next_request++;
+  g_events[id] = done;
+  return id;
+#else
+  return 0;
+#endif
 }
-void nccl_broadcast(void* buf, int64_t count, DType dt, int root, int device) {
-  set_device(device);
-  check(g.Broadcast(buf, buf, size_t(count), nccl_type(dt), root, comm(), nullptr), "ncclBroadcast");
+}  // namespace
+
+int64_t nccl_allreduce(void* buf, int64_t count, DType dt, int op, int device, bool async) {
+  return run(device, async, [&](void* s) {
+    check(g.AllReduce(buf, buf, size_t(count), nccl_type(dt), nccl_op(op), comm(), s), "ncclAllReduce");
+  });
 }
+int64_t nccl_allgather(const void* send, void* recv, int64_t n, DType dt, int device, bool async) {
+  return run(device, async, [&](void* s) { check(g.AllGather(send, recv, size_t(n), nccl_type(dt), comm(), s), "ncclAllGather"); });
+}
+int64_t nccl_reduce_scatter(const void* send, void* recv, int64_t n, DType dt, int op, int device, bool async) {
+  return run(device, async, [&](void* s) {
+    check(g.ReduceScatter(send, recv, size_t(n), nccl_type(dt), nccl_op(op), comm(), s), "ncclReduceScatter");
+  });
+}
+int64_t nccl_broadcast(void* buf, int64_t count, DType dt, int root, int device, bool async) {
+  return run(device, async, [&](void* s) { check(g.Broadcast(buf, buf, size_t(count), nccl_type(dt), root, comm(), s), "ncclBroadcast"); });
+}
+
+void nccl_wait(int64_t id) {
+#ifdef OLMO_WITH_CUDA
+  auto it = g_events.find(id);
+  OLMO_CHECK(it != g_events.end(), "INVALID_ARGUMENT", "unknown or completed NCCL request " << id, "wait() each handle once");
+  cudaEvent_t done = it->second;
+  g_events.erase(it);
+  // The default stream (every kernel) waits for the collective; the host does not block.
+  cuda_check(cudaStreamWaitEvent(cudaStreamLegacy, done, 0), "cudaStreamWaitEvent");
+  cudaEventDestroy(done);
+#else
+  (void)id;
+#endif
+}
+
+bool nccl_test(int64_t id) {
+#ifdef OLMO_WITH_CUDA
+  auto it = g_events.find(id);
+  if (it == g_events.end()) return true;
+  cudaError_t e = cudaEventQuery(it->second);
+  if (e == cudaErrorNotReady) return false;
+  cuda_check(e, "cudaEventQuery");
+  cudaEventDestroy(it->second);
+  g_events.erase(it);
+  return true;
+#else
+  (void)id;
+  return true;
+#endif
+}
+
 void nccl_destroy() {
   if (g.comm && g.CommDestroy) g.CommDestroy(g.comm);
   g.comm = nullptr;

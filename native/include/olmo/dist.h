@@ -32,10 +32,17 @@ void mpi_broadcast_bytes(void* buf, int64_t nbytes, int root);  // e.g. the NCCL
 // ---- NCCL, loaded at run time (dlopen libnccl.so.2); CUDA builds only ----
 bool nccl_available(std::string* why);
 void nccl_init(int rank, int world, int device);  // exchanges the unique id over MPI (or local for world 1)
-void nccl_allreduce(void* buf, int64_t count, DType dt, int op, int device);
-void nccl_allgather(const void* send, void* recv, int64_t count_per_rank, DType dt, int device);
-void nccl_reduce_scatter(const void* send, void* recv, int64_t count_per_rank, DType dt, int op, int device);
-void nccl_broadcast(void* buf, int64_t count, DType dt, int root, int device);
+// async = false: on the device's legacy default stream, ordered with the kernels (returns 0).
+// async = true: on a per-device side stream (non-blocking) after the kernels queued so far (an event
+// orders it), returning a request id (>= kNcclRequestBase); nccl_wait makes the default stream wait
+// for it (the host does not block), nccl_test polls. That is the overlap FSDP uses on GPUs.
+constexpr int64_t kNcclRequestBase = int64_t(1) << 48;
+int64_t nccl_allreduce(void* buf, int64_t count, DType dt, int op, int device, bool async = false);
+int64_t nccl_allgather(const void* send, void* recv, int64_t count_per_rank, DType dt, int device, bool async = false);
+int64_t nccl_reduce_scatter(const void* send, void* recv, int64_t count_per_rank, DType dt, int op, int device, bool async = false);
+int64_t nccl_broadcast(void* buf, int64_t count, DType dt, int root, int device, bool async = false);
+void nccl_wait(int64_t request);
+bool nccl_test(int64_t request);
 void nccl_destroy();
 
 }  // namespace olmo::dist

@@ -14,8 +14,9 @@
  * Only unit inputs are kept between forward and backward (activation checkpointing per unit), so
  * no unit's full parameters outlive its own computation.
  *
- * Overlap (opts.overlap, default on; OLMO_FSDP_OVERLAP=0 turns it off): the collectives are issued
- * non-blocking (MPI_Iallgather / MPI_Ireduce_scatter_block; on NCCL a side stream ordered by events)
+ * Overlap (opts.overlap, default on; OLMO_FSDP_OVERLAP=0 turns it off): the collectives are always
+ * issued non-blocking (MPI_Iallgather / MPI_Ireduce_scatter_block; on NCCL a side stream ordered by
+ * events), and with overlap they are awaited late:
  *   forward:  right after a unit's parameters arrive, the all-gather of the unit that followed it in
  *             the previous forward pass is started, so it transfers while this unit computes;
  *   backward: likewise for the unit that preceded it in the forward pass, and a unit's gradient
@@ -214,7 +215,10 @@ export class FSDP {
       const buffer = zeros([u.paddedSize], { device: u.shard.device });
       this.gatheredUnits++;
       this.overlapStats.peakGatheredUnits = Math.max(this.overlapStats.peakGatheredUnits, this.gatheredUnits);
-      const work = this.pg.allGather(buffer, u.shard, { async: this.overlap });
+      // Always issued non-blocking (overlap only decides when it is awaited): Open MPI's blocking
+      // and non-blocking reduce-scatters sum in different orders at W >= 3, and overlap must not
+      // change a single bit of the result.
+      const work = this.pg.allGather(buffer, u.shard, { async: true });
       return { unit: u, buffer, work, released: false };
     });
   }
@@ -276,7 +280,7 @@ export class FSDP {
   private reduceGrad(u: FsdpUnit, gradBuf: Tensor): void {
     const part = untracked(() => zeros([u.shardSize], { device: u.shard.device }));
     if (this.reduceDtype === 'bfloat16') roundToBf16InPlace(gradBuf);
-    const work = this.pg.reduceScatter(part, gradBuf, this.gradReduce, { async: this.overlap });
+    const work = this.pg.reduceScatter(part, gradBuf, this.gradReduce, { async: true });  // see startGather
     this.sync();  // the previous unit's reduce-scatter ran during this unit's compute
     this.pending = { unit: u, part, gradBuf, work };
     this.overlapStats.peakPendingReduces = Math.max(this.overlapStats.peakPendingReduces, 1);

@@ -59,7 +59,8 @@ export function gemmInto(out: Tensor, a: Tensor, b: Tensor, o: GemmOptions = {})
     o.beta ?? 0, out.buf, out.byteOffset, N, batch === 1 && batchA === 1 && batchB === 1 ? 0 : M * N, batch));
 }
 
-/** gemmInto with bf16-rounded operands (float32 or bfloat16 tensors) and float32 accumulation. */
+/** gemmInto with bf16-rounded operands (float32 or bfloat16 tensors) and float32 accumulation;
+ * `out` float32, or bfloat16 on CUDA (cuBLASLt / GemmEx write bf16 directly). */
 function gemmBf16Into(out: Tensor, a: Tensor, b: Tensor, o: GemmOptions): void {
   // CUDA kernels take bfloat16 operands: cast float32 ones (the CPU kernel rounds while packing).
   const ac = a.deviceIndex >= 0 && a.dtype === 'float32' ? to(a, 'bfloat16') : a;
@@ -74,7 +75,8 @@ function gemmBf16Into(out: Tensor, a: Tensor, b: Tensor, o: GemmOptions): void {
     call((n) => n.gemmBf16(ta, tb, M, N, K, o.alpha ?? 1,
       ac.buf, ac.byteOffset, DTYPE_CODE[ac.dtype], aC, batchA === 1 ? 0 : aR * aC,
       bc.buf, bc.byteOffset, DTYPE_CODE[bc.dtype], bC, batchB === 1 ? 0 : bR * bC,
-      o.beta ?? 0, out.buf, out.byteOffset, N, batch === 1 && batchA === 1 && batchB === 1 ? 0 : M * N, batch));
+      o.beta ?? 0, out.buf, out.byteOffset, N, batch === 1 && batchA === 1 && batchB === 1 ? 0 : M * N, batch,
+      DTYPE_CODE[out.dtype]));  // a bfloat16 `out` (CUDA only) gets the fp32 result rounded once
   } finally {
     if (ac !== a) ac.dispose();
     if (bc !== b) bc.dispose();
