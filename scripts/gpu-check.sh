@@ -11,6 +11,9 @@
 #   1 build      the addon with the CUDA kernels (cmake + nvcc, sm_90), Node headers from .device/napi
 #   2 parity     CUDA vs CPU, every op forward + backward, whole fp32 / amp_bf16 / checkpointed steps
 #                (bench/gpu-train/parity.mjs)
+#   2b lt-overlap  cuBLASLt bf16 GEMMs (OLMO_CUDA_GEMM=lt|cublas|tiled: parity on the linear layouts, bf16
+#                output, TFLOP/s at an OLMo-1B shape) and FSDP over NCCL at W=1 with overlap on vs off
+#                (bit-identical, prefetch stats, s/pass) (bench/gpu-train/lt-overlap.mjs)
 #   3 torch-1B   PyTorch anchor: HF OlmoForCausalLM 1B, SDPA, autocast bf16, fused AdamW, seq 4096
 #   4 ours-1B    olmo-ts OLMo-1B amp_bf16, seq 4096, largest micro-batch that fits: tokens/s, MFU
 #   5 ours-7B    one OLMo-7B step (seq 4096, micro-batch 1, activation_checkpointing whole_layer): peak memory
@@ -70,6 +73,11 @@ for p in tensor-cuda model; do [[ -e node_modules/@olmo/$p ]] || ln -s "../../pa
 py_lib() { python3 -c "import importlib,os,sys; m=importlib.import_module(sys.argv[1]); print(os.path.join(list(m.__path__)[0],'lib'))" "$1" 2>/dev/null; }
 if [[ -z "${OLMO_CUBLAS_PATH:-}" ]]; then for m in nvidia.cu13 nvidia.cublas; do d=$(py_lib $m); [[ -n "$d" && -d "$d" ]] && ls "$d"/libcublas.so* >/dev/null 2>&1 && export OLMO_CUBLAS_PATH=$d && break; done; fi
 say "OLMO_CUBLAS_PATH=${OLMO_CUBLAS_PATH:-system}"
+# cuBLASLt ships next to cuBLAS in the same wheels; NCCL in nvidia.nccl (the FSDP overlap stage)
+if [[ -z "${OLMO_CUBLASLT_PATH:-}" && -n "${OLMO_CUBLAS_PATH:-}" ]] && ls "$OLMO_CUBLAS_PATH"/libcublasLt.so* >/dev/null 2>&1; then export OLMO_CUBLASLT_PATH=$OLMO_CUBLAS_PATH; fi
+say "OLMO_CUBLASLT_PATH=${OLMO_CUBLASLT_PATH:-system}"
+if [[ -z "${OLMO_NCCL_PATH:-}" ]]; then for m in nvidia.nccl nvidia.cu13; do d=$(py_lib $m); [[ -n "$d" && -f "$d/libnccl.so.2" ]] && export OLMO_NCCL_PATH=$d/libnccl.so.2 && break; done; fi
+say "OLMO_NCCL_PATH=${OLMO_NCCL_PATH:-system}"
 
 # ---- 1 build (scripts/gpu-build.sh) -------------------------------------------------------
 if [[ -n "${OLMO_USE_CARRIED_OPENBLAS:-}" ]] || ! ldconfig -p 2>/dev/null | grep -q libopenblas; then
@@ -81,6 +89,7 @@ node -e "const n=require('./packages/tensor-cuda/build/Release/olmo_native.node'
 
 # ---- 2..5 ----------------------------------------------------------------------------------
 stage parity 60 node bench/gpu-train/parity.mjs
+stage lt-overlap 60 node bench/gpu-train/lt-overlap.mjs
 stage torch-1B 100 env PYTHONUNBUFFERED=1 python3 bench/gpu-train/torch_anchor.py --model 1B --seq 4096 --steps 4 --warmup 2
 stage ours-1B 120 node bench/gpu-train/train.mjs --model 1B --seq 4096 --mb auto --steps 4 --warmup 1 --copies
 stage ours-7B 120 node bench/gpu-train/train.mjs --model 7B --seq 4096 --mb 1 --steps 1 --warmup 0 --ac whole_layer
@@ -91,7 +100,7 @@ if [[ -n "${FULL:-}" && -d node_modules/vitest ]]; then
 fi
 
 say "summary:"
-for s in build parity torch-1B ours-1B ours-7B; do echo "[gpu-check]   $s: ${RESULT[$s]:-not run}"; done
-grep -h '"stage":"result"' "$RES"/torch-1B.txt "$RES"/ours-1B.txt "$RES"/ours-7B.txt 2>/dev/null | sed 's/^/[gpu-check] result /'
-fail=0; for s in build parity torch-1B ours-1B ours-7B; do [[ ${RESULT[$s]:-} == ok ]] || fail=1; done
+for s in build parity lt-overlap torch-1B ours-1B ours-7B; do echo "[gpu-check]   $s: ${RESULT[$s]:-not run}"; done
+grep -h '"stage":"result"' "$RES"/lt-overlap.txt "$RES"/torch-1B.txt "$RES"/ours-1B.txt "$RES"/ours-7B.txt 2>/dev/null | sed 's/^/[gpu-check] result /'
+fail=0; for s in build parity lt-overlap torch-1B ours-1B ours-7B; do [[ ${RESULT[$s]:-} == ok ]] || fail=1; done
 exit $fail

@@ -19,4 +19,4 @@ export { Storage } from './storage.js';
 export { QTensor, QBLOCK_BYTES, type QFormat } from './qtensor.js';
 export * from './ops/index.js';
 export { ProcessGroup, Work, DistributedError, launcherEnv, type Backend, type ReduceOp, type CommStats } from './dist/process-group.js';
-export { FSDP, FsdpUnit, fsdpUnits, type FsdpUnitSpec, type FsdpParamEntry, type ShardPiece, type FsdpMemoryReport } from './dist/fsdp.js';
+export { FSDP, FsdpUnit, fsdpUnits, type FsdpUnitSpec, type FsdpParamEntry, type ShardPiece, type FsdpMemoryReport, type FsdpOverlapStats } from './dist/fsdp.js';
