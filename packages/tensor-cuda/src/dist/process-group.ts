@@ -23,10 +23,12 @@ export class DistributedError extends OlmoError {
   }
 }
 
-/** A pending collective. wait() completes it (and applies the avg scaling); test() polls. */
+/** A pending collective. wait() completes it (and applies the avg scaling); test() polls.
+ * Time blocked in wait() is added to the collective's stats (so `seconds` counts issue + waiting:
+ * the communication time not hidden behind compute). */
 export class Work {
   private done = false;
-  constructor(private readonly request: number, private readonly finish: () => void = () => {}) {
+  constructor(private readonly request: number, private readonly finish: () => void = () => {}, private readonly onWait: (seconds: number) => void = () => {}) {
     if (request === 0) this.complete();
   }
   private complete(): void {
@@ -36,7 +38,9 @@ export class Work {
   }
   wait(): void {
     if (this.done) return;
+    const t0 = performance.now();
     call((n) => n.distWait(this.request));
+    this.onWait((performance.now() - t0) / 1000);
     this.complete();
   }
   test(): boolean {
@@ -155,6 +159,10 @@ export class ProcessGroup {
     return r;
   }
 
+  private waited(kind: keyof ProcessGroup['stats']): (seconds: number) => void {
+    return (seconds) => { this.stats[kind].seconds += seconds; };
+  }
+
   private static contiguous(t: Tensor, what: string): void {
     t.assertAlive(what);
     if (!t.isContiguous) throw new DistributedError(`${what} must be contiguous`, 'call .contiguous() first');
@@ -167,7 +175,7 @@ export class ProcessGroup {
     const finish = op === 'avg' ? () => scaleInPlace(t, 1 / this.worldSize) : undefined;
     const req = this.timed('allReduce', t.size * DTYPE_BYTES[t.dtype], () =>
       call((n) => n.allReduce(this.code(), t.buf, t.byteOffset, t.size, DTYPE_CODE[t.dtype], OP_CODE[op === 'avg' ? 'sum' : op], !!opts.async)) as number);
-    return new Work(req, finish);
+    return new Work(req, finish, this.waited('allReduce'));
   }
 
   /** out[r * n : (r+1) * n] = input of rank r, with n = input.size and out.size = worldSize * n. */
@@ -178,7 +186,7 @@ export class ProcessGroup {
     if (this.backend === 'local') { copyFlat(out, input); return new Work(0); }
     const req = this.timed('allGather', out.size * DTYPE_BYTES[out.dtype], () =>
       call((n) => n.allGather(this.code(), input.buf, input.byteOffset, out.buf, out.byteOffset, input.size, DTYPE_CODE[input.dtype], !!opts.async)) as number);
-    return new Work(req);
+    return new Work(req, undefined, this.waited('allGather'));
   }
 
   /** out (n elements) = reduction over ranks of input[rank * n : (rank+1) * n]. */
@@ -190,7 +198,7 @@ export class ProcessGroup {
     const finish = op === 'avg' ? () => scaleInPlace(out, 1 / this.worldSize) : undefined;
     const req = this.timed('reduceScatter', input.size * DTYPE_BYTES[input.dtype], () =>
       call((n) => n.reduceScatter(this.code(), input.buf, input.byteOffset, out.buf, out.byteOffset, out.size, DTYPE_CODE[out.dtype], OP_CODE[op === 'avg' ? 'sum' : op], !!opts.async)) as number);
-    return new Work(req, finish);
+    return new Work(req, finish, this.waited('reduceScatter'));
   }
 
   broadcast(t: Tensor, root = 0, opts: { async?: boolean } = {}): Work {
