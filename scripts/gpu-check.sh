@@ -85,7 +85,7 @@ if [[ -n "${OLMO_USE_CARRIED_OPENBLAS:-}" ]] || ! ldconfig -p 2>/dev/null | grep
 fi
 stage build 240 bash scripts/gpu-build.sh
 if [[ ${RESULT[build]} != ok ]]; then say "build failed: see $RES/build.txt"; exit 3; fi
-node -e "const n=require('./packages/tensor-cuda/build/Release/olmo_native.node'); const i=n.buildInfo(); console.log('[gpu-check] buildInfo', JSON.stringify(i)); if (i.cudaDevices>0) console.log('[gpu-check] cuda:0', n.cudaDeviceName(0), 'gemm backend', n.gemmBackend ? n.gemmBackend(0) : '?');"
+node -e "const n=require('./packages/tensor-cuda/build/Release/olmo_native.node'); const i=n.buildInfo(); console.log('[gpu-check] buildInfo', JSON.stringify(i)); if (i.cudaDevices>0) console.log('[gpu-check] cuda:0', n.cudaDeviceName(0), 'gemm', JSON.stringify(n.cudaGemmInfo(0)));"
 
 # ---- 2..5 ----------------------------------------------------------------------------------
 stage parity 60 node bench/gpu-train/parity.mjs
