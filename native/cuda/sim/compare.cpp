@@ -22,6 +22,10 @@
 #include "olmo/ops/swiglu.h"
 #include "olmo/ops/lowplinear.h"
 #include "olmo/tensor.h"
+namespace olmo::cuda {  // native/cuda/sim/mma_selftest.cu
+void mma_selftest(const uint16_t* A, const uint16_t* Bkn, const uint16_t* Bnk, float* out_hand, float* out_ld, float* out_ld_trans,
+                  uint32_t* ld_regs);
+}
 using V = std::vector<float>;
 static std::mt19937 rng(7);
 static V rnd(size_t n, float s = 1, float shift = 0) { std::normal_distribution<float> d(0, s); V v(n); for (auto& x : v) x = d(rng) + shift; return v; }
@@ -41,6 +45,38 @@ static bool want(const char* family) { return !g_filter || std::strstr(g_filter,
 int main(int argc, char** argv) {
   using namespace olmo;
   if (argc > 1) g_filter = argv[1];
+  if (want("mma")) { // the simulator's mma.sync / ldmatrix against the PTX fragment tables and a plain product
+    V a = rnd(256), bkn = rnd(128);
+    std::vector<uint16_t> ah(256), bknh(128), bnkh(128);
+    for (int i = 0; i < 256; ++i) ah[i] = f32_to_bf16(a[i]);
+    for (int k = 0; k < 16; ++k) for (int n = 0; n < 8; ++n) { bknh[k * 8 + n] = f32_to_bf16(bkn[k * 8 + n]); bnkh[n * 16 + k] = bknh[k * 8 + n]; }
+    V ref(128), ref1(128), hand(128), ld(128), ldt(128);
+    for (int m = 0; m < 16; ++m) for (int n = 0; n < 8; ++n) {
+      double acc = 0; for (int k = 0; k < 16; ++k) acc += double(bf16_to_f32(ah[m * 16 + k])) * bf16_to_f32(bknh[k * 8 + n]);
+      ref[m * 8 + n] = float(acc); ref1[m * 8 + n] = float(acc + 1);
+    }
+    std::vector<uint32_t> regs(32 * 8);
+    cuda::mma_selftest(ah.data(), bknh.data(), bnkh.data(), hand.data(), ld.data(), ldt.data(), regs.data());
+    cmp("mma m16n8k16 from PTX-table fragments", hand, ref, 1e-6);
+    cmp("mma from ldmatrix.x4 A + ldmatrix.x2 B[n][k], C = 1", ld, ref1, 1e-6);
+    cmp("mma from ldmatrix.x4 A + ldmatrix.x2.trans B[k][n]", ldt, ref, 1e-6);
+    // ldmatrix registers against the PTX table: lane l holds (row l/4, cols 2(l%4), +1) of each 8x8
+    // matrix (.trans: rows 2(l%4), +1 of col l/4), low half first.
+    int bad = 0;
+    auto pk = [](uint16_t lo, uint16_t hi) { return uint32_t(lo) | (uint32_t(hi) << 16); };
+    for (int l = 0; l < 32; ++l) {
+      const int r = l / 4, c = 2 * (l % 4);
+      for (int m = 0; m < 4; ++m) {  // x4 matrices: (rows 0-7|8-15) x (cols 0-7|8-15), m = 2*colhalf + rowhalf
+        const int r0 = r + 8 * (m % 2), c0 = c + 8 * (m / 2);
+        bad += regs[l * 8 + m] != pk(ah[r0 * 16 + c0], ah[r0 * 16 + c0 + 1]);
+      }
+      for (int m = 0; m < 2; ++m) bad += regs[l * 8 + 4 + m] != pk(bknh[(c + 8 * m) * 8 + r], bknh[(c + 8 * m + 1) * 8 + r]);
+      bad += regs[l * 8 + 6] != pk(bnkh[r * 16 + c], bnkh[r * 16 + c + 1]);
+      bad += regs[l * 8 + 7] != pk(bknh[c * 8 + r], bknh[(c + 1) * 8 + r]);
+    }
+    std::printf("%s ldmatrix x1/x2/x4 (.trans) registers match the PTX table (%d mismatches)\n", bad ? "FAIL " : "  ok ", bad);
+    if (bad) ++fails;
+  }
   if (want("clamp") || want("swiglu")) { // clamp, swiglu
     size_t n = 1001; V x = rnd(n), g = rnd(n), u = rnd(n), d = rnd(n);
     V a(n), b(n), a2(n), b2(n);

@@ -16,7 +16,7 @@ echo '#include "cusim.h"' > "$work/inc/cuda_runtime.h"
 echo '#include "cusim.h"' > "$work/inc/cuda_bf16.h"
 blas_inc=$(ls -d /usr/include/x86_64-linux-gnu/openblas-pthread /usr/include/openblas 2>/dev/null | head -1 || true)
 objs=()
-for f in "$root"/native/cuda/*.cu; do
+for f in "$root"/native/cuda/*.cu "$here"/*.cu; do
   b=$(basename "$f" .cu)
   python3 "$here/prep.py" "$f" "$work/$b.sim.cc"
   g++ -std=c++20 -O2 -fopenmp -I"$work/inc" -I"$root/native/cuda" -I"$root/native/include" -include cusim.h -c "$work/$b.sim.cc" -o "$work/$b.sim.o"
