@@ -6,7 +6,8 @@
 //      fp32 GEMMs use cublasSgemmStridedBatched with the default (IEEE fp32) math mode;
 //      OLMO_CUBLAS_TF32=1 opts into TF32 tensor cores. bf16 GEMMs use cublasGemmStridedBatchedEx
 //      (bf16 inputs, fp32 output, CUBLAS_COMPUTE_32F).
-//   2. A built-in shared-memory tiled kernel (64x64 tiles, 4x4 outputs per thread, fp32
+//   2. For bf16 on sm_80+ without cuBLAS: our mma.sync tensor-core kernel (gemm_bf16.cu).
+//   3. A built-in shared-memory tiled kernel (64x64 tiles, 4x4 outputs per thread, fp32
 //      accumulation), used when cuBLAS is absent or returns an error. Templated on the input type
 //      (float or bf16).
 // Row-major C = op(A) op(B) is computed as the column-major C^T = op(B)^T op(A)^T.
@@ -231,7 +232,9 @@ void gemm_bf16(int dev, bool transA, bool transB, int64_t M, int64_t N, int64_t 
                float beta, float* C, int64_t ldc, int64_t strideC, int64_t batch) {
   if (M == 0 || N == 0 || batch == 0) return;
   cudaSetDevice(dev);
-  Handle h = handle_for(dev);
+  // OLMO_CUDA_GEMM_BF16=mma|tiled skips cuBLAS and forces one built-in kernel (tests, parity checks).
+  const std::string forced = gemm_bf16_forced();
+  Handle h = forced.empty() ? handle_for(dev) : nullptr;
   if (h && cublas().gemm_ex && fits_int(lda) && fits_int(ldb) && fits_int(ldc) && fits_int(batch) && K > 0) {
     int st = cublas().gemm_ex(h, transB ? OP_T : OP_N, transA ? OP_T : OP_N, int(N), int(M), int(K), &alpha, B, R_16BF, int(ldb),
                               strideB, A, R_16BF, int(lda), strideA, &beta, C, R_32F, int(ldc), strideC, int(batch), COMPUTE_32F,
@@ -242,6 +245,9 @@ void gemm_bf16(int dev, bool transA, bool transB, int64_t M, int64_t N, int64_t 
     }
     cudaGetLastError();
   }
+  // Our tensor-core kernel (gemm_bf16.cu) on sm_80+, else the fp32-FMA tiled kernel.
+  if (forced != "tiled" && gemm_bf16_mma(dev, transA, transB, M, N, K, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc, strideC, batch))
+    return;
   tiled<__nv_bfloat16>(transA, transB, M, N, K, alpha, reinterpret_cast<const __nv_bfloat16*>(A), lda, strideA,
                        reinterpret_cast<const __nv_bfloat16*>(B), ldb, strideB, beta, C, ldc, strideC, batch);
 }

@@ -79,4 +79,16 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t*, const void*) { __tr
 #define OLMO_HAVE_MMA 0
 #endif
 
+// Host: whether device `dev` has the sm_80+ tensor-core instructions above (cached per device).
+inline bool has_mma(int dev) {
+  static int cache[64] = {};  // 0 unknown, 1 no, 2 yes
+  if (dev < 0 || dev >= 64) return false;
+  if (!cache[dev]) {
+    int major = 0;
+    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) { cudaGetLastError(); major = 0; }
+    cache[dev] = major >= 8 ? 2 : 1;
+  }
+  return cache[dev] == 2;
+}
+
 }  // namespace olmo::cuda
