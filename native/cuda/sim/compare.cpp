@@ -204,6 +204,53 @@ int main(int argc, char** argv) {
     cuda::attention_bwd_f32(0, q.data(), k.data(), v.data(), oa.data(), la.data(), d.data(), dqb.data(), dkb.data(), dvb.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, true, ds.data());
     cmp(std::string("attn dq") + tag, dqb, dqa, 1e-5); cmp(std::string("attn dk") + tag, dkb, dka, 1e-5); cmp(std::string("attn dv") + tag, dvb, dva, 1e-5);
   }
+  // Tensor-core flash attention (attention_bf16.cu) against the CPU fp32 kernel run on the same
+  // bf16-rounded q, k, v (and dout). Tolerance, derived: with the inputs rounded identically, the GPU
+  // path adds one bf16 rounding of P (forward: O = bf16(P) V / l) or of P and dS (backward: dV =
+  // bf16(P)^T dO, dQ = bf16(dS) K, dK = bf16(dS)^T Q); everything else is fp32 with exact bf16 products
+  // (summation order only, ~1e-7). A rounding is a relative error |d| <= 2^-9, ~uniform: RMS
+  // 2^-9/sqrt(3) = 1.13e-3 per element. O_i = sum_j p_ij d_ij v_j / l has norm-wise relative error
+  // 1.13e-3 * sqrt(sum p^2 v^2) / |sum p v| ~ 1.13e-3 for independent v (same for dq, dk, dv with
+  // independent k, q, dO), so 2e-3 (~1.8x) per output; lse is fp32 from the fp32 P: 1e-6 as the fp32 kernel.
+  // Against the unrounded fp32 reference the input roundings add score errors ~ sqrt(2) * 1.13e-3
+  // (scale = 1/sqrt(HS), unit inputs) and 1.13e-3 from v: sqrt(1.6^2 + 1.13^2 + 1.13^2)e-3 = 2.3e-3,
+  // so 5e-3 for out.
+  if (want("flash")) {
+    auto rb = [](const V& x) { V y(x.size()); for (size_t i = 0; i < x.size(); ++i) y[i] = bf16_to_f32(f32_to_bf16(x[i])); return y; };
+    struct FC { int B, T, Tk, NH, NKV, HS; bool causal; int docs; };
+    for (FC c : std::vector<FC>{{1, 70, 70, 2, 1, 64, true, 0}, {1, 33, 80, 2, 2, 64, false, 0}, {1, 20, 90, 2, 1, 128, true, 0},
+                                {1, 100, 100, 2, 2, 64, true, 1}, {2, 65, 65, 4, 2, 128, true, 0}}) {
+      size_t nq = size_t(c.B) * c.T * c.NH * c.HS, nk = size_t(c.B) * c.Tk * c.NKV * c.HS, nl = size_t(c.B) * c.NH * c.T;
+      std::vector<int32_t> ds;
+      if (c.docs) {  // documents of lengths 7, 33, 1, 19, 40, 5, ... crossing the 64-key tiles
+        ds.resize(size_t(c.B) * c.Tk);
+        const int lens[] = {7, 33, 1, 19, 40, 5};
+        for (int b = 0; b < c.B; ++b) {
+          int start = 0, next = lens[b % 6], li = b;
+          for (int p = 0; p < c.Tk; ++p) { if (p == next) { start = p; next = p + lens[++li % 6]; } ds[size_t(b) * c.Tk + p] = start; }
+        }
+      }
+      const int32_t* dsp = c.docs ? ds.data() : nullptr;
+      V q = rnd(nq), k = rnd(nk), v = rnd(nk), d = rnd(nq), qr = rb(q), kr = rb(k), vr = rb(v), dr = rb(d);
+      V oa(nq), ob(nq), ou(nq), la(nl), lb(nl), lu(nl);
+      const float sc = 1.f / std::sqrt(float(c.HS));
+      cpu::attention_fwd_f32(qr.data(), kr.data(), vr.data(), oa.data(), la.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, c.causal, dsp);
+      cpu::attention_fwd_f32(q.data(), k.data(), v.data(), ou.data(), lu.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, c.causal, dsp);
+      char tag[128]; std::snprintf(tag, sizeof tag, " B%d T%d Tk%d NH%d NKV%d HS%d %s%s", c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, c.causal ? "causal" : "full", c.docs ? " docs" : "");
+      if (!cuda::attention_fwd_bf16(0, q.data(), k.data(), v.data(), ob.data(), lb.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, c.causal, dsp)) {
+        std::printf("FAIL flash fwd%s: not launched\n", tag); ++fails; continue;
+      }
+      cmp(std::string("flash bf16 out") + tag, ob, oa, 2e-3); cmp(std::string("flash bf16 lse") + tag, lb, la, 1e-6);
+      cmp(std::string("flash bf16 out vs unrounded fp32") + tag, ob, ou, 5e-3);
+      if (!want("flashbwd")) continue;
+      V dqa(nq), dqb(nq), dka(nk), dkb(nk), dva(nk), dvb(nk);
+      cpu::attention_bwd_f32(qr.data(), kr.data(), vr.data(), oa.data(), la.data(), dr.data(), dqa.data(), dka.data(), dva.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, c.causal, dsp);
+      if (!cuda::attention_bwd_bf16(0, q.data(), k.data(), v.data(), oa.data(), la.data(), d.data(), dqb.data(), dkb.data(), dvb.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, c.causal, dsp)) {
+        std::printf("FAIL flash bwd%s: not launched\n", tag); ++fails; continue;
+      }
+      cmp(std::string("flash bf16 dq") + tag, dqb, dqa, 2e-3); cmp(std::string("flash bf16 dk") + tag, dkb, dka, 2e-3); cmp(std::string("flash bf16 dv") + tag, dvb, dva, 2e-3);
+    }
+  }
   if (want("adamw")) { // adamw
     std::vector<int64_t> sz = {70000, 15, 1}; std::vector<V> P, G, M, Vs; for (auto s : sz) { P.push_back(rnd(s)); G.push_back(rnd(s)); M.push_back(V(s, 0)); Vs.push_back(V(s, 0)); }
     auto P2 = P, M2 = M, V2 = Vs; float lr[] = {1e-2f, 2e-3f, 1e-3f}, wd[] = {0.1f, 0, 0.01f};
