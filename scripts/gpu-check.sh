@@ -9,8 +9,9 @@
 # each printing what it reached even when it fails or times out; a failed stage does not stop the
 # later ones (except a failed build):
 #   1 build      the addon with the CUDA kernels (cmake + nvcc, sm_90), Node headers from .device/napi
-#   2 parity     CUDA vs CPU, every op forward + backward, whole fp32 / amp_bf16 / checkpointed steps
-#                (bench/gpu-train/parity.mjs)
+#   2 parity     CUDA vs CPU, every op forward + backward, the tensor-core kernels (our mma.sync bf16
+#                GEMM forced with OLMO_CUDA_GEMM_BF16=mma; flash attention amp_bf16 HS 64/128, GQA,
+#                documents), whole fp32 / amp_bf16 / checkpointed steps (bench/gpu-train/parity.mjs)
 #   3 torch-1B   PyTorch anchor: HF OlmoForCausalLM 1B, SDPA, autocast bf16, fused AdamW, seq 4096
 #   4 ours-1B    olmo-ts OLMo-1B amp_bf16, seq 4096, largest micro-batch that fits: tokens/s, MFU
 #   5 ours-7B    one OLMo-7B step (seq 4096, micro-batch 1, activation_checkpointing whole_layer): peak memory

@@ -208,13 +208,14 @@ int main(int argc, char** argv) {
   // bf16-rounded q, k, v (and dout). Tolerance, derived: with the inputs rounded identically, the GPU
   // path adds one bf16 rounding of P (forward: O = bf16(P) V / l) or of P and dS (backward: dV =
   // bf16(P)^T dO, dQ = bf16(dS) K, dK = bf16(dS)^T Q); everything else is fp32 with exact bf16 products
-  // (summation order only, ~1e-7). A rounding is a relative error |d| <= 2^-9, ~uniform: RMS
-  // 2^-9/sqrt(3) = 1.13e-3 per element. O_i = sum_j p_ij d_ij v_j / l has norm-wise relative error
-  // 1.13e-3 * sqrt(sum p^2 v^2) / |sum p v| ~ 1.13e-3 for independent v (same for dq, dk, dv with
-  // independent k, q, dO), so 2e-3 (~1.8x) per output; lse is fp32 from the fp32 P: 1e-6 as the fp32 kernel.
-  // Against the unrounded fp32 reference the input roundings add score errors ~ sqrt(2) * 1.13e-3
-  // (scale = 1/sqrt(HS), unit inputs) and 1.13e-3 from v: sqrt(1.6^2 + 1.13^2 + 1.13^2)e-3 = 2.3e-3,
-  // so 5e-3 for out.
+  // (summation order only, ~1e-7). bf16 keeps 8 significant bits: the absolute rounding error is
+  // uniform over one ulp = 2^-7 * 2^e, so the RMS relative error of a rounding is
+  // 2^-7 / sqrt(12) * sqrt(E[1/m^2]) = 2^-7 / sqrt(24) = 1.6e-3 (mantissa m in [1, 2), E[1/m^2] ~ 1/2).
+  // O_i = sum_j p_ij d_ij v_j / l has norm-wise relative error 1.6e-3 * sqrt(sum p^2 v^2) / |sum p v|
+  // ~ 1.6e-3 for independent v (the same for dq, dk, dv with independent k, q, dO): tolerance 3e-3
+  // (~2x). lse is fp32 from the fp32 P: 1e-6 as for the fp32 kernel. Against the unrounded fp32
+  // reference, the input roundings add score errors sqrt(2) * 1.6e-3 (scale = 1/sqrt(HS), unit
+  // inputs) and 1.6e-3 from v: sqrt(2.25^2 + 1.6^2 + 1.6^2)e-3 = 3.2e-3, tolerance 6e-3 (~2x).
   if (want("flash")) {
     auto rb = [](const V& x) { V y(x.size()); for (size_t i = 0; i < x.size(); ++i) y[i] = bf16_to_f32(f32_to_bf16(x[i])); return y; };
     struct FC { int B, T, Tk, NH, NKV, HS; bool causal; int docs; };
@@ -240,15 +241,15 @@ int main(int argc, char** argv) {
       if (!cuda::attention_fwd_bf16(0, q.data(), k.data(), v.data(), ob.data(), lb.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, c.causal, dsp)) {
         std::printf("FAIL flash fwd%s: not launched\n", tag); ++fails; continue;
       }
-      cmp(std::string("flash bf16 out") + tag, ob, oa, 2e-3); cmp(std::string("flash bf16 lse") + tag, lb, la, 1e-6);
-      cmp(std::string("flash bf16 out vs unrounded fp32") + tag, ob, ou, 5e-3);
+      cmp(std::string("flash bf16 out") + tag, ob, oa, 3e-3); cmp(std::string("flash bf16 lse") + tag, lb, la, 1e-6);
+      cmp(std::string("flash bf16 out vs unrounded fp32") + tag, ob, ou, 6e-3);
       if (!want("flashbwd")) continue;
       V dqa(nq), dqb(nq), dka(nk), dkb(nk), dva(nk), dvb(nk);
       cpu::attention_bwd_f32(qr.data(), kr.data(), vr.data(), oa.data(), la.data(), dr.data(), dqa.data(), dka.data(), dva.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, c.causal, dsp);
       if (!cuda::attention_bwd_bf16(0, q.data(), k.data(), v.data(), oa.data(), la.data(), d.data(), dqb.data(), dkb.data(), dvb.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, c.causal, dsp)) {
         std::printf("FAIL flash bwd%s: not launched\n", tag); ++fails; continue;
       }
-      cmp(std::string("flash bf16 dq") + tag, dqb, dqa, 2e-3); cmp(std::string("flash bf16 dk") + tag, dkb, dka, 2e-3); cmp(std::string("flash bf16 dv") + tag, dvb, dva, 2e-3);
+      cmp(std::string("flash bf16 dq") + tag, dqb, dqa, 3e-3); cmp(std::string("flash bf16 dk") + tag, dkb, dka, 3e-3); cmp(std::string("flash bf16 dv") + tag, dvb, dva, 3e-3);
     }
   }
   if (want("adamw")) { // adamw

@@ -183,13 +183,14 @@ inline void mma_bf16_16816(float d[4], const uint32_t a[4], const uint32_t b[2],
 // ldmatrix: lane 8m + r publishes the address of row r of matrix m; every lane reads its elements.
 template <int NMAT, bool TRANS>
 inline void cusim_ldmatrix(uint32_t* r, const void* p) {
-  const int lane = cusim::tlin % 32;
+  using namespace cusim;
+  const int w = tlin / 32, lane = tlin % 32;
   const uint16_t* rows[4][8];
+  blk->wbuf[size_t(w) * 32 + lane] = reinterpret_cast<uintptr_t>(p);  // one exchange for all 32 addresses
+  blk->wbar[w]->arrive_and_wait();
   for (int m = 0; m < 4; ++m)
-    for (int i = 0; i < 8; ++i) {
-      const void* q = cusim::shfl(p, m * 8 + i);
-      rows[m][i] = static_cast<const uint16_t*>(q);
-    }
+    for (int i = 0; i < 8; ++i) rows[m][i] = reinterpret_cast<const uint16_t*>(uintptr_t(blk->wbuf[size_t(w) * 32 + m * 8 + i]));
+  blk->wbar[w]->arrive_and_wait();
   for (int m = 0; m < NMAT; ++m) {
     uint16_t lo, hi;
     if (!TRANS) { lo = rows[m][lane / 4][2 * (lane % 4)]; hi = rows[m][lane / 4][2 * (lane % 4) + 1]; }

@@ -3,7 +3,9 @@
 # (no GPU needed). Each .cu is rewritten by prep.py (<<<...>>> launches -> cusim::launch, dynamic
 # shared memory -> a per-launch buffer) and compiled by g++ against cusim.h, which runs every CUDA
 # thread of a block as a std::thread (__syncthreads = std::barrier, warp shuffles through a per-warp
-# buffer). Catches indexing, masking, reduction and synchronisation-order bugs; not performance,
+# buffer; mma.sync / ldmatrix exchange fragments through a per-warp buffer, see mma.cuh; the
+# simulator-only self-tests in sim/*.cu are compiled too). Catches indexing, masking, reduction,
+# fragment-layout and synchronisation-order bugs; not performance,
 # bank conflicts, register or shared-memory limits. Takes a few minutes on 2 cores.
 #   bash native/cuda/sim/run.sh [family,family]   (default: all families)
 set -euo pipefail

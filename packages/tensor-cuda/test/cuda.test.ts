@@ -196,7 +196,7 @@ describe.skipIf(reason !== null)('CUDA kernels match the CPU kernels', () => {
 
   // amp_bf16 on CUDA runs the tensor-core flash kernels (HS 64/128; native/cuda/attention_bf16.cu)
   // against the CPU's fp32 attention: tolerance 1e-2 derived in bench/gpu-train/parity.mjs (bf16
-  // roundings of q/k/v/dO/P/dS, ~2.8e-3 expected; a fragment-layout bug gives O(1)).
+  // roundings of q/k/v/dO/P/dS, ~3.5e-3 expected; a fragment-layout bug gives O(1)).
   for (const c of attnCases.filter((a) => a.HS === 64 || a.HS === 128)) {
     it(`flash attention amp_bf16 ${JSON.stringify(c)}`, () => {
       compare('flash attention amp_bf16', [{ shape: [c.B, c.T, c.NH, c.HS] }, { shape: [c.B, c.Tk, c.NKV, c.HS] }, { shape: [c.B, c.Tk, c.NKV, c.HS] }],
