@@ -61,6 +61,29 @@ for (const hd of [64, 128]) {
     check(`attention causal hd=${hd} heads ${nh}/${nkv}`, [{ shape: [B, T, nh, hd], name: 'q' }, { shape: [B, T, nkv, hd], name: 'k' }, { shape: [B, T, nkv, hd], name: 'v' }], ([q, k, v]) => attention(q, k, v, { causal: true }));
   }
 }
+// Tensor-core kernels (native/cuda/gemm_bf16.cu, attention_bf16.cu; simulator-verified in
+// native/cuda/sim, family gemm_bf16 / flash / flashbwd).
+// Our mma.sync GEMM (the fallback where cuBLAS is missing), forced: same rounding as the CPU bf16
+// GEMM, so the bf16 GEMM tolerance 1e-4.
+process.env.OLMO_CUDA_GEMM_BF16 = 'mma';
+check('linear amp_bf16, our mma.sync GEMM (OLMO_CUDA_GEMM_BF16=mma)', [{ shape: [B, T, 192] }, { shape: [320, 192] }], ([x, w]) => linear(x, w), 1e-4, 'bfloat16');
+check('linear amp_bf16 mma large K', [{ shape: [256, 2048] }, { shape: [512, 2048] }], ([x, w]) => linear(x, w), 1e-4, 'bfloat16');
+delete process.env.OLMO_CUDA_GEMM_BF16;
+// Flash attention on tensor cores under amp_bf16 vs the CPU's fp32 attention on the same (unrounded)
+// inputs. Derived in native/cuda/sim/compare.cpp: a bf16 rounding is ~1.6e-3 RMS relative; the
+// roundings of q/k (scores), v and P give ~3.2e-3 on out, the gradients add dO and dS: ~3.5e-3
+// expected, tolerance 1e-2 (~3x). A fragment-layout bug gives O(1) errors.
+for (const hd of [64, 128]) {
+  for (const [nh, nkv] of [[8, 8], [8, 2]]) {
+    check(`flash attention amp_bf16 causal hd=${hd} heads ${nh}/${nkv}`, [{ shape: [B, 130, nh, hd], name: 'q' }, { shape: [B, 130, nkv, hd], name: 'k' }, { shape: [B, 130, nkv, hd], name: 'v' }], ([q, k, v]) => attention(q, k, v, { causal: true }), 1e-2, 'bfloat16');
+  }
+}
+{
+  const Td = 150, ds = new Int32Array(B * Td);
+  for (let b = 0; b < B; b++) for (let p = 0, start = 0; p < Td; p++) { if (p === 37 + b * 20 || p === 101) start = p; ds[b * Td + p] = start; }
+  check('flash attention amp_bf16 documents hd=64 heads 4/2', [{ shape: [B, Td, 4, 64], name: 'q' }, { shape: [B, Td, 2, 64], name: 'k' }, { shape: [B, Td, 2, 64], name: 'v' }, { shape: [B, Td], int: ds }],
+    ([q, k, v, d]) => attention(q, k, v, { causal: true, docStart: d }), 1e-2, 'bfloat16');
+}
 check('layerNorm (no affine)', [{ shape: [B * T, 320] }], ([x]) => layerNorm(x, null, null, 1e-5));
 check('rmsNorm (weight)', [{ shape: [B * T, 320] }, { shape: [320], name: 'w' }], ([x, w]) => rmsNorm(x, w, 1e-6));
 check('rope', [{ shape: [B, T, 4, 64] }], ([x]) => rope(x, { theta: 10000 }));

@@ -1,4 +1,4 @@
-// Bindings for native/cpu/attention.cc and native/cuda/attention.cu.
+// Bindings for native/cpu/attention.cc, native/cuda/attention.cu and (amp_bf16) native/cuda/attention_bf16.cu.
 #include "olmo/ops/attention.h"
 
 #include "args.h"
@@ -41,9 +41,13 @@ const int32_t* doc_starts(const Napi::CallbackInfo& info, size_t i, const Dims& 
   return ds;
 }
 
+// Optional amp_bf16 flag at info[i]: on CUDA, run the tensor-core kernels (attention_bf16.cu) when
+// they apply (HS 64/128, sm_80+); the CPU kernel is fp32 either way.
+bool want_bf16(const Napi::CallbackInfo& info, size_t i) { return info.Length() > i && info[i].IsBoolean() && info[i].As<Napi::Boolean>().Value(); }
+
 }  // namespace
 
-// attentionForward(q, off, k, off, v, off, out, off, lse, off, B, T, Tk, NH, NKV, HS, scale, causal[, docStart, off])
+// attentionForward(q, off, k, off, v, off, out, off, lse, off, B, T, Tk, NH, NKV, HS, scale, causal[, docStart, off[, bf16]])
 static Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   Dims d = dims(info, 10);
   float scale = float(arg_f64(info, 16));
@@ -57,12 +61,17 @@ static Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   float* lse = arg_ptr<float>(info, 8, d.B * d.NH * d.T, &d4);
   int dev = same_device({d0, d1, d2, d3, d4});
   const int32_t* ds = doc_starts(info, 18, d, causal, dev);
+#ifdef OLMO_WITH_CUDA
+  if (dev >= 0 && want_bf16(info, 20) &&
+      cuda::attention_fwd_bf16(dev, q, k, v, out, lse, d.B, d.T, d.Tk, d.NH, d.NKV, d.HS, scale, causal, ds))
+    return info.Env().Undefined();
+#endif
   OLMO_DISPATCH(dev, attention_fwd_f32, q, k, v, out, lse, d.B, d.T, d.Tk, d.NH, d.NKV, d.HS, scale, causal, ds);
   return info.Env().Undefined();
 }
 
 // attentionBackward(q, off, k, off, v, off, out, off, lse, off, dout, off, dq, off, dk, off, dv, off,
-//                   B, T, Tk, NH, NKV, HS, scale, causal[, docStart, off])
+//                   B, T, Tk, NH, NKV, HS, scale, causal[, docStart, off[, bf16]])
 static Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   Dims d = dims(info, 18);
   float scale = float(arg_f64(info, 24));
@@ -80,6 +89,11 @@ static Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   float* dv = arg_ptr<float>(info, 16, nk, &ds[8]);
   int dev = same_device({ds[0], ds[1], ds[2], ds[3], ds[4], ds[5], ds[6], ds[7], ds[8]});
   const int32_t* starts = doc_starts(info, 26, d, causal, dev);
+#ifdef OLMO_WITH_CUDA
+  if (dev >= 0 && want_bf16(info, 28) &&
+      cuda::attention_bwd_bf16(dev, q, k, v, out, lse, dout, dq, dk, dv, d.B, d.T, d.Tk, d.NH, d.NKV, d.HS, scale, causal, starts))
+    return info.Env().Undefined();
+#endif
   OLMO_DISPATCH(dev, attention_bwd_f32, q, k, v, out, lse, dout, dq, dk, dv, d.B, d.T, d.Tk, d.NH, d.NKV, d.HS, scale, causal, starts);
   return info.Env().Undefined();
 }

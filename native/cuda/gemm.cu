@@ -7,7 +7,9 @@
 //      fp32 GEMMs use cublasSgemmStridedBatched with the default (IEEE fp32) math mode;
 //      OLMO_CUBLAS_TF32=1 opts into TF32 tensor cores. bf16 GEMMs use cublasGemmStridedBatchedEx
 //      (bf16 inputs, fp32 or bf16 output, CUBLAS_COMPUTE_32F).
-//   2. A built-in shared-memory tiled kernel (64x64 tiles, 4x4 outputs per thread, fp32
+//   2. For bf16 (fp32 output) on sm_80+ without cuBLAS(Lt): our mma.sync tensor-core kernel
+//      (gemm_bf16.cu); OLMO_CUDA_GEMM_BF16=mma|tiled skips the libraries and forces one kernel.
+//   3. A built-in shared-memory tiled kernel (64x64 tiles, 4x4 outputs per thread, fp32
 //      accumulation), used when cuBLAS is absent or returns an error. Templated on the input type
 //      (float or bf16) and the output type (float, or bf16 rounded once from the fp32 result).
 // Row-major C = op(A) op(B) is computed as the column-major C^T = op(B)^T op(A)^T.
@@ -237,7 +239,9 @@ void gemm_bf16_any(int dev, bool transA, bool transB, int64_t M, int64_t N, int6
   if (M == 0 || N == 0 || batch == 0) return;
   cudaSetDevice(dev);
   constexpr bool c_bf16 = !std::is_same<TOut, float>::value;
-  const GemmChoice choice = gemm_choice();
+  // OLMO_CUDA_GEMM_BF16=mma|tiled skips cuBLAS(Lt) and forces one built-in kernel (tests, parity checks).
+  const std::string forced = gemm_bf16_forced();
+  const GemmChoice choice = forced.empty() ? gemm_choice() : GemmChoice::Tiled;
   if (choice == GemmChoice::Auto || choice == GemmChoice::Lt) {
     std::string why;
     if (lt_gemm_bf16(dev, transA, transB, M, N, K, alpha, A, lda, strideA, B, ldb, strideB, beta, C, c_bf16, ldc, strideC, batch,
@@ -270,6 +274,12 @@ void gemm_bf16_any(int dev, bool transA, bool transB, int64_t M, int64_t N, int6
       cudaGetLastError();
       OLMO_CHECK(choice != GemmChoice::Cublas, "CUDA_ERROR", "cublasGemmStridedBatchedEx returned status " << st, "");
     }
+  }
+  // Our tensor-core kernel (gemm_bf16.cu, fp32 output) on sm_80+, else the fp32-FMA tiled kernel.
+  if constexpr (!c_bf16) {
+    if (forced != "tiled" && gemm_bf16_mma(dev, transA, transB, M, N, K, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc,
+                                           strideC, batch))
+      return;
   }
   using OutT = typename std::conditional<c_bf16, __nv_bfloat16, float>::type;
   tiled<__nv_bfloat16, OutT>(transA, transB, M, N, K, alpha, reinterpret_cast<const __nv_bfloat16*>(A), lda, strideA,

@@ -22,6 +22,10 @@
 #include "olmo/ops/swiglu.h"
 #include "olmo/ops/lowplinear.h"
 #include "olmo/tensor.h"
+namespace olmo::cuda {  // native/cuda/sim/mma_selftest.cu
+void mma_selftest(const uint16_t* A, const uint16_t* Bkn, const uint16_t* Bnk, float* out_hand, float* out_ld, float* out_ld_trans,
+                  uint32_t* ld_regs);
+}
 using V = std::vector<float>;
 static std::mt19937 rng(7);
 static V rnd(size_t n, float s = 1, float shift = 0) { std::normal_distribution<float> d(0, s); V v(n); for (auto& x : v) x = d(rng) + shift; return v; }
@@ -41,6 +45,38 @@ static bool want(const char* family) { return !g_filter || std::strstr(g_filter,
 int main(int argc, char** argv) {
   using namespace olmo;
   if (argc > 1) g_filter = argv[1];
+  if (want("mma")) { // the simulator's mma.sync / ldmatrix against the PTX fragment tables and a plain product
+    V a = rnd(256), bkn = rnd(128);
+    std::vector<uint16_t> ah(256), bknh(128), bnkh(128);
+    for (int i = 0; i < 256; ++i) ah[i] = f32_to_bf16(a[i]);
+    for (int k = 0; k < 16; ++k) for (int n = 0; n < 8; ++n) { bknh[k * 8 + n] = f32_to_bf16(bkn[k * 8 + n]); bnkh[n * 16 + k] = bknh[k * 8 + n]; }
+    V ref(128), ref1(128), hand(128), ld(128), ldt(128);
+    for (int m = 0; m < 16; ++m) for (int n = 0; n < 8; ++n) {
+      double acc = 0; for (int k = 0; k < 16; ++k) acc += double(bf16_to_f32(ah[m * 16 + k])) * bf16_to_f32(bknh[k * 8 + n]);
+      ref[m * 8 + n] = float(acc); ref1[m * 8 + n] = float(acc + 1);
+    }
+    std::vector<uint32_t> regs(32 * 8);
+    cuda::mma_selftest(ah.data(), bknh.data(), bnkh.data(), hand.data(), ld.data(), ldt.data(), regs.data());
+    cmp("mma m16n8k16 from PTX-table fragments", hand, ref, 1e-6);
+    cmp("mma from ldmatrix.x4 A + ldmatrix.x2 B[n][k], C = 1", ld, ref1, 1e-6);
+    cmp("mma from ldmatrix.x4 A + ldmatrix.x2.trans B[k][n]", ldt, ref, 1e-6);
+    // ldmatrix registers against the PTX table: lane l holds (row l/4, cols 2(l%4), +1) of each 8x8
+    // matrix (.trans: rows 2(l%4), +1 of col l/4), low half first.
+    int bad = 0;
+    auto pk = [](uint16_t lo, uint16_t hi) { return uint32_t(lo) | (uint32_t(hi) << 16); };
+    for (int l = 0; l < 32; ++l) {
+      const int r = l / 4, c = 2 * (l % 4);
+      for (int m = 0; m < 4; ++m) {  // x4 matrices: (rows 0-7|8-15) x (cols 0-7|8-15), m = 2*colhalf + rowhalf
+        const int r0 = r + 8 * (m % 2), c0 = c + 8 * (m / 2);
+        bad += regs[l * 8 + m] != pk(ah[r0 * 16 + c0], ah[r0 * 16 + c0 + 1]);
+      }
+      for (int m = 0; m < 2; ++m) bad += regs[l * 8 + 4 + m] != pk(bknh[(c + 8 * m) * 8 + r], bknh[(c + 8 * m + 1) * 8 + r]);
+      bad += regs[l * 8 + 6] != pk(bnkh[r * 16 + c], bnkh[r * 16 + c + 1]);
+      bad += regs[l * 8 + 7] != pk(bknh[c * 8 + r], bknh[(c + 1) * 8 + r]);
+    }
+    std::printf("%s ldmatrix x1/x2/x4 (.trans) registers match the PTX table (%d mismatches)\n", bad ? "FAIL " : "  ok ", bad);
+    if (bad) ++fails;
+  }
   if (want("clamp") || want("swiglu")) { // clamp, swiglu
     size_t n = 1001; V x = rnd(n), g = rnd(n), u = rnd(n), d = rnd(n);
     V a(n), b(n), a2(n), b2(n);
@@ -168,6 +204,54 @@ int main(int argc, char** argv) {
     cuda::attention_bwd_f32(0, q.data(), k.data(), v.data(), oa.data(), la.data(), d.data(), dqb.data(), dkb.data(), dvb.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, true, ds.data());
     cmp(std::string("attn dq") + tag, dqb, dqa, 1e-5); cmp(std::string("attn dk") + tag, dkb, dka, 1e-5); cmp(std::string("attn dv") + tag, dvb, dva, 1e-5);
   }
+  // Tensor-core flash attention (attention_bf16.cu) against the CPU fp32 kernel run on the same
+  // bf16-rounded q, k, v (and dout). Tolerance, derived: with the inputs rounded identically, the GPU
+  // path adds one bf16 rounding of P (forward: O = bf16(P) V / l) or of P and dS (backward: dV =
+  // bf16(P)^T dO, dQ = bf16(dS) K, dK = bf16(dS)^T Q); everything else is fp32 with exact bf16 products
+  // (summation order only, ~1e-7). bf16 keeps 8 significant bits: the absolute rounding error is
+  // uniform over one ulp = 2^-7 * 2^e, so the RMS relative error of a rounding is
+  // 2^-7 / sqrt(12) * sqrt(E[1/m^2]) = 2^-7 / sqrt(24) = 1.6e-3 (mantissa m in [1, 2), E[1/m^2] ~ 1/2).
+  // O_i = sum_j p_ij d_ij v_j / l has norm-wise relative error 1.6e-3 * sqrt(sum p^2 v^2) / |sum p v|
+  // ~ 1.6e-3 for independent v (the same for dq, dk, dv with independent k, q, dO): tolerance 3e-3
+  // (~2x). lse is fp32 from the fp32 P: 1e-6 as for the fp32 kernel. Against the unrounded fp32
+  // reference, the input roundings add score errors sqrt(2) * 1.6e-3 (scale = 1/sqrt(HS), unit
+  // inputs) and 1.6e-3 from v: sqrt(2.25^2 + 1.6^2 + 1.6^2)e-3 = 3.2e-3, tolerance 6e-3 (~2x).
+  if (want("flash")) {
+    auto rb = [](const V& x) { V y(x.size()); for (size_t i = 0; i < x.size(); ++i) y[i] = bf16_to_f32(f32_to_bf16(x[i])); return y; };
+    struct FC { int B, T, Tk, NH, NKV, HS; bool causal; int docs; };
+    for (FC c : std::vector<FC>{{1, 70, 70, 2, 1, 64, true, 0}, {1, 33, 80, 2, 2, 64, false, 0}, {1, 20, 90, 2, 1, 128, true, 0},
+                                {1, 100, 100, 2, 2, 64, true, 1}, {2, 65, 65, 4, 2, 128, true, 0}}) {
+      size_t nq = size_t(c.B) * c.T * c.NH * c.HS, nk = size_t(c.B) * c.Tk * c.NKV * c.HS, nl = size_t(c.B) * c.NH * c.T;
+      std::vector<int32_t> ds;
+      if (c.docs) {  // documents of lengths 7, 33, 1, 19, 40, 5, ... crossing the 64-key tiles
+        ds.resize(size_t(c.B) * c.Tk);
+        const int lens[] = {7, 33, 1, 19, 40, 5};
+        for (int b = 0; b < c.B; ++b) {
+          int start = 0, next = lens[b % 6], li = b;
+          for (int p = 0; p < c.Tk; ++p) { if (p == next) { start = p; next = p + lens[++li % 6]; } ds[size_t(b) * c.Tk + p] = start; }
+        }
+      }
+      const int32_t* dsp = c.docs ? ds.data() : nullptr;
+      V q = rnd(nq), k = rnd(nk), v = rnd(nk), d = rnd(nq), qr = rb(q), kr = rb(k), vr = rb(v), dr = rb(d);
+      V oa(nq), ob(nq), ou(nq), la(nl), lb(nl), lu(nl);
+      const float sc = 1.f / std::sqrt(float(c.HS));
+      cpu::attention_fwd_f32(qr.data(), kr.data(), vr.data(), oa.data(), la.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, c.causal, dsp);
+      cpu::attention_fwd_f32(q.data(), k.data(), v.data(), ou.data(), lu.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, c.causal, dsp);
+      char tag[128]; std::snprintf(tag, sizeof tag, " B%d T%d Tk%d NH%d NKV%d HS%d %s%s", c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, c.causal ? "causal" : "full", c.docs ? " docs" : "");
+      if (!cuda::attention_fwd_bf16(0, q.data(), k.data(), v.data(), ob.data(), lb.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, c.causal, dsp)) {
+        std::printf("FAIL flash fwd%s: not launched\n", tag); ++fails; continue;
+      }
+      cmp(std::string("flash bf16 out") + tag, ob, oa, 3e-3); cmp(std::string("flash bf16 lse") + tag, lb, la, 1e-6);
+      cmp(std::string("flash bf16 out vs unrounded fp32") + tag, ob, ou, 6e-3);
+      if (!want("flashbwd")) continue;
+      V dqa(nq), dqb(nq), dka(nk), dkb(nk), dva(nk), dvb(nk);
+      cpu::attention_bwd_f32(qr.data(), kr.data(), vr.data(), oa.data(), la.data(), dr.data(), dqa.data(), dka.data(), dva.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, c.causal, dsp);
+      if (!cuda::attention_bwd_bf16(0, q.data(), k.data(), v.data(), oa.data(), la.data(), d.data(), dqb.data(), dkb.data(), dvb.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, c.causal, dsp)) {
+        std::printf("FAIL flash bwd%s: not launched\n", tag); ++fails; continue;
+      }
+      cmp(std::string("flash bf16 dq") + tag, dqb, dqa, 3e-3); cmp(std::string("flash bf16 dk") + tag, dkb, dka, 3e-3); cmp(std::string("flash bf16 dv") + tag, dvb, dva, 3e-3);
+    }
+  }
   if (want("adamw")) { // adamw
     std::vector<int64_t> sz = {70000, 15, 1}; std::vector<V> P, G, M, Vs; for (auto s : sz) { P.push_back(rnd(s)); G.push_back(rnd(s)); M.push_back(V(s, 0)); Vs.push_back(V(s, 0)); }
     auto P2 = P, M2 = M, V2 = Vs; float lr[] = {1e-2f, 2e-3f, 1e-3f}, wd[] = {0.1f, 0, 0.01f};
@@ -233,6 +317,25 @@ int main(int argc, char** argv) {
       cuda::gemm_bf16(0, ta, tb, M, N, K, 1.f, Ah.data(), lda, M * K, Bh.data(), ldb, 0, 0.f, Cb.data(), N, M * N, B);
       cmp("gemm_bf16 (shared B) ta=" + std::to_string(ta) + " tb=" + std::to_string(tb), Cb, Ca, 1e-6);
     }
+  }
+  if (want("gemm_bf16")) { // our tensor-core kernel (gemm_bf16.cu) vs cpu::gemm_bf16, edges off the 64x64x32 tile
+    struct GC { int B, M, N, K; float alpha, beta; long sB; };
+    for (GC c : std::vector<GC>{{2, 67, 45, 130, 1.f, 0.f, 1}, {1, 17, 83, 40, 0.7f, 0.3f, 1}, {3, 5, 9, 7, 1.f, 1.f, 0}, {1, 130, 70, 33, 1.f, 0.f, 1}})
+      for (int ta = 0; ta < 2; ++ta) for (int tb = 0; tb < 2; ++tb) {
+        const long M = c.M, N = c.N, K = c.K, sA = M * K, sB = c.sB * K * N, sC = M * N;
+        V A = rnd(size_t(c.B) * sA), Bm = rnd(size_t(std::max(1L, c.sB * c.B)) * K * N), Ca = rnd(size_t(c.B) * sC), Cb = Ca;
+        std::vector<uint16_t> Ah(A.size()), Bh(Bm.size());
+        for (size_t i = 0; i < A.size(); ++i) Ah[i] = f32_to_bf16(A[i]);
+        for (size_t i = 0; i < Bm.size(); ++i) Bh[i] = f32_to_bf16(Bm[i]);
+        const long lda = ta ? M : K, ldb = tb ? K : N;
+        cpu::gemm_bf16(ta, tb, M, N, K, c.alpha, Ah.data(), DType::BF16, lda, sA, Bh.data(), DType::BF16, ldb, sB, c.beta, Ca.data(), N, sC, c.B);
+        const bool ran = cuda::gemm_bf16_mma(0, ta, tb, M, N, K, c.alpha, Ah.data(), lda, sA, Bh.data(), ldb, sB, c.beta, Cb.data(), N, sC, c.B);
+        char tag[128]; std::snprintf(tag, sizeof tag, "gemm_bf16 mma B%d M%ld N%ld K%ld ta=%d tb=%d a=%.1f b=%.1f%s", c.B, M, N, K, ta, tb, c.alpha, c.beta, c.sB ? "" : " shared B");
+        if (!ran) { std::printf("FAIL %s: not launched\n", tag); ++fails; continue; }
+        // Both sides multiply the same bf16 values exactly in fp32 and sum in fp32: only the summation
+        // order differs (relative error ~ K * 2^-24 at worst, far below 1e-5 for K <= 130).
+        cmp(tag, Cb, Ca, 1e-5);
+      }
   }
   if (want("elementwise")) { // elementwise
     size_t n = 777; V a = rnd(n), b = rnd(n), oa(n), ob(n);

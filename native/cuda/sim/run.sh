@@ -3,7 +3,9 @@
 # (no GPU needed). Each .cu is rewritten by prep.py (<<<...>>> launches -> cusim::launch, dynamic
 # shared memory -> a per-launch buffer) and compiled by g++ against cusim.h, which runs every CUDA
 # thread of a block as a std::thread (__syncthreads = std::barrier, warp shuffles through a per-warp
-# buffer). Catches indexing, masking, reduction and synchronisation-order bugs; not performance,
+# buffer; mma.sync / ldmatrix exchange fragments through a per-warp buffer, see mma.cuh; the
+# simulator-only self-tests in sim/*.cu are compiled too). Catches indexing, masking, reduction,
+# fragment-layout and synchronisation-order bugs; not performance,
 # bank conflicts, register or shared-memory limits. Takes a few minutes on 2 cores.
 #   bash native/cuda/sim/run.sh [family,family]   (default: all families)
 set -euo pipefail
@@ -16,7 +18,7 @@ echo '#include "cusim.h"' > "$work/inc/cuda_runtime.h"
 echo '#include "cusim.h"' > "$work/inc/cuda_bf16.h"
 blas_inc=$(ls -d /usr/include/x86_64-linux-gnu/openblas-pthread /usr/include/openblas 2>/dev/null | head -1 || true)
 objs=()
-for f in "$root"/native/cuda/*.cu; do
+for f in "$root"/native/cuda/*.cu "$here"/*.cu; do
   b=$(basename "$f" .cu)
   python3 "$here/prep.py" "$f" "$work/$b.sim.cc"
   g++ -std=c++20 -O2 -fopenmp -I"$work/inc" -I"$root/native/cuda" -I"$root/native/include" -include cusim.h -c "$work/$b.sim.cc" -o "$work/$b.sim.o"

@@ -194,6 +194,24 @@ describe.skipIf(reason !== null)('CUDA kernels match the CPU kernels', () => {
     });
   }
 
+  // amp_bf16 on CUDA runs the tensor-core flash kernels (HS 64/128; native/cuda/attention_bf16.cu)
+  // against the CPU's fp32 attention: tolerance 1e-2 derived in bench/gpu-train/parity.mjs (bf16
+  // roundings of q/k/v/dO/P/dS, ~3.5e-3 expected; a fragment-layout bug gives O(1)).
+  for (const c of attnCases.filter((a) => a.HS === 64 || a.HS === 128)) {
+    it(`flash attention amp_bf16 ${JSON.stringify(c)}`, () => {
+      compare('flash attention amp_bf16', [{ shape: [c.B, c.T, c.NH, c.HS] }, { shape: [c.B, c.Tk, c.NKV, c.HS] }, { shape: [c.B, c.Tk, c.NKV, c.HS] }],
+        ([q, k, v]) => T.withAutocast('bfloat16', () => T.attention(q!, k!, v!, { causal: c.causal })), 1e-2);
+    });
+  }
+  it('linear amp_bf16 through our mma.sync GEMM (OLMO_CUDA_GEMM_BF16=mma) matches the CPU bf16 GEMM', () => {
+    process.env.OLMO_CUDA_GEMM_BF16 = 'mma';
+    try {
+      compare('linear mma', [{ shape: [3, 37, 130] }, { shape: [70, 130] }], ([x, w]) => T.withAutocast('bfloat16', () => T.linear(x!, w!)), 1e-4);
+    } finally {
+      delete process.env.OLMO_CUDA_GEMM_BF16;
+    }
+  });
+
   it('adamwStep: 3 fused multi-tensor steps match; NaN gradient refused with nothing modified', () => {
     const shapes = [[70000], [3, 5], [1]];
     const data = makeData(shapes.flatMap((s) => [{ shape: s }, { shape: s }]), 11);

@@ -33,4 +33,16 @@ void attention_bwd_f32(int dev, const float* q, const float* k, const float* v, 
                        const float* dout, float* dq, float* dk, float* dv,
                        int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t NKV, int64_t HS,
                        float scale, bool causal, const int32_t* doc_start = nullptr);
+// Tensor-core flash attention for amp_bf16 (native/cuda/attention_bf16.cu): the same tensors and
+// semantics, with q/k/v/dout rounded to bf16 as tiles are loaded, fp32 accumulation and softmax
+// statistics, and P / dS rounded to bf16 as mma operands. Head sizes 64 and 128 on sm_80+; return
+// false (nothing launched) otherwise or when OLMO_CUDA_FLASH_BF16=0 -- the caller then runs the
+// fp32 kernel.
+bool attention_fwd_bf16(int dev, const float* q, const float* k, const float* v, float* out, float* lse,
+                        int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t NKV, int64_t HS,
+                        float scale, bool causal, const int32_t* doc_start = nullptr);
+bool attention_bwd_bf16(int dev, const float* q, const float* k, const float* v, const float* out, const float* lse,
+                        const float* dout, float* dq, float* dk, float* dv,
+                        int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t NKV, int64_t HS,
+                        float scale, bool causal, const int32_t* doc_start = nullptr);
 }  // namespace olmo::cuda

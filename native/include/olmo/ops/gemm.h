@@ -5,7 +5,8 @@
 //   gemm_bf16: the same with A and B rounded to bf16 (uint16 bit pattern) and fp32 accumulation, fp32 C —
 //     mixed-precision (amp_bf16) numerics. CPU (native/cpu/gemm_bf16.cc): float32 or bf16 operands,
 //     rounded while packing; AVX512-BF16 vdpbf16ps kernel, or rounding + sgemm (gemm_bf16_isa() says
-//     which; OLMO_CPU_GEMM_BF16=avx2 forces the latter). CUDA: bf16 operands (cuBLAS or tiled kernel).
+//     which; OLMO_CPU_GEMM_BF16=avx2 forces the latter). CUDA: bf16 operands (cuBLAS, else our mma.sync
+//     tensor-core kernel on sm_80+, else the tiled kernel; OLMO_CUDA_GEMM_BF16=mma|tiled forces one).
 //   gemm_backend(dev): "cublas" when cuBLAS was found at run time (dlopen), else "tiled" (built-in kernel);
 //   cublas_path(): the library that was loaded ("" when none). See native/cuda/gemm.cu and docs/cuda.md.
 //   gemm_bf16_backend(dev): "lt" (cuBLASLt, native/cuda/gemm_lt.cu), "cublas" (GemmEx) or "tiled", as
@@ -54,4 +55,11 @@ struct GemmStats {
   std::string last_fallback;
 };
 GemmStats gemm_stats();
+// native/cuda/gemm_bf16.cu: our mma.sync tensor-core gemm_bf16 (the fallback where cuBLAS is absent);
+// returns false (nothing launched) when the device has no sm_80 tensor cores or the shape does not fit
+// the grid. gemm_bf16_forced(): OLMO_CUDA_GEMM_BF16 ("mma" / "tiled" force a built-in kernel, "" none).
+bool gemm_bf16_mma(int dev, bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
+                   const uint16_t* A, int64_t lda, int64_t strideA, const uint16_t* B, int64_t ldb, int64_t strideB,
+                   float beta, float* C, int64_t ldc, int64_t strideC, int64_t batch);
+const char* gemm_bf16_forced();
 }  // namespace olmo::cuda

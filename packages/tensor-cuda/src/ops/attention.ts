@@ -10,8 +10,12 @@
  *   keys docStart[Tk - T + i]..Tk - T + i, so no attention crosses a document boundary.
  * Backward recomputes the probabilities tile by tile and returns dq, dk, dv (dk/dv summed over
  * the query heads of each kv group).
+ * Under withAutocast('bfloat16') on CUDA (sm_80+, HS 64 or 128) forward and backward run the
+ * tensor-core flash kernels (native/cuda/attention_bf16.cu: bf16 operands, fp32 accumulation and
+ * softmax; OLMO_CUDA_FLASH_BF16=0 disables them); the CPU kernel stays fp32.
  */
 import { needsGrad, record } from '../autograd.js';
+import { autocastDtype } from '../autocast.js';
 import { call } from '../native.js';
 import { Tensor } from '../tensor.js';
 import { ArgumentError, ShapeError } from '../errors.js';
@@ -54,12 +58,14 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const dsc = ds ? contig(ds) : null;
   const dsArgs = () => (dsc ? [dsc.buf, dsc.byteOffset] : [null, 0]);
   const qc = contig(q), kc = contig(k), vc = contig(v);
+  // captured now: backward uses the forward's precision even when it runs outside the autocast
+  const bf16 = autocastDtype() === 'bfloat16';
   try {
     const out = Tensor.allocate(q.shape, 'float32', dev, false);
     const lse = Tensor.allocate([B, NH, T], 'float32', dev, false);
     try {
       call((n) => n.attentionForward(qc.buf, qc.byteOffset, kc.buf, kc.byteOffset, vc.buf, vc.byteOffset,
-        out.buf, out.byteOffset, lse.buf, lse.byteOffset, B, T, Tk, NH, NKV, HS, scale, causal, ...dsArgs()));
+        out.buf, out.byteOffset, lse.buf, lse.byteOffset, B, T, Tk, NH, NKV, HS, scale, causal, ...dsArgs(), bf16));
     } catch (e) {
       out.dispose();
       lse.dispose();
@@ -75,7 +81,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
           call((n) => n.attentionBackward(sq!.buf, sq!.byteOffset, sk!.buf, sk!.byteOffset, sv!.buf, sv!.byteOffset,
             so!.buf, so!.byteOffset, sl!.buf, sl!.byteOffset, gc.buf, gc.byteOffset,
             dq.buf, dq.byteOffset, dk.buf, dk.byteOffset, dv.buf, dv.byteOffset, B, T, Tk, NH, NKV, HS, scale, causal,
-            sd ? sd.buf : null, sd ? sd.byteOffset : 0));
+            sd ? sd.buf : null, sd ? sd.byteOffset : 0, bf16));
         } catch (e) {
           dq.dispose(); dk.dispose(); dv.dispose();
           throw e;
