@@ -39,12 +39,12 @@ static Napi::Value DecodeLayer(const Napi::CallbackInfo& info) {
   for (int i = 0; i < 7; ++i) {
     const size_t a = 17 + size_t(i) * 3;
     const int fmt = int(arg_i64(info, a));
-    OLMO_CHECK(fmt == kDecodeF32 || fmt == int(WeightFormat::BF16) || fmt == int(WeightFormat::Q8_0), "DTYPE_UNSUPPORTED",
+    OLMO_CHECK(fmt == int(WeightFormat::F32) || fmt == int(WeightFormat::BF16) || fmt == int(WeightFormat::Q8_0), "DTYPE_UNSUPPORTED",
                "decodeLayer: unknown weight format " << fmt, "use float32, bfloat16 or q8_0 weights");
     OLMO_CHECK(fmt != int(WeightFormat::Q8_0) || cols[i] % 32 == 0, "SHAPE_MISMATCH", "decodeLayer: q8_0 weight " << i << " has in-features " << cols[i] << " (not a multiple of 32)", "");
-    const int64_t nbytes = fmt == kDecodeF32 ? rows[i] * cols[i] * 4 : weight_bytes(WeightFormat(fmt), rows[i], cols[i]);
+    const int64_t nbytes = weight_bytes(WeightFormat(fmt), rows[i], cols[i]);
     int d;
-    ws[i]->fmt = fmt;
+    ws[i]->fmt = WeightFormat(fmt);
     ws[i]->data = arg_bytes(info, a + 1, nbytes, 1, &d);
     OLMO_CHECK(d < 0, "DEVICE_MISMATCH", "decodeLayer: weight " << i << " is not on the cpu", "");
   }

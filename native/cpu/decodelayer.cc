@@ -10,7 +10,6 @@
 #include "olmo/ops/attention.h"
 #include "olmo/ops/clamp.h"
 #include "olmo/ops/elementwise.h"
-#include "olmo/ops/gemm.h"
 #include "olmo/ops/layernorm.h"
 #include "olmo/ops/rope.h"
 #include "olmo/ops/swiglu.h"
@@ -37,19 +36,14 @@ struct Out {
   float* y;
 };
 
-// y_i = x · W_iᵀ for weights sharing x: float32 ones through gemm_f32 (the GEMV path linear() uses),
-// low-precision ones together in one fused lowp_linear call (one thread team), as block() does.
+// y_i = x · W_iᵀ for weights sharing x, in one lowp_linear call (one thread team). float32 weights
+// go through the same F32 GEMV kernel that gemm_f32 uses for linear() at batch 1, and every row's
+// dot product is independent of the others, so fusing changes no bit of the result.
 void linears(const float* x, int64_t K, std::initializer_list<Out> outs) {
   WeightRef refs[3];
-  int nl = 0;
-  for (const Out& o : outs) {
-    if (o.w->fmt == kDecodeF32) {
-      gemm_f32(false, true, 1, o.n, K, 1.f, x, K, 0, static_cast<const float*>(o.w->data), K, 0, 0.f, o.y, o.n, 0, 1);
-    } else {
-      refs[nl++] = WeightRef{WeightFormat(o.w->fmt), o.w->data, o.n, o.y, o.n};
-    }
-  }
-  if (nl) lowp_linear(x, 1, K, refs, nl);
+  int n = 0;
+  for (const Out& o : outs) refs[n++] = WeightRef{o.w->fmt, o.w->data, o.n, o.y, o.n};
+  lowp_linear(x, 1, K, refs, n);
 }
 
 void layer_norm(float* out, const float* x, int64_t n, float eps, float* stats) {

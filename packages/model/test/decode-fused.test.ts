@@ -57,7 +57,7 @@ describe('fused batch-1 decode', () => {
     }
   }
 
-  it('batch 2 decodes op by op; a training-initialised float32 model (requiresGrad) decodes fused under generate's noGrad', async () => {
+  it('batch 2 decodes op by op; a training-initialised float32 model (requiresGrad) decodes fused under the noGrad of generate', async () => {
     const m = OLMo.init(configs.olmo2, { seed: 2 });  // requiresGrad true (training init)
     try {
       const [rows, calls] = await countingDecodeLayer(() => m.generateBatch([[1, 2, 3], [4, 5, 6]], { maxNewTokens: 4, stopTokenIds: [] }));

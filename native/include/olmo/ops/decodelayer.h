@@ -3,7 +3,7 @@
 // a block run op by op costs ~20 native calls and ~25 tensor allocations per layer per token.
 //
 // It computes exactly what @olmo/model's block() computes op by op, with the same CPU kernels in
-// the same order (layernorm/rmsnorm, gemm_f32 or lowp_linear, clamp, rope, attention, swiglu,
+// the same order (layernorm/rmsnorm, lowp_linear (gemm_f32's batch-1 GEMV for float32), clamp, rope, attention, swiglu,
 // add), so its results equal the op-by-op path's bit for bit:
 //   OLMo-1: a = LN(x); q,k,v = a·Wqᵀ, a·Wkᵀ, a·Wvᵀ (clipped to ±clip when clip > 0);
 //           q,k = rope(q,k at position pos); cache[pos] = k,v; att = attention(q, cache[0..pos]);
@@ -20,11 +20,8 @@
 
 namespace olmo {
 
-// The float32 format of a decode weight (lowplinear's formats are BF16 = 1 and Q8_0 = 8).
-constexpr int kDecodeF32 = 0;
-
 struct DecodeWeight {
-  int fmt;           // kDecodeF32, or int(WeightFormat::BF16 / Q8_0)
+  WeightFormat fmt;  // F32, BF16 or Q8_0
   const void* data;  // [out, in]
 };
 
