@@ -1,4 +1,5 @@
-// gemm on CPU: OpenBLAS sgemm per batch entry (sgemv when M == 1, the KV-cache decode shape). OpenBLAS threads internally, so the batch loop
+// gemm on CPU: OpenBLAS sgemm per batch entry; M == 1 (the KV-cache decode shape) is a GEMV: x·Wᵀ
+// through lowplinear's F32 kernels on the OpenMP team, other M == 1 forms through OpenBLAS sgemv. OpenBLAS threads internally, so the batch loop
 // stays serial (nesting OpenMP over OpenBLAS threads oversubscribes 2-core machines).
 #include "olmo/ops/gemm.h"
 #include "olmo/ops/lowplinear.h"
