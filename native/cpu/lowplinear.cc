@@ -9,6 +9,10 @@
 //         products (avx512vnni vpdpbusd, or avx2 maddubs on |x| and sign(x)·w), one f32 multiply
 //         per block; with OLMO_Q8_ACT=f32: dequantize in registers (int8 -> f32, fma with the
 //         float32 x, block scale), whose error is the weight quantization alone.
+//   f32 (WeightFormat::F32, used by gemm_f32's batch-1 GEMV and decodelayer): plain FMA dots on the
+//         same OpenMP team as the other formats. OpenBLAS's sgemv runs its own thread pool next to
+//         OpenMP's; on the shared 2-vCPU machine at load ~110 a tiny-model decode step took 150 ms
+//         through it vs 8 ms for the bf16 GEMV on the OpenMP team (bench/model, 19:55 UTC).
 // Measured (bench/ops/lowplinear.mjs, 2048x8192 GEMV, 2-vCPU Zen 5, shared and loaded machine, so
 // only the ratios mean much): int8 activations 1.3-3x faster than dequantize-in-register on both
 // AVX2 and AVX-512 (dequantizing costs 3 vector ops per 8/16 weights, the int8 path 1-3 per 32), and
@@ -99,6 +103,12 @@ static float dot_bf16_scalar(const uint16_t* w, const float* x, int64_t K) {
   return acc;
 }
 
+static float dot_f32_scalar(const float* w, const float* x, int64_t K) {
+  float acc = 0.f;
+  for (int64_t k = 0; k < K; ++k) acc += w[k] * x[k];
+  return acc;
+}
+
 static float dot_q8_scalar(const BlockQ8_0* w, const float* x, int64_t K) {
   float acc = 0.f;
   for (int64_t b = 0; b < K / 32; ++b) {
@@ -165,6 +175,21 @@ OLMO_AVX2 static float dot_bf16_avx2(const uint16_t* w, const float* x, int64_t 
   return acc;
 }
 
+OLMO_AVX2 static float dot_f32_avx2(const float* w, const float* x, int64_t K) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  int64_t k = 0;
+  for (; k + 32 <= K; k += 32) {
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + k), _mm256_loadu_ps(x + k), a0);
+    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + k + 8), _mm256_loadu_ps(x + k + 8), a1);
+    a2 = _mm256_fmadd_ps(_mm256_loadu_ps(w + k + 16), _mm256_loadu_ps(x + k + 16), a2);
+    a3 = _mm256_fmadd_ps(_mm256_loadu_ps(w + k + 24), _mm256_loadu_ps(x + k + 24), a3);
+  }
+  for (; k + 8 <= K; k += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + k), _mm256_loadu_ps(x + k), a0);
+  float acc = hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  for (; k < K; ++k) acc += w[k] * x[k];
+  return acc;
+}
+
 OLMO_AVX2 static inline __m256 i8x8_avx2(const int8_t* p) {
   return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
 }
@@ -216,6 +241,21 @@ OLMO_AVX512 static float dot_bf16_avx512(const uint16_t* w, const float* x, int6
   for (; k + 16 <= K; k += 16) a0 = _mm512_fmadd_ps(bf16x16_avx512(w + k), _mm512_loadu_ps(x + k), a0);
   float acc = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
   for (; k < K; ++k) acc += bf16_to_f32(w[k]) * x[k];
+  return acc;
+}
+
+OLMO_AVX512 static float dot_f32_avx512(const float* w, const float* x, int64_t K) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  int64_t k = 0;
+  for (; k + 64 <= K; k += 64) {
+    a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + k), _mm512_loadu_ps(x + k), a0);
+    a1 = _mm512_fmadd_ps(_mm512_loadu_ps(w + k + 16), _mm512_loadu_ps(x + k + 16), a1);
+    a2 = _mm512_fmadd_ps(_mm512_loadu_ps(w + k + 32), _mm512_loadu_ps(x + k + 32), a2);
+    a3 = _mm512_fmadd_ps(_mm512_loadu_ps(w + k + 48), _mm512_loadu_ps(x + k + 48), a3);
+  }
+  for (; k + 16 <= K; k += 16) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + k), _mm512_loadu_ps(x + k), a0);
+  float acc = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+  for (; k < K; ++k) acc += w[k] * x[k];
   return acc;
 }
 
@@ -287,6 +327,14 @@ struct ActForms {
 
 static float row_dot(const WeightRef& w, int64_t r, const float* x, int64_t K, const ActForms& act) {
   const IsaChoice& c = isa();
+  if (w.fmt == WeightFormat::F32) {
+    const float* row = static_cast<const float*>(w.data) + r * K;
+#ifdef OLMO_X86
+    if (c.isa >= Isa::Avx512) return dot_f32_avx512(row, x, K);
+    if (c.isa == Isa::Avx2) return dot_f32_avx2(row, x, K);
+#endif
+    return dot_f32_scalar(row, x, K);
+  }
   if (w.fmt == WeightFormat::BF16) {
     const uint16_t* row = static_cast<const uint16_t*>(w.data) + r * K;
 #ifdef OLMO_X86
@@ -354,7 +402,9 @@ static void convert_rows(float* tile, const WeightRef& w, int64_t r0, int64_t r1
 #pragma omp parallel for if ((r1 - r0) * K >= kParallelMin) schedule(static)
   for (int64_t r = r0; r < r1; ++r) {
     float* dst = tile + (r - r0) * K;
-    if (w.fmt == WeightFormat::BF16) {
+    if (w.fmt == WeightFormat::F32) {
+      std::memcpy(dst, static_cast<const float*>(w.data) + r * K, size_t(K) * sizeof(float));
+    } else if (w.fmt == WeightFormat::BF16) {
       const uint16_t* src = static_cast<const uint16_t*>(w.data) + r * K;
       for (int64_t k = 0; k < K; ++k) dst[k] = bf16_to_f32(src[k]);
     } else {

@@ -27,6 +27,8 @@ export interface GenerateOptions {
   onLogits?: (logits: Float32Array, step: number) => void;
   /** Disable the KV cache (recompute the whole prefix each step; for testing). */
   useCache?: boolean;
+  /** false: decode op by op instead of one native call per block (ForwardOptions.fusedDecode; for testing). */
+  fusedDecode?: boolean;
 }
 
 /** Anything with encode / decode / eosTokenId (e.g. @olmo/tokenizer's Tokenizer). */
@@ -137,7 +139,7 @@ export async function* generate(model: OLMo, promptIds: number[], opts: Generate
     for (let step = 0; step < maxNew; step++) {
       if (opts.signal?.aborted) throw abortError(opts.signal);
       const row = noGrad(() => {
-        const out = model.forward([useCache ? input : seq], { cache: cache ?? undefined, lastOnly: true });
+        const out = model.forward([useCache ? input : seq], { cache: cache ?? undefined, lastOnly: true, fusedDecode: opts.fusedDecode });
         return lastLogits(out.logits)[0]!;
       });
       opts.onLogits?.(row, step);
@@ -173,7 +175,7 @@ export async function generateBatch(model: OLMo, prompts: number[][], opts: Gene
       let input = members.map((i) => prompts[i]!);
       for (let step = 0; step < maxNew; step++) {
         if (opts.signal?.aborted) throw abortError(opts.signal);
-        const rows = noGrad(() => lastLogits(model.forward(input, { cache, lastOnly: true }).logits));
+        const rows = noGrad(() => lastLogits(model.forward(input, { cache, lastOnly: true, fusedDecode: opts.fusedDecode }).logits));
         const next: number[] = [];
         for (let b = 0; b < B; b++) {
           const tok = done[b] ? (stops.values().next().value ?? 0) : sampleNext(rows[b]!, model.config.vocab_size, opts, gen);

@@ -21,7 +21,7 @@
 import { mkdir, rename, writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  FlatBuffer, Generator, QTensor, Tensor, add, castInto, checkpoint, copyInto, dequantize, linearCrossEntropy, deviceIndex, fillInPlace, linear, lowpLinearMulti, noGrad, tensor, tidy, isGradEnabled,
+  FlatBuffer, Generator, QTensor, Tensor, add, castInto, checkpoint, copyInto, dequantize, linearCrossEntropy, deviceIndex, fillInPlace, linear, isLowpWeight, lowpLinearMulti, noGrad, tensor, tidy, isGradEnabled,
   type Device,
 } from '@olmo/tensor-cuda';
 import { OLMoConfig, countParameters, flopsPerToken, headDim, parameterSpecs, validateConfig, type ParamSpec } from './config.js';
@@ -29,6 +29,7 @@ import { CheckpointError, ConfigError, OlmoError } from './errors.js';
 import { initSpecFor } from './init.js';
 import { attention, clamp, crossEntropy, documentLayout, embedding, layerNorm, rmsNorm, rope, swiglu } from './ops.js';
 import { SafetensorsSet, saveSafetensorsDir, type SaveDType } from './safetensors.js';
+import { canDecodeFused, decodeBlocksFused } from './decode.js';
 import { generate as generateImpl, generateBatch as generateBatchImpl, type GenerateOptions } from './generate.js';
 import {
   allocateWeights, disposeWeights, loadLowpWeights, newStage, parsePrecision, writeF32Chunk,
@@ -99,6 +100,8 @@ export interface ForwardOptions {
   lastOnly?: boolean;
   /** KV cache for incremental decoding (inference only). */
   cache?: KVCache;
+  /** One token of one sequence with a cache on the cpu runs each block as one native call (decode.ts); false: op by op. Default true. */
+  fusedDecode?: boolean;
   /**
    * Sharded execution (FSDP, from @olmo/tensor-cuda): the model runs as units — the embedding
    * lookup, each block, and the head — through `units.run`, reading parameters through
@@ -512,7 +515,11 @@ export class OLMo {
    * (with the amp_bf16 compute copy of each weight when enabled).
    */
   private linears(x: Tensor, names: readonly string[]): Tensor[] {
-    if (this.lowp && !this.paramSource) return lowpLinearMulti(x, names.map((n) => this.lowp!.get(n)!));
+    if (this.lowp && !this.paramSource) {
+      const ws = names.map((n) => this.lowp!.get(n)!);
+      // A float32 weight here (the tied LM head of a q8_0 model with a float32 embedding) takes linear().
+      if (ws.every(isLowpWeight)) return lowpLinearMulti(x, ws);
+    }
     return names.map((n) => linear(x, this.p(n), this.computeCopy(n)));
   }
 
@@ -643,7 +650,9 @@ export class OLMo {
       const docIn = docs ? [docs.docStart, docs.positions] : [];
       let x = embedding(ids, this.p('model.embed_tokens.weight'));
       const ac = opts.cache ? null : opts.activationCheckpointing;
-      for (let l = 0; l < c.num_hidden_layers; l++) {
+      const fused = opts.cache && B === 1 && T === 1 && opts.fusedDecode !== false && canDecodeFused(this.device, this.paramSource !== null, (n) => this.p(n), c);
+      if (fused) decodeBlocksFused(x, (n) => this.p(n), c, opts.cache!, pos);
+      else for (let l = 0; l < c.num_hidden_layers; l++) {
         if (checkpointsBlock(ac, l)) x = checkpoint(([t, ds, ps]) => this.block(l, t!, B, T, undefined, pos, ds ? { docStart: ds, positions: ps! } : null), [x, ...docIn]);
         else x = this.block(l, x, B, T, opts.cache, pos, docs, ac === 'fine_grained');
       }

@@ -4,6 +4,8 @@
 //
 // Weight formats (the numbers are part of the JS <-> C++ contract, see ops/lowplinear.ts):
 //   BF16 = 1: uint16 bfloat16 bits, row-major [N,K].
+//   F32 = 0:  float32, row-major [N,K] (C++ callers only: gemm_f32's batch-1 GEMV and decodelayer;
+//             the JS lowpLinear binding accepts BF16 and Q8_0).
 //   Q8_0 = 8: llama.cpp's Q8_0: K % 32 == 0, each row is K/32 BlockQ8_0 {f16 scale d, int8 q[32]}
 //             (34 bytes, packed), value = d * q.
 //
@@ -20,7 +22,7 @@
 
 namespace olmo {
 
-enum class WeightFormat : int { BF16 = 1, Q8_0 = 8 };
+enum class WeightFormat : int { F32 = 0, BF16 = 1, Q8_0 = 8 };
 
 #pragma pack(push, 1)
 struct BlockQ8_0 {
@@ -32,6 +34,7 @@ static_assert(sizeof(BlockQ8_0) == 34, "Q8_0 blocks are 34 bytes");
 
 // Bytes of a [N,K] weight in `fmt` (K % 32 == 0 for Q8_0).
 inline int64_t weight_bytes(WeightFormat fmt, int64_t N, int64_t K) {
+  if (fmt == WeightFormat::F32) return N * K * 4;
   return fmt == WeightFormat::BF16 ? N * K * 2 : N * (K / 32) * int64_t(sizeof(BlockQ8_0));
 }
 

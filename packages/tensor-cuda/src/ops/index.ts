@@ -15,5 +15,6 @@ export * from './adamw.js';
 export * from './gradclip.js';
 export * from './linearcrossentropy.js';
 export * from './lowplinear.js';
+export * from './decodelayer.js';
 export * from './quantize.js';
 export * from './documents.js';

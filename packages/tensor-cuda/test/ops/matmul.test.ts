@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Generator, OlmoError, matmul, linear, tensor, tidy } from '../../src/index.js';
+import { Generator, OlmoError, matmul, linear, setLowpIsa, tensor, tidy } from '../../src/index.js';
 import { expectClose, finiteDiffGrad, projectionWeights, randomTensor, toF64 } from '../helpers.js';
 
 /** float64 reference: C = op(A) op(B) for one batch entry. */
@@ -73,5 +73,21 @@ describe('matmul decode shape (M = 1 uses GEMV)', () => {
     const X = toF64(x), W = toF64(w), W2 = toF64(w2);
     expectClose(matmul(x, w, { transB: true }).toFloat32Array(), refMatmul(X, W, 1, 17, 33, false, true), 1e-6);
     expectClose(matmul(x, w2).toFloat32Array(), refMatmul(X, W2, 1, 17, 33, false, false), 1e-6);
+  });
+
+  it('the batch-1 x·Wᵀ GEMV (lowplinear F32 kernels) matches the reference on every CPU kernel path, tails included', () => {
+    const gen = new Generator(4);
+    try {
+      for (const isa of ['scalar', 'avx2', 'avx512', 'native'] as const) {
+        setLowpIsa(isa);
+        for (const [N, K] of [[17, 33], [70, 300], [5, 64], [300, 1029]] as const) {
+          const x = randomTensor([1, K], gen, 1, false), w = randomTensor([N, K], gen, 1, false);
+          expectClose(matmul(x, w, { transB: true }).toFloat32Array(), refMatmul(toF64(x), toF64(w), 1, N, K, false, true), 1e-6, `${isa} N=${N} K=${K}`);
+          x.dispose(); w.dispose();
+        }
+      }
+    } finally {
+      setLowpIsa('native');
+    }
   });
 });
