@@ -27,11 +27,11 @@
  *
  * Copied bytes are read with positioned reads (never through the mapping), so pages of tensors
  * that are copied or converted never become resident in this process: peak RSS ≈ the mapped
- * weights as they are touched + the copied ones + one 64 MB staging chunk.
+ * weights as they are touched + the copied ones + one conversion chunk (≤ 4 M elements).
  */
 import { QTensor, Storage, Tensor, deviceIndex, type Device } from '@olmo/tensor-cuda';
 import type { OLMoConfig, ParamSpec } from '../config.js';
-import { formatFor, isLinearWeight, disposeWeights, newStage, writeF32Chunk, type Precision, type Weight, type WeightFormat } from '../weights.js';
+import { formatFor, isLinearWeight, disposeWeights, writeF32Chunk, type Precision, type Weight, type WeightFormat } from '../weights.js';
 import { Q8_0_BLOCK, Q8_0_BLOCK_BYTES, type GgufTensorType } from './format.js';
 import { decodeTensor } from './quant.js';
 import type { GgufFile } from './reader.js';
@@ -40,8 +40,8 @@ import type { GgufFile } from './reader.js';
 const RAW_TYPE: Record<WeightFormat, GgufTensorType> = { float32: 'f32', bfloat16: 'bf16', q8_0: 'q8_0' };
 /** Alignment a view of each format needs. */
 const VIEW_ALIGN: Record<WeightFormat, number> = { float32: 4, bfloat16: 2, q8_0: 1 };
-/** Raw bytes per conversion chunk (≤ the 16 M-element staging tensor for any stored type). */
-const CHUNK_BYTES = 1 << 24;
+/** Raw bytes per read chunk: ≤ 4 M elements of any stored type, so conversions stage ≤ 16 MB. */
+const CHUNK_BYTES = 1 << 22;
 
 /**
  * The precision a GGUF file holds (what loading it without dtype / quantize gives): q8_0 linear
@@ -128,9 +128,12 @@ export async function loadGgufWeights(
           w.buf.write(w.byteOffset + byteOffsetOf(format, e0), bytes);
           return;
         }
-        stage ??= newStage();
-        if (!f32 || f32.length < n) f32 = new Float32Array(n);
-        const vals = f32.subarray(0, n);
+        if (!stage || stage.size < n) {
+          (stage as Tensor | null)?.dispose();
+          stage = Tensor.allocate([n], 'float32', -1, false).keep();
+          f32 = new Float32Array(n);
+        }
+        const vals = f32!.subarray(0, n);
         decodeTensor(bytes, info.type, vals);
         writeF32Chunk(w, e0, vals, stage);
       }, CHUNK_BYTES, permuted ? hd * rowLen : rowLen);
