@@ -27,7 +27,7 @@ export const GENERATE_SPEC: CommandSpec = {
     { name: 'top-p', type: 'number', value: 'P', min: 0, default: 1, description: 'nucleus sampling mass' },
     { name: 'seed', type: 'integer', value: 'S', default: 0, description: 'sampling seed' },
     { name: 'device', type: 'string', value: 'cpu|cuda:N', default: 'cpu', description: 'compute device' },
-    { name: 'dtype', type: 'string', value: 'float32|bfloat16', defaultText: 'float32', description: 'weight storage (activations stay float32)' },
+    { name: 'dtype', type: 'string', value: 'float32|bfloat16', defaultText: 'float32; a .gguf: its own types', description: 'weight storage (activations stay float32)' },
     { name: 'quantize', type: 'string', value: 'q8_0', defaultText: 'none', description: 'quantize the linear layers\' weights' },
   ],
   examples: ['olmo generate --model runs/demo/model --prompt "Call me" --max-new-tokens 40 --temperature 0.8 --top-k 40'],

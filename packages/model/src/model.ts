@@ -21,7 +21,7 @@
 import { mkdir, rename, writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  FlatBuffer, Generator, QTensor, Tensor, add, castInto, checkpoint, copyInto, dequantize, linearCrossEntropy, deviceIndex, fillInPlace, linear, isLowpWeight, lowpLinearMulti, noGrad, tensor, tidy, isGradEnabled,
+  FlatBuffer, Generator, QTensor, Tensor, add, castInto, checkpoint, copyInto, dequantize, linearCrossEntropy, deviceIndex, fillInPlace, isLowpWeight, linear, lowpLinearMulti, noGrad, tensor, tidy, isGradEnabled,
   type Device,
 } from '@olmo/tensor-cuda';
 import { OLMoConfig, countParameters, flopsPerToken, headDim, parameterSpecs, validateConfig, type ParamSpec } from './config.js';
@@ -39,11 +39,12 @@ import {
 export interface FromPretrainedOptions {
   device?: Device;
   /**
-   * Weight storage dtype (default 'float32'). 'bfloat16' keeps weights in bf16 — mapped straight
-   * from a bf16 checkpoint on the cpu, no copy — for inference; activations stay float32.
+   * Weight storage dtype (default 'float32'; for a GGUF file given neither dtype nor quantize:
+   * the file's own types). 'bfloat16' keeps weights in bf16 — mapped straight from a bf16
+   * checkpoint on the cpu, no copy — for inference; activations stay float32.
    */
   dtype?: WeightDType;
-  /** 'q8_0': linear weights as llama.cpp Q8_0 blocks (8.5 bits/weight; cpu only; inference). */
+  /** 'q8_0': linear weights as llama.cpp Q8_0 blocks (8.5 bits/weight; cpu only; inference; mapped from a q8_0 GGUF). */
   quantize?: Quantization;
   /** Mark parameters as requiring gradients (default false: inference). */
   requiresGrad?: boolean;
@@ -211,7 +212,8 @@ export class OLMo {
     this.device = device;
     this.specs = parameterSpecs(this.config);
     this.precision = precision;
-    const full = precision.dtype === 'float32' && precision.quantize === null;
+    // float32 weights given from outside (a mapped GGUF) are used as they are, without a flat buffer.
+    const full = precision.dtype === 'float32' && precision.quantize === null && !lowp;
     this.flat = device === 'meta' || !full ? null : new FlatBuffer(this.specs, { device });
     if (this.flat) for (const [name, v] of this.flat.views) v.name = name;
     if (!full && device !== 'meta') this.lowp = lowp ?? allocateWeights(this.specs, precision, device);
@@ -288,21 +290,24 @@ export class OLMo {
 
   /**
    * Loads an HF folder: config.json + model.safetensors (or a sharded set with its index), or a
-   * `*.gguf` file (llama.cpp format, arch olmo / olmo2; f32/f16/bf16/q8_0 decoded to float32).
+   * `*.gguf` file (llama.cpp format, arch olmo / olmo2; f32/f16/bf16/q8_0). A GGUF file loads in
+   * its own types unless dtype / quantize are given (f32 → float32, bf16 → bfloat16, q8_0 → q8_0
+   * linear weights, f16 → float32), its weights mapped where the type is the model's (see
+   * gguf/load-weights.ts); with requiresGrad it loads as trainable float32.
    */
   static async fromPretrained(dir: string, opts: FromPretrainedOptions = {}): Promise<OLMo> {
     const known = new Set(['device', 'dtype', 'quantize', 'requiresGrad', 'strict']);
     const unknown = Object.keys(opts).filter((k) => !known.has(k));
     if (unknown.length) throw new OlmoError('INVALID_ARGUMENT', `fromPretrained: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`, `valid options: ${[...known].join(', ')}`);
+    if (/\.gguf$/i.test(dir)) {
+      // GGUF: the file's own types unless dtype / quantize say otherwise (gguf/load.ts).
+      const { loadGguf } = await import('./gguf/load.js');
+      return loadGguf(dir, opts, (config, precision, weights) => new OLMo(config, opts.device ?? 'cpu', precision, weights ?? undefined));
+    }
     const precision = parsePrecision(opts, 'fromPretrained', opts.device ?? 'cpu');
     const lowPrecision = precision.dtype !== 'float32' || precision.quantize !== null;
     if (lowPrecision && opts.requiresGrad) {
       throw new OlmoError('DTYPE_UNSUPPORTED', `fromPretrained: ${precision.quantize ?? precision.dtype} weights are for inference and cannot require grad`, 'load in float32 to train');
-    }
-    if (/\.gguf$/i.test(dir)) {
-      if (lowPrecision) throw new OlmoError('DTYPE_UNSUPPORTED', `fromPretrained: GGUF files load as float32 weights for now (asked for ${precision.quantize ?? precision.dtype})`, 'load the GGUF without dtype / quantize, or load the HF folder with them');
-      const { loadGguf } = await import('./gguf/load.js');
-      return loadGguf(dir, opts, (config) => new OLMo(config, opts.device ?? 'cpu'));
     }
     const config = await OLMoConfig.load(dir);
     const set = await SafetensorsSet.openDir(dir);
@@ -425,7 +430,7 @@ export class OLMo {
   requiresGrad_(flag = true): this {
     if (!this.flat) {
       this.requireLoaded();
-      if (flag) throw new OlmoError('DTYPE_UNSUPPORTED', `${this.precision.quantize ?? this.precision.dtype} weights cannot require grad`, 'load the model in float32 to train it');
+      if (flag) throw new OlmoError('DTYPE_UNSUPPORTED', `${this.precision.quantize ?? this.precision.dtype} inference weights${this.lowPrecision ? '' : ' (mapped from a file)'} cannot require grad`, 'load the model in float32 with requiresGrad: true to train it');
       return this;
     }
     for (const p of this.parameters()) p.requiresGrad_(flag);
@@ -516,9 +521,10 @@ export class OLMo {
    */
   private linears(x: Tensor, names: readonly string[]): Tensor[] {
     if (this.lowp && !this.paramSource) {
-      const ws = names.map((n) => this.lowp!.get(n)!);
-      // A float32 weight here (the tied LM head of a q8_0 model with a float32 embedding) takes linear().
-      if (ws.every(isLowpWeight)) return lowpLinearMulti(x, ws);
+      const ws: Weight[] = names.map((n) => this.lowp!.get(n)!);
+      if (!ws.some((w) => !isLowpWeight(w))) return lowpLinearMulti(x, ws);
+      // float32 weights among them (a float32 embedding as tied head, mapped float32 weights)
+      return ws.map((w) => (isLowpWeight(w) ? lowpLinearMulti(x, [w])[0]! : linear(x, w as Tensor)));
     }
     return names.map((n) => linear(x, this.p(n), this.computeCopy(n)));
   }

@@ -2,7 +2,8 @@
  * llama.cpp (through node-llama-cpp's prebuilt CPU binary) as the second, independent
  * implementation: our GGUF export of demo-size OLMo-1 and OLMo-2 models must load in llama.cpp and
  * give the same greedy tokens, token for token, for a fixed prompt of token ids, and the same
- * next-token log-probabilities (f32). q8_0: the same first tokens and close log-probabilities.
+ * next-token log-probabilities (f32). bf16 / q8_0, read back by us in their own types (mapped
+ * bf16 / q8_0 weights): the same first tokens and close log-probabilities.
  * The golden fixtures, exported to GGUF, give their float64 reference's greedy continuation.
  * Skips (with the reason printed) only if node-llama-cpp cannot load on this machine.
  */
@@ -128,7 +129,7 @@ describe.skipIf(skipReason !== null)('llama.cpp runs our GGUF export like we do'
         const f = await fixtureDir(kind);
         dir = f.dir;
         cleanup.push(f.model);
-        for (const t of ['f32', 'q8_0'] as GgufTensorType[]) await runExportCli(['export', 'gguf', '--model', dir, '--out', file(t), '--type', t], quiet);
+        for (const t of ['f32', 'bf16', 'q8_0'] as GgufTensorType[]) await runExportCli(['export', 'gguf', '--model', dir, '--out', file(t), '--type', t], quiet);
       });
 
       it('f32: identical greedy tokens and next-token log-probs', async () => {
@@ -157,46 +158,48 @@ describe.skipIf(skipReason !== null)('llama.cpp runs our GGUF export like we do'
         expect(worst).toBeLessThan(1e-3);
       });
 
-      it('q8_0: same first tokens, log-probs close to ours on the same q8_0 weights', async () => {
-        const f32 = await OLMo.fromPretrained(dir);
-        const q8 = await OLMo.fromPretrained(file('q8_0'));
-        cleanup.push(f32, q8);
-        const usF = await ours(f32);
-        const usQ = await ours(q8);
-        const them = await theirs(file('q8_0'), [...PROMPT, ...usQ.tokens.slice(0, -1)]);
-        console.log(`[${kind} q8_0] ours ${usQ.tokens.join(' ')} | llama.cpp ${them.tokens.join(' ')} | margins ${usQ.margins.map((x) => x.toFixed(2)).join(' ')}`);
-        // Weight quantization effect, measured on the same token sequence: ours(f32 weights) vs
-        // ours(q8_0 weights), top-20 tokens per step as below.
-        const seq = [...PROMPT, ...usQ.tokens.slice(0, -1)];
-        const lpF = forcedLogprobs(f32, seq), lpQ = forcedLogprobs(q8, seq);
-        let weightEffect = 0;
-        lpQ.forEach((lp, s) => {
-          const top = [...lp.keys()].sort((a, b) => lp[b]! - lp[a]!).slice(0, 20);
-          for (const t of top) weightEffect = Math.max(weightEffect, Math.abs(lp[t]! - lpF[s]![t]!));
+      for (const type of ['bf16', 'q8_0'] as const) {
+        it(`${type}: read back in its own type (mapped), same first tokens as llama.cpp, log-probs close on the same ${type} weights`, async () => {
+          const f32 = await OLMo.fromPretrained(dir);
+          const low = await OLMo.fromPretrained(file(type));
+          cleanup.push(f32, low);
+          expect(low.precision).toEqual(type === 'bf16' ? { dtype: 'bfloat16', quantize: null } : { dtype: 'float32', quantize: 'q8_0' });
+          const usQ = await ours(low);
+          const them = await theirs(file(type), [...PROMPT, ...usQ.tokens.slice(0, -1)]);
+          console.log(`[${kind} ${type}] ours ${usQ.tokens.join(' ')} | llama.cpp ${them.tokens.join(' ')} | margins ${usQ.margins.map((x) => x.toFixed(2)).join(' ')}`);
+          // Weight rounding effect, measured on the same token sequence: ours(f32 weights) vs
+          // ours(${type} weights), top-20 tokens per step as below.
+          const seq = [...PROMPT, ...usQ.tokens.slice(0, -1)];
+          const lpF = forcedLogprobs(f32, seq), lpQ = forcedLogprobs(low, seq);
+          let weightEffect = 0;
+          lpQ.forEach((lp, s) => {
+            const top = [...lp.keys()].sort((a, b) => lp[b]! - lp[a]!).slice(0, 20);
+            for (const t of top) weightEffect = Math.max(weightEffect, Math.abs(lp[t]! - lpF[s]![t]!));
+          });
+          let worst = 0;
+          them.logprobs.forEach((lp, step) => {
+            let n = 0;
+            for (const [tok, v] of lp) {
+              if (n++ >= 20) break;
+              worst = Math.max(worst, Math.abs(v - usQ.logprobs[step]![tok]!));
+            }
+          });
+          console.log(`[${kind} ${type}] max |Δ log p| llama.cpp vs ours (same ${type} weights): ${worst.toExponential(2)}; weight-rounding effect: ${weightEffect.toExponential(2)}`);
+          // llama.cpp's CPU matmuls round the activations to the weight's vec-dot type (bf16, or
+          // q8_0 blocks of 32 with scale max|a|/127) — the same relative rounding the weights got,
+          // so to first order it moves the logits by at most as much as the weight rounding did.
+          // Ours keeps float32 activations for bf16 and (prefill > 16 rows) for q8_0, and quantizes
+          // them per block as llama.cpp does in the q8_0 GEMVs: the two differ by at most the
+          // activation part. Bound = the measured weight effect (+ the f32 allowance above).
+          expect(worst).toBeLessThan(weightEffect + 1e-3);
+          // "Same first tokens": where our top-1 / top-2 margin exceeds twice the measured log-prob
+          // difference, the argmax cannot differ, so those steps must agree.
+          const n = usQ.margins.findIndex((mg) => mg <= 2 * worst);
+          const firm = n < 0 ? NEW_TOKENS : n;
+          expect(firm).toBeGreaterThanOrEqual(1);
+          expect(them.tokens.slice(0, firm)).toEqual(usQ.tokens.slice(0, firm));
         });
-        void usF;
-        let worst = 0;
-        them.logprobs.forEach((lp, step) => {
-          let n = 0;
-          for (const [tok, v] of lp) {
-            if (n++ >= 20) break;
-            worst = Math.max(worst, Math.abs(v - usQ.logprobs[step]![tok]!));
-          }
-        });
-        console.log(`[${kind} q8_0] max |Δ log p| llama.cpp vs ours (same q8_0 weights): ${worst.toExponential(2)}; weight-quantization effect: ${weightEffect.toExponential(2)}`);
-        // llama.cpp's q8_0 matmuls also quantize the activations to q8_0 blocks (32 values,
-        // scale max|a|/127, round to nearest), the same relative rounding as the weights got; to
-        // first order that perturbs the logits by at most as much as the weight quantization did.
-        // Our q8_0 model computes in float32 on the dequantized weights, so the two differ by the
-        // activation part only: bound = the measured weight effect (+ the f32 allowance above).
-        expect(worst).toBeLessThan(weightEffect + 1e-3);
-        // "Same first tokens": where our top-1 / top-2 margin exceeds twice the measured log-prob
-        // difference, the argmax cannot differ, so those steps must agree.
-        const n = usQ.margins.findIndex((mg) => mg <= 2 * worst);
-        const firm = n < 0 ? NEW_TOKENS : n;
-        expect(firm).toBeGreaterThanOrEqual(1);
-        expect(them.tokens.slice(0, firm)).toEqual(usQ.tokens.slice(0, firm));
-      });
+      }
     });
   }
 });

@@ -66,8 +66,9 @@ describe('GGUF export → OLMo.fromPretrained(*.gguf)', () => {
       });
 
       for (const type of ['f16', 'bf16', 'q8_0'] as const) {
-        it(`${type}: weights within the rounding bound; logits equal a model holding the reference-rounded weights`, async () => {
-          const m = await OLMo.fromPretrained(files[type]!);
+        it(`${type} → dtype float32: weights within the rounding bound; logits equal a model holding the reference-rounded weights`, async () => {
+          // dtype float32: decoded into float32 (the file's own types: gguf-mapped.test.ts)
+          const m = await OLMo.fromPretrained(files[type]!, { dtype: 'float32' });
           models.push(m);
           const refModel = await OLMo.fromPretrained(dir);
           models.push(refModel);

@@ -1,14 +1,18 @@
 /**
- * `OLMo.fromPretrained('model.gguf')`: the config comes from the GGUF metadata (llama.cpp's keys),
- * the weights are read tensor by tensor and decoded into the model's float32 parameters
- * (f16 / bf16 / q8_0 are dequantized; OLMo-1 q/k rows are un-permuted back to HF's rotate-half
- * layout). Peak memory is the float32 model plus one tensor; nothing is mapped.
+ * `OLMo.fromPretrained('model.gguf', { dtype?, quantize? })`: the config comes from the GGUF
+ * metadata (llama.cpp's keys). Without dtype / quantize the model keeps the file's own types
+ * (ggufFilePrecision); inference weights are views into the mapped file where the stored type is
+ * the model's (load-weights.ts), converted otherwise. A trainable model (requiresGrad) gets its
+ * float32 flat buffer, decoded into tensor by tensor (OLMo-1 q/k rows un-permuted back to HF's
+ * rotate-half layout).
  */
 import type { Device } from '@olmo/tensor-cuda';
 import { OLMoConfig, headDim, parameterSpecs, validateConfig, type OLMoConfig as Config } from '../config.js';
 import { CheckpointError, ConfigError, OlmoError } from '../errors.js';
 import { ggufTensorName, permuteRopeRows } from './format.js';
 import { GgufFile, type GgufMetaValue } from './reader.js';
+import { ggufFilePrecision, loadGgufWeights } from './load-weights.js';
+import { disposeWeights, parsePrecision, type Precision, type Weight } from '../weights.js';
 import { tokenizerJsonFromGguf } from './tokenizer-metadata.js';
 
 /** What the loader needs from a model: its flat parameter storage (OLMo satisfies it). */
@@ -98,17 +102,38 @@ export interface LoadGgufOptions {
   requiresGrad?: boolean;
   /** Reject tensors the model does not use (default true). */
   strict?: boolean;
+  /** Weight dtype; with neither dtype nor quantize the file's own types decide (ggufFilePrecision). */
+  dtype?: unknown;
+  quantize?: unknown;
 }
 
-/** Loads a GGUF file into a model built by `construct(config)` (OLMo.fromPretrained's hook). */
-export async function loadGguf<M extends GgufLoadTarget>(file: string, opts: LoadGgufOptions, construct: (config: Config) => M): Promise<M> {
+/**
+ * The model's precision: the file's own (ggufFilePrecision) when the caller gives neither dtype nor
+ * quantize — float32 when it asks for gradients —, else the options as they mean for an HF folder.
+ */
+export function resolveGgufPrecision(filePrecision: Precision, opts: LoadGgufOptions): Precision {
+  const device = opts.device ?? 'cpu';
+  if (opts.dtype === undefined && opts.quantize === undefined) {
+    if (opts.requiresGrad) return { dtype: 'float32', quantize: null };
+    // q8_0 weights live on the cpu only; elsewhere a q8_0 file dequantizes into its float dtype.
+    return device === 'cpu' ? filePrecision : { ...filePrecision, quantize: null };
+  }
+  return parsePrecision(opts, 'fromPretrained', device);
+}
+
+/** What the loader builds: a trainable float32 model (weights null) or one over the given weights. */
+export type GgufConstruct<M> = (config: Config, precision: Precision, weights: Map<string, Weight> | null) => M;
+
+/** Loads a GGUF file into a model built by `construct` (OLMo.fromPretrained's hook). */
+export async function loadGguf<M extends GgufLoadTarget>(file: string, opts: LoadGgufOptions, construct: GgufConstruct<M>): Promise<M> {
   const g = await GgufFile.open(file);
   let model: M | null = null;
   try {
     const config = configFromGguf(g);
     const specs = parameterSpecs(config);
     const names = new Map(specs.map((s) => [s.name, ggufTensorName(s.name)]));
-    const missing = specs.filter((s) => !g.tensors.has(names.get(s.name)!)).map((s) => names.get(s.name)!);
+    const gname = (hf: string) => names.get(hf)!;
+    const missing = specs.filter((s) => !g.tensors.has(gname(s.name))).map((s) => gname(s.name));
     if (missing.length) throw new CheckpointError(`${file}: missing tensors ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` (+${missing.length - 5} more)` : ''}`, 'the GGUF file is incomplete');
     if (opts.strict !== false) {
       const known = new Set(names.values());
@@ -116,22 +141,37 @@ export async function loadGguf<M extends GgufLoadTarget>(file: string, opts: Loa
       if (extra.length) throw new CheckpointError(`${file}: unexpected tensors ${extra.slice(0, 5).join(', ')}`, 'the metadata does not describe these tensors (architecture, block_count), or pass { strict: false }');
     }
     for (const s of specs) {
-      const info = g.info(names.get(s.name)!);
+      const info = g.info(gname(s.name));
       if (info.shape.length !== s.shape.length || info.shape.some((d, i) => d !== s.shape[i])) {
         throw new CheckpointError(`${file}: tensor '${info.name}' has shape [${info.shape.join(', ')}] but the metadata implies [${s.shape.join(', ')}]`, 'the GGUF metadata and tensors disagree');
       }
     }
-    model = construct(config);
+    const precision = resolveGgufPrecision(ggufFilePrecision(g, specs, gname), opts);
+    const lowp = precision.dtype !== 'float32' || precision.quantize !== null;
+    if (lowp && opts.requiresGrad) {
+      throw new OlmoError('DTYPE_UNSUPPORTED', `fromPretrained: ${precision.quantize ?? precision.dtype} weights are for inference and cannot require grad`, 'load in float32 (dtype: "float32") to train');
+    }
+    // Inference on the cpu (any precision) and low precision anywhere: mapped / converted weights.
+    if (lowp || (!opts.requiresGrad && (opts.device ?? 'cpu') === 'cpu')) {
+      const { weights } = await loadGgufWeights(g, config, specs, gname, precision, opts.device ?? 'cpu');
+      try {
+        return construct(config, precision, weights);
+      } catch (e) {
+        disposeWeights(weights);
+        throw e;
+      }
+    }
+    // Trainable float32 (or float32 on cuda): the model's own flat buffer, decoded into.
+    model = construct(config, precision, null);
     const olmo1 = config.architecture === 'olmo1';
     for (const s of specs) {
-      const gname = names.get(s.name)!;
       const view = model.parameter(s.name);
       const isQ = s.name.endsWith('self_attn.q_proj.weight'), isK = s.name.endsWith('self_attn.k_proj.weight');
       if (olmo1 && (isQ || isK)) {
-        const w = await g.readFloat32(gname);
+        const w = await g.readFloat32(gname(s.name));
         view.buf.write(view.byteOffset, permuteRopeRows(w, s.shape[0]!, s.shape[1]!, isQ ? config.num_attention_heads : config.num_key_value_heads, true));
       } else {
-        await g.readChunks(gname, (vals, off) => view.buf.write(view.byteOffset + off * 4, vals));
+        await g.readChunks(gname(s.name), (vals, off) => view.buf.write(view.byteOffset + off * 4, vals));
       }
     }
     model.requiresGrad_(opts.requiresGrad ?? false);

@@ -3,7 +3,10 @@
  * file size before it is used, so a truncated or hostile file yields a typed `OlmoError`
  * (CHECKPOINT_CORRUPT; DTYPE_UNSUPPORTED for a valid tensor type we do not decode), never an
  * out-of-bounds read or a huge allocation. Tensor data is read on demand in bounded chunks
- * (positioned reads, not a mapping), decoded into float32.
+ * (positioned reads), raw or decoded into float32; `load-weights.ts` maps the file instead where
+ * a tensor can be used in place. Every tensor's absolute offset `begin` is a multiple of the
+ * file's alignment (general.alignment, default 32): the header parser checks the relative offsets
+ * and aligns the data section start.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { CheckpointError, NotFoundError, OlmoError } from '../errors.js';
@@ -192,6 +195,14 @@ export function parseGgufHeader(bytes: Uint8Array, file = '<buffer>'): ParsedHea
   }
 }
 
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+function lcm(a: number, b: number): number {
+  return (a / gcd(a, b)) * b;
+}
+
 export class GgufFile {
   private constructor(
     readonly path: string,
@@ -242,25 +253,42 @@ export class GgufFile {
   }
 
   /**
-   * Streams tensor `name` as float32 in bounded chunks: `sink(values, elementOffset)` (the array
-   * is reused between calls). Chunks are whole q8_0 blocks.
+   * Streams tensor `name`'s stored bytes (no decoding) in bounded chunks of whole multiples of
+   * `multipleOf` elements (e.g. whole rows; q8_0 chunks are always whole blocks):
+   * `sink(bytes, elementOffset, elements)`; the buffer is reused between calls. Positioned reads,
+   * not the mapping, so the bytes pass through the page cache and never count as this process's RSS.
    */
-  async readChunks(name: string, sink: (values: Float32Array, elementOffset: number) => void, chunkBytes = DEFAULT_CHUNK_BYTES): Promise<void> {
+  async readRawChunks(name: string, sink: (bytes: Uint8Array, elementOffset: number, elements: number) => void, chunkBytes = DEFAULT_CHUNK_BYTES, multipleOf = 1): Promise<void> {
     const t = this.info(name);
     const fh = this.handle();
     const [unitElems, unitBytes] = t.type === 'q8_0' ? [Q8_0_BLOCK, Q8_0_BLOCK_BYTES] : [1, tensorBytes(t.type, 1)];
-    const unitsPerChunk = Math.max(1, Math.floor(chunkBytes / unitBytes));
-    const totalUnits = t.numel / unitElems;
-    const raw = new Uint8Array(Math.min(unitsPerChunk, totalUnits) * unitBytes);
-    const out = new Float32Array(Math.min(unitsPerChunk, totalUnits) * unitElems);
-    for (let u0 = 0; u0 < totalUnits; u0 += unitsPerChunk) {
-      const n = Math.min(unitsPerChunk, totalUnits - u0);
-      const bytes = raw.subarray(0, n * unitBytes);
-      await readExact(fh, bytes, t.begin + u0 * unitBytes, this.path);
-      const o = out.subarray(0, n * unitElems);
-      decodeTensor(bytes, t.type, o);
-      sink(o, u0 * unitElems);
+    // A chunk holds whole units and whole multiples of `multipleOf` elements.
+    const step = lcm(unitElems, Math.max(1, multipleOf));
+    const elemsPerChunk = Math.max(1, Math.floor(chunkBytes / ((step / unitElems) * unitBytes))) * step;
+    const first = Math.min(elemsPerChunk, t.numel);
+    // 8-byte aligned backing so float32 views of it are legal.
+    const raw = new Uint8Array(new ArrayBuffer(Math.ceil(((first / unitElems) * unitBytes) / 8) * 8));
+    for (let e0 = 0; e0 < t.numel; e0 += elemsPerChunk) {
+      const n = Math.min(elemsPerChunk, t.numel - e0);
+      const bytes = raw.subarray(0, (n / unitElems) * unitBytes);
+      await readExact(fh, bytes, t.begin + (e0 / unitElems) * unitBytes, this.path);
+      sink(bytes, e0, n);
     }
+  }
+
+  /**
+   * Streams tensor `name` as float32 in bounded chunks: `sink(values, elementOffset)` (the array
+   * is reused between calls). Chunks are whole q8_0 blocks and whole multiples of `multipleOf`.
+   */
+  async readChunks(name: string, sink: (values: Float32Array, elementOffset: number) => void, chunkBytes = DEFAULT_CHUNK_BYTES, multipleOf = 1): Promise<void> {
+    const t = this.info(name);
+    let out: Float32Array | null = null;
+    await this.readRawChunks(name, (bytes, e0, n) => {
+      out ??= new Float32Array(n);
+      const o = out.subarray(0, n);
+      decodeTensor(bytes, t.type, o);
+      sink(o, e0);
+    }, chunkBytes, multipleOf);
   }
 
   /** A whole tensor as float32. */
