@@ -1,0 +1,609 @@
+// Dolma's gopher_v1 / c4_v1 / pii_regex_v2 statistics over UTF-16 text (see
+// native/include/olmo/ops/text_taggers.h). Each function mirrors its JavaScript reference in
+// packages/data/src/curation/taggers/ step by step, including the double arithmetic, so the
+// results are identical (test: packages/data/test/curation/native-taggers.test.ts).
+#include "olmo/ops/text_taggers.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace olmo::cpu {
+namespace {
+
+#include "text_tables.inc"
+
+template <size_t N>
+inline bool in_ranges(const CpRange (&r)[N], uint32_t c) {
+  size_t lo = 0, hi = N;
+  while (lo < hi) {
+    size_t m = (lo + hi) / 2;
+    if (r[m].hi < c) lo = m + 1; else hi = m;
+  }
+  return lo < N && r[lo].lo <= c;
+}
+
+// Python's str.isspace() (all such code points are in the BMP, so a code unit decides).
+inline bool is_space(uint32_t c) {
+  if (c <= 0x20) return c == 0x20 || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
+  if (c < 0x85) return false;
+  return c == 0x85 || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 ||
+         c == 0x202f || c == 0x205f || c == 0x3000;
+}
+inline bool is_alpha(uint32_t c) {
+  if (c < 0x80) return uint32_t((c | 0x20) - 'a') < 26u;
+  return in_ranges(kAlpha, c);
+}
+inline bool is_digit(uint32_t c) {
+  if (c < 0x80) return uint32_t(c - '0') < 10u;
+  return in_ranges(kDigit, c);
+}
+inline bool is_high(uint32_t u) { return (u & 0xfc00) == 0xd800; }
+inline bool is_low(uint32_t u) { return (u & 0xfc00) == 0xdc00; }
+
+// The code point at unit i (a lone surrogate is itself, as in JavaScript) and its unit length.
+inline uint32_t cp_at(const uint16_t* s, int64_t n, int64_t i, int* len) {
+  uint32_t u = s[i];
+  if (is_high(u) && i + 1 < n && is_low(s[i + 1])) {
+    *len = 2;
+    return 0x10000 + ((u - 0xd800) << 10) + (uint32_t(s[i + 1]) - 0xdc00);
+  }
+  *len = 1;
+  return u;
+}
+
+// Python len() of the units [a, b): units minus the low halves of surrogate pairs (pystr.ts cpLen).
+inline int64_t cp_len(const uint16_t* s, int64_t a, int64_t b) {
+  int64_t k = b - a;
+  for (int64_t i = a + 1; i < b; i++) k -= (is_low(s[i]) & is_high(s[i - 1]));
+  return k;
+}
+
+inline uint64_t hash_units(const uint16_t* p, int64_t len) {
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ uint64_t(len);
+  for (int64_t i = 0; i < len; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+  return h ^ (h >> 29);
+}
+
+// Interns unit strings [start, start+len) of one text to ids in order of first appearance.
+struct Interner {
+  const uint16_t* s = nullptr;
+  std::vector<int32_t> slot;
+  std::vector<int64_t> start;
+  std::vector<int64_t> len;
+  std::vector<uint64_t> hash;
+  uint64_t mask = 0;
+  void reset(const uint16_t* text, int64_t expected) {
+    s = text;
+    uint64_t cap = 16;
+    while (cap < uint64_t(2 * expected + 16)) cap <<= 1;
+    slot.assign(cap, -1);
+    mask = cap - 1;
+    start.clear();
+    len.clear();
+    hash.clear();
+  }
+  int32_t intern(int64_t a, int64_t l) {
+    uint64_t h = hash_units(s + a, l);
+    uint64_t i = (h * 0x9e3779b97f4a7c15ull) >> 20 & mask;
+    for (;; i = (i + 1) & mask) {
+      int32_t id = slot[i];
+      if (id < 0) break;
+      if (hash[id] == h && len[id] == l && std::memcmp(s + start[id], s + a, size_t(l) * 2) == 0) return id;
+    }
+    int32_t id = int32_t(start.size());
+    slot[i] = id;
+    start.push_back(a);
+    len.push_back(l);
+    hash.push_back(h);
+    return id;
+  }
+  int32_t size() const { return int32_t(start.size()); }
+};
+
+inline bool eq_ascii(const uint16_t* p, int64_t l, const char* w) {
+  for (int64_t i = 0; i < l; i++) if (w[i] == 0 || p[i] != uint16_t(uint8_t(w[i]))) return false;
+  return w[l] == 0;
+}
+
+const char* const kRequiredWords[] = {"the", "be", "to", "of", "and", "that", "have", "with"};
+
+}  // namespace
+
+void gopher_stats(const uint16_t* s, int64_t n, double* o) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (int k = 0; k < kGopherOut; k++) o[k] = k >= 10 ? nan : 0.0;
+  const int64_t cc = cp_len(s, 0, n);
+  o[0] = double(cc);
+  if (cc == 0) return;
+
+  thread_local std::vector<int64_t> wstart;
+  thread_local std::vector<int32_t> lens;
+  wstart.clear();
+  lens.clear();
+  int64_t sym = 0, alpha = 0, req = 0, char_count = 0;
+  for (int64_t i = 0; i < n;) {
+    if (is_space(s[i])) { i++; continue; }
+    int64_t a = i;
+    bool has_sym = false, has_alpha = false;
+    int64_t cps = 0;
+    while (i < n && !is_space(s[i])) {
+      int l;
+      uint32_t c = cp_at(s, n, i, &l);
+      has_sym |= (c == '#' || c == 0x2026);
+      if (!has_alpha) has_alpha = is_alpha(c);
+      i += l;
+      cps++;
+    }
+    wstart.push_back(a);
+    lens.push_back(int32_t(cps));
+    char_count += cps;
+    sym += has_sym;
+    alpha += has_alpha;
+    int64_t wl = i - a;
+    if (wl >= 2 && wl <= 4)
+      for (const char* w : kRequiredWords) if (eq_ascii(s + a, wl, w)) { req++; break; }
+  }
+  const int64_t wc = int64_t(wstart.size());
+  o[1] = double(wc);
+  if (wc > 0) {
+    thread_local std::vector<int32_t> tmp;
+    tmp.assign(lens.begin(), lens.end());
+    const int64_t m = wc >> 1;
+    std::nth_element(tmp.begin(), tmp.begin() + m, tmp.end());
+    const double hi = tmp[m];
+    if (wc % 2) o[2] = hi;
+    else o[2] = (double(*std::max_element(tmp.begin(), tmp.begin() + m)) + hi) / 2;
+  }
+  const double wden = double(std::max<int64_t>(wc, 1));
+  o[3] = double(sym) / wden;
+  o[4] = double(alpha) / wden;
+  o[5] = double(req);
+
+  // n-gram counts: the algorithm of gopherStats() (ids in order of first appearance, so the
+  // smallest id among equal counts is Counter.most_common(1)'s pick).
+  thread_local Interner words;
+  words.reset(s, wc);
+  thread_local std::vector<int32_t> wid, prev, prev_counts, cur, counts;
+  thread_local std::vector<int64_t> chars;
+  wid.resize(wc);
+  prev_counts.assign(wc, 0);
+  for (int64_t i = 0; i < wc; i++) {
+    int64_t a = wstart[i];
+    int64_t e = a;
+    while (e < n && !is_space(s[e])) e++;
+    int32_t id = words.intern(a, e - a);
+    wid[i] = id;
+    prev_counts[id]++;
+  }
+  prev.assign(wid.begin(), wid.end());
+  uint64_t cap = 16;
+  int bits = 4;
+  while (cap < uint64_t(2 * wc)) { cap <<= 1; bits++; }
+  thread_local std::vector<int32_t> key_a, key_b, val;
+  key_a.resize(cap);
+  key_b.resize(cap);
+  const uint64_t mask = cap - 1;
+  const double cden = double(std::max<int64_t>(char_count, 1));
+  for (int nn = 2; nn <= 10; nn++) {
+    const int64_t m = wc - nn + 1;
+    if (m <= 0) break;
+    val.assign(cap, -1);
+    cur.resize(m);
+    counts.assign(m, 0);
+    chars.resize(m);
+    int32_t nids = 0;
+    int64_t c = 0;
+    for (int k = 0; k < nn; k++) c += lens[k];
+    for (int64_t i = 0; i < m; i++) {
+      if (i > 0) c += lens[i + nn - 1] - lens[i - 1];
+      const int32_t a = prev[i];
+      if (prev_counts[a] == 1) {
+        const int32_t id = nids++;
+        chars[id] = c;
+        counts[id] = 1;
+        cur[i] = id;
+        continue;
+      }
+      const int32_t b = wid[i + nn - 1];
+      uint64_t h = (uint32_t(uint32_t(a) * 0x9e3779b1u ^ uint32_t(b)) * 0x85ebca77u) >> (32 - bits);
+      int32_t id = -1;
+      while (val[h] != -1) {
+        if (key_a[h] == a && key_b[h] == b) { id = val[h]; break; }
+        h = (h + 1) & mask;
+      }
+      if (id == -1) {
+        id = nids++;
+        key_a[h] = a;
+        key_b[h] = b;
+        val[h] = id;
+        chars[id] = c;
+      }
+      counts[id]++;
+      cur[i] = id;
+    }
+    if (nn <= 4) {
+      int32_t best = 0;
+      for (int32_t id = 1; id < nids; id++) if (counts[id] > counts[best]) best = id;
+      o[10 + nn - 2] = double(counts[best]) * double(chars[best]) / cden;
+    } else {
+      int64_t all = 0, dup = 0;
+      for (int32_t id = 0; id < nids; id++) {
+        const int64_t x = int64_t(counts[id]) * chars[id];
+        all += x;
+        if (counts[id] > 1) dup += x;
+      }
+      o[13 + nn - 5] = double(dup) / double(std::max<int64_t>(all, 1));
+    }
+    std::swap(prev, cur);
+    std::swap(prev_counts, counts);
+  }
+
+  // lines = text.split("\n")
+  thread_local Interner lines;
+  int64_t n_lines = 1;
+  for (int64_t i = 0; i < n; i++) n_lines += s[i] == '\n';
+  lines.reset(s, n_lines);
+  thread_local std::vector<int32_t> line_counts;
+  line_counts.clear();
+  int64_t bullet = 0, ellipsis = 0;
+  for (int64_t a = 0;;) {
+    int64_t b = a;
+    while (b < n && s[b] != '\n') b++;
+    if (b > a && (s[a] == '*' || s[a] == '-')) bullet++;
+    if (b > a && s[b - 1] == 0x2026) ellipsis++;
+    int32_t id = lines.intern(a, b - a);
+    if (id == int32_t(line_counts.size())) line_counts.push_back(0);
+    line_counts[id]++;
+    if (b >= n) break;
+    a = b + 1;
+  }
+  const double lden = double(std::max<int64_t>(n_lines, 1));
+  o[6] = double(bullet) / lden;
+  o[7] = double(ellipsis) / lden;
+  int64_t dup_lines = 0, dup_chars = 0;
+  for (int32_t id = 0; id < lines.size(); id++) {
+    const int64_t c = line_counts[id];
+    if (c > 1) {
+      dup_lines += c;
+      dup_chars += cp_len(s, lines.start[id], lines.start[id] + lines.len[id]) * c;
+    }
+  }
+  o[8] = double(dup_lines) / lden;
+  o[9] = double(dup_chars) / cden;
+}
+
+// ---------------------------------------------------------------------------------------- c4_v1
+
+struct C4Lexicon {
+  std::vector<std::u16string> words;  // single bad words
+  std::vector<uint64_t> word_hash;
+  std::vector<int32_t> word_slot;     // open addressing over word_hash
+  uint64_t word_mask = 0;
+  size_t max_word = 0;
+  std::vector<std::u16string> phrases;
+  std::vector<std::vector<int32_t>> bucket;  // by the first two units of a phrase
+};
+
+namespace {
+inline uint32_t bucket_of(uint16_t a, uint16_t b) { return (uint32_t(a) * 31u + b) & 4095u; }
+
+bool word_in(const C4Lexicon& lex, const uint16_t* p, int64_t l) {
+  if (size_t(l) > lex.max_word || lex.word_slot.empty()) return false;
+  uint64_t h = hash_units(p, l);
+  for (uint64_t i = (h * 0x9e3779b97f4a7c15ull) >> 20 & lex.word_mask;; i = (i + 1) & lex.word_mask) {
+    int32_t id = lex.word_slot[i];
+    if (id < 0) return false;
+    const std::u16string& w = lex.words[id];
+    if (lex.word_hash[id] == h && int64_t(w.size()) == l && std::memcmp(w.data(), p, size_t(l) * 2) == 0) return true;
+  }
+}
+
+inline bool list_chars_ok(const std::u16string& w) {
+  // Non-ASCII characters of the list must be caseless non-letters (no lower-case mapping yields
+  // them), so keeping non-ASCII text as is in the native lower-casing cannot change a match.
+  for (size_t i = 0; i < w.size();) {
+    int l;
+    uint32_t c = cp_at(reinterpret_cast<const uint16_t*>(w.data()), int64_t(w.size()), int64_t(i), &l);
+    i += size_t(l);
+    if (c < 0x80) { if (c >= 'A' && c <= 'Z') return false; continue; }
+    if (is_alpha(c) || (c >= 0x300 && c <= 0x36f) || is_high(c) || is_low(c)) return false;
+  }
+  return true;
+}
+}  // namespace
+
+bool c4_lexicon_supported(const std::vector<std::u16string>& words, const std::vector<std::u16string>& phrases) {
+  for (const auto& w : words) if (w.empty() || !list_chars_ok(w)) return false;
+  for (const auto& p : phrases) {
+    if (p.size() < 2 || !list_chars_ok(p) || is_space(p.front()) || is_space(p.back())) return false;
+    if (p.find(u'\n') != std::u16string::npos) return false;
+  }
+  return true;
+}
+
+C4Lexicon* c4_lexicon_new(const std::vector<std::u16string>& words, const std::vector<std::u16string>& phrases) {
+  auto* lex = new C4Lexicon();
+  lex->words = words;
+  uint64_t cap = 16;
+  while (cap < 2 * words.size() + 16) cap <<= 1;
+  lex->word_slot.assign(cap, -1);
+  lex->word_mask = cap - 1;
+  for (size_t k = 0; k < words.size(); k++) {
+    const auto& w = words[k];
+    uint64_t h = hash_units(reinterpret_cast<const uint16_t*>(w.data()), int64_t(w.size()));
+    lex->word_hash.push_back(h);
+    lex->max_word = std::max(lex->max_word, w.size());
+    uint64_t i = (h * 0x9e3779b97f4a7c15ull) >> 20 & lex->word_mask;
+    while (lex->word_slot[i] >= 0) i = (i + 1) & lex->word_mask;
+    lex->word_slot[i] = int32_t(k);
+  }
+  lex->phrases = phrases;
+  lex->bucket.resize(4096);
+  for (size_t k = 0; k < phrases.size(); k++) lex->bucket[bucket_of(phrases[k][0], phrases[k][1])].push_back(int32_t(k));
+  return lex;
+}
+
+void c4_lexicon_free(C4Lexicon* lex) { delete lex; }
+
+void c4_spans(const C4Lexicon* lex, const uint16_t* s, int64_t n, std::vector<double>& out) {
+  thread_local std::vector<double> no_punct, few;
+  no_punct.clear();
+  few.clear();
+  // lines of text.split("\n"): span [offset, end) in code points, end past the "\n" except last
+  int64_t n_lines = 0, offset = 0;
+  for (int64_t a = 0;;) {
+    int64_t b = a, words = 0, pairs = 0, last = -1;
+    bool in_word = false;
+    for (; b < n && s[b] != '\n'; b++) {
+      const uint16_t u = s[b];
+      const bool sp = is_space(u);
+      if (!sp) last = b;
+      words += (!sp & !in_word);
+      in_word = !sp;
+      if (is_low(u) && b > a && is_high(s[b - 1])) pairs++;
+    }
+    n_lines++;
+    const int64_t end = offset + (b - a - pairs) + (b < n ? 1 : 0);
+    // line.lower().strip() ends with . ? ! or " ⇔ the last non-space character does (lower-casing
+    // maps letters only, and never to or from whitespace)
+    const uint16_t lc = last >= 0 ? s[last] : 0;
+    if (!(lc == '.' || lc == '?' || lc == '!' || lc == '"')) { no_punct.push_back(double(offset)); no_punct.push_back(double(end)); }
+    if (words < 3) { few.push_back(double(offset)); few.push_back(double(end)); }
+    offset = end;
+    if (b >= n) break;
+    a = b + 1;
+  }
+
+  // text.lower(), exactly where it matters: ASCII letters, and the few non-ASCII characters whose
+  // lower case contains ASCII (generated kLowerToAscii); other non-ASCII units are kept, which
+  // cannot create or destroy a match with the (ASCII or caseless) list, "javascript" or "lorem ipsum".
+  thread_local std::vector<uint16_t> low;
+  low.clear();
+  low.reserve(size_t(n) + 16);
+  for (int64_t i = 0; i < n; i++) {
+    const uint16_t u = s[i];
+    if (u < 0x80) { low.push_back(uint16_t(u - 'A') < 26u ? uint16_t(u | 0x20) : u); continue; }
+    bool mapped = false;
+    for (const auto& m : kLowerToAscii) {
+      if (m.cp == u) {
+        for (int k = 0; k < m.len; k++) low.push_back(m.to[k]);
+        mapped = true;
+        break;
+      }
+    }
+    if (!mapped) low.push_back(u);
+  }
+  const uint16_t* L = low.data();
+  const int64_t ln = int64_t(low.size());
+  bool naughty = false, js = false;
+  static const char16_t kJs[] = u"javascript";
+  for (int64_t i = 0; i < ln && !(naughty && js);) {
+    if (is_space(L[i])) { i++; continue; }
+    int64_t a = i;
+    while (i < ln && !is_space(L[i])) i++;
+    if (!naughty && word_in(*lex, L + a, i - a)) naughty = true;
+    if (!js && i - a == 10 && std::memcmp(L + a, kJs, 20) == 0) js = true;
+  }
+  if (!naughty) {
+    for (int64_t i = 0; i + 1 < ln && !naughty; i++) {
+      const auto& b = lex->bucket[bucket_of(L[i], L[i + 1])];
+      for (int32_t k : b) {
+        const auto& p = lex->phrases[size_t(k)];
+        if (i + int64_t(p.size()) <= ln && std::memcmp(L + i, p.data(), p.size() * 2) == 0) { naughty = true; break; }
+      }
+    }
+  }
+  static const char16_t kLorem[] = u"lorem ipsum";
+  bool lorem = false;
+  for (int64_t i = 0; i + 11 <= ln; i++) if (L[i] == 'l' && std::memcmp(L + i, kLorem, 22) == 0) { lorem = true; break; }
+  bool curly = std::find(s, s + n, uint16_t('{')) != s + n;
+
+  out.push_back(double(n_lines));
+  out.push_back(double((naughty ? 1 : 0) | (js ? 2 : 0) | (lorem ? 4 : 0) | (curly ? 8 : 0)));
+  out.push_back(double(no_punct.size() / 2));
+  out.push_back(double(few.size() / 2));
+  out.insert(out.end(), no_punct.begin(), no_punct.end());
+  out.insert(out.end(), few.begin(), few.end());
+}
+
+// ---------------------------------------------------------------------------------- pii_regex_v2
+
+namespace {
+// EMAIL: [.\s@,?!;:)(]*([^\s@]+@[^\s@,?!;:)(]+?)[.\s@,?!;:)(]?[\s\n\r]
+inline bool is_p(uint16_t u) {  // [.\s@,?!;:)(]
+  return u == '.' || u == '@' || u == ',' || u == '?' || u == '!' || u == ';' || u == ':' || u == ')' || u == '(' || is_space(u);
+}
+inline bool is_c(uint16_t u) {  // [^\s@,?!;:)(]
+  return !(u == '@' || u == ',' || u == '?' || u == '!' || u == ';' || u == ':' || u == ')' || u == '(' || is_space(u));
+}
+inline bool is_sa(uint16_t u) { return u == '@' || is_space(u); }
+
+// The part after "@" (at unit a): lazy C+, then [P]? greedy, then \s. Returns the match end or -1.
+int64_t email_rest(const uint16_t* s, int64_t n, int64_t a) {
+  for (int64_t q = a + 2;; q++) {
+    if (q - 1 >= n || !is_c(s[q - 1])) return -1;
+    if (q < n && is_p(s[q]) && q + 1 < n && is_space(s[q + 1])) return q + 2;
+    if (q < n && is_space(s[q])) return q + 1;
+    if (q >= n) return -1;
+  }
+}
+
+// Backtracking of the email pattern from start p reduces to: the greedy P-run from p ends at r;
+// B+ may start at r or (backing off) inside the run; B+ always runs to the next whitespace or "@",
+// which must be "@" (at a), then the rest must match from a. Candidates in backtracking order: a
+// after r first, then each "@" inside [p, r) preceded by a non-space non-"@" unit, from the right.
+void email_matches(const uint16_t* s, int64_t n, std::vector<double>& out) {
+  thread_local std::vector<int64_t> pend, nsa, good_at, memo;
+  pend.resize(size_t(n) + 1);
+  nsa.resize(size_t(n) + 1);
+  good_at.resize(size_t(n) + 1);
+  memo.assign(size_t(n) + 1, -2);
+  pend[n] = n;
+  nsa[n] = n;
+  for (int64_t i = n - 1; i >= 0; i--) {
+    pend[i] = is_p(s[i]) ? pend[i + 1] : i;
+    nsa[i] = is_sa(s[i]) ? i : nsa[i + 1];
+  }
+  int64_t last = -1;  // good_at[i]: largest z < i with s[z] == '@' and s[z-1] not space/@
+  for (int64_t i = 0; i <= n; i++) {
+    good_at[i] = last;
+    if (i < n && s[i] == '@' && i >= 1 && !is_sa(s[i - 1])) last = i;
+  }
+  auto rest = [&](int64_t a) {
+    if (memo[a] == -2) memo[a] = email_rest(s, n, a);
+    return memo[a];
+  };
+  for (int64_t p = 0; p < n;) {
+    const int64_t r = pend[p];
+    int64_t end = -1;
+    if (r < n) {
+      const int64_t a = nsa[r];
+      if (a < n && s[a] == '@') end = rest(a);
+    }
+    for (int64_t z = good_at[r]; end < 0 && z - 1 >= p; z = good_at[z]) end = rest(z);
+    if (end >= 0) {
+      out.push_back(0);
+      out.push_back(double(p));
+      out.push_back(double(end));
+      p = end;
+    } else {
+      p++;
+    }
+  }
+}
+
+// PHONE: [\s]+\(?(\d{3})\)?[-\. ]*(\d{3})[-. ]?(\d{4}) with \d = \p{Nd}. Every quantifier is
+// deterministic here (backing off any of them leaves a character the next item cannot match), so
+// the match from the first whitespace of a run is the greedy walk, and no later start in the run
+// can succeed if it fails.
+inline bool digits(const uint16_t* s, int64_t n, int64_t* i, int k) {
+  for (int j = 0; j < k; j++) {
+    if (*i >= n) return false;
+    int l;
+    uint32_t c = cp_at(s, n, *i, &l);
+    if (!is_digit(c)) return false;
+    *i += l;
+  }
+  return true;
+}
+inline bool is_sep(uint16_t u) { return u == '-' || u == '.' || u == ' '; }
+
+void phone_matches(const uint16_t* s, int64_t n, std::vector<double>& out) {
+  for (int64_t p = 0; p < n;) {
+    if (!is_space(s[p])) { p++; continue; }
+    int64_t q = p;
+    while (q < n && is_space(s[q])) q++;
+    int64_t i = q;
+    if (i < n && s[i] == '(') i++;
+    bool ok = digits(s, n, &i, 3);
+    if (ok) {
+      if (i < n && s[i] == ')') i++;
+      while (i < n && is_sep(s[i])) i++;
+      ok = digits(s, n, &i, 3);
+    }
+    if (ok) {
+      if (i < n && is_sep(s[i])) i++;
+      ok = digits(s, n, &i, 4);
+    }
+    if (ok) {
+      out.push_back(1);
+      out.push_back(double(p));
+      out.push_back(double(i));
+      p = i;
+    } else {
+      p = q;
+    }
+  }
+}
+
+// IP: (?:(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)\.){3}(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)
+inline bool d09(const uint16_t* s, int64_t n, int64_t i) { return i < n && uint16_t(s[i] - '0') < 10u; }
+// The ends of the octet alternatives at i, in backtracking order.
+int octet_ends(const uint16_t* s, int64_t n, int64_t i, int64_t* e) {
+  int k = 0;
+  if (i + 2 < n && s[i] == '2' && s[i + 1] == '5' && s[i + 2] >= '0' && s[i + 2] <= '5') e[k++] = i + 3;
+  if (i + 2 < n && s[i] == '2' && s[i + 1] >= '0' && s[i + 1] <= '4' && d09(s, n, i + 2)) e[k++] = i + 3;
+  if (i < n && (s[i] == '0' || s[i] == '1') && d09(s, n, i + 1)) {
+    if (d09(s, n, i + 2)) e[k++] = i + 3;
+    e[k++] = i + 2;
+  }
+  if (d09(s, n, i)) {
+    if (d09(s, n, i + 1)) e[k++] = i + 2;
+    e[k++] = i + 1;
+  }
+  return k;
+}
+int64_t ip_from(const uint16_t* s, int64_t n, int64_t i, int k) {
+  int64_t e[6];
+  int m = octet_ends(s, n, i, e);
+  if (k == 3) return m > 0 ? e[0] : -1;
+  for (int j = 0; j < m; j++) {
+    if (e[j] < n && s[e[j]] == '.') {
+      int64_t r = ip_from(s, n, e[j] + 1, k + 1);
+      if (r >= 0) return r;
+    }
+  }
+  return -1;
+}
+void ip_matches(const uint16_t* s, int64_t n, std::vector<double>& out) {
+  for (int64_t p = 0; p < n;) {
+    int64_t end = d09(s, n, p) ? ip_from(s, n, p, 0) : -1;
+    if (end >= 0) {
+      out.push_back(2);
+      out.push_back(double(p));
+      out.push_back(double(end));
+      p = end;
+    } else {
+      p++;
+    }
+  }
+}
+}  // namespace
+
+void pii_matches(const uint16_t* s, int64_t n, std::vector<double>& out) {
+  int64_t words = 0;
+  bool in_word = false, has_at = false, has_space = false, has_ascii_digit = false, has_non_ascii = false;
+  for (int64_t i = 0; i < n; i++) {
+    const uint16_t u = s[i];
+    const bool sp = is_space(u);
+    words += (!sp & !in_word);
+    in_word = !sp;
+    has_at |= u == '@';
+    has_space |= sp;
+    has_ascii_digit |= uint16_t(u - '0') < 10u;
+    has_non_ascii |= u >= 0x80;
+  }
+  const size_t head = out.size();
+  out.push_back(double(words));
+  out.push_back(0);
+  // cheap exact pre-checks: every email match contains "@"; a phone match starts with whitespace
+  // and holds \p{Nd} digits (ASCII, or some non-ASCII unit); an IP match holds ASCII digits
+  if (has_at) email_matches(s, n, out);
+  if (has_space && (has_ascii_digit || has_non_ascii)) phone_matches(s, n, out);
+  if (has_ascii_digit) ip_matches(s, n, out);
+  out[head + 1] = double((out.size() - head - 2) / 3);
+}
+
+}  // namespace olmo::cpu
