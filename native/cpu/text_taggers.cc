@@ -60,11 +60,58 @@ inline int64_t cp_len(const uint16_t* s, int64_t a, int64_t b) {
   return k;
 }
 
+// Hash of a unit string, 4 units per step.
 inline uint64_t hash_units(const uint16_t* p, int64_t len) {
-  uint64_t h = 0x9e3779b97f4a7c15ull ^ uint64_t(len);
-  for (int64_t i = 0; i < len; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t(len) * 0xff51afd7ed558ccdull);
+  int64_t i = 0;
+  for (; i + 4 <= len; i += 4) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    h = ((h << 23 | h >> 41) ^ w) * 0x9e3779b97f4a7c15ull;
+  }
+  if (i < len) {
+    uint64_t w = 0;
+    std::memcpy(&w, p + i, size_t(len - i) * 2);
+    h = ((h << 23 | h >> 41) ^ w) * 0x9e3779b97f4a7c15ull;
+  }
+  h ^= h >> 32;
+  h *= 0xd6e8feb86659fd93ull;
   return h ^ (h >> 29);
 }
+
+// Per-BMP-unit classes, so the scanning loops are table lookups instead of comparison chains.
+enum : uint16_t {
+  kSpace = 1,      // str.isspace()
+  kPunct = 2,      // . , ? ! ; : ) ( @   (the email pattern's [.\s@,?!;:)(] minus \s)
+  kAt = 4,         // @
+  kAsciiDigit = 8,      // 0-9
+  kSurr = 16,      // a surrogate half
+  kNotC = 32,      // \s @ , ? ! ; : ) (  (excluded by the email pattern's [^\s@,?!;:)(])
+  kSep = 64,       // - . space             (the phone pattern's [-. ])
+  kAlphaBmp = 128, // \p{L} (BMP)
+  kSym = 256,      // # or U+2026
+};
+struct ClassTable {
+  uint16_t c[65536];
+  ClassTable() {
+    for (uint32_t u = 0; u < 65536; u++) {
+      uint16_t k = 0;
+      if (is_space(u)) k |= kSpace | kNotC;
+      if (u == '.' || u == ',' || u == '?' || u == '!' || u == ';' || u == ':' || u == ')' || u == '(' || u == '@') k |= kPunct;
+      if (u == ',' || u == '?' || u == '!' || u == ';' || u == ':' || u == ')' || u == '(' || u == '@') k |= kNotC;
+      if (u == '@') k |= kAt;
+      if (u >= '0' && u <= '9') k |= kAsciiDigit;
+      if (is_high(u) || is_low(u)) k |= kSurr;
+      if (u == '-' || u == '.' || u == ' ') k |= kSep;
+      if (!(k & kSurr) && is_alpha(u)) k |= kAlphaBmp;
+      if (u == '#' || u == 0x2026) k |= kSym;
+      c[u] = k;
+    }
+  }
+};
+const ClassTable kClasses;
+inline uint16_t cls(uint16_t u) { return kClasses.c[u]; }
+inline bool sp(uint16_t u) { return cls(u) & kSpace; }
 
 // Interns unit strings [start, start+len) of one text to ids in order of first appearance.
 struct Interner {
@@ -84,8 +131,8 @@ struct Interner {
     len.clear();
     hash.clear();
   }
-  int32_t intern(int64_t a, int64_t l) {
-    uint64_t h = hash_units(s + a, l);
+  int32_t intern(int64_t a, int64_t l) { return intern_h(a, l, hash_units(s + a, l)); }
+  int32_t intern_h(int64_t a, int64_t l, uint64_t h) {
     uint64_t i = (h * 0x9e3779b97f4a7c15ull) >> 20 & mask;
     for (;; i = (i + 1) & mask) {
       int32_t id = slot[i];
@@ -120,28 +167,42 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o) {
 
   thread_local std::vector<int64_t> wstart;
   thread_local std::vector<int32_t> lens;
+  thread_local std::vector<uint64_t> whash;
+  thread_local std::vector<int64_t> wunits;
   wstart.clear();
   lens.clear();
-  int64_t sym = 0, alpha = 0, req = 0, char_count = 0;
+  whash.clear();
+  wunits.clear();
+  int64_t sym = 0, alpha = 0, req = 0, char_count = 0, n_lines = 1;
   for (int64_t i = 0; i < n;) {
-    if (is_space(s[i])) { i++; continue; }
-    int64_t a = i;
-    bool has_sym = false, has_alpha = false;
-    int64_t cps = 0;
-    while (i < n && !is_space(s[i])) {
-      int l;
-      uint32_t c = cp_at(s, n, i, &l);
-      has_sym |= (c == '#' || c == 0x2026);
-      if (!has_alpha) has_alpha = is_alpha(c);
-      i += l;
-      cps++;
+    while (i < n && sp(s[i])) n_lines += s[i++] == '\n';
+    if (i >= n) break;
+    const int64_t a = i;
+    uint16_t acc = 0;
+    int64_t pairs = 0;
+    bool astral_alpha = false;
+    while (i < n) {
+      const uint16_t k = cls(s[i]);
+      if (k & kSpace) break;
+      acc |= k;
+      if ((k & kSurr) && is_high(s[i]) && i + 1 < n && is_low(s[i + 1])) {
+        int l;
+        if (is_alpha(cp_at(s, n, i, &l))) astral_alpha = true;
+        pairs++;
+        i += 2;
+        continue;
+      }
+      i++;
     }
+    const int64_t wl = i - a;
+    const int64_t cps = wl - pairs;
     wstart.push_back(a);
+    wunits.push_back(wl);
+    whash.push_back(hash_units(s + a, wl));
     lens.push_back(int32_t(cps));
     char_count += cps;
-    sym += has_sym;
-    alpha += has_alpha;
-    int64_t wl = i - a;
+    sym += (acc & kSym) != 0;
+    alpha += (acc & kAlphaBmp) != 0 || astral_alpha;
     if (wl >= 2 && wl <= 4)
       for (const char* w : kRequiredWords) if (eq_ascii(s + a, wl, w)) { req++; break; }
   }
@@ -170,10 +231,7 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o) {
   wid.resize(wc);
   prev_counts.assign(wc, 0);
   for (int64_t i = 0; i < wc; i++) {
-    int64_t a = wstart[i];
-    int64_t e = a;
-    while (e < n && !is_space(s[e])) e++;
-    int32_t id = words.intern(a, e - a);
+    int32_t id = words.intern_h(wstart[i], wunits[i], whash[i]);
     wid[i] = id;
     prev_counts[id]++;
   }
@@ -242,8 +300,6 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o) {
 
   // lines = text.split("\n")
   thread_local Interner lines;
-  int64_t n_lines = 1;
-  for (int64_t i = 0; i < n; i++) n_lines += s[i] == '\n';
   lines.reset(s, n_lines);
   thread_local std::vector<int32_t> line_counts;
   line_counts.clear();
@@ -284,6 +340,7 @@ struct C4Lexicon {
   size_t max_word = 0;
   std::vector<std::u16string> phrases;
   std::vector<std::vector<int32_t>> bucket;  // by the first two units of a phrase
+  uint64_t bucket_bits[64] = {};             // which buckets are non-empty
 };
 
 namespace {
@@ -341,7 +398,11 @@ C4Lexicon* c4_lexicon_new(const std::vector<std::u16string>& words, const std::v
   }
   lex->phrases = phrases;
   lex->bucket.resize(4096);
-  for (size_t k = 0; k < phrases.size(); k++) lex->bucket[bucket_of(phrases[k][0], phrases[k][1])].push_back(int32_t(k));
+  for (size_t k = 0; k < phrases.size(); k++) {
+    const uint32_t key = bucket_of(phrases[k][0], phrases[k][1]);
+    lex->bucket[key].push_back(int32_t(k));
+    lex->bucket_bits[key >> 6] |= uint64_t(1) << (key & 63);
+  }
   return lex;
 }
 
@@ -358,11 +419,12 @@ void c4_spans(const C4Lexicon* lex, const uint16_t* s, int64_t n, std::vector<do
     bool in_word = false;
     for (; b < n && s[b] != '\n'; b++) {
       const uint16_t u = s[b];
-      const bool sp = is_space(u);
-      if (!sp) last = b;
-      words += (!sp & !in_word);
-      in_word = !sp;
-      if (is_low(u) && b > a && is_high(s[b - 1])) pairs++;
+      const uint16_t k = cls(u);
+      const bool space = k & kSpace;
+      if (!space) last = b;
+      words += (!space & !in_word);
+      in_word = !space;
+      if ((k & kSurr) && is_low(u) && b > a && is_high(s[b - 1])) pairs++;
     }
     n_lines++;
     const int64_t end = offset + (b - a - pairs) + (b < n ? 1 : 0);
@@ -400,15 +462,17 @@ void c4_spans(const C4Lexicon* lex, const uint16_t* s, int64_t n, std::vector<do
   bool naughty = false, js = false;
   static const char16_t kJs[] = u"javascript";
   for (int64_t i = 0; i < ln && !(naughty && js);) {
-    if (is_space(L[i])) { i++; continue; }
+    if (sp(L[i])) { i++; continue; }
     int64_t a = i;
-    while (i < ln && !is_space(L[i])) i++;
+    while (i < ln && !sp(L[i])) i++;
     if (!naughty && word_in(*lex, L + a, i - a)) naughty = true;
     if (!js && i - a == 10 && std::memcmp(L + a, kJs, 20) == 0) js = true;
   }
   if (!naughty) {
     for (int64_t i = 0; i + 1 < ln && !naughty; i++) {
-      const auto& b = lex->bucket[bucket_of(L[i], L[i + 1])];
+      const uint32_t key = bucket_of(L[i], L[i + 1]);
+      if (!(lex->bucket_bits[key >> 6] >> (key & 63) & 1)) continue;
+      const auto& b = lex->bucket[key];
       for (int32_t k : b) {
         const auto& p = lex->phrases[size_t(k)];
         if (i + int64_t(p.size()) <= ln && std::memcmp(L + i, p.data(), p.size() * 2) == 0) { naughty = true; break; }
@@ -432,13 +496,9 @@ void c4_spans(const C4Lexicon* lex, const uint16_t* s, int64_t n, std::vector<do
 
 namespace {
 // EMAIL: [.\s@,?!;:)(]*([^\s@]+@[^\s@,?!;:)(]+?)[.\s@,?!;:)(]?[\s\n\r]
-inline bool is_p(uint16_t u) {  // [.\s@,?!;:)(]
-  return u == '.' || u == '@' || u == ',' || u == '?' || u == '!' || u == ';' || u == ':' || u == ')' || u == '(' || is_space(u);
-}
-inline bool is_c(uint16_t u) {  // [^\s@,?!;:)(]
-  return !(u == '@' || u == ',' || u == '?' || u == '!' || u == ';' || u == ':' || u == ')' || u == '(' || is_space(u));
-}
-inline bool is_sa(uint16_t u) { return u == '@' || is_space(u); }
+inline bool is_p(uint16_t u) { return cls(u) & (kPunct | kSpace); }  // [.\s@,?!;:)(]
+inline bool is_c(uint16_t u) { return !(cls(u) & kNotC); }           // [^\s@,?!;:)(]
+inline bool is_sa(uint16_t u) { return cls(u) & (kAt | kSpace); }
 
 // The part after "@" (at unit a): lazy C+, then [P]? greedy, then \s. Returns the match end or -1.
 int64_t email_rest(const uint16_t* s, int64_t n, int64_t a) {
@@ -508,13 +568,16 @@ inline bool digits(const uint16_t* s, int64_t n, int64_t* i, int k) {
   }
   return true;
 }
-inline bool is_sep(uint16_t u) { return u == '-' || u == '.' || u == ' '; }
+inline bool is_sep(uint16_t u) { return cls(u) & kSep; }
 
 void phone_matches(const uint16_t* s, int64_t n, std::vector<double>& out) {
   for (int64_t p = 0; p < n;) {
-    if (!is_space(s[p])) { p++; continue; }
+    while (p < n && !sp(s[p])) p++;
+    if (p >= n) break;
     int64_t q = p;
-    while (q < n && is_space(s[q])) q++;
+    while (q < n && sp(s[q])) q++;
+    // quick reject: the next character must be "(" or start a digit
+    if (q >= n || (s[q] != '(' && !(cls(s[q]) & kAsciiDigit) && s[q] < 0x80)) { p = q; continue; }
     int64_t i = q;
     if (i < n && s[i] == '(') i++;
     bool ok = digits(s, n, &i, 3);
@@ -539,7 +602,7 @@ void phone_matches(const uint16_t* s, int64_t n, std::vector<double>& out) {
 }
 
 // IP: (?:(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)\.){3}(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)
-inline bool d09(const uint16_t* s, int64_t n, int64_t i) { return i < n && uint16_t(s[i] - '0') < 10u; }
+inline bool d09(const uint16_t* s, int64_t n, int64_t i) { return i < n && (cls(s[i]) & kAsciiDigit); }
 // The ends of the octet alternatives at i, in backtracking order.
 int octet_ends(const uint16_t* s, int64_t n, int64_t i, int64_t* e) {
   int k = 0;
@@ -569,7 +632,9 @@ int64_t ip_from(const uint16_t* s, int64_t n, int64_t i, int k) {
 }
 void ip_matches(const uint16_t* s, int64_t n, std::vector<double>& out) {
   for (int64_t p = 0; p < n;) {
-    int64_t end = d09(s, n, p) ? ip_from(s, n, p, 0) : -1;
+    while (p < n && !(cls(s[p]) & kAsciiDigit)) p++;
+    if (p >= n) break;
+    int64_t end = ip_from(s, n, p, 0);
     if (end >= 0) {
       out.push_back(2);
       out.push_back(double(p));
@@ -587,12 +652,13 @@ void pii_matches(const uint16_t* s, int64_t n, std::vector<double>& out) {
   bool in_word = false, has_at = false, has_space = false, has_ascii_digit = false, has_non_ascii = false;
   for (int64_t i = 0; i < n; i++) {
     const uint16_t u = s[i];
-    const bool sp = is_space(u);
-    words += (!sp & !in_word);
-    in_word = !sp;
-    has_at |= u == '@';
-    has_space |= sp;
-    has_ascii_digit |= uint16_t(u - '0') < 10u;
+    const uint16_t k = cls(u);
+    const bool space = k & kSpace;
+    words += (!space & !in_word);
+    in_word = !space;
+    has_at |= (k & kAt) != 0;
+    has_space |= space;
+    has_ascii_digit |= (k & kAsciiDigit) != 0;
     has_non_ascii |= u >= 0x80;
   }
   const size_t head = out.size();
