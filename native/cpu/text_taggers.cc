@@ -8,6 +8,9 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 namespace olmo::cpu {
 namespace {
@@ -149,6 +152,127 @@ struct Interner {
   int32_t size() const { return int32_t(start.size()); }
 };
 
+
+// Bitmaps of one text, 64 units per word (bits past n read as whitespace): Python whitespace,
+// "\n", ASCII digits, and "may continue a phone number" ( "(" / ASCII digit / any non-ASCII unit),
+// plus whether the text has any "@", ASCII digit, non-ASCII unit, surrogate or U+0130. Built with
+// AVX2 16 units at a time where available (non-ASCII lanes are fixed up from the class table).
+struct TextBits {
+  std::vector<uint64_t> space, newline, digit, phone_next;
+  bool any_at = false, any_digit = false, any_non_ascii = false, any_surrogate = false, any_dotted_i = false;
+  bool sp(int64_t i) const { return space[size_t(i >> 6)] >> (i & 63) & 1; }
+};
+
+void text_bits(const uint16_t* s, int64_t n, TextBits& tb) {
+  const size_t nw = size_t((n + 64) / 64);
+  tb.space.assign(nw, 0);
+  tb.newline.assign(nw, 0);
+  tb.digit.assign(nw, 0);
+  tb.phone_next.assign(nw, 0);
+  tb.any_at = tb.any_digit = tb.any_non_ascii = tb.any_surrogate = tb.any_dotted_i = false;
+  int64_t i = 0;
+#if defined(__AVX2__)
+  const __m256i zero = _mm256_setzero_si256();
+  auto mask16 = [](__m256i m) -> uint32_t {  // 16 lanes of 0 / 0xffff → 16 bits
+    return uint32_t(_mm_movemask_epi8(_mm_packs_epi16(_mm256_castsi256_si128(m), _mm256_extracti128_si256(m, 1))));
+  };
+  auto le = [&](__m256i v, uint16_t lo, uint16_t width) {  // lo <= v <= lo + width (unsigned)
+    return _mm256_cmpeq_epi16(_mm256_subs_epu16(_mm256_sub_epi16(v, _mm256_set1_epi16(short(lo))), _mm256_set1_epi16(short(width))), zero);
+  };
+  for (; i + 64 <= n; i += 64) {
+    uint64_t spm = 0, nlm = 0, dgm = 0, pnm = 0;
+    for (int k = 0; k < 4; k++) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i + 16 * k));
+      const __m256i ws = _mm256_or_si256(le(v, 0x09, 4), le(v, 0x1c, 4));
+      const __m256i dg = le(v, '0', 9);
+      const __m256i hi = _mm256_cmpeq_epi16(_mm256_subs_epu16(v, _mm256_set1_epi16(0x7f)), zero);  // lanes <= 0x7f
+      const uint32_t hi_m = ~mask16(hi) & 0xffff;
+      uint32_t w = mask16(ws);
+      const uint32_t d = mask16(dg);
+      const uint32_t at = mask16(_mm256_cmpeq_epi16(v, _mm256_set1_epi16('@')));
+      const uint32_t paren = mask16(_mm256_cmpeq_epi16(v, _mm256_set1_epi16('(')));
+      if (hi_m) {
+        tb.any_non_ascii = true;
+        for (uint32_t m = hi_m; m; m &= m - 1) {
+          const uint16_t u = s[i + 16 * k + __builtin_ctz(m)];
+          const uint16_t c = cls(u);
+          if (c & kSpace) w |= 1u << __builtin_ctz(m);
+          if (c & kSurr) tb.any_surrogate = true;
+          if (u == 0x130) tb.any_dotted_i = true;
+        }
+      }
+      tb.any_at |= at != 0;
+      tb.any_digit |= d != 0;
+      spm |= uint64_t(w) << (16 * k);
+      nlm |= uint64_t(mask16(_mm256_cmpeq_epi16(v, _mm256_set1_epi16('\n')))) << (16 * k);
+      dgm |= uint64_t(d) << (16 * k);
+      pnm |= uint64_t(d | paren | hi_m) << (16 * k);
+    }
+    tb.space[size_t(i >> 6)] = spm;
+    tb.newline[size_t(i >> 6)] = nlm;
+    tb.digit[size_t(i >> 6)] = dgm;
+    tb.phone_next[size_t(i >> 6)] = pnm;
+  }
+#endif
+  for (; i < n; i++) {
+    const uint16_t u = s[i];
+    const uint16_t c = cls(u);
+    const size_t w = size_t(i >> 6);
+    const uint64_t b = uint64_t(1) << (i & 63);
+    if (c & kSpace) tb.space[w] |= b;
+    if (u == '\n') tb.newline[w] |= b;
+    if (c & kAsciiDigit) { tb.digit[w] |= b; tb.any_digit = true; }
+    if ((c & kAsciiDigit) || u == '(' || u >= 0x80) tb.phone_next[w] |= b;
+    if (u == '@') tb.any_at = true;
+    if (u >= 0x80) tb.any_non_ascii = true;
+    if (c & kSurr) tb.any_surrogate = true;
+    if (u == 0x130) tb.any_dotted_i = true;
+  }
+  for (int64_t j = n; j < int64_t(nw) * 64; j++) tb.space[size_t(j >> 6)] |= uint64_t(1) << (j & 63);
+}
+
+// Word-start bits: non-space units whose predecessor is space (or the text start).
+inline uint64_t word_starts(const TextBits& tb, size_t w) {
+  const uint64_t sp = tb.space[w];
+  const uint64_t prev = (sp << 1) | (w == 0 ? 1 : tb.space[w - 1] >> 63);
+  return ~sp & prev;
+}
+// Number of words (len(text.split())) starting in [a, b).
+inline int64_t count_words(const TextBits& tb, int64_t a, int64_t b) {
+  int64_t c = 0;
+  if (a >= b) return 0;
+  size_t wa = size_t(a >> 6), wb = size_t((b - 1) >> 6);
+  for (size_t w = wa; w <= wb; w++) {
+    uint64_t m = word_starts(tb, w);
+    if (w == wa) m &= ~uint64_t(0) << (a & 63);
+    if (w == wb && ((b & 63) != 0)) m &= (uint64_t(1) << (b & 63)) - 1;
+    c += __builtin_popcountll(m);
+  }
+  return c;
+}
+// Next set bit at or after i in `bits` (n if none).
+inline int64_t next_bit(const std::vector<uint64_t>& bits, int64_t i, int64_t n) {
+  if (i >= n) return n;
+  size_t w = size_t(i >> 6);
+  uint64_t m = bits[w] & (~uint64_t(0) << (i & 63));
+  while (!m) {
+    if (++w >= bits.size()) return n;
+    m = bits[w];
+  }
+  return std::min<int64_t>(int64_t(w) * 64 + __builtin_ctzll(m), n);
+}
+// Next unit at or after i that is (want_space ? whitespace : not whitespace); n if none.
+inline int64_t next_space_state(const TextBits& tb, int64_t i, int64_t n, bool want_space) {
+  if (i >= n) return n;
+  size_t w = size_t(i >> 6);
+  uint64_t m = (want_space ? tb.space[w] : ~tb.space[w]) & (~uint64_t(0) << (i & 63));
+  while (!m) {
+    if (++w >= tb.space.size()) return n;
+    m = want_space ? tb.space[w] : ~tb.space[w];
+  }
+  return std::min<int64_t>(int64_t(w) * 64 + __builtin_ctzll(m), n);
+}
+
 inline bool eq_ascii(const uint16_t* p, int64_t l, const char* w) {
   for (int64_t i = 0; i < l; i++) if (w[i] == 0 || p[i] != uint16_t(uint8_t(w[i]))) return false;
   return w[l] == 0;
@@ -173,27 +297,30 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o) {
   lens.clear();
   whash.clear();
   wunits.clear();
+  thread_local TextBits tb;
+  text_bits(s, n, tb);
   int64_t sym = 0, alpha = 0, req = 0, char_count = 0, n_lines = 1;
+  for (uint64_t w : tb.newline) n_lines += __builtin_popcountll(w);
   for (int64_t i = 0; i < n;) {
-    while (i < n && sp(s[i])) n_lines += s[i++] == '\n';
+    i = next_space_state(tb, i, n, false);
     if (i >= n) break;
     const int64_t a = i;
+    const int64_t e = next_space_state(tb, a, n, true);
     uint16_t acc = 0;
     int64_t pairs = 0;
     bool astral_alpha = false;
-    while (i < n) {
-      const uint16_t k = cls(s[i]);
-      if (k & kSpace) break;
-      acc |= k;
-      if ((k & kSurr) && is_high(s[i]) && i + 1 < n && is_low(s[i + 1])) {
-        int l;
-        if (is_alpha(cp_at(s, n, i, &l))) astral_alpha = true;
-        pairs++;
-        i += 2;
-        continue;
+    for (int64_t j = a; j < e; j++) acc |= cls(s[j]);
+    if (acc & kSurr) {
+      for (int64_t j = a; j + 1 < e; j++) {
+        if (is_high(s[j]) && is_low(s[j + 1])) {
+          int l;
+          if (is_alpha(cp_at(s, n, j, &l))) astral_alpha = true;
+          pairs++;
+          j++;
+        }
       }
-      i++;
     }
+    i = e;
     const int64_t wl = i - a;
     const int64_t cps = wl - pairs;
     wstart.push_back(a);
@@ -413,24 +540,22 @@ void c4_spans(const C4Lexicon* lex, const uint16_t* s, int64_t n, std::vector<do
   no_punct.clear();
   few.clear();
   // lines of text.split("\n"): span [offset, end) in code points, end past the "\n" except last
+  thread_local TextBits tb;
+  text_bits(s, n, tb);
   int64_t n_lines = 0, offset = 0;
   for (int64_t a = 0;;) {
-    int64_t b = a, words = 0, pairs = 0, last = -1;
-    bool in_word = false;
-    for (; b < n && s[b] != '\n'; b++) {
-      const uint16_t u = s[b];
-      const uint16_t k = cls(u);
-      const bool space = k & kSpace;
-      if (!space) last = b;
-      words += (!space & !in_word);
-      in_word = !space;
-      if ((k & kSurr) && is_low(u) && b > a && is_high(s[b - 1])) pairs++;
-    }
+    const int64_t b = next_bit(tb.newline, a, n);
+    const int64_t words = count_words(tb, a, b);
+    int64_t pairs = 0;
+    if (tb.any_surrogate)
+      for (int64_t j = a + 1; j < b; j++) pairs += is_low(s[j]) && is_high(s[j - 1]);
+    int64_t last = b - 1;
+    while (last >= a && tb.sp(last)) last--;
     n_lines++;
     const int64_t end = offset + (b - a - pairs) + (b < n ? 1 : 0);
     // line.lower().strip() ends with . ? ! or " ⇔ the last non-space character does (lower-casing
     // maps letters only, and never to or from whitespace)
-    const uint16_t lc = last >= 0 ? s[last] : 0;
+    const uint16_t lc = last >= a ? s[last] : 0;
     if (!(lc == '.' || lc == '?' || lc == '!' || lc == '"')) { no_punct.push_back(double(offset)); no_punct.push_back(double(end)); }
     if (words < 3) { few.push_back(double(offset)); few.push_back(double(end)); }
     offset = end;
@@ -461,12 +586,22 @@ void c4_spans(const C4Lexicon* lex, const uint16_t* s, int64_t n, std::vector<do
   const int64_t ln = int64_t(low.size());
   bool naughty = false, js = false;
   static const char16_t kJs[] = u"javascript";
-  for (int64_t i = 0; i < ln && !(naughty && js);) {
-    if (sp(L[i])) { i++; continue; }
-    int64_t a = i;
-    while (i < ln && !sp(L[i])) i++;
-    if (!naughty && word_in(*lex, L + a, i - a)) naughty = true;
-    if (!js && i - a == 10 && std::memcmp(L + a, kJs, 20) == 0) js = true;
+  if (!tb.any_dotted_i) {  // no expansion: the lower-cased text has the original's whitespace bitmap
+    for (int64_t i = 0; i < ln && !(naughty && js);) {
+      const int64_t a = next_space_state(tb, i, ln, false);
+      if (a >= ln) break;
+      i = next_space_state(tb, a, ln, true);
+      if (!naughty && word_in(*lex, L + a, i - a)) naughty = true;
+      if (!js && i - a == 10 && std::memcmp(L + a, kJs, 20) == 0) js = true;
+    }
+  } else {
+    for (int64_t i = 0; i < ln && !(naughty && js);) {
+      if (sp(L[i])) { i++; continue; }
+      int64_t a = i;
+      while (i < ln && !sp(L[i])) i++;
+      if (!naughty && word_in(*lex, L + a, i - a)) naughty = true;
+      if (!js && i - a == 10 && std::memcmp(L + a, kJs, 20) == 0) js = true;
+    }
   }
   if (!naughty) {
     for (int64_t i = 0; i + 1 < ln && !naughty; i++) {
@@ -570,33 +705,36 @@ inline bool digits(const uint16_t* s, int64_t n, int64_t* i, int k) {
 }
 inline bool is_sep(uint16_t u) { return cls(u) & kSep; }
 
-void phone_matches(const uint16_t* s, int64_t n, std::vector<double>& out) {
-  for (int64_t p = 0; p < n;) {
-    while (p < n && !sp(s[p])) p++;
-    if (p >= n) break;
-    int64_t q = p;
-    while (q < n && sp(s[q])) q++;
-    // quick reject: the next character must be "(" or start a digit
-    if (q >= n || (s[q] != '(' && !(cls(s[q]) & kAsciiDigit) && s[q] < 0x80)) { p = q; continue; }
-    int64_t i = q;
-    if (i < n && s[i] == '(') i++;
-    bool ok = digits(s, n, &i, 3);
-    if (ok) {
-      if (i < n && s[i] == ')') i++;
-      while (i < n && is_sep(s[i])) i++;
-      ok = digits(s, n, &i, 3);
-    }
-    if (ok) {
-      if (i < n && is_sep(s[i])) i++;
-      ok = digits(s, n, &i, 4);
-    }
-    if (ok) {
-      out.push_back(1);
-      out.push_back(double(p));
-      out.push_back(double(i));
-      p = i;
-    } else {
-      p = q;
+void phone_matches(const uint16_t* s, int64_t n, const TextBits& tb, std::vector<double>& out) {
+  // candidates: the last whitespace unit of a run whose next unit may start "(" / a digit
+  int64_t pos = 0;
+  for (size_t w = 0; w < tb.space.size(); w++) {
+    const uint64_t sp = tb.space[w];
+    const uint64_t next_sp = (sp >> 1) | (w + 1 < tb.space.size() ? tb.space[w + 1] << 63 : uint64_t(1) << 63);
+    const uint64_t next_pn = (tb.phone_next[w] >> 1) | (w + 1 < tb.space.size() ? tb.phone_next[w + 1] << 63 : 0);
+    for (uint64_t m = sp & ~next_sp & next_pn; m; m &= m - 1) {
+      const int64_t last = int64_t(w) * 64 + __builtin_ctzll(m);
+      if (last >= n || last < pos) continue;
+      int64_t p = last;
+      while (p > pos && tb.sp(p - 1)) p--;
+      int64_t i = last + 1;
+      if (i < n && s[i] == '(') i++;
+      bool ok = digits(s, n, &i, 3);
+      if (ok) {
+        if (i < n && s[i] == ')') i++;
+        while (i < n && is_sep(s[i])) i++;
+        ok = digits(s, n, &i, 3);
+      }
+      if (ok) {
+        if (i < n && is_sep(s[i])) i++;
+        ok = digits(s, n, &i, 4);
+      }
+      if (ok) {
+        out.push_back(1);
+        out.push_back(double(p));
+        out.push_back(double(i));
+        pos = i;
+      }
     }
   }
 }
@@ -630,9 +768,9 @@ int64_t ip_from(const uint16_t* s, int64_t n, int64_t i, int k) {
   }
   return -1;
 }
-void ip_matches(const uint16_t* s, int64_t n, std::vector<double>& out) {
+void ip_matches(const uint16_t* s, int64_t n, const TextBits& tb, std::vector<double>& out) {
   for (int64_t p = 0; p < n;) {
-    while (p < n && !(cls(s[p]) & kAsciiDigit)) p++;
+    p = next_bit(tb.digit, p, n);
     if (p >= n) break;
     int64_t end = ip_from(s, n, p, 0);
     if (end >= 0) {
@@ -648,27 +786,16 @@ void ip_matches(const uint16_t* s, int64_t n, std::vector<double>& out) {
 }  // namespace
 
 void pii_matches(const uint16_t* s, int64_t n, std::vector<double>& out) {
-  int64_t words = 0;
-  bool in_word = false, has_at = false, has_space = false, has_ascii_digit = false, has_non_ascii = false;
-  for (int64_t i = 0; i < n; i++) {
-    const uint16_t u = s[i];
-    const uint16_t k = cls(u);
-    const bool space = k & kSpace;
-    words += (!space & !in_word);
-    in_word = !space;
-    has_at |= (k & kAt) != 0;
-    has_space |= space;
-    has_ascii_digit |= (k & kAsciiDigit) != 0;
-    has_non_ascii |= u >= 0x80;
-  }
+  thread_local TextBits tb;
+  text_bits(s, n, tb);
   const size_t head = out.size();
-  out.push_back(double(words));
+  out.push_back(double(count_words(tb, 0, n)));
   out.push_back(0);
-  // cheap exact pre-checks: every email match contains "@"; a phone match starts with whitespace
-  // and holds \p{Nd} digits (ASCII, or some non-ASCII unit); an IP match holds ASCII digits
-  if (has_at) email_matches(s, n, out);
-  if (has_space && (has_ascii_digit || has_non_ascii)) phone_matches(s, n, out);
-  if (has_ascii_digit) ip_matches(s, n, out);
+  // exact pre-checks: every email match contains "@"; a phone match is a whitespace run followed
+  // by "(" or a \p{Nd} digit (ASCII, or some non-ASCII unit); an IP match starts with an ASCII digit
+  if (tb.any_at) email_matches(s, n, out);
+  if (tb.any_digit || tb.any_non_ascii) phone_matches(s, n, tb, out);
+  if (tb.any_digit) ip_matches(s, n, tb, out);
   out[head + 1] = double((out.size() - head - 2) / 3);
 }
 
