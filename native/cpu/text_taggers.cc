@@ -73,8 +73,9 @@ inline uint64_t hash_units(const uint16_t* p, int64_t len) {
     h = ((h << 23 | h >> 41) ^ w) * 0x9e3779b97f4a7c15ull;
   }
   if (i < len) {
-    uint64_t w = 0;
-    std::memcpy(&w, p + i, size_t(len - i) * 2);
+    uint64_t w = p[i];
+    if (i + 1 < len) w |= uint64_t(p[i + 1]) << 16;
+    if (i + 2 < len) w |= uint64_t(p[i + 2]) << 32;
     h = ((h << 23 | h >> 41) ^ w) * 0x9e3779b97f4a7c15ull;
   }
   h ^= h >> 32;
@@ -118,8 +119,9 @@ inline bool sp(uint16_t u) { return cls(u) & kSpace; }
 
 // Interns unit strings [start, start+len) of one text to ids in order of first appearance.
 struct Interner {
+  struct Slot { uint64_t hash; int64_t id; };
   const uint16_t* s = nullptr;
-  std::vector<int32_t> slot;
+  std::vector<Slot> slot;
   std::vector<int64_t> start;
   std::vector<int64_t> len;
   std::vector<uint64_t> hash;
@@ -128,7 +130,7 @@ struct Interner {
     s = text;
     uint64_t cap = 16;
     while (cap < uint64_t(2 * expected + 16)) cap <<= 1;
-    slot.assign(cap, -1);
+    slot.assign(cap, Slot{0, -1});
     mask = cap - 1;
     start.clear();
     len.clear();
@@ -138,12 +140,12 @@ struct Interner {
   int32_t intern_h(int64_t a, int64_t l, uint64_t h) {
     uint64_t i = (h * 0x9e3779b97f4a7c15ull) >> 20 & mask;
     for (;; i = (i + 1) & mask) {
-      int32_t id = slot[i];
-      if (id < 0) break;
-      if (hash[id] == h && len[id] == l && std::memcmp(s + start[id], s + a, size_t(l) * 2) == 0) return id;
+      const Slot& e = slot[i];
+      if (e.id < 0) break;
+      if (e.hash == h && len[e.id] == l && std::memcmp(s + start[e.id], s + a, size_t(l) * 2) == 0) return int32_t(e.id);
     }
     int32_t id = int32_t(start.size());
-    slot[i] = id;
+    slot[i] = Slot{h, id};
     start.push_back(a);
     len.push_back(l);
     hash.push_back(h);
@@ -289,15 +291,20 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o) {
   o[0] = double(cc);
   if (cc == 0) return;
 
-  thread_local std::vector<int64_t> wstart;
-  thread_local std::vector<int32_t> lens;
-  thread_local std::vector<uint64_t> whash;
-  thread_local std::vector<int64_t> wunits;
+  thread_local std::vector<int64_t> wstart_tl;
+  auto& wstart = wstart_tl;  // one TLS lookup, not one per use
+  thread_local std::vector<int32_t> lens_tl;
+  auto& lens = lens_tl;  // one TLS lookup, not one per use
+  thread_local std::vector<uint64_t> whash_tl;
+  auto& whash = whash_tl;  // one TLS lookup, not one per use
+  thread_local std::vector<int64_t> wunits_tl;
+  auto& wunits = wunits_tl;  // one TLS lookup, not one per use
   wstart.clear();
   lens.clear();
   whash.clear();
   wunits.clear();
-  thread_local TextBits tb;
+  thread_local TextBits tb_tl;
+  auto& tb = tb_tl;  // one TLS lookup, not one per use
   text_bits(s, n, tb);
   int64_t sym = 0, alpha = 0, req = 0, char_count = 0, n_lines = 1;
   for (uint64_t w : tb.newline) n_lines += __builtin_popcountll(w);
@@ -336,7 +343,8 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o) {
   const int64_t wc = int64_t(wstart.size());
   o[1] = double(wc);
   if (wc > 0) {
-    thread_local std::vector<int32_t> tmp;
+    thread_local std::vector<int32_t> tmp_tl;
+    auto& tmp = tmp_tl;  // one TLS lookup, not one per use
     tmp.assign(lens.begin(), lens.end());
     const int64_t m = wc >> 1;
     std::nth_element(tmp.begin(), tmp.begin() + m, tmp.end());
@@ -351,10 +359,21 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o) {
 
   // n-gram counts: the algorithm of gopherStats() (ids in order of first appearance, so the
   // smallest id among equal counts is Counter.most_common(1)'s pick).
-  thread_local Interner words;
+  thread_local Interner words_tl;
+  auto& words = words_tl;  // one TLS lookup, not one per use
   words.reset(s, wc);
-  thread_local std::vector<int32_t> wid, prev, prev_counts, cur, counts;
-  thread_local std::vector<int64_t> chars;
+  thread_local std::vector<int32_t> wid_tl;
+  auto& wid = wid_tl;  // one TLS lookup, not one per use
+  thread_local std::vector<int32_t> prev_tl;
+  auto& prev = prev_tl;  // one TLS lookup, not one per use
+  thread_local std::vector<int32_t> prev_counts_tl;
+  auto& prev_counts = prev_counts_tl;  // one TLS lookup, not one per use
+  thread_local std::vector<int32_t> cur_tl;
+  auto& cur = cur_tl;  // one TLS lookup, not one per use
+  thread_local std::vector<int32_t> counts_tl;
+  auto& counts = counts_tl;  // one TLS lookup, not one per use
+  thread_local std::vector<int64_t> chars_tl;
+  auto& chars = chars_tl;  // one TLS lookup, not one per use
   wid.resize(wc);
   prev_counts.assign(wc, 0);
   for (int64_t i = 0; i < wc; i++) {
@@ -364,17 +383,42 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o) {
   }
   prev.assign(wid.begin(), wid.end());
   uint64_t cap = 16;
-  int bits = 4;
-  while (cap < uint64_t(2 * wc)) { cap <<= 1; bits++; }
-  thread_local std::vector<int32_t> key_a, key_b, val;
-  key_a.resize(cap);
-  key_b.resize(cap);
-  const uint64_t mask = cap - 1;
+  while (cap < uint64_t(2 * wc)) cap <<= 1;
+  // slot valid iff its stamp is the current one: no clearing between n or documents
+  struct NgSlot { int32_t a, b, v; uint32_t stamp; };
+  thread_local std::vector<NgSlot> tab_tl;
+  auto& tab = tab_tl;  // one TLS lookup, not one per use
+  thread_local uint32_t stamp_tl = 0;
+  auto& stamp = stamp_tl;  // one TLS lookup, not one per use
+  if (tab.size() < cap) tab.assign(cap, NgSlot{0, 0, -1, 0});
+  bool all_unique = false;  // every (n-1)-gram occurs once → so does every longer n-gram
   const double cden = double(std::max<int64_t>(char_count, 1));
   for (int nn = 2; nn <= 10; nn++) {
     const int64_t m = wc - nn + 1;
     if (m <= 0) break;
-    val.assign(cap, -1);
+    if (all_unique) {
+      // as the loop below would compute: every id has count 1, the first n-gram (id 0) is the
+      // most common, and nothing is duplicated
+      if (nn <= 4) {
+        int64_t c0 = 0;
+        for (int k = 0; k < nn; k++) c0 += lens[k];
+        o[10 + nn - 2] = double(1) * double(c0) / cden;
+      } else {
+        o[13 + nn - 5] = 0.0;
+      }
+      continue;
+    }
+    // table sized for this level's lookups only (n-grams whose prefix repeats): smaller → fewer cache misses
+    int64_t lookups = 0;
+    for (int64_t i = 0; i < m; i++) lookups += prev_counts[prev[i]] != 1;
+    uint64_t lcap = 16;
+    int bits_n = 4;
+    while (lcap < uint64_t(2 * lookups)) { lcap <<= 1; bits_n++; }
+    const uint64_t mask = lcap - 1;
+    if (++stamp == 0) {
+      for (auto& e : tab) e.stamp = 0;
+      stamp = 1;
+    }
     cur.resize(m);
     counts.assign(m, 0);
     chars.resize(m);
@@ -392,17 +436,15 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o) {
         continue;
       }
       const int32_t b = wid[i + nn - 1];
-      uint64_t h = (uint32_t(uint32_t(a) * 0x9e3779b1u ^ uint32_t(b)) * 0x85ebca77u) >> (32 - bits);
+      uint64_t h = (uint32_t(uint32_t(a) * 0x9e3779b1u ^ uint32_t(b)) * 0x85ebca77u) >> (32 - bits_n);
       int32_t id = -1;
-      while (val[h] != -1) {
-        if (key_a[h] == a && key_b[h] == b) { id = val[h]; break; }
+      while (tab[h].stamp == stamp) {
+        if (tab[h].a == a && tab[h].b == b) { id = tab[h].v; break; }
         h = (h + 1) & mask;
       }
       if (id == -1) {
         id = nids++;
-        key_a[h] = a;
-        key_b[h] = b;
-        val[h] = id;
+        tab[h] = NgSlot{a, b, id, stamp};
         chars[id] = c;
       }
       counts[id]++;
@@ -421,14 +463,17 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o) {
       }
       o[13 + nn - 5] = double(dup) / double(std::max<int64_t>(all, 1));
     }
+    all_unique = nids == m;
     std::swap(prev, cur);
     std::swap(prev_counts, counts);
   }
 
   // lines = text.split("\n")
-  thread_local Interner lines;
+  thread_local Interner lines_tl;
+  auto& lines = lines_tl;  // one TLS lookup, not one per use
   lines.reset(s, n_lines);
-  thread_local std::vector<int32_t> line_counts;
+  thread_local std::vector<int32_t> line_counts_tl;
+  auto& line_counts = line_counts_tl;  // one TLS lookup, not one per use
   line_counts.clear();
   int64_t bullet = 0, ellipsis = 0;
   for (int64_t a = 0;;) {
@@ -536,11 +581,15 @@ C4Lexicon* c4_lexicon_new(const std::vector<std::u16string>& words, const std::v
 void c4_lexicon_free(C4Lexicon* lex) { delete lex; }
 
 void c4_spans(const C4Lexicon* lex, const uint16_t* s, int64_t n, std::vector<double>& out) {
-  thread_local std::vector<double> no_punct, few;
+  thread_local std::vector<double> no_punct_tl;
+  auto& no_punct = no_punct_tl;  // one TLS lookup, not one per use
+  thread_local std::vector<double> few_tl;
+  auto& few = few_tl;  // one TLS lookup, not one per use
   no_punct.clear();
   few.clear();
   // lines of text.split("\n"): span [offset, end) in code points, end past the "\n" except last
-  thread_local TextBits tb;
+  thread_local TextBits tb_tl;
+  auto& tb = tb_tl;  // one TLS lookup, not one per use
   text_bits(s, n, tb);
   int64_t n_lines = 0, offset = 0;
   for (int64_t a = 0;;) {
@@ -566,7 +615,8 @@ void c4_spans(const C4Lexicon* lex, const uint16_t* s, int64_t n, std::vector<do
   // text.lower(), exactly where it matters: ASCII letters, and the few non-ASCII characters whose
   // lower case contains ASCII (generated kLowerToAscii); other non-ASCII units are kept, which
   // cannot create or destroy a match with the (ASCII or caseless) list, "javascript" or "lorem ipsum".
-  thread_local std::vector<uint16_t> low;
+  thread_local std::vector<uint16_t> low_tl;
+  auto& low = low_tl;  // one TLS lookup, not one per use
   low.clear();
   low.reserve(size_t(n) + 16);
   for (int64_t i = 0; i < n; i++) {
@@ -650,7 +700,14 @@ int64_t email_rest(const uint16_t* s, int64_t n, int64_t a) {
 // which must be "@" (at a), then the rest must match from a. Candidates in backtracking order: a
 // after r first, then each "@" inside [p, r) preceded by a non-space non-"@" unit, from the right.
 void email_matches(const uint16_t* s, int64_t n, std::vector<double>& out) {
-  thread_local std::vector<int64_t> pend, nsa, good_at, memo;
+  thread_local std::vector<int64_t> pend_tl;
+  auto& pend = pend_tl;  // one TLS lookup, not one per use
+  thread_local std::vector<int64_t> nsa_tl;
+  auto& nsa = nsa_tl;  // one TLS lookup, not one per use
+  thread_local std::vector<int64_t> good_at_tl;
+  auto& good_at = good_at_tl;  // one TLS lookup, not one per use
+  thread_local std::vector<int64_t> memo_tl;
+  auto& memo = memo_tl;  // one TLS lookup, not one per use
   pend.resize(size_t(n) + 1);
   nsa.resize(size_t(n) + 1);
   good_at.resize(size_t(n) + 1);
@@ -786,7 +843,8 @@ void ip_matches(const uint16_t* s, int64_t n, const TextBits& tb, std::vector<do
 }  // namespace
 
 void pii_matches(const uint16_t* s, int64_t n, std::vector<double>& out) {
-  thread_local TextBits tb;
+  thread_local TextBits tb_tl;
+  auto& tb = tb_tl;  // one TLS lookup, not one per use
   text_bits(s, n, tb);
   const size_t head = out.size();
   out.push_back(double(count_words(tb, 0, n)));
