@@ -673,6 +673,7 @@ void c4_spans(const C4Lexicon* lex, const uint16_t* s, int64_t n, std::vector<do
   out.push_back(double((naughty ? 1 : 0) | (js ? 2 : 0) | (lorem ? 4 : 0) | (curly ? 8 : 0)));
   out.push_back(double(no_punct.size() / 2));
   out.push_back(double(few.size() / 2));
+  out.push_back(double(offset));  // the last line's end = len(text)
   out.insert(out.end(), no_punct.begin(), no_punct.end());
   out.insert(out.end(), few.begin(), few.end());
 }
@@ -849,12 +850,16 @@ void pii_matches(const uint16_t* s, int64_t n, std::vector<double>& out) {
   const size_t head = out.size();
   out.push_back(double(count_words(tb, 0, n)));
   out.push_back(0);
+  int64_t pairs = 0;
+  if (tb.any_surrogate)
+    for (int64_t i = 1; i < n; i++) pairs += is_low(s[i]) && is_high(s[i - 1]);
+  out.push_back(double(n - pairs));  // len(text)
   // exact pre-checks: every email match contains "@"; a phone match is a whitespace run followed
   // by "(" or a \p{Nd} digit (ASCII, or some non-ASCII unit); an IP match starts with an ASCII digit
   if (tb.any_at) email_matches(s, n, out);
   if (tb.any_digit || tb.any_non_ascii) phone_matches(s, n, tb, out);
   if (tb.any_digit) ip_matches(s, n, tb, out);
-  out[head + 1] = double((out.size() - head - 2) / 3);
+  out[head + 1] = double((out.size() - head - 3) / 3);
 }
 
 }  // namespace olmo::cpu

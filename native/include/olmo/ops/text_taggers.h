@@ -35,11 +35,11 @@ C4Lexicon* c4_lexicon_new(const std::vector<std::u16string>& words, const std::v
 void c4_lexicon_free(C4Lexicon* lex);
 
 // c4_spans appends to `out`: line_count, flags (1 naughty, 2 javascript, 4 lorem ipsum, 8 curly
-// brace), n_no_punct, n_few_words, then n_no_punct (start, end) pairs of
+// brace), n_no_punct, n_few_words, len(text) in code points, then n_no_punct (start, end) pairs of
 // lines_with_no_ending_punctuation and n_few_words pairs of lines_with_too_few_words.
 void c4_spans(const C4Lexicon* lex, const uint16_t* s, int64_t n, std::vector<double>& out);
 
-// pii_matches appends: word_count (len(text.split())), n_matches, then n_matches triples
+// pii_matches appends: word_count (len(text.split())), n_matches, len(text) in code points, then n_matches triples
 // (type 0 EMAIL / 1 PHONE / 2 IP, start, end) — every finditer match of the three regexes of
 // taggers/pii.ts in that order, offsets in UTF-16 UNITS (the JS side maps them to code points).
 void pii_matches(const uint16_t* s, int64_t n, std::vector<double>& out);

@@ -36,12 +36,12 @@ export function textC4Lexicon(words: readonly string[], phrases: readonly string
   return call(() => native().textC4Lexicon([...words], [...phrases]) as C4Lexicon | null);
 }
 
-/** c4_v1: [line_count, flags, nNoPunct, nFewWords, ...noPunct (start,end), ...fewWords (start,end)]. */
+/** c4_v1: [line_count, flags, nNoPunct, nFewWords, len(text), ...noPunct (start,end), ...fewWords (start,end)]. */
 export function textC4(lexicon: C4Lexicon, text: string): Float64Array {
   return call(() => native().textC4(lexicon, text) as Float64Array);
 }
 
-/** pii_regex_v2: [word_count, nMatches, ...(type 0 email / 1 phone / 2 ip, start, end) in UTF-16 units]. */
+/** pii_regex_v2: [word_count, nMatches, len(text), ...(type 0 email / 1 phone / 2 ip, start, end) in UTF-16 units]. */
 export function textPii(text: string): Float64Array {
   return call(() => native().textPii(text) as Float64Array);
 }

@@ -53,10 +53,10 @@ export class C4V1 implements Tagger {
     const o = textC4(this.lexicon, doc.text);
     const lines = o[0]!; const flags = o[1]!; const np = o[2]!; const fw = o[3]!;
     const spans: Span[] = [];
-    let k = 4;
+    const n = o[4]!;
+    let k = 5;
     for (let i = 0; i < np; i++, k += 2) spans.push({ start: o[k]!, end: o[k + 1]!, type: 'lines_with_no_ending_punctuation', score: 1 });
     for (let i = 0; i < fw; i++, k += 2) spans.push({ start: o[k]!, end: o[k + 1]!, type: 'lines_with_too_few_words', score: 1 });
-    const n = cpLen(doc.text);
     for (const [bit, type] of FLAG_TYPES) if (flags & bit) spans.push({ start: 0, end: n, type, score: 1 });
     spans.push({ start: 0, end: n, type: 'line_count', score: lines });
     return spans;

@@ -52,7 +52,7 @@ export function containsUrl(text: string): boolean {
 const TYPES = PII_REGEXES.map(([t]) => t);
 
 /** Every regex match (finditer, in PII_REGEXES order) in code points, and len(text.split()). */
-export function piiMatchesReference(text: string): { raw: Span[]; words: number } {
+export function piiMatchesReference(text: string): { raw: Span[]; words: number; length: number } {
   const toCp = utf16ToCodePoint(text);
   const raw: Span[] = [];
   for (const [type, re] of PII_REGEXES) {
@@ -62,23 +62,23 @@ export function piiMatchesReference(text: string): { raw: Span[]; words: number 
       if (m[0].length === 0) re.lastIndex++;
     }
   }
-  return { raw, words: pySplit(text).length };
+  return { raw, words: pySplit(text).length, length: cpLen(text) };
 }
 
 /** piiMatchesReference computed by the native kernel (same result). */
-export function piiMatchesNative(text: string): { raw: Span[]; words: number } {
+export function piiMatchesNative(text: string): { raw: Span[]; words: number; length: number } {
   const o = textPii(text);
   const m = o[1]!;
   const raw: Span[] = [];
   if (m > 0) {
     const toCp = utf16ToCodePoint(text);
-    for (let i = 0, k = 2; i < m; i++, k += 3) raw.push({ start: toCp(o[k + 1]!), end: toCp(o[k + 2]!), type: TYPES[o[k]!]!, score: 1 });
+    for (let i = 0, k = 3; i < m; i++, k += 3) raw.push({ start: toCp(o[k + 1]!), end: toCp(o[k + 2]!), type: TYPES[o[k]!]!, score: 1 });
   }
-  return { raw, words: o[0]! };
+  return { raw, words: o[0]!, length: o[2]! };
 }
 
 export class PiiRegexV2 implements Tagger {
-  private readonly matches: (text: string) => { raw: Span[]; words: number };
+  private readonly matches: (text: string) => { raw: Span[]; words: number; length: number };
   /** `reference: true` forces the TypeScript regexes (tests); default: native when built. */
   constructor(opts: { reference?: boolean } = {}) {
     this.matches = !opts.reference && nativeTextTaggers() ? piiMatchesNative : piiMatchesReference;
@@ -86,10 +86,9 @@ export class PiiRegexV2 implements Tagger {
 
   predict(doc: DolmaDocument): Span[] {
     const text = doc.text;
-    const { raw, words } = this.matches(text);
-    if (raw.length === 0) return [{ start: 0, end: cpLen(text), type: 'doc', score: words === 0 ? -1 : 0 }];
+    const { raw, words, length: n } = this.matches(text);
+    if (raw.length === 0) return [{ start: 0, end: n, type: 'doc', score: words === 0 ? -1 : 0 }];
     const toU16 = codePointToUtf16(text);
-    const n = cpLen(text);
     const slice = (a: number, b: number): string => text.slice(toU16(Math.max(0, a)), toU16(Math.min(n, b)));
     let docHasUrl: boolean | undefined;
     const kept: Span[] = [];
