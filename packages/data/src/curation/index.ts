@@ -1,6 +1,7 @@
 /** Public API of the curation toolkit (Dolma's tag / dedupe / mix / decon). */
 export type { Attributes, DolmaDocument, Span, Tagger, TaggerFactory } from './types.js';
 export { registerTagger, createTagger, taggerNames, importTaggerModules } from './registry.js';
+export { nativeTextTaggers } from './taggers/native.js';
 export { runTag, type TagOptions, type TagResult } from './tag.js';
 export { tagFile } from './tag-file.js';
 export { runDedupe, type DedupeOptions, type DedupeResult } from './dedupe.js';

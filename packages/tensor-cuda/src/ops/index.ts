@@ -18,3 +18,4 @@ export * from './lowplinear.js';
 export * from './decodelayer.js';
 export * from './quantize.js';
 export * from './documents.js';
+export * from './text-taggers.js';

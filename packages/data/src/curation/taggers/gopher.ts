@@ -6,8 +6,14 @@
  * `median` averages the two middle values, `Counter.most_common(1)` picks the first-inserted n-gram
  * among equal counts, `character_count` in the n-gram and duplicate-line fractions is the sum of WORD
  * lengths (not len(text)), and empty counters (fewer words than n) emit no span.
+ *
+ * `gopherStats` below is the readable reference; the tagger runs the native kernel
+ * (native/cpu/text_taggers.cc, same algorithm and arithmetic) when the addon is built, and this
+ * reference otherwise. test/curation/native-taggers.test.ts checks the two agree value for value.
  */
+import { textGopher } from '@olmo/tensor-cuda';
 import { anyPyAlpha, cpLen, pySplit } from '../pystr.js';
+import { nativeTextTaggers } from './native.js';
 import type { DolmaDocument, Span, Tagger } from '../types.js';
 
 const REQUIRED_ENGLISH_WORDS = new Set(['the', 'be', 'to', 'of', 'and', 'that', 'have', 'with']);
@@ -143,9 +149,29 @@ export function gopherStats(text: string): GopherStats {
   return s;
 }
 
+/** gopherStats computed by the native kernel (same result). */
+export function gopherStatsNative(text: string): GopherStats {
+  const o = textGopher(text);
+  const mostCommon: [number, number][] = [];
+  const duplicate: [number, number][] = [];
+  for (let n = 2; n <= 4; n++) if (!Number.isNaN(o[10 + n - 2]!)) mostCommon.push([n, o[10 + n - 2]!]);
+  for (let n = 5; n <= 10; n++) if (!Number.isNaN(o[13 + n - 5]!)) duplicate.push([n, o[13 + n - 5]!]);
+  return {
+    mostCommon, duplicate, characterCount: o[0]!, wordCount: o[1]!, medianWordLength: o[2]!, symbolToWordRatio: o[3]!,
+    fractionOfWordsWithAlphaCharacter: o[4]!, requiredWordCount: o[5]!, fractionOfLinesStartingWithBulletPoint: o[6]!,
+    fractionOfLinesEndingWithEllipsis: o[7]!, fractionOfDuplicateLines: o[8]!, fractionOfCharactersInDuplicateLines: o[9]!,
+  };
+}
+
 export class GopherV1 implements Tagger {
+  private readonly stats: (text: string) => GopherStats;
+  /** `reference: true` forces the TypeScript reference (tests); default: native when built. */
+  constructor(opts: { reference?: boolean } = {}) {
+    this.stats = !opts.reference && nativeTextTaggers() ? gopherStatsNative : gopherStats;
+  }
+
   predict(doc: DolmaDocument): Span[] {
-    const s = gopherStats(doc.text);
+    const s = this.stats(doc.text);
     const end = s.characterCount;
     const span = (type: string, score: number): Span => ({ start: 0, end, type, score });
     return [

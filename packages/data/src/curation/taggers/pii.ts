@@ -17,8 +17,15 @@
  * Regexes follow Python `re` on str: \s is Python whitespace, \d is any Unicode decimal digit. (pii.py
  * switches to `re2` — ASCII \s and \d — only when google-re2 happens to be installed; it is not a
  * dependency of Dolma, so `re` is what a Dolma install runs.)
+ *
+ * The matching (the three regexes' finditer, and the word count) runs in the native kernel
+ * (native/cpu/text_taggers.cc: each pattern's backtracking order worked out by hand, see there)
+ * when the addon is built; the regexes here are the reference it is tested against
+ * (test/curation/native-taggers.test.ts). The post-processing below is shared.
  */
+import { textPii } from '@olmo/tensor-cuda';
 import { codePointToUtf16, cpLen, pySplit, pyStrip, utf16ToCodePoint } from '../pystr.js';
+import { nativeTextTaggers } from './native.js';
 import type { DolmaDocument, Span, Tagger } from '../types.js';
 
 // Python's \s (str.isspace) as a character-class body
@@ -42,20 +49,46 @@ export function containsUrl(text: string): boolean {
   return text.includes('\u0008') && URL_REGEX.test(text);
 }
 
+const TYPES = PII_REGEXES.map(([t]) => t);
+
+/** Every regex match (finditer, in PII_REGEXES order) in code points, and len(text.split()). */
+export function piiMatchesReference(text: string): { raw: Span[]; words: number; length: number } {
+  const toCp = utf16ToCodePoint(text);
+  const raw: Span[] = [];
+  for (const [type, re] of PII_REGEXES) {
+    re.lastIndex = 0;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      raw.push({ start: toCp(m.index), end: toCp(m.index + m[0].length), type, score: 1 });
+      if (m[0].length === 0) re.lastIndex++;
+    }
+  }
+  return { raw, words: pySplit(text).length, length: cpLen(text) };
+}
+
+/** piiMatchesReference computed by the native kernel (same result). */
+export function piiMatchesNative(text: string): { raw: Span[]; words: number; length: number } {
+  const o = textPii(text);
+  const m = o[1]!;
+  const raw: Span[] = [];
+  if (m > 0) {
+    const toCp = utf16ToCodePoint(text);
+    for (let i = 0, k = 3; i < m; i++, k += 3) raw.push({ start: toCp(o[k + 1]!), end: toCp(o[k + 2]!), type: TYPES[o[k]!]!, score: 1 });
+  }
+  return { raw, words: o[0]!, length: o[2]! };
+}
+
 export class PiiRegexV2 implements Tagger {
+  private readonly matches: (text: string) => { raw: Span[]; words: number; length: number };
+  /** `reference: true` forces the TypeScript regexes (tests); default: native when built. */
+  constructor(opts: { reference?: boolean } = {}) {
+    this.matches = !opts.reference && nativeTextTaggers() ? piiMatchesNative : piiMatchesReference;
+  }
+
   predict(doc: DolmaDocument): Span[] {
     const text = doc.text;
-    const toCp = utf16ToCodePoint(text);
+    const { raw, words, length: n } = this.matches(text);
+    if (raw.length === 0) return [{ start: 0, end: n, type: 'doc', score: words === 0 ? -1 : 0 }];
     const toU16 = codePointToUtf16(text);
-    const n = cpLen(text);
-    const raw: Span[] = [];
-    for (const [type, re] of PII_REGEXES) {
-      re.lastIndex = 0;
-      for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-        raw.push({ start: toCp(m.index), end: toCp(m.index + m[0].length), type, score: 1 });
-        if (m[0].length === 0) re.lastIndex++;
-      }
-    }
     const slice = (a: number, b: number): string => text.slice(toU16(Math.max(0, a)), toU16(Math.min(n, b)));
     let docHasUrl: boolean | undefined;
     const kept: Span[] = [];
@@ -74,7 +107,6 @@ export class PiiRegexV2 implements Tagger {
         }
       }
     }
-    const words = pySplit(text).length;
     const score = words === 0 ? -1 : kept.length / words;
     kept.push({ start: 0, end: n, type: 'doc', score });
     return kept;
