@@ -17,3 +17,4 @@ export * from './linearcrossentropy.js';
 export * from './lowplinear.js';
 export * from './quantize.js';
 export * from './documents.js';
+export * from './fasttext.js';
