@@ -129,11 +129,12 @@ struct FastTextModel::Impl {
   std::vector<std::vector<std::pair<int32_t, bool>>> label_path;  // root-down (internal node, went right)
 
   // per-call scratch + the token feature cache (one model per thread)
-  struct CacheEntry { uint32_t hash, tok_off, tok_len, ids_off, ids_len; };
-  std::vector<uint32_t> cache_slots;
-  std::vector<CacheEntry> cache_entries;
-  std::vector<char> cache_bytes;
-  std::vector<int32_t> cache_ids;
+  // Token cache: slot = (FNV hash << 32) | (record offset + 1); a record in `cache` is
+  // [token bytes length, feature count, kind, features..., token bytes (padded to int32)], so a hit
+  // touches one slot and one contiguous record.
+  std::vector<uint64_t> cache_slots;
+  std::vector<int32_t> cache;
+  size_t cache_records = 0;
   std::string ngram_word;
   std::vector<int32_t> word_hashes;
   std::vector<float> hidden;
@@ -196,45 +197,61 @@ struct FastTextModel::Impl {
       }
     }
   }
-  // Features of an out-of-vocabulary word token, cached by its bytes.
-  const int32_t* oov_features(const char* tok, size_t n, uint32_t h, uint32_t* count) {
-    const uint32_t mask = uint32_t(cache_slots.size() - 1);
-    uint32_t i = h & mask;
+  enum Kind : int32_t { kWord = 0, kLabel = 1 };  // kLabel: no features and no word hash
+  // The cached record of a token (features as Dictionary::getLine adds them, and its kind).
+  const int32_t* token_record(const char* tok, size_t n, uint32_t h) {
+    const uint64_t mask = cache_slots.size() - 1;
+    uint64_t i = h & mask;
     for (;; i = (i + 1) & mask) {
-      uint32_t v = cache_slots[i];
+      uint64_t v = cache_slots[i];
       if (v == 0) break;
-      const CacheEntry& e = cache_entries[v - 1];
-      if (e.hash == h && e.tok_len == n && std::memcmp(cache_bytes.data() + e.tok_off, tok, n) == 0) {
-        *count = e.ids_len;
-        return cache_ids.data() + e.ids_off;
-      }
+      if (uint32_t(v >> 32) != h) continue;
+      const int32_t* rec = cache.data() + (uint32_t(v) - 1);
+      if (size_t(rec[0]) == n && std::memcmp(rec + 3 + rec[1], tok, n) == 0) return rec;
     }
-    if (cache_entries.size() >= cache_slots.size() / 2 || cache_bytes.size() > (32u << 20) || cache_ids.size() > (32u << 20)) {
-      std::fill(cache_slots.begin(), cache_slots.end(), 0u);
-      cache_entries.clear();
-      cache_bytes.clear();
-      cache_ids.clear();
+    if (cache_records >= cache_slots.size() / 2 || cache.size() > (64u << 20)) {  // full: start over
+      std::fill(cache_slots.begin(), cache_slots.end(), uint64_t(0));
+      cache.clear();
+      cache_records = 0;
       for (i = h & mask; cache_slots[i] != 0; i = (i + 1) & mask) {
       }
     }
-    CacheEntry e{h, uint32_t(cache_bytes.size()), uint32_t(n), uint32_t(cache_ids.size()), 0};
-    cache_bytes.insert(cache_bytes.end(), tok, tok + n);
-    subwords(tok, n, [&](int32_t r) { cache_ids.push_back(r); });
-    e.ids_len = uint32_t(cache_ids.size() - e.ids_off);
-    cache_entries.push_back(e);
-    cache_slots[i] = uint32_t(cache_entries.size());
-    *count = e.ids_len;
-    return cache_ids.data() + e.ids_off;
+    const size_t off = cache.size();
+    cache.push_back(int32_t(n));
+    cache.push_back(0);
+    cache.push_back(kWord);
+    const int32_t wid = find_word(tok, n, h);
+    if (wid >= 0) {
+      if (wid < nwords) cache.insert(cache.end(), sub_ids.begin() + sub_off[wid], sub_ids.begin() + sub_off[wid + 1]);
+      else cache[off + 2] = kLabel;
+    } else if (n >= sizeof(kLabelPrefix) - 1 && std::memcmp(tok, kLabelPrefix, sizeof(kLabelPrefix) - 1) == 0) {
+      cache[off + 2] = kLabel;
+    } else if (!(n == 4 && std::memcmp(tok, kEos, 4) == 0)) {
+      subwords(tok, n, [&](int32_t r) { cache.push_back(r); });
+    }
+    cache[off + 1] = int32_t(cache.size() - off - 3);
+    const size_t words32 = (n + 3) / 4;
+    cache.resize(cache.size() + words32, 0);
+    std::memcpy(cache.data() + cache.size() - words32, tok, n);
+    cache_slots[i] = (uint64_t(h) << 32) | uint64_t(off + 1);
+    ++cache_records;
+    return cache.data() + off;
   }
 
+  // hidden += row, lane by lane (no reassociation: the same float sums as fastText's loop). For
+  // dim 16 (lid.176) the sum lives in one 16-lane vector register for the whole line.
+  typedef float V16 __attribute__((vector_size(64)));
+  V16 acc16;
   inline void add_row(int32_t r) {
     const float* row = rows.data() + int64_t(r) * dim;
-    float* x = hidden.data();
     if (dim == 16) {
-      for (int j = 0; j < 16; ++j) x[j] += row[j];
-    } else {
-      for (int32_t j = 0; j < dim; ++j) x[j] += row[j];
+      V16 v;
+      std::memcpy(&v, row, sizeof v);
+      acc16 += v;
+      return;
     }
+    float* x = hidden.data();
+    for (int32_t j = 0; j < dim; ++j) x[j] += row[j];
   }
 
   // Dictionary::getLine + Model::computeHidden. Returns the number of features (0: no prediction).
@@ -257,29 +274,18 @@ struct FastTextModel::Impl {
       }
     }
     std::fill(hidden.begin(), hidden.end(), 0.0f);
+    acc16 = V16{};
     word_hashes.clear();
     size_t count = 0;
     const bool ngrams = args.word_ngrams > 1;
     // One token; true when it is "</s>" (which ends the line).
     auto token = [&](const char* t, size_t len) -> bool {
       uint32_t h = fnv(t, len);
-      int32_t wid = find_word(t, len, h);
-      if (wid >= 0) {
-        if (wid < nwords) {
-          for (int32_t k = sub_off[wid]; k < sub_off[wid + 1]; ++k) add_row(sub_ids[k]);
-          count += size_t(sub_off[wid + 1] - sub_off[wid]);
-          if (ngrams) word_hashes.push_back(int32_t(h));
-        }
-      } else if (!(len >= sizeof(kLabelPrefix) - 1 && std::memcmp(t, kLabelPrefix, sizeof(kLabelPrefix) - 1) == 0)) {
-        const bool eos = len == 4 && std::memcmp(t, kEos, 4) == 0;
-        if (!eos) {
-          uint32_t c;
-          const int32_t* ids = oov_features(t, len, h, &c);
-          for (uint32_t k = 0; k < c; ++k) add_row(ids[k]);
-          count += c;
-        }
-        if (ngrams) word_hashes.push_back(int32_t(h));
-      }
+      const int32_t* rec = token_record(t, len, h);
+      const int32_t nf = rec[1];
+      for (int32_t k = 0; k < nf; ++k) add_row(rec[3 + k]);
+      count += size_t(nf);
+      if (ngrams && rec[2] == kWord) word_hashes.push_back(int32_t(h));
       return len == 4 && std::memcmp(t, kEos, 4) == 0;
     };
     const char* p = text + b;
@@ -308,6 +314,7 @@ struct FastTextModel::Impl {
         }
       }
     }
+    if (dim == 16) std::memcpy(hidden.data(), &acc16, sizeof acc16);
     if (count == 0) return 0;
     const float scale = float(1.0 / double(count));
     for (int32_t j = 0; j < dim; ++j) hidden[j] *= scale;
@@ -589,7 +596,7 @@ std::unique_ptr<FastTextModel> FastTextModel::load(const uint8_t* data, size_t n
     std::reverse(path.begin(), path.end());
   }
   m->hidden.assign(size_t(a.dim), 0.0f);
-  m->cache_slots.assign(1u << 19, 0u);  // 256K distinct tokens before the cache restarts
+  m->cache_slots.assign(size_t(1) << 19, uint64_t(0));  // 256K distinct tokens before the cache restarts
   return std::unique_ptr<FastTextModel>(new FastTextModel(std::move(m)));
 }
 
