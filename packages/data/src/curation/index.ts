@@ -15,3 +15,4 @@ export { attributeHistograms, renderHtml, renderMarkdown, writeReport } from './
 export { cmdTag, cmdDedupe, cmdMix, cmdDecon } from './cli.js';
 export * as pystr from './pystr.js';
 export { runCurationStage, type CurationStageResult } from './demo-stage.js';
+export { FtLangIdEnDocV2, loadEnglishScorer, loadLanguageModel, loadNativeLanguageModel, nativeEnglishScorer, wasmEnglishScorer, languageInput, type EnglishScorer } from './taggers/language.js';

@@ -8,7 +8,7 @@ import { DataError } from '../errors.js';
 import { C4V1 } from './taggers/c4.js';
 import { CharLengthV1 } from './taggers/char-length.js';
 import { GopherV1 } from './taggers/gopher.js';
-import { FtLangIdEnDocV2, loadLanguageModel } from './taggers/language.js';
+import { FtLangIdEnDocV2, loadEnglishScorer } from './taggers/language.js';
 import { PiiRegexV2 } from './taggers/pii.js';
 import { RandomNumberV1 } from './taggers/random-number.js';
 import { WhitespaceTokenizerV1 } from './taggers/whitespace-tokenizer.js';
@@ -18,7 +18,7 @@ const registry = new Map<string, TaggerFactory>([
   ['gopher_v1', () => new GopherV1()],
   ['c4_v1', () => new C4V1()],
   ['pii_regex_v2', () => new PiiRegexV2()],
-  ['ft_lang_id_en_doc_v2', async () => new FtLangIdEnDocV2(await loadLanguageModel())],
+  ['ft_lang_id_en_doc_v2', async () => new FtLangIdEnDocV2(await loadEnglishScorer())],
   ['char_length_v1', () => new CharLengthV1()],
   ['whitespace_tokenizer_v1', () => new WhitespaceTokenizerV1()],
   ['random_number_v1', () => new RandomNumberV1()],

@@ -19,3 +19,4 @@ export * from './decodelayer.js';
 export * from './quantize.js';
 export * from './documents.js';
 export * from './text-taggers.js';
+export * from './fasttext.js';

