@@ -69,7 +69,7 @@ describe('olmo demo (shrunk)', () => {
     expect(existsSync(join(out, 'curation/mixed/train-0000.jsonl.gz'))).toBe(true);
     const manifest = JSON.parse(readFileSync(join(out, 'data/train/manifest.json'), 'utf8')) as { files: { source: { spec: string } }[] };
     expect(manifest.files.map((f) => f.source.spec)).toEqual(manifest.files.map(() => join(out, 'curation/mixed')));
-  });
+  }, 600_000); // as long as the spawned demo may run (a loaded shared machine takes minutes)
 
   const chromium = findChromium();
   it.skipIf(!chromium)('its report.html renders in headless Chromium: chart axes titled with units, tables with header rows, no overlapping text', () => {
