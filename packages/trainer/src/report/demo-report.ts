@@ -43,8 +43,9 @@ export interface DemoCuration {
 /** The curation summary: documents and characters in → out, and the time. */
 export function curationLine(c: DemoCuration): string {
   const removed = c.inputChars - c.outputChars;
+  const pct = c.inputChars ? (100 * removed) / c.inputChars : 0;
   return `tag → paragraph dedup → mix kept ${int(c.outputDocuments)} of ${int(c.inputDocuments)} training documents and ` +
-    `${int(c.outputChars)} of ${int(c.inputChars)} characters (${int(removed)} removed, ${(c.inputChars ? (100 * removed) / c.inputChars : 0).toFixed(2)}%) in ${fmtTime(c.seconds)}`;
+    `${int(c.outputChars)} of ${int(c.inputChars)} characters (${int(removed)} removed, ${pct > 0 && pct < 0.01 ? '< 0.01' : pct.toFixed(2)}%) in ${fmtTime(c.seconds)}`;
 }
 
 interface CurationRow { rule: string; action: string; documents: string; spans: string; chars: string }
