@@ -1,6 +1,7 @@
 /**
  * The main job end to end (`olmo demo`, what scripts/demo.sh runs after setup), shrunk to a slice of
- * the corpus and 300 steps: corpus → tokenizer → prepare → train → eval → generate → report. It
+ * the corpus and 300 steps: corpus → curation (tag → dedupe → mix) → tokenizer → prepare → train →
+ * eval → generate → report, whose curation section links the curation stage's own report. It
  * guards the README's headline: the trained model's held-out cross-entropy is clearly below the
  * unigram baseline. Uses the built CLI (packages/trainer/dist/bin.js), rebuilt first when a source
  * is newer than its dist (test/support/fresh-dist.ts).
@@ -32,7 +33,7 @@ describe('olmo demo (shrunk)', () => {
   it('runs every stage, writes the report, and the held-out CE is clearly below the unigram baseline', () => {
     const r = spawnSync(process.execPath, [bin, 'demo', '--out', out, '--steps', '300', '--vocab', '600', '--max-chars', '200000', '--eval_interval=100', '--save_interval=150'], { encoding: 'utf8', timeout: 600_000 });
     expect(r.status, r.stderr + r.stdout.slice(-2000)).toBe(0);
-    for (const s of ['1/6 corpus', '2/6 tokenizer', '3/6 prepare', 'unigram entropy', '4/6 train', '5/6 evaluate', '6/6 generate', 'report:']) expect(r.stdout).toContain(s);
+    for (const s of ['1/6 corpus', '1b  curation', '2/6 tokenizer', '3/6 prepare', 'unigram entropy', '4/6 train', '5/6 evaluate', '6/6 generate', 'report:']) expect(r.stdout).toContain(s);
     const metrics = readFileSync(join(out, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
     expect(metrics.map((m) => m.step)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
     expect(metrics.filter((m) => m['eval/heldout/CrossEntropyLoss'] !== undefined).map((m) => m.step)).toEqual([100, 200, 300]);
@@ -55,7 +56,20 @@ describe('olmo demo (shrunk)', () => {
     expect(report).toContain(`held-out unigram CE: **${m![2]}**`);
     expect(report).toContain(`held-out CE: **${m![1]}**`);
     expect(readFileSync(join(out, 'loss.svg'), 'utf8')).toMatch(/^<svg/);
-  });
+
+    // the curation stage ran by default: its mix output is what prepare read, and the report says what it removed
+    const kept = /kept (\d+) of (\d+) training documents and ([\d,]+) of ([\d,]+) characters/.exec(report);
+    expect(kept, 'curation summary line').not.toBeNull();
+    expect(Number(kept![2])).toBe(readFileSync(join(out, 'corpus/train.jsonl'), 'utf8').trim().split('\n').length);
+    const chars = (s: string) => Number(s.replace(/,/g, ''));
+    // (this 200k-character slice has no duplicate paragraph; the full corpus has a few, see README)
+    expect(chars(kept![3]!)).toBeLessThanOrEqual(chars(kept![4]!));
+    expect(report).toMatch(/\| duplicate paragraphs \(Bloom filter\) \| deleted spans \| {2}\| \d[\d,]* \| \d[\d,]* \|/);
+    expect(report).toContain('[curation/report/report.md](curation/report/report.md)');
+    expect(existsSync(join(out, 'curation/mixed/train-0000.jsonl.gz'))).toBe(true);
+    const manifest = JSON.parse(readFileSync(join(out, 'data/train/manifest.json'), 'utf8')) as { files: { source: { spec: string } }[] };
+    expect(manifest.files.map((f) => f.source.spec)).toEqual(manifest.files.map(() => join(out, 'curation/mixed')));
+  }, 600_000); // as long as the spawned demo may run (a loaded shared machine takes minutes)
 
   const chromium = findChromium();
   it.skipIf(!chromium)('its report.html renders in headless Chromium: chart axes titled with units, tables with header rows, no overlapping text', () => {
@@ -69,5 +83,18 @@ describe('olmo demo (shrunk)', () => {
     expect(log.cellsPerRow.length).toBeGreaterThan(0);
     expect(new Set(log.cellsPerRow)).toEqual(new Set([log.headers.length])); // every column filled in on every row
     expect(probe.tables.find((t) => t.id === 'heldout')!.rows).toBe(3);
+  });
+
+  it.skipIf(!chromium)('the demo report links the curation report, which exists and renders with its tables', () => {
+    const extra = `const a = document.querySelector('#curation-report'); return a && a.getAttribute('href');`;
+    const { probe } = renderInChromium(chromium!, readFileSync(join(out, 'report.html'), 'utf8'), 'demo-run-report-curation', { width: 1040, height: 1800, extra });
+    expect(probe.tables.find((t) => t.id === 'curation')!.rows).toBeGreaterThanOrEqual(3);
+    const href = probe.extra as string;
+    expect(href).toBe('curation/report/report.html');
+    const target = join(out, decodeURI(href)); // the link is relative to report.html's folder
+    expect(existsSync(target), target).toBe(true);
+    const cur = renderInChromium(chromium!, readFileSync(target, 'utf8'), 'demo-run-curation-report', { width: 1040, height: 1800 });
+    expect(cur.probe.tables.length).toBeGreaterThan(0);
+    expect(cur.probe.overlaps).toEqual([]);
   });
 });

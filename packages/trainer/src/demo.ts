@@ -2,6 +2,8 @@
  * `olmo demo` — the main job, end to end on CPU:
  *   1. corpus: Moby Dick + State of the Union (npm, public domain) → train / held-out JSONL
  *      (every 20th document held out)
+ *   1b. curation (default; --no-curate skips it): the training documents through Dolma-style
+ *      tag → paragraph dedup → mix (@olmo/data curation/demo-stage.ts), with its own report
  *   2. tokenizer: byte-level BPE trained on the training text (@olmo/tokenizer)
  *   3. prepare: OLMo token files (@olmo/data) + the unigram entropy of the training tokens
  *   4. train: configs/tiny.yaml (overridable) with the held-out set as in-loop evaluator
@@ -11,7 +13,7 @@
  *      by side, loss chart with step/token/nats axes, training-log table, samples)
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve, dirname } from 'node:path';
+import { join, resolve, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configToYAML, loadConfigFile, parseOverrides, resolveConfig, type TrainConfig } from './config.js';
 import { buildModel, type TrainableModel } from './model.js';
@@ -20,7 +22,7 @@ import { configEvaluator, evaluatePerplexityOnInstances, readTokenInstances } fr
 import { Trainer } from './trainer.js';
 import { copyTokenizerInto } from './tokenizer-files.js';
 import { createStyle, parseCommandArgs, type CommandSpec } from '@olmo/tensor-cuda';
-import { demoHtml, demoMarkdown, type DemoLogRow, type DemoReportData } from './report/demo-report.js';
+import { curationLine, demoHtml, demoMarkdown, type DemoCuration, type DemoLogRow, type DemoReportData } from './report/demo-report.js';
 import { lossChartSVG } from './report/loss-chart.js';
 
 // bold only on a TTY and never under NO_COLOR
@@ -37,7 +39,8 @@ export const DEMO_SPEC: CommandSpec = {
     { name: 'vocab', type: 'integer', value: 'N', min: 260, default: 4096, description: 'BPE vocabulary size' },
     { name: 'steps', type: 'integer', value: 'N', min: 1, defaultText: "the config's max_duration", description: 'training steps (= --max_duration=N)' },
     { name: 'max-chars', type: 'integer', value: 'N', min: 1, defaultText: 'no limit', description: 'cap the characters read from each source' },
-    { name: 'curate', type: 'boolean', description: 'run the Dolma-style curation stage (tag → paragraph dedup → mix) on the training documents first' },
+    { name: 'curate', type: 'boolean', default: true, description: 'run the Dolma-style curation stage (tag → paragraph dedup → mix) on the training documents before the tokenizer' },
+    { name: 'no-curate', type: 'boolean', description: 'skip the curation stage: train on the corpus as read (= --curate=false)' },
     { name: 'adapt', type: 'boolean', description: 'run the SOTU adaptation demo instead: SFT → DPO on the base model of an earlier `olmo demo`; it takes --base DIR (default runs/demo), --out DIR (default runs/demo-adapt), --sft-steps N (default 600), --dpo-steps N (default 60)' },
   ],
   overrides: 'set any training config key (e.g. --eval_interval=50); the Config section of packages/trainer/README.md lists the keys',
@@ -78,13 +81,13 @@ export async function runDemo(args: string[]): Promise<void> {
   const configPath = v.config === 'configs/tiny.yaml' ? join(repoConfigs(), 'tiny.yaml') : v.config as string;
   const vocab = v.vocab as number, maxChars = (v['max-chars'] as number | undefined) ?? Infinity;
   if (v.steps !== undefined) overrides.push(`--max_duration=${v.steps as number}`);
-  const curate = v.curate === true;
+  const curate = v.curate === true && v['no-curate'] !== true;
   out = resolve(out);
   mkdirSync(out, { recursive: true });
   const data = (await import('@olmo/data')) as unknown as {
     resolveSources(s: string[]): unknown[]; readDocs(u: unknown): AsyncGenerator<{ text: string; id: string }>;
     prepare(o: { tokenizer: unknown; out: string; sources: string[]; threads?: number; progress?: boolean }): Promise<{ manifest: { files: Array<{ path: string; tokens: number }>; totalTokens: number; dtype: 'uint16' | 'uint32' }; manifestPath: string }>;
-    curation: { runCurationStage(o: { inputJsonl: string; workDir: string; quiet?: boolean }): Promise<{ documentsDir: string; report: string; inputDocuments: number; outputDocuments: number; seconds: number }> };
+    curation: { runCurationStage(o: { inputJsonl: string; workDir: string; quiet?: boolean }): Promise<Omit<DemoCuration, 'reportHtml' | 'reportMarkdown'> & { documentsDir: string; report: string; reportMarkdown: string }> };
   };
   const { Tokenizer } = await import('@olmo/tokenizer');
 
@@ -108,13 +111,17 @@ export async function runDemo(args: string[]): Promise<void> {
     say(`    ${tr.length} training documents, ${va.length} held-out documents (every 20th)`);
   } else for (const l of readFileSync(trainJsonl, 'utf8').split('\n')) if (l) trainTexts.push((JSON.parse(l) as { text: string }).text);
   let trainSource = trainJsonl;
-  let curation: string | undefined; // the report's curation line
+  let curation: DemoCuration | undefined; // for the report
   if (curate) {
-    say('1b  curation: tag (gopher, C4, PII, language) → paragraph dedup → mix (@olmo/data curation)');
+    say('1b  curation: tag (gopher, C4, PII, language) → paragraph dedup → mix (@olmo/data curation; --no-curate skips it)');
     const c = await data.curation.runCurationStage({ inputJsonl: trainJsonl, workDir: join(out, 'curation'), quiet: true });
     trainSource = c.documentsDir;
-    curation = `${c.outputDocuments} of ${c.inputDocuments} training documents kept in ${fmtTime(c.seconds)}; report: ${c.report}`;
-    say(`    curation: ${curation}`);
+    curation = { ...c, reportHtml: relative(out, c.report), reportMarkdown: relative(out, c.reportMarkdown) };
+    say(`    ${curationLine(curation)}`);
+    for (const r of c.rules) say(`      ${r.rule}: ${r.action === 'removed documents' ? `${r.documents} documents` : `${r.spans} spans`}, ${r.chars.toLocaleString('en-US')} characters`);
+    // the tokenizer learns from what training will see
+    trainTexts.length = 0;
+    for (const unit of data.resolveSources([c.documentsDir])) for await (const d of data.readDocs(unit)) trainTexts.push(d.text);
   }
   const trainChars = trainTexts.reduce((s, t) => s + t.length, 0);
   say(`    ${(trainChars / 1e6).toFixed(1)} M characters of training text`);

@@ -143,3 +143,50 @@ describe.skipIf(!chromium)('demo report HTML in headless Chromium', () => {
     expect(byId.heldout!.rows).toBe(3);
   });
 });
+
+/** The curation stage's part of the report (what `olmo demo` passes unless --no-curate). */
+function curatedRun(): DemoReportData {
+  return {
+    ...realisticRun(),
+    curation: {
+      inputDocuments: 354, outputDocuments: 353, inputChars: 11_200_000, outputChars: 11_150_000, seconds: 9.1,
+      rules: [
+        { rule: 'not English (fastText en < 0.5)', action: 'removed documents', documents: 1, spans: 0, chars: 700 },
+        { rule: 'duplicate paragraphs (Bloom filter)', action: 'deleted spans', documents: 0, spans: 812, chars: 49_300 },
+        { rule: 'PII: e-mail addresses', action: 'masked spans', documents: 0, spans: 0, chars: 0 },
+      ],
+      reportHtml: 'curation/report/report.html', reportMarkdown: 'curation/report/report.md',
+    },
+  };
+}
+
+describe('demo report with the curation stage', () => {
+  const d = curatedRun();
+  it('Markdown: a summary line with documents and characters kept, a rule table, working links to the curation report', () => {
+    const html = new MarkdownIt({ html: true }).render(demoMarkdown(d, { chart: 'loss.svg' }));
+    expect(html).toContain('curation: tag → paragraph dedup → mix kept 353 of 354 training documents and 11,150,000 of 11,200,000 characters (50,000 removed, 0.45%) in ');
+    const tables = [...html.matchAll(/<table>([\s\S]*?)<\/table>/g)].map((m) => m[1]!);
+    expect(tables).toHaveLength(3);
+    const rows = tables[0]!.split('<tr>').slice(2).map((r) => [...r.matchAll(/<td[^>]*>(.*?)<\/td>/g)].map((m) => m[1]));
+    expect(rows).toEqual([
+      ['not English (fastText en &lt; 0.5)', 'removed documents', '1', '', '700'],
+      ['duplicate paragraphs (Bloom filter)', 'deleted spans', '', '812', '49,300'],
+      ['PII: e-mail addresses', 'masked spans', '', '0', '0'],
+    ]);
+    expect(html).toContain('<a href="curation/report/report.md">curation/report/report.md</a>');
+    expect(html).toContain('<a href="curation/report/report.html">HTML</a>');
+  });
+
+  it.skipIf(!chromium)('HTML in headless Chromium: the curation table and the link to the curation report', async () => {
+    const extra = `const a = document.querySelector('#curation-report'); return a && { href: a.getAttribute('href'), resolved: a.href, text: a.textContent };`;
+    const { probe } = renderInChromium(chromium!, await demoHtml(d), 'demo-report-curated', { width: 1040, height: 2400, extra });
+    const cur = probe.tables.find((t) => t.id === 'curation')!;
+    expect(cur.headers).toEqual(['rule', 'action', 'documents', 'spans', 'characters']);
+    expect(cur.rows).toBe(3);
+    expect(new Set(cur.cellsPerRow)).toEqual(new Set([5]));
+    const link = probe.extra as { href: string; resolved: string; text: string };
+    expect(link.href).toBe('curation/report/report.html');
+    expect(link.resolved.endsWith('/curation/report/report.html')).toBe(true); // relative to the demo report's folder
+    expect(probe.overlaps).toEqual([]);
+  });
+});

@@ -6,6 +6,10 @@
  *    (skip_empty and p is blank). A paragraph already in the Bloom filter gives a span
  *    [par_start, par_end, 1]; otherwise it is inserted (unless read_only). The attribute (e.g.
  *    `bff_duplicate_paragraph_spans`) is written only for non-empty texts.
+ *  - paragraphs by n-gram (`paragraphs.by_ngram` with ngram_length > 0): each paragraph that passes
+ *    the same min_length / skip_empty checks is scored by the overlap of its word n-grams with the
+ *    filter instead (ngram.ts: tokenizer, stride, fallback, f32 score); the span's score is that
+ *    fraction. ngram_length 0 is the exact mode, as in Dolma.
  *  - documents: the key (a JSONPath such as $.text or $.metadata.url) of a document already seen gives
  *    [[0, len(key in bytes), 1]]; a key shorter than min_length or blank with skip_empty gives [];
  *    a first occurrence gives no attribute. `exact: true` replaces the Bloom filter by a set of
@@ -20,12 +24,13 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { writeFileAtomic } from '../npy.js';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { badArg, DataError } from '../errors.js';
+import { badArg, configInvalid, DataError } from '../errors.js';
 import { attributesPathFor } from './attributes.js';
 import { BloomFilter, murmur32 } from './bloom.js';
 import { rankShare, type RankShare } from './ranks.js';
 import { AtomicLineWriter, expandGlobs, parseDocument, readLines } from './documents.js';
 import { compilePath, type CompiledPath } from './json-path.js';
+import { formatScore, ngramParagraphScore, type NgramConfig } from './ngram.js';
 import { defaultErr, Progress } from './progress.js';
 import { cpLen, utf8Len } from './pystr.js';
 import { bool, int, list, loadYamlConfig, num, obj, str } from './yaml-config.js';
@@ -34,7 +39,7 @@ export interface DedupeOptions {
   documents: readonly string[];
   /** attributes folder name (Dolma: dedupe.name) */
   name: string;
-  paragraphs?: { attributeName: string; separator?: string };
+  paragraphs?: { attributeName: string; separator?: string; byNgram?: NgramConfig };
   documentKey?: { attributeName: string; key: string };
   minLength?: number;
   skipEmpty?: boolean;
@@ -89,6 +94,9 @@ export async function runDedupe(opts: DedupeOptions): Promise<DedupeResult> {
     else bloom = BloomFilter.create(o.bloom.expectedItems ?? 1_000_000, o.bloom.falsePositiveRate ?? 0.001);
   }
   const keys: KeySet = useExact ? new ExactSet() : bloom!;
+  const byNgram = o.paragraphs?.byNgram && o.paragraphs.byNgram.ngramLength > 0 ? checkNgram(o.paragraphs.byNgram) : undefined;
+  if (byNgram && W > 1) throw badArg('n-gram paragraph dedup runs in one process (--world-size 1)', 'its overlap fraction needs every n-gram of a paragraph on one rank; the exact paragraph mode shards across ranks');
+  const ngramKeys = { testAndAdd: (k: string) => keys.testAndAdd(k, readOnly), mine };
   const keyPath: CompiledPath | undefined = o.documentKey ? compilePath(o.documentKey.key, '--key') : undefined;
   const minLength = o.minLength ?? 0;
   const progress = new Progress('dedupe', files.length, o.err ?? defaultErr, o.quiet);
@@ -127,7 +135,10 @@ export async function runDedupe(opts: DedupeOptions): Promise<DedupeResult> {
               if (offset < textLength - 1) offset += 1;
               if (offset < minLength) continue;
               if (o.skipEmpty && BLANK.test(p)) continue;
-              if (mine(p) && keys.testAndAdd(p, readOnly)) spans.push(`[${start},${offset},1]`);
+              if (byNgram) {
+                const score = ngramParagraphScore(p, byNgram, ngramKeys);
+                if (score !== undefined) spans.push(`[${start},${offset},${formatScore(score)}]`);
+              } else if (mine(p) && keys.testAndAdd(p, readOnly)) spans.push(`[${start},${offset},1]`);
             }
             if (spans.length) duplicates++;
             parts.push(`${JSON.stringify(o.paragraphs!.attributeName)}:[${spans.join(',')}]`);
@@ -158,6 +169,14 @@ export async function runDedupe(opts: DedupeOptions): Promise<DedupeResult> {
     files: results, duplicates: results.reduce((s, r) => s + r.duplicates, 0), documents: results.reduce((s, r) => s + r.documents, 0),
     seconds: (performance.now() - t0) / 1000, bloomFile: o.bloom.file, inserted: bloom?.inserted ?? 0,
   };
+}
+
+function checkNgram(c: NgramConfig): NgramConfig {
+  const int = (v: number, name: string) => { if (!Number.isInteger(v) || v < 0) throw badArg(`by_ngram.${name} must be a non-negative integer, got ${v}`); };
+  int(c.ngramLength, 'ngram_length');
+  int(c.stride, 'stride');
+  if (!Number.isFinite(c.overlapThreshold)) throw badArg(`by_ngram.overlap_threshold must be a number, got ${c.overlapThreshold}`);
+  return c;
 }
 
 function attributesRoot(file: string, name: string): string {
@@ -217,13 +236,17 @@ async function mergePartitions(file: string, name: string, W: number): Promise<s
 }
 
 export const DEDUPE_USAGE = `usage: olmo data dedupe --documents GLOB... --name NAME (--paragraphs | --key JSONPATH) --bloom-file FILE [options]
-       olmo data dedupe --config dedupe.yaml   (Dolma's dedupe config: documents, dedupe{name, paragraphs|documents, min_length, skip_empty}, bloom_filter{file, read_only, estimated_doc_count, desired_false_positive_rate})
+       olmo data dedupe --config dedupe.yaml   (Dolma's dedupe config: documents, dedupe{name, paragraphs{attribute_name, paragraph_separator, by_ngram{ngram_length, stride, overlap_threshold, skip_short_paragraphs}}|documents{attribute_name, key}, min_length, skip_empty}, bloom_filter{file, read_only, estimated_doc_count, desired_false_positive_rate})
   --documents GLOB          documents files (repeatable)                                             (required)
   --name NAME               attributes folder: attributes/NAME/...                                   (required)
   --paragraphs              paragraph dedup, attribute --attribute-name                              (default attribute: bff_duplicate_paragraph_spans)
   --key JSONPATH            document dedup by this key, e.g. $.text or $.metadata.url                (default attribute: bff_duplicate_documents)
   --attribute-name NAME     attribute key written                                                    (default: see above)
   --separator S             paragraph separator                                                      (default: "\\n")
+  --ngram-length N          paragraphs by word n-gram overlap (Dolma's by_ngram); 0 = exact paragraphs (default: 0)
+  --stride N                tokens between counted n-grams (0 and 1: every n-gram)                   (default: 0)
+  --overlap-threshold F     write a span when duplicate n-grams / n-grams >= F                       (default: 1)
+  --skip-short-paragraphs   paragraphs with < 2 n-grams are skipped instead of matched whole         (default: off)
   --min-length N            skip paragraphs ending before char N / keys shorter than N bytes         (default: 0)
   --skip-empty              skip blank paragraphs / keys                                             (default: off, as Dolma)
   --bloom-file FILE         Bloom filter file, loaded if it exists, saved after every file            (required unless --exact)
@@ -246,6 +269,7 @@ export async function cmdDedupe(argv: string[], io: IO = {}): Promise<number> {
       documents: { type: 'string', multiple: true }, name: { type: 'string' }, paragraphs: { type: 'boolean' }, key: { type: 'string' },
       'attribute-name': { type: 'string' }, separator: { type: 'string' }, 'min-length': { type: 'string' }, 'skip-empty': { type: 'boolean' },
       'bloom-file': { type: 'string' }, 'expected-items': { type: 'string' }, 'false-positive-rate': { type: 'string' }, 'read-only': { type: 'boolean' },
+      'ngram-length': { type: 'string' }, stride: { type: 'string' }, 'overlap-threshold': { type: 'string' }, 'skip-short-paragraphs': { type: 'boolean' },
       exact: { type: 'boolean' }, 'no-resume': { type: 'boolean' }, config: { type: 'string' }, quiet: { type: 'boolean' }, rank: { type: 'string' }, 'world-size': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -267,7 +291,19 @@ export async function cmdDedupe(argv: string[], io: IO = {}): Promise<number> {
   const name = values.name ?? str(d, 'name', f);
   const cfgBloom = str(b, 'file', f);
   const bloomFile = values['bloom-file'] ?? (cfgBloom ? rel(cfgBloom) : undefined);
-  const paragraphs = values.paragraphs || dp ? { attributeName: values['attribute-name'] ?? (dp ? str(dp, 'attribute_name', f) : undefined) ?? 'bff_duplicate_paragraph_spans', separator: values.separator ?? (dp ? str(dp, 'paragraph_separator', f) : undefined) } : undefined;
+  const bn = dp ? obj(dp, 'by_ngram', f) : undefined;
+  if (bn && (int(bn, 'ngram_length', f) === undefined || int(bn, 'stride', f) === undefined || num(bn, 'overlap_threshold', f) === undefined)) {
+    throw configInvalid('dedupe.paragraphs.by_ngram needs ngram_length, stride and overlap_threshold', 'Dolma\'s NgramDedupeConfig requires all three', f);
+  }
+  const ngramLength = numArg(values['ngram-length'], 'ngram-length') ?? (bn ? int(bn, 'ngram_length', f) : undefined);
+  const byNgram = ngramLength !== undefined ? {
+    ngramLength,
+    stride: numArg(values.stride, 'stride') ?? (bn ? int(bn, 'stride', f) : undefined) ?? 0,
+    overlapThreshold: numArg(values['overlap-threshold'], 'overlap-threshold') ?? (bn ? num(bn, 'overlap_threshold', f) : undefined) ?? 1,
+    skipShortParagraphs: values['skip-short-paragraphs'] || ((bn ? bool(bn, 'skip_short_paragraphs', f) : undefined) ?? false),
+  } : undefined;
+  if (!ngramLength && (values.stride !== undefined || values['overlap-threshold'] !== undefined || values['skip-short-paragraphs'])) throw badArg('--stride / --overlap-threshold / --skip-short-paragraphs need --ngram-length N > 0', DEDUPE_USAGE);
+  const paragraphs = values.paragraphs || dp || byNgram ? { attributeName: values['attribute-name'] ?? (dp ? str(dp, 'attribute_name', f) : undefined) ?? 'bff_duplicate_paragraph_spans', separator: values.separator ?? (dp ? str(dp, 'paragraph_separator', f) : undefined), byNgram } : undefined;
   const key = values.key ?? (dd ? str(dd, 'key', f) : undefined);
   const documentKey = key ? { attributeName: values['attribute-name'] ?? (dd ? str(dd, 'attribute_name', f) : undefined) ?? 'bff_duplicate_documents', key } : undefined;
   if (documents.length === 0 || !name) throw badArg('dedupe needs --documents and --name', DEDUPE_USAGE);

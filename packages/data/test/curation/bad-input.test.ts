@@ -127,6 +127,40 @@ describe('a run that fails mid-way and is restarted produces the same outputs', 
       expect(gunzipSync(text(broken, f)).toString()).toBe(gunzipSync(text(clean, f)).toString());
     }
   });
+
+  it('mix: finished shards are skipped (left as they were), the failed one is redone, outputs identical', async () => {
+    // one shard per documents file (max_size_in_bytes below every file's size); e-mail addresses masked
+    const mixIt = (root: string) => runMix([{
+      name: 's', documents: [path.join(root, 'documents/*.jsonl.gz')], attributes: ['x'],
+      spanReplacement: [{ span: '$.attributes.x__pii_regex_v2__EMAIL_ADDRESS', minScore: 0.5, replacement: '|||EMAIL_ADDRESS|||' }],
+      output: { path: path.join(root, 'out'), maxSizeInBytes: 1 },
+    }], { quiet: true });
+    const clean = tmp();
+    for (let k = 0; k < 3; k++) writeDocs(clean, `f${k}.jsonl.gz`, docs(k));
+    await tag(clean);
+    const cleanRun = await mixIt(clean);
+    const outs = files(path.join(clean, 'out')).map((f) => path.basename(f));
+    expect(outs).toEqual(['s-0000.jsonl.gz', 's-0001.jsonl.gz', 's-0002.jsonl.gz']);
+    expect(cleanRun.streams[0]!.replacedBy['$.attributes.x__pii_regex_v2__EMAIL_ADDRESS']!.spans).toBe(90);
+
+    const broken = tmp();
+    for (let k = 0; k < 3; k++) writeDocs(broken, `f${k}.jsonl.gz`, docs(k));
+    await tag(broken);
+    // the attributes of f1 lose their last line: the mix dies in shard 1 ("killed" mid-way)
+    const af1 = path.join(broken, 'attributes/x/f1.jsonl.gz');
+    const goodAttrs = readFileSync(af1);
+    const { gunzipSync } = await import('node:zlib');
+    writeFileSync(af1, gzipSync(gunzipSync(goodAttrs).toString().split('\n').slice(0, 20).join('\n') + '\n'));
+    await expectOlmoError(mixIt(broken), 'DATA_CORRUPT', `${af1}:21`);
+    expect(files(path.join(broken, 'out')).map((f) => path.basename(f))).toEqual(['s-0000.jsonl.gz']); // no temp or partial files
+    const shard0 = path.join(broken, 'out/s-0000.jsonl.gz');
+    const before = readFileSync(shard0);
+    writeFileSync(af1, goodAttrs);
+    const r = await mixIt(broken);
+    expect(r.streams[0]!.skippedShards).toBe(1);
+    expect(readFileSync(shard0).equals(before)).toBe(true);
+    for (const f of outs) expect(gunzipSync(readFileSync(path.join(broken, 'out', f))).toString()).toBe(gunzipSync(readFileSync(path.join(clean, 'out', f))).toString());
+  });
 });
 
 const distWorker = fileURLToPath(new URL('../../dist/curation/tag-worker.js', import.meta.url));

@@ -1,4 +1,4 @@
-// The demo's opt-in curation stage (`olmo demo --curate`): JSONL in → curated documents folder that
+// The demo's curation stage (`olmo demo`; `--no-curate` skips it): JSONL in → curated documents folder that
 // prepare reads, plus a report.
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,7 +12,8 @@ describe('demo curation stage', () => {
     const dir = tmp();
     const lines: string[] = [];
     for (const u of resolveSources(['sotu'])) for await (const d of readDocs(u)) if (lines.length < 8) lines.push(JSON.stringify({ text: d.text, id: d.id }));
-    lines.push(JSON.stringify({ id: 'fr', text: 'Le vieux marin regardait la mer depuis le quai du port, pensant à la baleine.' }));
+    const french = 'Le vieux marin regardait la mer depuis le quai du port, pensant à la baleine.';
+    lines.push(JSON.stringify({ id: 'fr', text: french }));
     lines.push(JSON.stringify({ id: 'pii', text: 'Please write to someone@example.com about the budget and the economy of the nation.' }));
     const input = path.join(dir, 'train.jsonl');
     writeFileSync(input, lines.join('\n') + '\n');
@@ -25,5 +26,16 @@ describe('demo curation stage', () => {
     expect(out.find((d) => d.id === 'pii')!.text).toBe('Please write to|||EMAIL_ADDRESS|||about the budget and the economy of the nation.');
     expect(r.outputDocuments).toBe(out.length);
     expect(existsSync(r.report)).toBe(true);
+    expect(existsSync(r.reportMarkdown)).toBe(true);
+    // what each rule did, as the demo report lists it
+    const rule = (name: string) => r.rules.find((x) => x.rule === name)!;
+    expect(rule('not English (fastText en < 0.5)')).toMatchObject({ action: 'removed documents', documents: 1, chars: [...french].length });
+    expect(rule('PII: e-mail addresses')).toMatchObject({ action: 'masked spans', spans: 1, chars: ' someone@example.com '.length }); // Dolma's email regex takes the surrounding spaces
+    expect(rule('duplicate paragraphs (Bloom filter)').action).toBe('deleted spans');
+    expect(r.inputChars - r.outputChars).toBeGreaterThan(0);
+
+    // a second run over the same work folder starts afresh (resume would report nothing removed)
+    const again = await runCurationStage({ inputJsonl: input, workDir: path.join(dir, 'cur'), quiet: true });
+    expect(again.rules).toEqual(r.rules);
   });
 });

@@ -29,9 +29,39 @@ export interface DemoReportData {
   totalSeconds: number;
   modelDir: string;
   metricsPath: string;
-  /** One line about the optional curation stage (`olmo demo --curate`), with its report's path. */
-  curation?: string;
+  /** The curation stage (absent with `olmo demo --no-curate`). */
+  curation?: DemoCuration;
 }
+
+/** What the demo's curation stage did (@olmo/data curation/demo-stage.ts), report paths relative to the demo report. */
+export interface DemoCuration {
+  inputDocuments: number; outputDocuments: number; inputChars: number; outputChars: number; seconds: number;
+  rules: Array<{ rule: string; action: 'removed documents' | 'deleted spans' | 'masked spans'; documents: number; spans: number; chars: number }>;
+  reportHtml: string; reportMarkdown: string;
+}
+
+/** The curation summary: documents and characters in → out, and the time. */
+export function curationLine(c: DemoCuration): string {
+  const removed = c.inputChars - c.outputChars;
+  const pct = c.inputChars ? (100 * removed) / c.inputChars : 0;
+  return `tag → paragraph dedup → mix kept ${int(c.outputDocuments)} of ${int(c.inputDocuments)} training documents and ` +
+    `${int(c.outputChars)} of ${int(c.inputChars)} characters (${int(removed)} removed, ${pct > 0 && pct < 0.01 ? '< 0.01' : pct.toFixed(2)}%) in ${fmtTime(c.seconds)}`;
+}
+
+interface CurationRow { rule: string; action: string; documents: string; spans: string; chars: string }
+const curationRows = (c: DemoCuration): CurationRow[] => c.rules.map((r) => ({
+  rule: r.rule, action: r.action, documents: r.action === 'removed documents' ? int(r.documents) : '', spans: r.action === 'removed documents' ? '' : int(r.spans), chars: int(r.chars),
+}));
+const CURATION_COLUMNS: Column<CurationRow>[] = [
+  { title: 'rule', numeric: false, cell: (r) => r.rule },
+  { title: 'action', numeric: false, cell: (r) => r.action },
+  { title: 'documents', numeric: true, cell: (r) => r.documents },
+  { title: 'spans', numeric: true, cell: (r) => r.spans },
+  { title: 'characters', numeric: true, cell: (r) => r.chars },
+];
+const CURATION_NOTE = 'The training documents went through Dolma-style curation before the tokenizer and prepare: ' +
+  'taggers gopher_v1, c4_v1, pii_regex_v2 and ft_lang_id_en_doc_v2, paragraph dedup with a Bloom filter, then a mix that ' +
+  'removes documents by rule, deletes duplicate paragraphs and masks PII. The full report has a histogram per attribute and sample removed documents.';
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const f3 = (n: number) => n.toFixed(3);
@@ -104,7 +134,7 @@ function summary(d: DemoReportData): Array<{ label: string; text: string; bold?:
     { label: 'training', text: `${int(t.lastStep)} steps × ${int(t.tokensPerStep)} tokens in ${fmtTime(t.seconds)} (${int((steps * t.tokensPerStep) / t.seconds)} tokens/s)` },
     { label: 'unigram entropy of the training tokens', text: `${f3(d.unigram.trainEntropy)} nats/token; held-out unigram CE: ${f3(d.unigram.heldOutCE)}`, bold: [f3(d.unigram.trainEntropy), f3(d.unigram.heldOutCE)] },
     { label: 'final train CE', text: `${f3(t.finalTrainCE)}; held-out CE: ${f3(d.final.crossEntropy)} (perplexity ${d.final.perplexity.toFixed(1)}), ${vsUnigram(d)}`, bold: [f3(t.finalTrainCE), f3(d.final.crossEntropy)] },
-    ...(d.curation ? [{ label: 'curation', text: d.curation }] : []),
+    ...(d.curation ? [{ label: 'curation', text: curationLine(d.curation) }] : []),
     { label: 'total demo time', text: fmtTime(d.totalSeconds) },
   ];
 }
@@ -136,6 +166,11 @@ export function demoMarkdown(d: DemoReportData, files: { chart: string }): strin
   return [
     '# olmo-ts demo run', '',
     ...lines, '',
+    ...(d.curation ? [
+      '## Curation', '',
+      mdTable(CURATION_COLUMNS, curationRows(d.curation)), '',
+      `${mdText(CURATION_NOTE)} Curation report: [${mdText(d.curation.reportMarkdown)}](${encodeURI(d.curation.reportMarkdown)}) ([HTML](${encodeURI(d.curation.reportHtml)})).`, '',
+    ] : []),
     '## Held-out cross-entropy', '',
     mdTable(HELD_OUT_COLUMNS, heldOutRows(d)), '',
     mdText(HELD_OUT_NOTE(d)), '',
@@ -169,6 +204,9 @@ export async function demoHtml(d: DemoReportData, chartSVG?: string): Promise<st
 <html lang="en"><head><meta charset="utf-8"><title>olmo-ts demo run</title><style>${STYLE}</style></head><body>
 <h1>olmo-ts demo run</h1>
 <ul id="summary">${items}</ul>
+${d.curation ? `<h2>Curation</h2>
+${htmlTable('curation', CURATION_COLUMNS, curationRows(d.curation))}
+<p class="note">${esc(CURATION_NOTE)} Curation report: <a id="curation-report" href="${esc(encodeURI(d.curation.reportHtml))}">${esc(d.curation.reportHtml)}</a> (<a href="${esc(encodeURI(d.curation.reportMarkdown))}">Markdown</a>).</p>` : ''}
 <h2>Held-out cross-entropy</h2>
 ${htmlTable('heldout', HELD_OUT_COLUMNS, heldOutRows(d))}
 <p class="note">${esc(HELD_OUT_NOTE(d))}</p>
