@@ -88,7 +88,9 @@ export function dpoMicrobatch(model: ForwardModel, pairs: readonly DpoPair[], re
   const idsT = tensor(ids, { shape: [R, o.T], dtype: 'int32' });
   const tgT = tensor(tg, { shape: [R * o.T], dtype: 'int32' });
   const M = tensor(sel, { shape: [R, R * o.T] });
-  let G: Tensor | null = null;
+  // dL/dπ (negated, scaled): a plain array, made into a tensor on every call — under FSDP the
+  // loss function runs inside the head unit's scope (again during backward), which frees its tensors
+  let G: Float32Array | null = null;
   let sums: DpoMicrobatchOut['sums'] | null = null;
   const lossFn = (logits: Tensor): Tensor => {
     const ceSums = summedCe(logits, tgT, M, R, o.T);
@@ -100,13 +102,13 @@ export function dpoMicrobatch(model: ForwardModel, pairs: readonly DpoPair[], re
       // surrogate = Σ g·π = Σ (−g)·ceSum
       const g = new Float32Array(R);
       for (let i = 0; i < n; i++) { g[i] = -r.gradChosen[i]! * o.share; g[n + i] = -r.gradRejected[i]! * o.share; }
-      G = tensor(g, { shape: [1, R] });
+      G = g;
       let nll = 0, tok = 0;
       for (let i = 0; i < n; i++) { nll += v[i]!; tok += counts[i]!; }
       sums = { loss: r.loss * n, chosen_nll: nll, chosen_tokens: tok } as DpoMicrobatchOut['sums'];
       for (const [k, x] of Object.entries(r.metrics)) sums[k as keyof DpoMetrics] = x * n;
     }
-    return sum(matmul(G, ceSums));
+    return sum(matmul(tensor(G, { shape: [1, R] }), ceSums));
   };
   let loss: Tensor;
   if (o.fsdp) {
