@@ -9,7 +9,7 @@
  *   - FSDP: `mpirun -np 2 olmo train` gives W = 1's losses (SFT packed and DPO) within 1e-5.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,6 +76,27 @@ describe('finetune config', () => {
     expect(() => resolveConfig(cfg({ finetune: { beta: 0 } }, 'x'))).toThrow(expect.objectContaining({ keyPath: 'finetune.beta' }));
     expect(() => resolveConfig(cfg({ finetune: { init_from: join(dir, 'nope') } }, 'x'))).toThrow(expect.objectContaining({ keyPath: 'finetune.init_from' }));
     expect(() => resolveConfig(cfg({ fused_loss: true }, 'x'))).toThrow(expect.objectContaining({ keyPath: 'fused_loss' }));
+  });
+});
+
+describe('bad fine-tuning data in the Trainer', () => {
+  it('an unknown role is DATA_CORRUPT naming the line before anything is written; skips are counted in the log', async () => {
+    const bad = join(dir, 'bad.jsonl');
+    writeFileSync(bad, `${JSON.stringify({ messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }] })}\n${JSON.stringify({ messages: [{ role: 'robot', content: 'q' }] })}\n`);
+    const save = join(dir, 'bad-run');
+    await expect(Trainer.fromConfig(resolveConfig(cfg({ data: { paths: [bad] } }, save)), { log: () => {} })).rejects.toMatchObject({ code: 'DATA_CORRUPT', message: expect.stringContaining('line 2') });
+    expect(existsSync(save)).toBe(false);
+    const skips = join(dir, 'skips.jsonl');
+    const long = 'word '.repeat(200);
+    writeFileSync(skips, [
+      { messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }] },
+      { messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: '' }] },
+      { messages: [{ role: 'user', content: long }, { role: 'assistant', content: 'a' }] },
+    ].map((x) => JSON.stringify(x)).join('\n') + '\n');
+    const logs: string[] = [];
+    const { buildFinetuneData } = await import('../src/finetune-data.js');
+    await buildFinetuneData(resolveConfig(cfg({ data: { paths: [skips] }, finetune: { mode: 'sft', init_from: base, max_length: 64, over_length: 'skip' } }, save)), (l) => logs.push(l));
+    expect(logs.join('\n')).toMatch(/1\/3 examples kept \(0 truncated; skipped \{"emptyAssistant":1,"overLength":1/);
   });
 });
 
