@@ -14,7 +14,7 @@
 import type { ChatMessage } from '@olmo/tokenizer';
 import { validateMessages } from '@olmo/tokenizer';
 import { DataError, badArg } from './errors.js';
-import { encodeSftExample, IGNORE_INDEX, readJsonl, type ChatTokenizer, type SftEncodeOptions, type SftExample, type SftSkipReason } from './sft.js';
+import { atLine, encodeSftExample, IGNORE_INDEX, readJsonl, type ChatTokenizer, type SftEncodeOptions, type SftExample, type SftSkipReason } from './sft.js';
 
 export interface DpoPairInput {
   prompt: string | ChatMessage[];
@@ -58,17 +58,23 @@ function maskPrompt(ex: SftExample, nPrompt: number): SftExample {
   return { inputIds: ex.inputIds, labels };
 }
 
-export function encodeDpoPairs(tok: ChatTokenizer, pairs: Iterable<DpoPairInput>, opts: SftEncodeOptions): { pairs: DpoPair[]; stats: DpoStats } {
+/** Encodes pairs, counting skips (`source` names the file and line of pair i in errors, e.g. a template that fails to render). */
+export function encodeDpoPairs(tok: ChatTokenizer, pairs: Iterable<DpoPairInput>, opts: SftEncodeOptions, source?: { path: string; lines: readonly number[] }): { pairs: DpoPair[]; stats: DpoStats } {
   const stats: DpoStats = { read: 0, kept: 0, truncated: 0, skipped: { emptyAssistant: 0, overLength: 0, noLabels: 0, noAssistant: 0, identicalPair: 0 } };
   const out: DpoPair[] = [];
   for (const p of pairs) {
     const where = `pair ${stats.read}`;
     stats.read++;
-    const conv = dpoConversations(p, where);
-    const respC = conv.chosen.slice(conv.prompt.length), respR = conv.rejected.slice(conv.prompt.length);
-    if (JSON.stringify(respC) === JSON.stringify(respR)) { stats.skipped.identicalPair++; continue; }
-    const promptLen = Math.min(opts.maxLength, tok.applyChatTemplate(conv.prompt, { addGenerationPrompt: true }).length);
-    const c = encodeSftExample(tok, conv.chosen, opts), r = encodeSftExample(tok, conv.rejected, opts);
+    let conv: ReturnType<typeof dpoConversations>, promptLen: number, c: ReturnType<typeof encodeSftExample>, r: ReturnType<typeof encodeSftExample>;
+    try {
+      conv = dpoConversations(p, where);
+      const respC = conv.chosen.slice(conv.prompt.length), respR = conv.rejected.slice(conv.prompt.length);
+      if (JSON.stringify(respC) === JSON.stringify(respR)) { stats.skipped.identicalPair++; continue; }
+      promptLen = Math.min(opts.maxLength, tok.applyChatTemplate(conv.prompt, { addGenerationPrompt: true }).length);
+      c = encodeSftExample(tok, conv.chosen, opts); r = encodeSftExample(tok, conv.rejected, opts);
+    } catch (e) {
+      throw source ? atLine(e, source.path, source.lines[stats.read - 1]!) : e;
+    }
     if ('skip' in c) { stats.skipped[c.skip]++; continue; }
     if ('skip' in r) { stats.skipped[r.skip]++; continue; }
     const chosen = maskPrompt(c.example, promptLen), rejected = maskPrompt(r.example, promptLen);
@@ -91,5 +97,5 @@ export async function readDpoJsonl(path: string, tok: ChatTokenizer, opts: SftEn
     }
     return value as unknown as DpoPairInput;
   });
-  return encodeDpoPairs(tok, inputs, opts);
+  return encodeDpoPairs(tok, inputs, opts, { path, lines: rows.map((r) => r.line) });
 }

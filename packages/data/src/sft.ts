@@ -16,7 +16,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ChatMessage } from '@olmo/tokenizer';
 import { validateMessages } from '@olmo/tokenizer';
-import { DataError, badArg } from './errors.js';
+import { DataError, OlmoError, badArg } from './errors.js';
 
 export const IGNORE_INDEX = -100;
 
@@ -84,13 +84,23 @@ export function emptySftStats(): SftStats {
   return { read: 0, kept: 0, truncated: 0, skipped: { emptyAssistant: 0, overLength: 0, noLabels: 0, noAssistant: 0 } };
 }
 
-/** Encodes conversations, counting truncations and skips. */
-export function encodeSftDataset(tok: ChatTokenizer, conversations: Iterable<readonly ChatMessage[]>, opts: SftEncodeOptions): { examples: SftExample[]; stats: SftStats } {
+/**
+ * A typed error raised while encoding line `line` of `path` (e.g. CHAT_TEMPLATE_ERROR from a
+ * template that fails to render): the same code, the message naming the file and line.
+ */
+export function atLine(e: unknown, path: string, line: number): unknown {
+  if (!(e instanceof OlmoError)) return e;
+  return new OlmoError(e.code, `${path} line ${line}: ${e.message}`, e.hint, { cause: e });
+}
+
+/** Encodes conversations, counting truncations and skips (`where(i)` names conversation i in errors). */
+export function encodeSftDataset(tok: ChatTokenizer, conversations: Iterable<readonly ChatMessage[]>, opts: SftEncodeOptions, where?: { path: string; lines: readonly number[] }): { examples: SftExample[]; stats: SftStats } {
   const stats = emptySftStats();
   const examples: SftExample[] = [];
   for (const c of conversations) {
     stats.read++;
-    const r = encodeSftExample(tok, c, opts);
+    let r: SftEncodeResult;
+    try { r = encodeSftExample(tok, c, opts); } catch (e) { throw where ? atLine(e, where.path, where.lines[stats.read - 1]!) : e; }
     if ('skip' in r) stats.skipped[r.skip]++;
     else {
       examples.push(r.example);
@@ -137,7 +147,7 @@ export async function readSftJsonl(path: string, tok: ChatTokenizer, opts: SftEn
       throw new DataError('DATA_CORRUPT', (e as Error).message, 'each line needs "messages": [{"role": "system"|"user"|"assistant", "content": string}, ...]', path, { cause: e });
     }
   });
-  return encodeSftDataset(tok, convs, opts);
+  return encodeSftDataset(tok, convs, opts, { path, lines: rows.map((r) => r.line) });
 }
 
 /** Rows of one batch: ids, labels and per-token document ids, all [rows][seqLen]. */

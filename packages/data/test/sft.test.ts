@@ -125,3 +125,22 @@ describe('jsonl readers', () => {
     await expect(readDpoJsonl(d, charTok, { maxLength: 100 })).rejects.toMatchObject({ code: 'DATA_CORRUPT', message: expect.stringContaining('line 2') });
   });
 });
+
+describe('a chat template that fails to render', () => {
+  // a strict template (as Llama-2's): raise_exception unless roles alternate user/assistant
+  const STRICT = "{% for m in messages %}{% if (m['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('Conversation roles must alternate user/assistant') }}{% endif %}{{ m['role'] + ': ' + m['content'] + eos_token }}{% endfor %}";
+  const strictTok: ChatTokenizer = {
+    applyChatTemplate: (m, o) => [...renderChatTemplate(STRICT, m, { addGenerationPrompt: o?.addGenerationPrompt, specialTokens: { eos_token: EOT } })].map((c) => c.codePointAt(0)!),
+    padTokenId: 0,
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'olmo-sft-tpl-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  it('SFT and DPO jsonl: CHAT_TEMPLATE_ERROR naming the file and line, nothing returned', async () => {
+    const f = join(dir, 'sft.jsonl');
+    writeFileSync(f, `${JSON.stringify({ messages: [user('q'), asst('a')] })}\n\n${JSON.stringify({ messages: [user('q'), user('again'), asst('a')] })}\n`);
+    await expect(readSftJsonl(f, strictTok, { maxLength: 1000 })).rejects.toMatchObject({ code: 'CHAT_TEMPLATE_ERROR', message: expect.stringMatching(/sft\.jsonl line 3: .*roles must alternate/) });
+    const d = join(dir, 'dpo.jsonl');
+    writeFileSync(d, `${JSON.stringify({ prompt: 'q', chosen: 'a', rejected: 'b' })}\n${JSON.stringify({ prompt: [user('q'), user('q2')], chosen: 'a', rejected: 'b' })}\n`);
+    await expect(readDpoJsonl(d, strictTok, { maxLength: 1000 })).rejects.toMatchObject({ code: 'CHAT_TEMPLATE_ERROR', message: expect.stringContaining('dpo.jsonl line 2') });
+  });
+});

@@ -66,7 +66,7 @@ export async function heldOutAccuracy(model: ChatModel, tok: ChatTok, facts: rea
 
 export async function runAdaptDemo(args: string[]): Promise<void> {
   const t0 = performance.now();
-  let base = 'runs/demo', out = 'runs/demo-adapt', sftSteps = 600, dpoSteps = 60;
+  let base = 'runs/demo', out = 'runs/demo-adapt', sftSteps = 300, dpoSteps = 60;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const val = () => (a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i]!);
@@ -118,7 +118,9 @@ export async function runAdaptDemo(args: string[]): Promise<void> {
   const td = performance.now();
   const dpoT = new AdaptTrainer({
     mode: 'dpo', model, dpo: dpo.pairs, padId: tok.padTokenId, seqLen: 128, batchSize: 16, microBatchSize: 16,
-    maxSteps: dpoSteps, lr: 3e-5, warmupSteps: 5, beta: 0.1, maxGradNorm: 1, seed: 2,
+    // Tulu 3's DPO: length-normalised log-probs (dpo_norm) with β = 5. Plain DPO (β 0.1) lowers the
+    // chosen answers' log-probs along with the rejected ones, which moved held-out answers
+    maxSteps: dpoSteps, lr: 3e-5, warmupSteps: 5, beta: DPO_BETA, lossType: 'dpo_norm', maxGradNorm: 1, seed: 2,
     log: (s) => { if (/step (\d+)\//.test(s) && Number(/step (\d+)\//.exec(s)![1]) % 10 === 0) say(s); },
   });
   const dpoRes = await dpoT.fit();
@@ -130,24 +132,44 @@ export async function runAdaptDemo(args: string[]): Promise<void> {
   say(`DPO (${dpoSteps} steps, ${fmtTime(dpoSec)}): rewards/accuracies ${accFirst.toFixed(3)} (first 5 steps) → ${accLast.toFixed(3)} (last 5); held-out accuracy ${(100 * afterDpo.accuracy).toFixed(1)}%`);
 
   const total = (performance.now() - t0) / 1000;
+  const failures = adaptDemoChecks({ before: before.accuracy, afterSft: afterSft.accuracy, afterDpo: afterDpo.accuracy, rewardAccFirst: accFirst, rewardAccLast: accLast });
+  const changed = afterDpo.answers.flatMap((a, i) => (a.ok !== afterSft.answers[i]!.ok ? [{ year: a.year, after_sft: afterSft.answers[i]!.got, after_dpo: a.got, now_right: a.ok }] : []));
   const report = {
     base, held_out_years: held.map((f) => f.year), skipped_ambiguous_years: ambiguousYears,
     sft: { examples: sft.stats.kept, steps: sftSteps, seconds: sftSec, final_ce: sftRes.history.at(-1)?.['train/CrossEntropyLoss'] },
     dpo: { pairs: dpo.stats.kept, steps: dpoSteps, seconds: dpoSec, 'rewards/accuracies_first5': accFirst, 'rewards/accuracies_last5': accLast, final: dpoRes.history.at(-1) },
     accuracy: { before_sft: before.accuracy, after_sft: afterSft.accuracy, after_dpo: afterDpo.accuracy },
-    answers_after_dpo: afterDpo.answers, seconds: total,
+    answers_after_sft: afterSft.answers, answers_after_dpo: afterDpo.answers, changed_by_dpo: changed, checks_failed: failures, seconds: total,
   };
   writeFileSync(join(out, 'report.json'), JSON.stringify(report, null, 1) + '\n');
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const md = `# olmo-ts adaptation demo (SFT → DPO)\n\nBase: \`${base}/model\`. Task: "Who gave the State of the Union address of YEAR?" → "NAME." on ${held.length} held-out years (every 5th; ${ambiguousYears.length} years with two presidents skipped).\n\n` +
     `| stage | held-out accuracy |\n|---|---:|\n| before SFT | ${pct(before.accuracy)} |\n| after SFT (${sftSteps} steps) | ${pct(afterSft.accuracy)} |\n| after DPO (${dpoSteps} steps) | ${pct(afterDpo.accuracy)} |\n\n` +
-    `DPO rewards/accuracies: ${accFirst.toFixed(3)} (first 5 steps) → ${accLast.toFixed(3)} (last 5 steps); final DPO loss ${dpoRes.history.at(-1)?.['train/DPOLoss']?.toFixed(4)}.\n\n` +
+    `DPO (dpo_norm, β ${DPO_BETA}) rewards/accuracies: ${accFirst.toFixed(3)} (first 5 steps) → ${accLast.toFixed(3)} (last 5 steps); final DPO loss ${dpoRes.history.at(-1)?.['train/DPOLoss']?.toFixed(4)}. Held-out answers DPO changed: ${changed.length ? changed.map((c) => `${c.year} "${c.after_sft}" → "${c.after_dpo}" (${c.now_right ? 'now right' : 'now wrong'})`).join('; ') : 'none'}.\n\n` +
+    `Checks (after SFT > before SFT; after DPO ≥ after SFT; DPO rewards/accuracies rise): ${failures.length ? `FAILED — ${failures.join('; ')}` : 'passed'}.\n\n` +
     `Time: SFT ${fmtTime(sftSec)}, DPO ${fmtTime(dpoSec)}, total ${fmtTime(total)}. Chat with the result: \`olmo chat --model ${join(out, 'dpo')}\`.\n\n` +
     `## Held-out answers after DPO\n\n| year | want | got |\n|---|---|---|\n${afterDpo.answers.map((a) => `| ${a.year} | ${a.want} | ${a.ok ? '✓ ' : ''}${a.got.replace(/\|/g, '\\|')} |`).join('\n')}\n`;
   writeFileSync(join(out, 'report.md'), md);
   say(`report: ${join(out, 'report.md')}; accuracy before SFT ${pct(before.accuracy)} → after SFT ${pct(afterSft.accuracy)} → after DPO ${pct(afterDpo.accuracy)} (${fmtTime(total)})`);
   model.dispose();
-  if (!(afterSft.accuracy > before.accuracy)) process.exitCode = 4;
+  if (failures.length) { say(`checks failed: ${failures.join('; ')}`); process.exitCode = 4; }
+}
+
+/** DPO's β for the demo (with dpo_norm: the per-token-averaged log-probs, as Tulu 3). */
+export const DPO_BETA = 5;
+
+/**
+ * What the demo must show (exit code 4 otherwise): SFT clearly above the base, DPO not lowering
+ * the SFT held-out accuracy, and DPO raising rewards/accuracies (mean of the last 5 steps above
+ * the first 5). Returns the failed checks.
+ */
+export function adaptDemoChecks(r: { before: number; afterSft: number; afterDpo: number; rewardAccFirst: number; rewardAccLast: number }): string[] {
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const f: string[] = [];
+  if (!(r.afterSft > r.before)) f.push(`SFT did not raise held-out accuracy (${pct(r.before)} → ${pct(r.afterSft)})`);
+  if (!(r.afterDpo >= r.afterSft)) f.push(`DPO lowered held-out accuracy (${pct(r.afterSft)} → ${pct(r.afterDpo)})`);
+  if (!(r.rewardAccLast > r.rewardAccFirst)) f.push(`DPO rewards/accuracies did not rise (${r.rewardAccFirst.toFixed(3)} → ${r.rewardAccLast.toFixed(3)})`);
+  return f;
 }
 
 function avg(h: readonly AdaptMetrics[], k: string): number {

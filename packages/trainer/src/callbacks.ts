@@ -129,7 +129,7 @@ export class ConsoleLogger implements Callback {
   constructor(private interval = 1, private out: (s: string) => void = (s) => process.stdout.write(s + '\n')) {}
   onStepEnd(t: TrainerView, m: Metrics): void {
     if (t.step % this.interval !== 0 && t.step !== t.maxSteps && t.step !== t.startStep + 1) return;
-    const keys = ['train/CrossEntropyLoss', 'train/Perplexity', 'train/ZLoss', 'optim/total_grad_norm', 'optim/learning_rate_group0', 'throughput/device/tokens_per_second', 'throughput/device/mfu'];
+    const keys = ['train/CrossEntropyLoss', 'train/Perplexity', 'train/ZLoss', 'train/LossSum', 'train/DPOLoss', 'rewards/accuracies', 'rewards/margins', 'optim/total_grad_norm', 'optim/learning_rate_group0', 'throughput/device/tokens_per_second', 'throughput/device/mfu'];
     const parts = keys.filter((k) => m[k] !== undefined).map((k) => `${k}=${fmtNum(m[k], k.includes('tokens_per') ? 0 : 4)}`);
     for (const [k, v] of Object.entries(m)) if (k.startsWith('eval/')) parts.push(`${k}=${fmtNum(v)}`);
     this.out(`[step=${t.step}/${t.maxSteps}] ${parts.join(' ')}`);

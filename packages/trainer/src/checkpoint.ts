@@ -35,6 +35,8 @@ export interface TrainerState {
   data_order_hash: string;
   code_version: string;
   time: string;
+  /** finetune.mode dpo: the reference model's log-probs of every pair (chosen, rejected). */
+  dpo_reference?: { chosen: number[]; rejected: number[] };
 }
 
 const STEP_RE = /^step(\d+)(-unsharded)?$/;

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { OlmoError } from '@olmo/tensor-cuda';
 import { ConfigError, configDocHint } from './errors.js';
+import { applyInitFrom } from './finetune-config.js';
 
 export interface ModelSection {
   d_model: number; n_heads: number; n_kv_heads: number | null; n_layers: number;
@@ -49,7 +50,7 @@ export interface TrainConfig {
   max_duration: number | string; stop_at: number | null; time_limit: number | null;
   global_train_batch_size: number; device_train_microbatch_size: number;
   precision: 'fp32' | 'amp_bf16'; max_grad_norm: number | null; max_grad_norm_ratio: number | null;
-  softmax_auxiliary_loss: boolean; auxiliary_loss_multiplier: number; loss_normalization: 'target_tokens' | 'input_tokens';
+  softmax_auxiliary_loss: boolean; auxiliary_loss_multiplier: number; loss_normalization: 'target_tokens' | 'input_tokens' | 'sum';
   console_log_interval: number; progress: boolean | null; mfu_peak_flops: number | null;
   speed_monitor: { window_size: number };
   eval_interval: number | null; eval_subset_num_batches: number; device_eval_batch_size: number | null;
@@ -59,6 +60,19 @@ export interface TrainConfig {
   fused_loss: boolean | null; save_interval_ephemeral: number | null; sharded_checkpointer: string | null;
   /** OLMo's strategy (single-process training; FSDP units already recompute in backward). */
   activation_checkpointing: 'whole_layer' | 'one_in_two' | 'one_in_three' | 'one_in_four' | 'fine_grained' | null;
+  /** Fine-tuning (SFT / DPO on jsonl data.paths); mode null = pretraining. See finetune-config.ts. */
+  finetune: FinetuneSection;
+}
+export interface FinetuneSection {
+  mode: 'sft' | 'dpo' | null;
+  /** HF model folder, or a checkpoint folder holding model/ (its weights and config.json). */
+  init_from: string | null;
+  /** Tokens per example / packed row (default: model.max_sequence_length). */
+  max_length: number | null;
+  over_length: 'truncate' | 'skip';
+  packing: boolean;
+  beta: number;
+  dpo_loss_type: 'dpo' | 'dpo_norm';
 }
 
 type LeafType = 'int' | 'number' | 'string' | 'bool' | 'any' | 'string[]' | 'number[]' | 'duration' | 'object';
@@ -111,7 +125,7 @@ export const SCHEMA: Schema = {
   global_train_batch_size: L('int', { min: 1 }), device_train_microbatch_size: L('int', { min: 1 }),
   precision: L('string', { enum: ['fp32', 'amp_bf16', 'amp_fp16'] }), max_grad_norm: L('number', { nullable: true, gt: 0 }),
   max_grad_norm_ratio: L('number', { nullable: true, gt: 0 }), softmax_auxiliary_loss: L('bool'),
-  auxiliary_loss_multiplier: L('number', { min: 0 }), loss_normalization: L('string', { enum: ['target_tokens', 'input_tokens'] }),
+  auxiliary_loss_multiplier: L('number', { min: 0 }), loss_normalization: L('string', { enum: ['target_tokens', 'input_tokens', 'sum'] }),
   console_log_interval: L('int', { min: 1 }), progress: L('bool', { nullable: true }), mfu_peak_flops: L('number', { nullable: true, gt: 0 }),
   speed_monitor: { window_size: L('int', { min: 1 }) },
   eval_interval: L('int', { nullable: true, min: 1 }), eval_subset_num_batches: L('int', { min: -1 }),
@@ -120,6 +134,11 @@ export const SCHEMA: Schema = {
   distributed_strategy: L('string', { nullable: true }), gen1_gc_interval: L('int', { nullable: true }), remote_save_folder: L('string', { nullable: true }),
   fused_loss: L('bool', { nullable: true }), save_interval_ephemeral: L('int', { nullable: true, min: 1 }), sharded_checkpointer: L('string', { nullable: true }),
   activation_checkpointing: L('string', { nullable: true, enum: ['whole_layer', 'one_in_two', 'one_in_three', 'one_in_four', 'fine_grained'] }),
+  finetune: {
+    mode: L('string', { nullable: true, enum: ['sft', 'dpo'] }), init_from: L('string', { nullable: true }),
+    max_length: L('int', { nullable: true, min: 2 }), over_length: L('string', { enum: ['truncate', 'skip'] }), packing: L('bool'),
+    beta: L('number', { gt: 0 }), dpo_loss_type: L('string', { enum: ['dpo', 'dpo_norm'] }),
+  },
 };
 
 export function defaultConfig(): TrainConfig {
@@ -147,6 +166,7 @@ export function defaultConfig(): TrainConfig {
     eval_interval: null, eval_subset_num_batches: -1, device_eval_batch_size: null, evaluators: [],
     wandb: null, compile: null, fsdp: null, ddp: null, distributed_strategy: null, gen1_gc_interval: null, remote_save_folder: null,
     fused_loss: null, save_interval_ephemeral: null, sharded_checkpointer: null, activation_checkpointing: null,
+    finetune: { mode: null, init_from: null, max_length: null, over_length: 'truncate', packing: true, beta: 0.1, dpo_loss_type: 'dpo' },
   };
 }
 
@@ -316,6 +336,7 @@ export function resolveConfig(...layers: Array<Record<string, unknown> | null | 
   interpolate(cfg);
   validate(cfg, SCHEMA, '');
   const c = cfg as unknown as TrainConfig;
+  applyInitFrom(c);
   crossCheck(c);
   return c;
 }
@@ -379,9 +400,9 @@ export function configToYAML(c: TrainConfig): string {
   return YAML.stringify(c, { lineWidth: 0 });
 }
 
-/** Sequence length (OLMo: model.max_sequence_length). */
+/** Sequence length (OLMo: model.max_sequence_length; fine-tuning: finetune.max_length when set). */
 export function seqLenOf(c: TrainConfig): number {
-  return c.model.max_sequence_length;
+  return (c.finetune.mode && c.finetune.max_length) || c.model.max_sequence_length;
 }
 
 /**

@@ -11,7 +11,11 @@ import { Generator } from '@olmo/tensor-cuda';
 import type { TrainConfig } from './config.js';
 import { ConfigError } from './errors.js';
 
-export interface Instance { inputIds: Int32Array; index: number; labelMask?: Uint8Array | null }
+export interface Instance {
+  inputIds: Int32Array; index: number; labelMask?: Uint8Array | null;
+  /** Packed fine-tuning rows: per-token document ids (−1 = padding); attention stays within a document. */
+  documentIds?: Int32Array | null;
+}
 
 /** What the trainer needs from a dataset; research code can pass its own. */
 export interface TrainData {
@@ -88,6 +92,7 @@ export function dataPaths(c: TrainConfig): string[] {
 
 /** Builds the run's dataset + OLMo global order from the config. */
 export async function buildTrainData(c: TrainConfig): Promise<TrainData> {
+  if (c.finetune.mode) return (await import('./finetune-data.js')).buildFinetuneData(c);
   const paths = dataPaths(c);
   const seqLen = c.model.max_sequence_length;
   const dtype = c.data.memmap_dtype ?? ((c.model.embedding_size ?? c.model.vocab_size) <= 65536 ? 'uint16' : 'uint32');

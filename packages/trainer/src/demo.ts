@@ -41,7 +41,7 @@ export const DEMO_SPEC: CommandSpec = {
     { name: 'max-chars', type: 'integer', value: 'N', min: 1, defaultText: 'no limit', description: 'cap the characters read from each source' },
     { name: 'curate', type: 'boolean', default: true, description: 'run the Dolma-style curation stage (tag → paragraph dedup → mix) on the training documents before the tokenizer' },
     { name: 'no-curate', type: 'boolean', description: 'skip the curation stage: train on the corpus as read (= --curate=false)' },
-    { name: 'adapt', type: 'boolean', description: 'run the SOTU adaptation demo instead: SFT → DPO on the base model of an earlier `olmo demo`; it takes --base DIR (default runs/demo), --out DIR (default runs/demo-adapt), --sft-steps N (default 600), --dpo-steps N (default 60)' },
+    { name: 'adapt', type: 'boolean', description: 'run the SOTU adaptation demo instead: SFT → DPO on the base model of an earlier `olmo demo`; it takes --base DIR (default runs/demo), --out DIR (default runs/demo-adapt), --sft-steps N (default 300), --dpo-steps N (default 60)' },
   ],
   overrides: 'set any training config key (e.g. --eval_interval=50); the Config section of packages/trainer/README.md lists the keys',
   examples: ['olmo demo --out runs/demo --steps 200'],

@@ -81,6 +81,7 @@ export function lmEvaluatorsFromConfig(c: TrainConfig, model: TrainableModel): (
  */
 export async function configEvaluator(c: TrainConfig, model: TrainableModel, warn: (s: string) => void = (s) => process.stderr.write(s + '\n')): Promise<((step: number) => Promise<Metrics>) | null> {
   if (!c.evaluators.length) return null;
+  if (c.finetune.mode) return (await import('./finetune-data.js')).finetuneEvaluator(c, model);
   const tokPath = c.tokenizer.identifier;
   if (tokPath && existsSync(tokPath)) {
     try {

@@ -110,7 +110,7 @@ export class DistContext {
    * computed inside the head unit. Returns the differentiable total loss and the plain sums.
    * Call backward() on `loss` inside the same tidy scope (the targets must outlive backward).
    */
-  microbatch(model: ShardableModel, ids: Int32Array, B: number, T: number, o: { normalizer: number; zLossMultiplier: number; labelMask: Uint8Array | null }): { loss: Tensor; ceSum: number; zSum: number } {
+  microbatch(model: ShardableModel, ids: Int32Array, B: number, T: number, o: { normalizer: number; zLossMultiplier: number; labelMask: Uint8Array | null; documentIds?: Int32Array | null }): { loss: Tensor; ceSum: number; zSum: number } {
     const targets = nextTokenTargets(ids, B, T, o.labelMask);
     const tg = new Int32Array(B * T).fill(IGNORE_INDEX);
     for (let b = 0; b < B; b++) tg.set(targets.subarray(b * (T - 1), (b + 1) * (T - 1)), b * T);
@@ -126,7 +126,7 @@ export class DistContext {
       const total = zLoss ? tensorAdd(loss, zLoss) : loss;
       return scaleT(total, 1 / o.normalizer);
     };
-    const out = model.forward(idsT, { units: this.fsdp, lossFn });
+    const out = model.forward(idsT, o.documentIds ? { units: this.fsdp, lossFn, documentIds: o.documentIds } : { units: this.fsdp, lossFn });
     out.logits.dispose();
     return { loss: out.loss!, ceSum, zSum };
   }

@@ -12,6 +12,7 @@ export { microbatchLoss, nextTokenTargets, countTargets, IGNORE_INDEX, type Loss
 export { NaNDetector, SpeedMonitor, MetricsJSONL, ConsoleLogger, ProgressBar, Checkpointer, EvaluatorCallback, measureCpuPeakFlops, type Callback, type Metrics, type TrainerView } from './callbacks.js';
 export { writeCheckpoint, readTrainerState, latestCheckpoint, resolveCheckpoint, listCheckpoints, CODE_VERSION, type TrainerState } from './checkpoint.js';
 export { buildTrainData, type TrainData, type Instance } from './data.js';
+export { configEvaluator } from './evaluate.js';
 export { buildModel, namedParameters, toOLMoConfig, type TrainableModel } from './model.js';
 export { Trainer, buildOptimizer, defaultCallbacks, type TrainerOptions, type FitResult } from './trainer.js';
 export { runCli, runTrain, olmoCommand, OLMO_COMMANDS, versions } from './cli.js';

@@ -49,21 +49,21 @@ export interface FusedLossModel {
 }
 
 export interface LossModel {
-  forward(ids: number[][] | Tensor, opts?: { labels?: number[][] | Tensor; activationCheckpointing?: ActivationCheckpointing | null }): { logits: Tensor; loss?: Tensor | null };
+  forward(ids: number[][] | Tensor, opts?: { labels?: number[][] | Tensor; activationCheckpointing?: ActivationCheckpointing | null; documentIds?: ArrayLike<number> }): { logits: Tensor; loss?: Tensor | null };
 }
 
 /**
  * Forward + loss for one microbatch of ids [B, T], with the fused crossEntropy op on the logits
  * (sum reduction, z-loss fused).
  */
-export function microbatchLoss(model: LossModel, ids: Int32Array, B: number, T: number, o: { normalizer: number; zLossMultiplier?: number; labelMask?: Uint8Array | null; activationCheckpointing?: ActivationCheckpointing | null; fused?: boolean }): LossOut {
+export function microbatchLoss(model: LossModel, ids: Int32Array, B: number, T: number, o: { normalizer: number; zLossMultiplier?: number; labelMask?: Uint8Array | null; documentIds?: Int32Array | null; activationCheckpointing?: ActivationCheckpointing | null; fused?: boolean }): LossOut {
   const targets = nextTokenTargets(ids, B, T, o.labelMask);
   const idsT = tensor(ids, { shape: [B, T], dtype: 'int32' });
   try {
     // targets aligned with positions: position t predicts ids[t+1]; the last position is ignored.
     const tg = new Int32Array(B * T).fill(IGNORE_INDEX);
     for (let b = 0; b < B; b++) tg.set(targets.subarray(b * (T - 1), (b + 1) * (T - 1)), b * T);
-    if (o.fused && typeof (model as Partial<FusedLossModel>).fusedLoss === 'function') {
+    if (o.fused && !o.documentIds && typeof (model as Partial<FusedLossModel>).fusedLoss === 'function') {
       // fused LM head + CE (config fused_loss): the [B·T, V] logits never exist; z-loss comes combined
       const tgt = tensor(tg, { shape: [B * T], dtype: 'int32' });
       const r = (model as unknown as FusedLossModel).fusedLoss(idsT, tgt, { ignoreIndex: IGNORE_INDEX, zLossMultiplier: o.zLossMultiplier ?? 0, activationCheckpointing: o.activationCheckpointing });
@@ -72,7 +72,11 @@ export function microbatchLoss(model: LossModel, ids: Int32Array, B: number, T: 
       r.loss.dispose();
       return { ceLoss, zLoss: null, ceSum: r.ceSum, zSum: r.zSum };
     }
-    const { logits } = o.activationCheckpointing ? model.forward(idsT, { activationCheckpointing: o.activationCheckpointing }) : model.forward(idsT);
+    // packed fine-tuning rows: attention within each document, RoPE positions restart per document
+    const fo: { activationCheckpointing?: ActivationCheckpointing; documentIds?: Int32Array } = {};
+    if (o.activationCheckpointing) fo.activationCheckpointing = o.activationCheckpointing;
+    if (o.documentIds) fo.documentIds = o.documentIds;
+    const { logits } = Object.keys(fo).length ? model.forward(idsT, fo) : model.forward(idsT);
     const V = logits.shape[logits.shape.length - 1]!;
     const flat = logits.reshape([B * T, V]);
     const tgt = tensor(tg, { shape: [B * T], dtype: 'int32' });

@@ -75,6 +75,9 @@ export async function loadModelModule(): Promise<Required<ModelModule>> {
 
 export async function buildModel(c: TrainConfig): Promise<TrainableModel> {
   const mod = await loadModelModule();
+  // fine-tuning: start from the weights of an HF folder (or a checkpoint's model/); the model
+  // section was filled from its config.json when the config was resolved
+  if (c.finetune.init_from) return mod.OLMo.fromPretrained((await import('./finetune-config.js')).initFromFolder(c.finetune.init_from));
   const cfg = mod.OLMoConfig.from(toOLMoConfig(c.model));
   return mod.OLMo.init(cfg, { seed: c.seed, device: c.device });
 }

@@ -27,6 +27,8 @@ import { maybeDistributed, type DistContext, type ShardableModel } from './fsdp.
 import { CheckpointSources, loadIntoTargets, writeShardedCheckpoint } from './sharded-checkpoint.js';
 import type { ProcessGroup } from '@olmo/tensor-cuda';
 import { copyTokenizerInto } from './tokenizer-files.js';
+import type { FinetuneData } from './finetune-data.js';
+import { dpoMicrobatch, dpoReference, type DpoReferenceState } from './finetune-dpo.js';
 
 export interface TrainerOptions {
   config: TrainConfig;
@@ -69,7 +71,7 @@ export function defaultCallbacks(c: TrainConfig, log: (s: string) => void): Call
 }
 
 /** Config keys whose change breaks reproducibility of the loss trace on resume. */
-const REPRO_KEYS = ['seed', 'global_train_batch_size', 'model.max_sequence_length', 'data.paths', 'data.datasets', 'data.mix', 'data.seed', 'epoch', 'optimizer.name', 'model'];
+const REPRO_KEYS = ['finetune', 'loss_normalization', 'seed', 'global_train_batch_size', 'model.max_sequence_length', 'data.paths', 'data.datasets', 'data.mix', 'data.seed', 'epoch', 'optimizer.name', 'model'];
 
 function getPath(o: unknown, p: string): unknown {
   return p.split('.').reduce<unknown>((x, k) => (x && typeof x === 'object' ? (x as Record<string, unknown>)[k] : undefined), o);
@@ -164,20 +166,21 @@ export class Trainer implements TrainerView {
   private get schedMax(): number { return this.config.scheduler.units === 'tokens' ? this.scheduleSteps * this.tokensPerStep : this.scheduleSteps; }
 
   /** Instances of the global batch at (1-based) step k, as one Int32Array [B·T]. */
-  batchAt(step: number): { ids: Int32Array; indices: Uint32Array; labelMask: Uint8Array | null } {
+  batchAt(step: number): { ids: Int32Array; indices: Uint32Array; labelMask: Uint8Array | null; documentIds: Int32Array | null } {
     const T = this.data.seqLen;
     const all = this.data.batchIndices(step - 1, this.config.global_train_batch_size);
     // distributed: rank r reads indices[r::W] of the global batch (OLMo's rank slicing)
     const indices = this.dist ? this.dist.deviceIndices(all) : all;
     const B = indices.length;
     const ids = new Int32Array(B * T);
-    let mask: Uint8Array | null = null;
+    let mask: Uint8Array | null = null, docs: Int32Array | null = null;
     indices.forEach((gi, r) => {
       const inst = this.data.get(gi);
       ids.set(inst.inputIds.subarray(0, T), r * T);
       if (inst.labelMask) { mask ??= new Uint8Array(B * T).fill(1); mask.set(inst.labelMask.subarray(0, T), r * T); }
+      if (inst.documentIds) { docs ??= new Int32Array(B * T); docs.set(inst.documentIds.subarray(0, T), r * T); }
     });
-    return { ids, indices, labelMask: mask };
+    return { ids, indices, labelMask: mask, documentIds: docs };
   }
 
   /**
@@ -191,16 +194,29 @@ export class Trainer implements TrainerView {
     const lr = this.scheduler.getLr(c.optimizer.learning_rate, this.schedCurrent, this.schedMax);
     this.optimizer.setLr(lr);
     const maxNorm = this.scheduler.getMaxGradNorm(c.max_grad_norm, this.schedCurrent);
-    const { ids, labelMask } = this.batchAt(this.step);
+    const { ids, labelMask, documentIds } = this.batchAt(this.step);
     const T = this.data.seqLen, B = ids.length / T, mb = c.device_train_microbatch_size;
+    const countTargets = (mask: Uint8Array | null, rows: number) => {
+      let n = 0;
+      for (let b = 0; b < rows; b++) for (let t = 1; t < T; t++) if (!mask || mask[b * T + t]) n++;
+      return n;
+    };
+    const targets = countTargets(labelMask, B);
     let normalizer = B * T;
-    if (c.loss_normalization === 'target_tokens') {
-      normalizer = 0;
-      for (let b = 0; b < B; b++) for (let t = 1; t < T; t++) if (!labelMask || labelMask[b * T + t]) normalizer++;
-      normalizer = Math.max(1, normalizer);
+    if (c.loss_normalization === 'target_tokens') normalizer = Math.max(1, targets);
+    if (c.loss_normalization === 'sum') normalizer = 1;
+    if (this.dist && c.finetune.mode === 'sft') {
+      // fine-tuning under FSDP: ranks hold different numbers of labelled targets, so each divides by
+      // 1/W of the global batch's normaliser (gradients are averaged over ranks): the same
+      // gradient as one process on the whole batch, not OLMo's per-device mean
+      const all = this.data.batchIndices(this.step - 1, c.global_train_batch_size);
+      let g = 0;
+      if (c.loss_normalization === 'sum') g = 1;
+      else for (const i of all) g += countTargets(this.data.get(i).labelMask ?? null, 1);
+      normalizer = Math.max(1, g) / this.dist.worldSize;
     }
     const zMult = c.softmax_auxiliary_loss ? c.auxiliary_loss_multiplier : 0;
-    return { lr, maxNorm, ids, labelMask, B, T, mb, normalizer, zMult };
+    return { lr, maxNorm, ids, labelMask, documentIds, B, T, mb, normalizer, targets, zMult };
   }
 
   /** OLMo's per-step metric names from the step's reduced values. */
@@ -217,7 +233,8 @@ export class Trainer implements TrainerView {
     // amp_bf16: refresh the bf16 compute copies from the master weights (after the last optimizer
     // step, a checkpoint restore, or any other update)
     if (this.autocast) (this.model as unknown as { refreshComputeCopies?: () => void }).refreshComputeCopies?.();
-    const { lr, maxNorm, ids, labelMask, B, T, mb, normalizer, zMult } = this.beginStep();
+    if (this.config.finetune.mode === 'dpo') return this.dpoTrainStep(null);
+    const { lr, maxNorm, ids, labelMask, documentIds, B, T, mb, normalizer, targets, zMult } = this.beginStep();
     const zm = this.model as unknown as { zeroGrad?: () => void };
     if (typeof zm.zeroGrad === 'function') zm.zeroGrad();
     else for (const p of this.params) p.param.zeroGrad();
@@ -225,13 +242,15 @@ export class Trainer implements TrainerView {
     for (let s = 0; s < B; s += mb) {
       const n = Math.min(mb, B - s);
       withAutocast(this.autocast, () => tidy(() => {
-        const out = microbatchLoss(this.model, ids.subarray(s * T, (s + n) * T), n, T, { normalizer, zLossMultiplier: zMult, labelMask: labelMask ? labelMask.subarray(s * T, (s + n) * T) : null, activationCheckpointing: this.config.activation_checkpointing, fused: this.config.fused_loss === true });
+        const out = microbatchLoss(this.model, ids.subarray(s * T, (s + n) * T), n, T, { normalizer, zLossMultiplier: zMult, labelMask: labelMask ? labelMask.subarray(s * T, (s + n) * T) : null, documentIds: documentIds ? documentIds.subarray(s * T, (s + n) * T) : null, activationCheckpointing: this.config.activation_checkpointing, fused: this.config.fused_loss === true });
         ceSum += out.ceSum; zSum += out.zSum;
         const total: Tensor = out.zLoss ? add(out.ceLoss, out.zLoss) : out.ceLoss;
         total.backward();
       }));
     }
-    const ce = ceSum / normalizer;
+    // 'sum' reports the loss (the plain sum) and the per-token mean as CrossEntropyLoss
+    const perToken = this.config.loss_normalization === 'sum' ? Math.max(1, targets) : normalizer;
+    const ce = ceSum / perToken;
     if (!Number.isFinite(ce)) throw new NonFiniteError(this.step, 'train/CrossEntropyLoss');
     let norm: number;
     const ps = this.params.map((p) => p.param);
@@ -239,12 +258,15 @@ export class Trainer implements TrainerView {
     else norm = Math.sqrt(sumSquares(ps.map((p) => p.grad).filter((g): g is Tensor => !!g)));
     if (!Number.isFinite(norm)) throw new NonFiniteError(this.step, 'optim/total_grad_norm');
     this.optimizer.step();
-    return this.stepMetrics(ce, norm, lr, zMult > 0 ? zSum / normalizer : null);
+    const m = this.stepMetrics(ce, norm, lr, zMult > 0 ? zSum / perToken : null);
+    if (this.config.loss_normalization === 'sum') m['train/LossSum'] = ceSum;
+    return m;
   }
 
   /** trainStep under FSDP: device batch = this rank's slice, loss per device batch, grads averaged over ranks. */
   private trainStepSharded(dist: DistContext): Metrics {
-    const { lr, maxNorm, ids, labelMask, B, T, mb, normalizer, zMult } = this.beginStep();
+    if (this.config.finetune.mode === 'dpo') return this.dpoTrainStep(dist);
+    const { lr, maxNorm, ids, labelMask, documentIds, B, T, mb, normalizer, targets, zMult } = this.beginStep();
     const comm0 = dist.commTotals();
     dist.zeroGrad();
     let ceSum = 0, zSum = 0;
@@ -252,23 +274,85 @@ export class Trainer implements TrainerView {
       const n = Math.min(mb, B - s);
       // backward inside the autocast too: FSDP recomputes each unit's forward during backward
       withAutocast(this.autocast, () => tidy(() => {
-        const out = dist.microbatch(this.model as ShardableModel, ids.subarray(s * T, (s + n) * T), n, T, { normalizer, zLossMultiplier: zMult, labelMask: labelMask ? labelMask.subarray(s * T, (s + n) * T) : null });
+        const out = dist.microbatch(this.model as ShardableModel, ids.subarray(s * T, (s + n) * T), n, T, { normalizer, zLossMultiplier: zMult, labelMask: labelMask ? labelMask.subarray(s * T, (s + n) * T) : null, documentIds: documentIds ? documentIds.subarray(s * T, (s + n) * T) : null });
         ceSum += out.ceSum; zSum += out.zSum;
         out.loss.backward();
         dist.fsdp.sync();  // the last unit's reduce-scatter may still be in flight (FSDP overlap)
       }));
     }
-    const [gCe, gZ, gN] = dist.allReduceF64([ceSum, zSum, normalizer]);
-    const ce = gCe! / gN!;
+    const sumLoss = this.config.loss_normalization === 'sum';
+    const [gCe, gZ, gN] = dist.allReduceF64([ceSum, zSum, sumLoss ? targets : normalizer]);
+    const ce = gCe! / Math.max(1, gN!);
     if (!Number.isFinite(ce)) throw new NonFiniteError(this.step, 'train/CrossEntropyLoss');
     const norm = dist.clipGradNorm(maxNorm);
     if (!Number.isFinite(norm)) throw new NonFiniteError(this.step, 'optim/total_grad_norm');
     this.optimizer.step();
     if (process.env.OLMO_TEST_KILL_RANK === String(dist.rank) && process.env.OLMO_TEST_KILL_AT_STEP === String(this.step)) process.kill(process.pid, 'SIGKILL'); // test hook: one rank dies
     const m = this.stepMetrics(ce, norm, lr, zMult > 0 ? gZ! / gN! : null);
+    if (sumLoss) m['train/LossSum'] = gCe!;
     const comm1 = dist.commTotals();
     m['dist/comm_seconds'] = comm1.seconds - comm0.seconds;
     m['dist/comm_bytes'] = comm1.bytes - comm0.bytes;
+    return m;
+  }
+
+  /** DPO reference log-probs (finetune.mode dpo): computed from the initial model before step 1, restored from checkpoints. */
+  dpoReference: DpoReferenceState | null = null;
+
+  private ensureDpoReference(): DpoReferenceState {
+    if (!this.dpoReference) {
+      const d = this.data as FinetuneData;
+      this.log(`[olmo] dpo: reference log-probs of ${d.numInstances} pairs (once; kept in checkpoints)`);
+      this.dpoReference = dpoReference(this.model as never, d.pairs!, d.seqLen, d.padId, this.config.device_train_microbatch_size);
+    }
+    return this.dpoReference;
+  }
+
+  /**
+   * One DPO optimizer step (finetune.mode dpo; see finetune-dpo.ts): the device batch of pairs in
+   * microbatches, the surrogate loss backward, gradient norm / clipping / optimizer as pretraining.
+   * Metrics: train/DPOLoss, rewards/*, logps/* (means over the global batch's pairs) and
+   * train/CrossEntropyLoss = the policy's mean per-token NLL of the chosen responses.
+   */
+  private dpoTrainStep(dist: DistContext | null): Metrics {
+    const c = this.config, d = this.data as FinetuneData;
+    const ref = this.ensureDpoReference();
+    this.step++;
+    this.tokens += this.tokensPerStep;
+    const lr = this.scheduler.getLr(c.optimizer.learning_rate, this.schedCurrent, this.schedMax);
+    this.optimizer.setLr(lr);
+    const maxNorm = this.scheduler.getMaxGradNorm(c.max_grad_norm, this.schedCurrent);
+    const all = this.data.batchIndices(this.step - 1, c.global_train_batch_size);
+    const idx = dist ? dist.deviceIndices(all) : all;
+    if (dist) dist.zeroGrad();
+    else {
+      const zm = this.model as unknown as { zeroGrad?: () => void };
+      if (typeof zm.zeroGrad === 'function') zm.zeroGrad(); else for (const p of this.params) p.param.zeroGrad();
+    }
+    const keys = ['loss', 'rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected', 'chosen_nll', 'chosen_tokens'] as const;
+    const acc = new Array<number>(keys.length).fill(0);
+    const mb = c.device_train_microbatch_size;
+    for (let s = 0; s < idx.length; s += mb) {
+      const part = Array.from(idx.subarray(s, s + mb));
+      withAutocast(this.autocast, () => tidy(() => {
+        const out = dpoMicrobatch(this.model as never, part.map((i) => d.pairs![i]!), { chosen: part.map((i) => ref.chosen[i]!), rejected: part.map((i) => ref.rejected[i]!) },
+          { T: d.seqLen, padId: d.padId, beta: c.finetune.beta, lossType: c.finetune.dpo_loss_type, share: part.length / idx.length, fsdp: dist !== null });
+        out.loss.backward();
+        keys.forEach((k, j) => { acc[j]! += out.sums[k]; });
+      }));
+    }
+    const tot = dist ? dist.allReduceF64(acc) : acc;
+    const B = all.length;
+    const m: Metrics = {};
+    const loss = tot[0]! / B;
+    if (!Number.isFinite(loss)) throw new NonFiniteError(this.step, 'train/DPOLoss');
+    const ps = this.params.map((p) => p.param);
+    const norm = dist ? dist.clipGradNorm(maxNorm) : maxNorm !== null ? clipGradNorm(ps, maxNorm).totalNorm : Math.sqrt(sumSquares(ps.map((p) => p.grad).filter((g): g is Tensor => !!g)));
+    if (!Number.isFinite(norm)) throw new NonFiniteError(this.step, 'optim/total_grad_norm');
+    this.optimizer.step();
+    Object.assign(m, this.stepMetrics(tot[7]! / Math.max(1, tot[8]!), norm, lr, null));
+    m['train/DPOLoss'] = loss;
+    keys.slice(1, 7).forEach((k, j) => { m[k] = tot[j + 1]! / B; });
     return m;
   }
 
@@ -336,6 +420,7 @@ export class Trainer implements TrainerView {
       data: { step: this.step, seed, epoch: this.config.epoch ?? 0, order_hash: this.data.orderHash, num_instances: this.data.numInstances },
       callbacks, config: JSON.parse(JSON.stringify(this.config)), config_yaml: configToYAML(this.config),
       tokenizer_hash: this.tokenizerHash, data_order_hash: this.data.orderHash, code_version: CODE_VERSION, time: new Date().toISOString(),
+      ...(this.dpoReference ? { dpo_reference: this.dpoReference } : {}),
     };
   }
 
@@ -379,6 +464,8 @@ export class Trainer implements TrainerView {
         loadIntoTargets(src, targets, this.optimizer, this.config.reset_optimizer_state);
       } finally { src.close(); }
     } else this.restoreUnshardedWeights(dir);
+    // DPO: the reference is the initial model, gone once trained: restore its cached log-probs
+    if (this.config.finetune.mode === 'dpo' && s.dpo_reference) this.dpoReference = s.dpo_reference;
     if (!this.config.reset_trainer_state) {
       this.step = s.step;
       this.tokens = s.tokens;

@@ -1,6 +1,7 @@
 /** Config: OLMo key names, YAML overrides, CONFIG_INVALID with the key path. */
 import { describe, expect, it } from 'vitest';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { checkPrecision, ConfigError, loadAdaptConfig, loadConfig, maxStepsOf, parseOverrides, resolveConfig, requireData } from '../src/index.js';
 
@@ -54,12 +55,23 @@ describe('config', () => {
     expect(maxStepsOf({ ...c, max_duration: '2ep' }, 10)).toBe(5);
   });
   it('every preset in configs/ loads and validates (training presets with loadConfig, adapt-*.yaml with loadAdaptConfig)', () => {
-    let n = 0, adapt = 0;
+    let n = 0, adapt = 0, finetune = 0;
+    // fine-tuning presets read init_from's config.json when resolved: point them at a minimal HF folder
+    const hf = mkdtempSync(join(tmpdir(), 'olmo-preset-hf-'));
+    writeFileSync(join(hf, 'config.json'), JSON.stringify({ model_type: 'olmo2', hidden_size: 32, num_attention_heads: 4, num_hidden_layers: 2, intermediate_size: 64, vocab_size: 320, eos_token_id: 1 }));
+    writeFileSync(join(hf, 'tokenizer.json'), '{}');
     for (const f of readdirSync(configsDir).filter((x) => x.endsWith('.yaml'))) {
-      if (f.startsWith('adapt-')) { loadAdaptConfig(join(configsDir, f), ['--data.paths=[chat.jsonl]']); adapt++; } else { loadConfig(join(configsDir, f)); n++; } // adapt data comes from the command line, as each file's header says
+      if (f.startsWith('adapt-')) { loadAdaptConfig(join(configsDir, f), ['--data.paths=[chat.jsonl]']); adapt++; } // adapt data comes from the command line, as each file's header says
+      else if (/^(sft|dpo)-/.test(f)) {
+        const c = loadConfig(join(configsDir, f), ['--data.paths=[chat.jsonl]', `--finetune.init_from=${hf}`]);
+        expect([c.finetune.mode, c.model.d_model, c.model.layer_norm_type]).toEqual([f.slice(0, 3), 32, 'rms']);
+        finetune++;
+      } else { loadConfig(join(configsDir, f)); n++; }
     }
+    rmSync(hf, { recursive: true, force: true });
     expect(n).toBeGreaterThan(0);
     expect(adapt).toBe(2);
+    expect(finetune).toBe(2);
   });
 });
 
