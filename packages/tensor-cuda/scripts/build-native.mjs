@@ -28,6 +28,20 @@ const args = [cmakeJs, 'build', '-d', sourceDir, '-O', path.join(pkgDir, 'build'
 // variable set (e.g. OLMO_NO_CUDA=1 while iterating) must not silently stick to later builds.
 args.push(`--CDOLMO_PORTABLE=${process.env.OLMO_PORTABLE === '1' ? 'ON' : 'OFF'}`);
 args.push(`--CDOLMO_ENABLE_CUDA=${process.env.OLMO_NO_CUDA === '1' ? 'OFF' : 'ON'}`);
+// cmake-js 'build' configures only a fresh folder: in an existing one the -D options above are
+// ignored. So when CMakeCache.txt holds other values (a folder last built with OLMO_NO_CUDA=1),
+// reconfigure it in place first; otherwise a normal build would silently stay CPU-only.
+const wanted = { OLMO_PORTABLE: process.env.OLMO_PORTABLE === '1' ? 'ON' : 'OFF', OLMO_ENABLE_CUDA: process.env.OLMO_NO_CUDA === '1' ? 'OFF' : 'ON' };
+const cachePath = path.join(pkgDir, 'build', 'CMakeCache.txt');
+if (existsSync(cachePath)) {
+  const cache = (await import('node:fs')).readFileSync(cachePath, 'utf8');
+  const stale = Object.entries(wanted).filter(([k, v]) => !new RegExp(`^${k}:[A-Z]+=${v}$`, 'm').test(cache));
+  if (stale.length > 0) {
+    console.log(`[olmo] reconfiguring the existing build folder (${stale.map(([k, v]) => `${k}=${v}`).join(', ')})`);
+    const rc = spawnSync('cmake', [...Object.entries(wanted).map(([k, v]) => `-D${k}=${v}`), '.'], { cwd: path.join(pkgDir, 'build'), stdio: 'inherit' });
+    if (rc.status !== 0) process.exit(rc.status ?? 1);
+  }
+}
 console.log(`[olmo] building the native addon from ${sourceDir} (cmake-js, ${jobs} jobs)`);
 // Serialise concurrent builds of the same build folder (parallel test runs, workspace scripts):
 // two ninja processes in one build tree corrupt each other's state.
