@@ -338,6 +338,7 @@ export class Trainer implements TrainerView {
         const out = dpoMicrobatch(this.model as never, part.map((i) => d.pairs![i]!), { chosen: part.map((i) => ref.chosen[i]!), rejected: part.map((i) => ref.rejected[i]!) },
           { T: d.seqLen, padId: d.padId, beta: c.finetune.beta, lossType: c.finetune.dpo_loss_type, share: part.length / idx.length, fsdp: dist !== null });
         out.loss.backward();
+        if (dist) dist.fsdp.sync();  // the last unit's reduce-scatter may still be in flight (FSDP overlap)
         keys.forEach((k, j) => { acc[j]! += out.sums[k]; });
       }));
     }
