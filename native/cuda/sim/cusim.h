@@ -131,6 +131,8 @@ enum cudaMemcpyKind { cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpy
 enum cudaDeviceAttr { cudaDevAttrMultiProcessorCount, cudaDevAttrComputeCapabilityMajor };
 enum cudaFuncAttribute { cudaFuncAttributeMaxDynamicSharedMemorySize };
 struct cudaDeviceProp { char name[256]; };
+// Streams exist only as a type (gemm_lt.cu passes the default stream to cuBLASLt, which never loads here).
+using cudaStream_t = struct CUstream_st*;
 inline const char* cudaGetErrorString(cudaError_t) { return "sim error"; }
 inline cudaError_t cudaGetLastError() { return cudaSuccess; }
 inline cudaError_t cudaSetDevice(int) { return cudaSuccess; }
