@@ -3,8 +3,8 @@
 // Run-time ISA selection. The build may use -march=native, but the kernels here carry their own
 // target attributes and are only called when cpuid says the CPU has those features, so this file
 // works the same in an OLMO_PORTABLE build. Paths (best first):
-//   bf16: avx512bf16 (vdpbf16ps on x split into bf16 hi + lo parts, so x keeps ~16 mantissa bits),
-//         avx512 (u16 -> u32 << 16 -> fma), avx2 (same, 8 lanes), scalar.
+//   bf16: avx512 (u16 -> u32 << 16 -> fma; also on AVX512-BF16 CPUs, see row_dot), avx2 (same,
+//         8 lanes), scalar — x stays float32 on every path.
 //   q8_0 (default, as llama.cpp): x quantized per 32-block to int8 (d = amax/127 as f16), int8 dot
 //         products (avx512vnni vpdpbusd, or avx2 maddubs on |x| and sign(x)·w), one f32 multiply
 //         per block; with OLMO_Q8_ACT=f32: dequantize in registers (int8 -> f32, fma with the
@@ -145,7 +145,6 @@ static float dot_q8q8_scalar(const BlockQ8_0* w, const BlockQ8_0* xq, int64_t K)
 
 #define OLMO_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define OLMO_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")))
-#define OLMO_AVX512BF16 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512bf16")))
 #define OLMO_AVX512VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
 OLMO_AVX2 static inline float hsum256(__m256 v) {
@@ -274,35 +273,6 @@ OLMO_AVX512 static float dot_q8_avx512(const BlockQ8_0* w, const float* x, int64
   return _mm512_reduce_add_ps(acc);
 }
 
-// x split as bf16 hi + lo (x ≈ hi + lo to ~2^-16 relative), so vdpbf16ps keeps float-like
-// activations while the weights stay bf16: two dot-product instructions per 32 weights.
-OLMO_AVX512BF16 static void split_bf16(uint16_t* hi, uint16_t* lo, const float* x, int64_t K) {
-  for (int64_t k = 0; k < K; ++k) {
-    hi[k] = f32_to_bf16(x[k]);
-    lo[k] = f32_to_bf16(x[k] - bf16_to_f32(hi[k]));
-  }
-}
-
-OLMO_AVX512BF16 static float dot_bf16_dp(const uint16_t* w, const uint16_t* hi, const uint16_t* lo, const float* x, int64_t K) {
-  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  int64_t k = 0;
-  for (; k + 64 <= K; k += 64) {
-    const __m512bh w0 = (__m512bh)_mm512_loadu_si512(w + k), w1 = (__m512bh)_mm512_loadu_si512(w + k + 32);
-    a0 = _mm512_dpbf16_ps(a0, w0, (__m512bh)_mm512_loadu_si512(hi + k));
-    a1 = _mm512_dpbf16_ps(a1, w0, (__m512bh)_mm512_loadu_si512(lo + k));
-    a2 = _mm512_dpbf16_ps(a2, w1, (__m512bh)_mm512_loadu_si512(hi + k + 32));
-    a3 = _mm512_dpbf16_ps(a3, w1, (__m512bh)_mm512_loadu_si512(lo + k + 32));
-  }
-  for (; k + 32 <= K; k += 32) {
-    const __m512bh w0 = (__m512bh)_mm512_loadu_si512(w + k);
-    a0 = _mm512_dpbf16_ps(a0, w0, (__m512bh)_mm512_loadu_si512(hi + k));
-    a1 = _mm512_dpbf16_ps(a1, w0, (__m512bh)_mm512_loadu_si512(lo + k));
-  }
-  float acc = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-  for (; k < K; ++k) acc += bf16_to_f32(w[k]) * x[k];
-  return acc;
-}
-
 OLMO_AVX512VNNI static float dot_q8q8_vnni(const BlockQ8_0* w, const BlockQ8_0* xq, int64_t K) {
   __m256 acc = _mm256_setzero_ps();
   for (int64_t b = 0; b < K / 32; ++b) {
@@ -321,7 +291,6 @@ OLMO_AVX512VNNI static float dot_q8q8_vnni(const BlockQ8_0* w, const BlockQ8_0* 
 
 // Per-call activation forms some kernels need (computed once, shared by all rows and weights).
 struct ActForms {
-  std::vector<uint16_t> hi, lo;   // bf16 split of x (avx512bf16)
   std::vector<BlockQ8_0> q8;      // x quantized per block (OLMO_Q8_ACT=q8)
 };
 
@@ -338,8 +307,11 @@ static float row_dot(const WeightRef& w, int64_t r, const float* x, int64_t K, c
   if (w.fmt == WeightFormat::BF16) {
     const uint16_t* row = static_cast<const uint16_t*>(w.data) + r * K;
 #ifdef OLMO_X86
-    if (c.isa == Isa::Avx512Bf16) return dot_bf16_dp(row, act.hi.data(), act.lo.data(), x, K);
-    if (c.isa == Isa::Avx512) return dot_bf16_avx512(row, x, K);
+    // AVX512-BF16 CPUs take the convert + FMA kernel too: vdpbf16ps needs x in bf16 (an x split
+    // into hi + lo keeps ~16 of its 24 bits and took two dot instructions), and on Zen 5 the
+    // convert + FMA path measured faster at decode shapes (bench/ops/lowplinear.mjs, 2048x512:
+    // 0.068 vs 0.079 ms; 2048x8192: 0.770 vs 0.866 ms) while keeping x exact.
+    if (c.isa >= Isa::Avx512) return dot_bf16_avx512(row, x, K);
     if (c.isa == Isa::Avx2) return dot_bf16_avx2(row, x, K);
 #endif
     return dot_bf16_scalar(row, x, K);
@@ -359,15 +331,8 @@ static float row_dot(const WeightRef& w, int64_t r, const float* x, int64_t K, c
   return dot_q8_scalar(row, x, K);
 }
 
-static void prepare_act(ActForms& act, const float* x, int64_t K, bool any_bf16, bool any_q8) {
+static void prepare_act(ActForms& act, const float* x, int64_t K, bool any_q8) {
   const IsaChoice& c = isa();
-#ifdef OLMO_X86
-  if (any_bf16 && c.isa == Isa::Avx512Bf16) {
-    act.hi.resize(size_t(K));
-    act.lo.resize(size_t(K));
-    split_bf16(act.hi.data(), act.lo.data(), x, K);
-  }
-#endif
   if (any_q8 && c.q8act) {
     act.q8.resize(size_t(K / 32));
     quantize_act(act.q8.data(), x, K);
@@ -377,17 +342,16 @@ static void prepare_act(ActForms& act, const float* x, int64_t K, bool any_bf16,
 // M == 1: all rows of all weights form one parallel loop (the fused call's point: one team).
 static void gemv(const float* x, int64_t K, const WeightRef* ws, int nw) {
   ActForms act;
-  bool any_bf16 = false, any_q8 = false;
+  bool any_q8 = false;
   int64_t total = 0;
   std::vector<int64_t> start(size_t(nw) + 1, 0);
   for (int i = 0; i < nw; ++i) {
-    any_bf16 |= ws[i].fmt == WeightFormat::BF16;
     any_q8 |= ws[i].fmt == WeightFormat::Q8_0;
     start[size_t(i)] = total;
     total += ws[i].n;
   }
   start[size_t(nw)] = total;
-  prepare_act(act, x, K, any_bf16, any_q8);
+  prepare_act(act, x, K, any_q8);
 #pragma omp parallel for if (total * K >= kParallelMin) schedule(static)
   for (int64_t g = 0; g < total; ++g) {
     int i = 0;
@@ -444,17 +408,16 @@ constexpr int64_t kSmallM = 16;
 
 static void small_batch(const float* x, int64_t M, int64_t K, const WeightRef* ws, int nw) {
   std::vector<ActForms> acts(static_cast<size_t>(M));
-  bool any_bf16 = false, any_q8 = false;
+  bool any_q8 = false;
   int64_t total = 0;
   std::vector<int64_t> start(size_t(nw) + 1, 0);
   for (int i = 0; i < nw; ++i) {
-    any_bf16 |= ws[i].fmt == WeightFormat::BF16;
     any_q8 |= ws[i].fmt == WeightFormat::Q8_0;
     start[size_t(i)] = total;
     total += ws[i].n;
   }
   start[size_t(nw)] = total;
-  for (int64_t m = 0; m < M; ++m) prepare_act(acts[size_t(m)], x + m * K, K, any_bf16, any_q8);
+  for (int64_t m = 0; m < M; ++m) prepare_act(acts[size_t(m)], x + m * K, K, any_q8);
 #pragma omp parallel for if (total * K >= kParallelMin) schedule(static)
   for (int64_t g = 0; g < total; ++g) {
     int i = 0;

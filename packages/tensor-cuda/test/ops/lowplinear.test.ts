@@ -80,7 +80,7 @@ describe('lowplinear', () => {
           const x = randomArray(M * K, gen);
           const y = lowpLinear(tensor(x, { shape: [M, K] }), w);
           expect(y.shape).toEqual([M, N]);
-          // avx512bf16 keeps x to ~2^-16 (bf16 hi + lo); the other paths are float32 FMAs.
+          // every path widens the bf16 weights and FMAs them with float32 x.
           expectClose(y.toFloat32Array(), refLinear(x, vals, M, N, K), 1e-5, `${name} M=${M} N=${N} K=${K}`);
         }
       });
