@@ -135,6 +135,9 @@ export class DistContext {
 
   /** Global L2 norm over all shards (pre-clip) and, when maxNorm is set, clipping. */
   clipGradNorm(maxNorm: number | null): number {
+    // the first reader of the shard gradients after backward: complete the reduce-scatter FSDP's
+    // overlap may have left in flight, so no training loop has to remember to
+    this.fsdp.sync();
     const grads = this.pieces.map((p) => p.param.grad!).filter(Boolean);
     const local = grads.length ? sumSquares(grads) : 0;
     const [sq] = this.allReduceF64([local]);

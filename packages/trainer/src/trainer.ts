@@ -277,7 +277,6 @@ export class Trainer implements TrainerView {
         const out = dist.microbatch(this.model as ShardableModel, ids.subarray(s * T, (s + n) * T), n, T, { normalizer, zLossMultiplier: zMult, labelMask: labelMask ? labelMask.subarray(s * T, (s + n) * T) : null, documentIds: documentIds ? documentIds.subarray(s * T, (s + n) * T) : null });
         ceSum += out.ceSum; zSum += out.zSum;
         out.loss.backward();
-        dist.fsdp.sync();  // the last unit's reduce-scatter may still be in flight (FSDP overlap)
       }));
     }
     const sumLoss = this.config.loss_normalization === 'sum';
@@ -338,7 +337,6 @@ export class Trainer implements TrainerView {
         const out = dpoMicrobatch(this.model as never, part.map((i) => d.pairs![i]!), { chosen: part.map((i) => ref.chosen[i]!), rejected: part.map((i) => ref.rejected[i]!) },
           { T: d.seqLen, padId: d.padId, beta: c.finetune.beta, lossType: c.finetune.dpo_loss_type, share: part.length / idx.length, fsdp: dist !== null });
         out.loss.backward();
-        if (dist) dist.fsdp.sync();  // the last unit's reduce-scatter may still be in flight (FSDP overlap)
         keys.forEach((k, j) => { acc[j]! += out.sums[k]; });
       }));
     }

@@ -22,7 +22,7 @@
  *   backward: likewise for the unit that preceded it in the forward pass, and a unit's gradient
  *             reduce-scatter is left in flight while the next (earlier) unit recomputes and
  *             backpropagates; it is completed (avg scaling, add into the shard gradient) after that
- *             unit's compute, or by sync() (the trainer calls it after every backward; zeroGrad,
+ *             unit's compute, or by sync() (the trainer's clipGradNorm calls it before reading gradients; zeroGrad,
  *             pieces, fullParam and memoryReport call it too).
  * Memory bound: one prefetch slot and one pending reduce-scatter. A prefetch is issued only when the
  * slot is empty and only for a unit not currently gathered; a gather that does not match the slot
