@@ -85,6 +85,16 @@ int main(int argc, char** argv) {
     cpu::swiglu_fwd_f32(a.data(), g.data(), u.data(), n); cuda::swiglu_fwd_f32(0, b.data(), g.data(), u.data(), n); cmp("swiglu fwd", b, a);
     cpu::swiglu_bwd_f32(a.data(), a2.data(), d.data(), g.data(), u.data(), n); cuda::swiglu_bwd_f32(0, b.data(), b2.data(), d.data(), g.data(), u.data(), n);
     cmp("swiglu dgate", b, a); cmp("swiglu dup", b2, a2);
+    // bf16 gate/up (amp_bf16 activation storage): CUDA vs CPU, and CPU vs the f32 kernel on the rounded values (exact)
+    std::vector<uint16_t> gh(n), uh(n); V gr(n), ur(n), c(n), c2(n);
+    for (size_t i = 0; i < n; ++i) { gh[i] = f32_to_bf16(g[i]); uh[i] = f32_to_bf16(u[i]); gr[i] = bf16_to_f32(gh[i]); ur[i] = bf16_to_f32(uh[i]); }
+    cpu::swiglu_fwd_bf16in(a.data(), gh.data(), uh.data(), n); cuda::swiglu_fwd_bf16in(0, b.data(), gh.data(), uh.data(), n);
+    cpu::swiglu_fwd_f32(c.data(), gr.data(), ur.data(), n); cmp("swiglu fwd bf16 in", b, a); cmp("swiglu fwd bf16 in = f32 on rounded (cpu)", a, c, 0);
+    cpu::swiglu_bwd_bf16in(a.data(), a2.data(), d.data(), gh.data(), uh.data(), n); cuda::swiglu_bwd_bf16in(0, b.data(), b2.data(), d.data(), gh.data(), uh.data(), n);
+    cpu::swiglu_bwd_f32(c.data(), c2.data(), d.data(), gr.data(), ur.data(), n);
+    cmp("swiglu dgate bf16 in", b, a); cmp("swiglu dup bf16 in", b2, a2);
+    cmp("swiglu dgate bf16 in = f32 on rounded (cpu)", a, c, 0); cmp("swiglu dup bf16 in = f32 on rounded (cpu)", a2, c2, 0);
+    cuda::swiglu_bwd_bf16in(0, nullptr, b2.data(), d.data(), gh.data(), uh.data(), n); cmp("swiglu dup only bf16 in", b2, a2);
   }
   if (want("rope")) for (auto [B, T, NH, HS, theta, off] : std::vector<std::tuple<int,int,int,int,float,int>>{std::make_tuple(2, 13, 3, 16, 10000.f, 5), std::make_tuple(1, 300, 2, 128, 500000.f, 1000)}) {
     size_t n = size_t(B) * T * NH * HS; V x = rnd(n), a(n), b(n);

@@ -21,7 +21,7 @@
 import { mkdir, rename, writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  FlatBuffer, Generator, QTensor, Tensor, add, castInto, checkpoint, copyInto, dequantize, linearCrossEntropy, deviceIndex, fillInPlace, isLowpWeight, linear, lowpLinearMulti, noGrad, tensor, tidy, isGradEnabled,
+  FlatBuffer, Generator, QTensor, Tensor, add, castInto, checkpoint, copyInto, dequantize, linearCrossEntropy, deviceIndex, fillInPlace, isLowpWeight, linear, lowpLinearMulti, noGrad, tensor, tidy, isGradEnabled, autocastDtype, storeBf16,
   type Device,
 } from '@olmo/tensor-cuda';
 import { OLMoConfig, countParameters, flopsPerToken, headDim, parameterSpecs, validateConfig, type ParamSpec } from './config.js';
@@ -526,7 +526,14 @@ export class OLMo {
       // float32 weights among them (a float32 embedding as tied head, mapped float32 weights)
       return ws.map((w) => (isLowpWeight(w) ? lowpLinearMulti(x, [w])[0]! : linear(x, w as Tensor)));
     }
-    return names.map((n) => linear(x, this.p(n), this.computeCopy(n)));
+    // amp_bf16 activation storage: the linears reading x share one bf16 copy of it (GEMM operand and
+    // saved-for-backward input), instead of one each; skipped for a no-grad CPU pass (the kernel rounds while packing).
+    const xBf16 = names.length > 1 && autocastDtype() === 'bfloat16' && (isGradEnabled() || x.deviceIndex >= 0) ? storeBf16(x) : null;
+    try {
+      return names.map((n) => linear(x, this.p(n), this.computeCopy(n), xBf16));
+    } finally {
+      xBf16?.dispose();
+    }
   }
 
   /** docStart / positions tensors [B, T] for ForwardOptions.documentIds (null without). */

@@ -4,7 +4,10 @@
  * batches: per-step loss, pre-clip grad norm and final parameters within the golden README's
  * float32 tolerance (1e-4 relative). The reference is first checked against the golden float64
  * trace with rounding off, and the bf16 run must differ from the fp32 trace by more than the
- * tolerance (so the test can tell the recipes apart). Both CPU GEMM paths are covered.
+ * tolerance (so the test can tell the recipes apart). Both CPU GEMM paths are covered. The recipe
+ * includes bf16 activation storage (attention q/k/v and SwiGLU gate/up rounded to bf16 where they
+ * are stored; amp-reference.ts `store`), and the one-step check tells it from the previous recipe
+ * without that storage.
  */
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -106,6 +109,7 @@ describe.skipIf(!dirs.length)('precision: amp_bf16 on CPU vs a float64 reference
         const ids = g.batches[0]!, B = ids.length, T = ids[0]!.length;
         const ref = refLossAndGrads(cfg, loadParams(dir), ids, 'bf16');
         const fp32 = refLossAndGrads(cfg, loadParams(dir), ids, 'none');
+        const gemmOnly = refLossAndGrads(cfg, loadParams(dir), ids, 'gemm-only');
         const names = [...ref.grads.keys()];
         if (isa === 'avx2') process.env.OLMO_CPU_GEMM_BF16 = 'avx2';
         try {
@@ -120,10 +124,16 @@ describe.skipIf(!dirs.length)('precision: amp_bf16 on CPU vs a float64 reference
           const got = new Map(model.namedParameters().map(([n, p]) => [n, p.grad!.toFloat32Array()] as const));
           model.dispose();
           expect(Math.abs(loss - ref.loss) / ref.loss).toBeLessThan(1e-4);
-          expect(Math.abs(fp32.loss - ref.loss) / ref.loss).toBeGreaterThan(1e-4);
+          // The loss alone no longer tells the recipes apart on every fixture: with bf16 activation
+          // storage the clip fixture's recipe loss lands 5.3e-5 from fp32's (was > 1e-4). So: fp32's
+          // loss must be several times farther from the recipe than ours (measured 7x..3000x), and
+          // the gradients, which separate clearly, must tell fp32 AND the previous recipe (bf16 GEMM
+          // operands, float32 activation storage: 8.4e-3..1e-2 away) from the recipe.
+          expect(Math.abs(fp32.loss - ref.loss)).toBeGreaterThan(4 * Math.abs(loss - ref.loss));
           const refFlat = flatGrads(ref.grads, names);
           expect(relErr(flatGrads(got, names), refFlat)).toBeLessThan(GRAD_TOL);
           expect(relErr(flatGrads(fp32.grads, names), refFlat)).toBeGreaterThan(GRAD_TOL);
+          expect(relErr(flatGrads(gemmOnly.grads, names), refFlat)).toBeGreaterThan(GRAD_TOL);
         } finally {
           delete process.env.OLMO_CPU_GEMM_BF16;
         }

@@ -4,8 +4,11 @@
  *   - every linear layer (q/k/v/o, gate/up/down, LM head) computes bf16(x) · bf16(W)ᵀ, and its
  *     backward bf16(g) · bf16(W) and bf16(g)ᵀ · bf16(x) — operands rounded to bfloat16 (nearest
  *     even), products and sums exact (float64 here, float32 accumulation in the implementation);
- *   - everything else (embedding, norms, RoPE, clamp, attention and its softmax, SwiGLU, residual
- *     adds, cross-entropy, grad-norm clipping, AdamW with float32 master weights) unrounded.
+ *   - bf16 activation storage: the inputs of attention (q and k after RoPE, v) and of SwiGLU (gate,
+ *     up) are rounded to bfloat16 where they enter the op; the op computes forward and backward
+ *     from the rounded values, and the gradient passes the rounding unchanged (as a cast's does);
+ *   - everything else (embedding, norms, RoPE, clamp, the attention and SwiGLU arithmetic, softmax,
+ *     residual adds, cross-entropy, grad-norm clipping, AdamW with float32 master weights) unrounded.
  * With `round: false` it is plain OLMo in float64, which must reproduce the golden fixtures — the
  * check that this reference itself is right.
  * Architectures: OLMo-1 (non-parametric LayerNorm pre-norm, clip_qkv, tied/untied) and OLMo-2
@@ -42,7 +45,8 @@ class Val {
 class Tape {
   private fns: Array<() => void> = [];
   /** round: the GEMM-operand rounding (bf16 or identity); arith: storage rounding of every value and gradient (identity = float64, Math.fround = float32). */
-  constructor(readonly round: (x: number) => number, readonly arith: (x: number) => number, readonly gradRound: (x: number) => number = round) {}
+  constructor(readonly round: (x: number) => number, readonly arith: (x: number) => number, readonly gradRound: (x: number) => number = round,
+    readonly storeRound: (x: number) => number = round) {}
   /** Registers y's backward; y's value is stored in `arith` precision, and so is its gradient once complete. */
   push(y: Val, fn: () => void) {
     const a = this.arith;
@@ -77,6 +81,13 @@ class Tape {
         gw[n * K + k] += s;
       }
     });
+    return y;
+  }
+
+  /** bf16 activation storage: y = round(x) (the recipe's bf16 rounding); dy passes to x unchanged. */
+  store(x: Val): Val {
+    const y = new Val(x.d.map(this.storeRound));
+    this.push(y, () => { const gx = x.grad(); y.g!.forEach((g, i) => { gx[i] += g; }); });
     return y;
   }
 
@@ -242,16 +253,17 @@ export const bf16Round = (x: number) => bf16BitsToF32(f32ToBf16Bits(x));
 /** Loss and gradients (by HF name) of one batch. */
 /**
  * round: 'bf16' = the recipe; 'none' = plain OLMo; 'forward-only' = a deliberately wrong variant
- * (backward GEMMs without rounding the incoming gradient) that tests use to show they can tell.
+ * (backward GEMMs without rounding the incoming gradient) that tests use to show they can tell;
+ * 'gemm-only' = the previous recipe (GEMM operands rounded, activations stored in float32).
  * float32Arithmetic: store every value and gradient in float32 — the same math with float32
  * rounding noise, to measure how far float32 arithmetic alone moves the recipe (bf16 rounding
  * decisions flip when a value moves across a rounding boundary).
  */
-export type RoundMode = 'none' | 'bf16' | 'forward-only';
+export type RoundMode = 'none' | 'bf16' | 'forward-only' | 'gemm-only';
 
 export function refLossAndGrads(cfg: RefConfig, params: Params, ids: number[][], round: RoundMode, float32Arithmetic = false): { loss: number; grads: Params } {
   const id = (x: number) => x;
-  const tape = new Tape(round === 'none' ? id : bf16Round, float32Arithmetic ? Math.fround : id, round === 'bf16' ? bf16Round : id);
+  const tape = new Tape(round === 'none' ? id : bf16Round, float32Arithmetic ? Math.fround : id, round === 'bf16' || round === 'gemm-only' ? bf16Round : id, round === 'gemm-only' ? id : undefined);
   const B = ids.length, T = ids[0]!.length, R = B * T, { C, I, NH, NKV, V } = cfg, HS = C / NH;
   const P = new Map<string, Val>([...params].map(([n, d]) => [n, new Val(d)]));
   const p = (n: string) => { const v = P.get(n); if (!v) throw new Error(`reference: missing parameter ${n}`); return v; };
@@ -268,14 +280,14 @@ export function refLossAndGrads(cfg: RefConfig, params: Params, ids: number[][],
       k = tape.norm(k, NKV * HS, cfg.eps, true, w('self_attn.k_norm.weight'));
     }
     const q4 = tape.rope(q, B, T, NH, HS, cfg.theta), k4 = tape.rope(k, B, T, NKV, HS, cfg.theta);
-    const att = tape.attention(q4, k4, v, B, T, NH, NKV, HS);
+    const att = tape.attention(tape.store(q4), tape.store(k4), tape.store(v), B, T, NH, NKV, HS);
     let o = tape.linear(att, w('self_attn.o_proj.weight'), R, C, C);
     if (cfg.olmo2) o = tape.norm(o, C, cfg.eps, true, w('post_attention_layernorm.weight'));
     const h = tape.add(x, o);
     const m = cfg.olmo2 ? h : tape.norm(h, C, cfg.eps, false, null);
     const g = tape.linear(m, w('mlp.gate_proj.weight'), R, C, I);
     const u = tape.linear(m, w('mlp.up_proj.weight'), R, C, I);
-    let d = tape.linear(tape.swiglu(g, u), w('mlp.down_proj.weight'), R, I, C);
+    let d = tape.linear(tape.swiglu(tape.store(g), tape.store(u)), w('mlp.down_proj.weight'), R, I, C);
     if (cfg.olmo2) d = tape.norm(d, C, cfg.eps, true, w('post_feedforward_layernorm.weight'));
     x = tape.add(h, d);
   }

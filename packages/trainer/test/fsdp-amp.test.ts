@@ -8,11 +8,13 @@
  * normalises its loss by its own token count, so the gradient fed to the bf16 GEMMs is scaled by
  * W relative to W = 1; for W = 3 that scale is not a power of two and moves bf16 rounding
  * decisions, which the recipe's discontinuity (see amp-bf16.test.ts) turns into ~1e-4..1e-3
- * differences after 20 Adam steps (measured: W=2 9e-5, W=3 3.2e-4, pure vs mixed 1.5e-4); the bound
- * is 1e-3. Limitation: on this random-token preset amp_bf16 moves the loss trace only ~7e-5 from
- * fp32 and the grad norms ~1e-2 — no more than sharding does (W=2 vs W=1 grad norms: 1.1e-2) — so
- * this test does NOT show that the bf16 GEMMs run under FSDP; amp-bf16.test.ts shows the
- * single-process path does, and trainStepSharded wraps forward + backward in the same withAutocast.
+ * differences after 20 Adam steps (measured: W=2 9e-5, W=3 3.2e-4, pure vs mixed 1.5e-4; with bf16
+ * activation storage W=2 1.7e-4, W=3 3.4e-4, pure vs mixed 2.6e-4); the bound is 1e-3.
+ * Limitation: on this random-token preset amp_bf16 moves the loss trace only ~2.5e-4 from fp32
+ * (~7e-5 before bf16 activation storage) and the grad norms ~3e-2 — not far above what sharding
+ * does (W=2 vs W=1 grad norms: 0.7e-2..1.1e-2) — so this test does NOT show that the bf16 GEMMs run
+ * under FSDP; amp-bf16.test.ts shows the single-process path does, and trainStepSharded wraps
+ * forward + backward in the same withAutocast.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';

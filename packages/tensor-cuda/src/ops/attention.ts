@@ -12,7 +12,9 @@
  * the query heads of each kv group).
  * Under withAutocast('bfloat16') on CUDA (sm_80+, HS 64 or 128) forward and backward run the
  * tensor-core flash kernels (native/cuda/attention_bf16.cu: bf16 operands, fp32 accumulation and
- * softmax; OLMO_CUDA_FLASH_BF16=0 disables them); the CPU kernel stays fp32.
+ * softmax; OLMO_CUDA_FLASH_BF16=0 disables them); the CPU kernel stays fp32. On both devices q, k
+ * and v are first rounded to bf16 and saved for backward in bf16 (bf16 activation storage, see
+ * bf16storage.ts); the kernels compute in float32 from those values.
  */
 import { needsGrad, record } from '../autograd.js';
 import { autocastDtype } from '../autocast.js';
@@ -20,6 +22,7 @@ import { call } from '../native.js';
 import { Tensor } from '../tensor.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import { contig } from './views.js';
+import { storeBf16, widenF32 } from './bf16storage.js';
 import { expectDtype, expectRank, fmt, sameDevice } from './util.js';
 
 export interface AttentionOptions {
@@ -57,9 +60,13 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   }
   const dsc = ds ? contig(ds) : null;
   const dsArgs = () => (dsc ? [dsc.buf, dsc.byteOffset] : [null, 0]);
-  const qc = contig(q), kc = contig(k), vc = contig(v);
   // captured now: backward uses the forward's precision even when it runs outside the autocast
   const bf16 = autocastDtype() === 'bfloat16';
+  // bf16 activation storage (bf16storage.ts): under autocast q, k, v are rounded to bf16 once, here;
+  // forward and backward compute in float32 from those values and the node saves the bf16 copies.
+  // The kernels read float32, so they get widened copies for the duration of the call.
+  const stored = bf16 ? [q, k, v].map(storeBf16) : null;
+  const [qc, kc, vc] = stored ? stored.map(widenF32) as [Tensor, Tensor, Tensor] : [contig(q), contig(k), contig(v)];
   try {
     const out = Tensor.allocate(q.shape, 'float32', dev, false);
     const lse = Tensor.allocate([B, NH, T], 'float32', dev, false);
@@ -72,7 +79,9 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
       throw e;
     }
     if (needsGrad(q, k, v)) {
-      record(out, 'attention', [q, k, v], dsc ? [qc, kc, vc, out, lse, dsc] : [qc, kc, vc, out, lse], (g, [sq, sk, sv, so, sl, sd]) => {
+      const saveQkv = stored ?? [qc, kc, vc];
+      record(out, 'attention', [q, k, v], dsc ? [...saveQkv, out, lse, dsc] : [...saveQkv, out, lse], (g, [savedQ, savedK, savedV, so, sl, sd]) => {
+        const [sq, sk, sv] = stored ? [savedQ!, savedK!, savedV!].map(widenF32) : [savedQ, savedK, savedV];
         const dq = Tensor.allocate(q.shape, 'float32', dev, false);
         const dk = Tensor.allocate(k.shape, 'float32', dev, false);
         const dv = Tensor.allocate(k.shape, 'float32', dev, false);
@@ -87,6 +96,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
           throw e;
         } finally {
           if (gc !== g) gc.dispose();
+          if (stored) for (const t of [sq, sk, sv]) t!.dispose();
         }
         const keepOrDrop = (t: Tensor, want: boolean) => {
           if (want) return t;
@@ -103,5 +113,6 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
     if (kc !== k) kc.dispose();
     if (vc !== v) vc.dispose();
     if (dsc && dsc !== ds) dsc.dispose();
+    if (stored) for (const t of stored) t.dispose();
   }
 }

@@ -20,3 +20,4 @@ export * from './quantize.js';
 export * from './documents.js';
 export * from './text-taggers.js';
 export * from './fasttext.js';
+export * from './bf16storage.js';

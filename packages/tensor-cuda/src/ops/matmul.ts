@@ -5,7 +5,8 @@
  *   linear(x, w): x [..., K] @ w[N, K]^T -> [..., N] — the layer form with HF weight layout.
  * Backward: dA = dC @ B^T, dB = A^T @ dC (batched; reduced over the batch when b is shared).
  * Under withAutocast('bfloat16') (autocast.ts) the forward and backward GEMMs of the op round
- * their operands to bf16 and accumulate in float32 (native gemmBf16); results stay float32.
+ * their operands to bf16 and accumulate in float32 (native gemmBf16); results stay float32, and
+ * the activation operand is saved for backward as its bf16 copy (bf16storage.ts).
  */
 import { needsGrad, record } from '../autograd.js';
 import { call } from '../native.js';
@@ -17,6 +18,7 @@ import { autocastDtype } from '../autocast.js';
 import { DTYPE_CODE } from '../dtype.js';
 import { to } from './views.js';
 import { isLowpWeight, lowpLinear } from './lowplinear.js';
+import { storeBf16 } from './bf16storage.js';
 import type { QTensor } from '../qtensor.js';
 
 export interface MatmulOptions {
@@ -28,6 +30,12 @@ export interface MatmulOptions {
    * Gradients still flow to b (the float32 master). Ignored outside autocast.
    */
   computeB?: Tensor | null;
+  /**
+   * A bfloat16 copy of a (same shape, contiguous; see storeBf16) to use as the GEMM operand and to
+   * save for backward under withAutocast('bfloat16'), so several linears reading one activation
+   * (q/k/v, gate/up) share one bf16 copy instead of making one each. Ignored outside autocast.
+   */
+  computeA?: Tensor | null;
 }
 
 export interface GemmOptions {
@@ -102,9 +110,19 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   if (useCopy && (opts.computeB!.dtype !== 'bfloat16' || fmt(opts.computeB!.shape) !== fmt(b.shape) || !opts.computeB!.isContiguous)) {
     throw new ShapeError(`matmul: computeB must be a contiguous bfloat16 tensor of b's shape ${fmt(b.shape)}`);
   }
-  const ac = contig(a), bc = useCopy ? opts.computeB!.share() : contig(b);
   // captured now: the backward GEMMs use the forward's precision even when backward() runs outside the autocast
   const precision = autocastDtype() === 'bfloat16' ? 'bf16' : 'float32';
+  // bf16 activation storage (bf16storage.ts): an activation operand is rounded to bf16 once, the
+  // forward GEMM reads that copy and the node saves it instead of the float32 tensor (the backward
+  // rounds it to bf16 anyway, so the numerics are unchanged). Parameters (leaves that require grad)
+  // are not copied: they live anyway. Skipped for a no-grad CPU GEMM, whose kernel rounds while packing.
+  const storeAsBf16 = (t: Tensor) => precision === 'bf16' && t.dtype === 'float32' && (needsGrad(a, b) || dev >= 0) && !(t.requiresGrad && !t.gradFn);
+  const givenA = precision === 'bf16' && opts.computeA ? opts.computeA : null;
+  if (givenA && (givenA.dtype !== 'bfloat16' || fmt(givenA.shape) !== fmt(a.shape) || !givenA.isContiguous)) {
+    throw new ShapeError(`matmul: computeA must be a contiguous bfloat16 tensor of a's shape ${fmt(a.shape)}`, 'make it with storeBf16(a)');
+  }
+  const ac = givenA ? givenA.share() : storeAsBf16(a) ? storeBf16(a) : contig(a);
+  const bc = useCopy ? opts.computeB!.share() : storeAsBf16(b) ? storeBf16(b) : contig(b);
   try {
     const out = Tensor.allocate(outShape, 'float32', dev, false);
     gemmInto(out, ac, bc, { transA: ta, transB: tb, precision });
@@ -148,16 +166,19 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
 /**
  * x [..., K] @ w[N, K]^T -> [..., N]: a linear layer with HF weight layout, as one GEMM. A bfloat16
  * or q8_0 (QTensor) weight goes to lowpLinear (inference only, see ops/lowplinear.ts); wBf16 is the
- * amp_bf16 compute copy of a float32 weight (see MatmulOptions.computeB).
+ * amp_bf16 compute copy of a float32 weight (see MatmulOptions.computeB); xBf16 a shared bf16
+ * copy of x (see MatmulOptions.computeA).
  */
-export function linear(x: Tensor, w: Tensor | QTensor, wBf16: Tensor | null = null): Tensor {
+export function linear(x: Tensor, w: Tensor | QTensor, wBf16: Tensor | null = null, xBf16: Tensor | null = null): Tensor {
   if (w instanceof Tensor ? w.dtype === 'bfloat16' : isLowpWeight(w)) return lowpLinear(x, w);
   w = w as Tensor;
   if (w.ndim !== 2) throw new ShapeError(`linear: weight must be 2-D [out, in], got ${fmt(w.shape)}`);
   if (x.shape[x.ndim - 1] !== w.shape[1]) throw new ShapeError(`linear: input features ${x.shape[x.ndim - 1]} != weight in-features ${w.shape[1]} (${fmt(x.shape)} vs ${fmt(w.shape)})`);
   const lead = x.shape.slice(0, -1);
   const x2 = x.ndim === 2 ? x : x.reshape([shapeSize(lead), w.shape[1]!]);
-  const y2 = matmul(x2, w, { transB: true, computeB: wBf16 });
+  const xb2 = xBf16 && x.ndim !== 2 ? xBf16.reshape([shapeSize(lead), w.shape[1]!]) : xBf16;
+  const y2 = matmul(x2, w, { transB: true, computeB: wBf16, computeA: xb2 });
+  if (xb2 && xb2 !== xBf16) xb2.dispose();
   if (x2 === x) return y2;
   x2.dispose();
   const y = y2.reshape([...lead, w.shape[0]!]);
