@@ -11,7 +11,9 @@
 #   1 build      the addon with the CUDA kernels (cmake + nvcc, sm_90), Node headers from .device/napi
 #   2 parity     CUDA vs CPU, every op forward + backward, the tensor-core kernels (our mma.sync bf16
 #                GEMM forced with OLMO_CUDA_GEMM_BF16=mma; flash attention amp_bf16 HS 64/128, GQA,
-#                documents), whole fp32 / amp_bf16 / checkpointed steps (bench/gpu-train/parity.mjs)
+#                documents; bf16-stored q/k/v read directly), amp_bf16's bf16 activation storage (swiglu
+#                bf16 kernels, fp32-kernel attention on widened q/k/v, forward memory saving = the
+#                predicted bytes), whole fp32 / amp_bf16 / checkpointed steps (bench/gpu-train/parity.mjs)
 #   2b lt-overlap  cuBLASLt bf16 GEMMs (OLMO_CUDA_GEMM=lt|cublas|tiled: parity on the linear layouts, bf16
 #                output, TFLOP/s at an OLMo-1B shape) and FSDP over NCCL at W=1 with overlap on vs off
 #                (bit-identical, prefetch stats, s/pass) (bench/gpu-train/lt-overlap.mjs)

@@ -98,9 +98,66 @@ static Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// amp_bf16 with bf16-stored q/k/v: the tensor-core kernels read them directly. Returns false, having
+// done nothing, where those kernels do not apply (CPU, HS other than 64/128, pre-sm_80, disabled by
+// OLMO_CUDA_FLASH_BF16=0, a build without CUDA): the caller then widens q/k/v and runs the fp32 path.
+// attentionForwardBf16In(q, off, k, off, v, off, out, off, lse, off, B, T, Tk, NH, NKV, HS, scale, causal, docStart|null, off) -> bool
+static Napi::Value AttentionForwardBf16In(const Napi::CallbackInfo& info) {
+  Dims d = dims(info, 10);
+  float scale = float(arg_f64(info, 16));
+  bool causal = arg_bool(info, 17);
+  const int64_t nq = d.B * d.T * d.NH * d.HS, nk = d.B * d.Tk * d.NKV * d.HS;
+  int d0, d1, d2, d3, d4;
+  const uint16_t* q = arg_ptr<uint16_t>(info, 0, nq, &d0);
+  const uint16_t* k = arg_ptr<uint16_t>(info, 2, nk, &d1);
+  const uint16_t* v = arg_ptr<uint16_t>(info, 4, nk, &d2);
+  float* out = arg_ptr<float>(info, 6, nq, &d3);
+  float* lse = arg_ptr<float>(info, 8, d.B * d.NH * d.T, &d4);
+  int dev = same_device({d0, d1, d2, d3, d4});
+  const int32_t* ds = doc_starts(info, 18, d, causal, dev);
+  bool ran = false;
+#ifdef OLMO_WITH_CUDA
+  if (dev >= 0) ran = cuda::attention_fwd_bf16in(dev, q, k, v, out, lse, d.B, d.T, d.Tk, d.NH, d.NKV, d.HS, scale, causal, ds);
+#else
+  (void)q; (void)k; (void)v; (void)out; (void)lse; (void)ds; (void)scale;
+#endif
+  return Napi::Boolean::New(info.Env(), ran);
+}
+
+// attentionBackwardBf16In(q, off, k, off, v, off, out, off, lse, off, dout, off, dq, off, dk, off, dv, off,
+//                         B, T, Tk, NH, NKV, HS, scale, causal, docStart|null, off) -> bool (see above)
+static Napi::Value AttentionBackwardBf16In(const Napi::CallbackInfo& info) {
+  Dims d = dims(info, 18);
+  float scale = float(arg_f64(info, 24));
+  bool causal = arg_bool(info, 25);
+  const int64_t nq = d.B * d.T * d.NH * d.HS, nk = d.B * d.Tk * d.NKV * d.HS;
+  int ds[9];
+  const uint16_t* q = arg_ptr<uint16_t>(info, 0, nq, &ds[0]);
+  const uint16_t* k = arg_ptr<uint16_t>(info, 2, nk, &ds[1]);
+  const uint16_t* v = arg_ptr<uint16_t>(info, 4, nk, &ds[2]);
+  const float* out = arg_ptr<float>(info, 6, nq, &ds[3]);
+  const float* lse = arg_ptr<float>(info, 8, d.B * d.NH * d.T, &ds[4]);
+  const float* dout = arg_ptr<float>(info, 10, nq, &ds[5]);
+  float* dq = arg_ptr<float>(info, 12, nq, &ds[6]);
+  float* dk = arg_ptr<float>(info, 14, nk, &ds[7]);
+  float* dv = arg_ptr<float>(info, 16, nk, &ds[8]);
+  int dev = same_device({ds[0], ds[1], ds[2], ds[3], ds[4], ds[5], ds[6], ds[7], ds[8]});
+  const int32_t* starts = doc_starts(info, 26, d, causal, dev);
+  bool ran = false;
+#ifdef OLMO_WITH_CUDA
+  if (dev >= 0)
+    ran = cuda::attention_bwd_bf16in(dev, q, k, v, out, lse, dout, dq, dk, dv, d.B, d.T, d.Tk, d.NH, d.NKV, d.HS, scale, causal, starts);
+#else
+  (void)q; (void)k; (void)v; (void)out; (void)lse; (void)dout; (void)dq; (void)dk; (void)dv; (void)starts; (void)scale;
+#endif
+  return Napi::Boolean::New(info.Env(), ran);
+}
+
 OLMO_REGISTER(attention) {
   def(env, exports, "attentionForward", AttentionForward);
   def(env, exports, "attentionBackward", AttentionBackward);
+  def(env, exports, "attentionForwardBf16In", AttentionForwardBf16In);
+  def(env, exports, "attentionBackwardBf16In", AttentionBackwardBf16In);
 }
 
 }  // namespace olmo::addon

@@ -38,13 +38,17 @@ namespace {
 constexpr int TB = 64, NTH = 128;  // tile rows (queries or keys), threads
 using bf16 = __nv_bfloat16;
 
-// fp32 rows (row r at src + r * rs, r < nrows) -> bf16 tile [TB][D + 8], zero-filled past nrows.
-template <int D>
-__device__ void load_tile(bf16* dst, const float* __restrict__ src, int64_t rs, int nrows) {
+__device__ __forceinline__ bf16 to_bf16(float x) { return __float2bfloat16_rn(x); }
+__device__ __forceinline__ bf16 to_bf16(bf16 x) { return x; }
+
+// fp32 or bf16 rows (row r at src + r * rs, r < nrows) -> bf16 tile [TB][D + 8], zero-filled past
+// nrows. fp32 rows are rounded here; bf16 rows (amp_bf16 activation storage) are copied as they are.
+template <int D, class In>
+__device__ void load_tile(bf16* dst, const In* __restrict__ src, int64_t rs, int nrows) {
   constexpr int P = D + 8;
   for (int idx = threadIdx.x; idx < TB * D; idx += NTH) {
     const int r = idx / D, d = idx % D;
-    dst[r * P + d] = __float2bfloat16_rn(r < nrows ? src[r * rs + d] : 0.f);
+    dst[r * P + d] = r < nrows ? to_bf16(src[r * rs + d]) : to_bf16(0.f);
   }
 }
 
@@ -118,9 +122,9 @@ __device__ int first_key_tile(const int* __restrict__ ds, int64_t b, int Tk, int
 }
 
 // ---------------------------------------------------------------------------------------------
-template <int D>
-__global__ void __launch_bounds__(NTH) attn_bf16_fwd_k(const float* __restrict__ q, const float* __restrict__ k,
-                                                       const float* __restrict__ v, float* __restrict__ out,
+template <int D, class In>
+__global__ void __launch_bounds__(NTH) attn_bf16_fwd_k(const In* __restrict__ q, const In* __restrict__ k,
+                                                       const In* __restrict__ v, float* __restrict__ out,
                                                        float* __restrict__ lse, int T, int Tk, int NH, int NKV, float scale,
                                                        bool causal, const int* __restrict__ doc_start) {
   constexpr int P = D + 8;
@@ -221,9 +225,9 @@ __global__ void __launch_bounds__(NTH) attn_bf16_drow_k(const float* __restrict_
   if (lane == 0) Dbuf[idx] = acc;  // idx = (b * NH + h) * T + i
 }
 
-template <int D>
-__global__ void __launch_bounds__(NTH) attn_bf16_dq_k(const float* __restrict__ q, const float* __restrict__ k,
-                                                      const float* __restrict__ v, const float* __restrict__ lse,
+template <int D, class In>
+__global__ void __launch_bounds__(NTH) attn_bf16_dq_k(const In* __restrict__ q, const In* __restrict__ k,
+                                                      const In* __restrict__ v, const float* __restrict__ lse,
                                                       const float* __restrict__ dout, const float* __restrict__ Dbuf,
                                                       float* __restrict__ dq, int T, int Tk, int NH, int NKV, float scale,
                                                       bool causal, const int* __restrict__ doc_start) {
@@ -287,9 +291,9 @@ __global__ void __launch_bounds__(NTH) attn_bf16_dq_k(const float* __restrict__ 
   }
 }
 
-template <int D>
-__global__ void __launch_bounds__(NTH) attn_bf16_dkdv_k(const float* __restrict__ q, const float* __restrict__ k,
-                                                        const float* __restrict__ v, const float* __restrict__ lse,
+template <int D, class In>
+__global__ void __launch_bounds__(NTH) attn_bf16_dkdv_k(const In* __restrict__ q, const In* __restrict__ k,
+                                                        const In* __restrict__ v, const float* __restrict__ lse,
                                                         const float* __restrict__ dout, const float* __restrict__ Dbuf,
                                                         float* __restrict__ dk, float* __restrict__ dv, int T, int Tk, int NH,
                                                         int NKV, float scale, bool causal, const int* __restrict__ doc_start) {
@@ -368,27 +372,27 @@ void set_smem(K kernel, size_t bytes, const char* what) {
   OLMO_CHECK(e == cudaSuccess, "CUDA_ERROR", what << ": " << bytes << " bytes of shared memory: " << cudaGetErrorString(e), "");
 }
 
-template <int D>
-void fwd(const float* q, const float* k, const float* v, float* out, float* lse, int B, int T, int Tk, int NH, int NKV, float scale,
+template <int D, class In>
+void fwd(const In* q, const In* k, const In* v, float* out, float* lse, int B, int T, int Tk, int NH, int NKV, float scale,
          bool causal, const int* doc_start) {
   const size_t sm = tiles_smem(D, 3);
-  set_smem(attn_bf16_fwd_k<D>, sm, "attention_fwd_bf16");
-  attn_bf16_fwd_k<D><<<dim3((T + TB - 1) / TB, NH, B), NTH, sm>>>(q, k, v, out, lse, T, Tk, NH, NKV, scale, causal, doc_start);
+  set_smem(attn_bf16_fwd_k<D, In>, sm, "attention_fwd_bf16");
+  attn_bf16_fwd_k<D, In><<<dim3((T + TB - 1) / TB, NH, B), NTH, sm>>>(q, k, v, out, lse, T, Tk, NH, NKV, scale, causal, doc_start);
   OLMO_CUDA_LAUNCH_CHECK("attention_fwd_bf16");
 }
 
-template <int D>
-void bwd(const float* q, const float* k, const float* v, const float* out, const float* lse, const float* dout, float* dq, float* dk,
+template <int D, class In>
+void bwd(const In* q, const In* k, const In* v, const float* out, const float* lse, const float* dout, float* dq, float* dk,
          float* dv, float* Dbuf, int B, int T, int Tk, int NH, int NKV, float scale, bool causal, const int* doc_start) {
   const int64_t rows = int64_t(B) * NH * T;
   attn_bf16_drow_k<D><<<unsigned((rows + NTH / 32 - 1) / (NTH / 32)), NTH>>>(out, dout, Dbuf, rows, T, NH);
   OLMO_CUDA_LAUNCH_CHECK("attention_bwd_bf16 (D)");
   const size_t s1 = tiles_smem(D, 4), s2 = tiles_smem(D, 4) + 3 * sizeof(float) * TB;
-  set_smem(attn_bf16_dq_k<D>, s1, "attention_bwd_bf16 (dq)");
-  set_smem(attn_bf16_dkdv_k<D>, s2, "attention_bwd_bf16 (dk/dv)");
-  attn_bf16_dq_k<D><<<dim3((T + TB - 1) / TB, NH, B), NTH, s1>>>(q, k, v, lse, dout, Dbuf, dq, T, Tk, NH, NKV, scale, causal, doc_start);
+  set_smem(attn_bf16_dq_k<D, In>, s1, "attention_bwd_bf16 (dq)");
+  set_smem(attn_bf16_dkdv_k<D, In>, s2, "attention_bwd_bf16 (dk/dv)");
+  attn_bf16_dq_k<D, In><<<dim3((T + TB - 1) / TB, NH, B), NTH, s1>>>(q, k, v, lse, dout, Dbuf, dq, T, Tk, NH, NKV, scale, causal, doc_start);
   OLMO_CUDA_LAUNCH_CHECK("attention_bwd_bf16 (dq)");
-  attn_bf16_dkdv_k<D><<<dim3((Tk + TB - 1) / TB, NKV, B), NTH, s2>>>(q, k, v, lse, dout, Dbuf, dk, dv, T, Tk, NH, NKV, scale, causal,
+  attn_bf16_dkdv_k<D, In><<<dim3((Tk + TB - 1) / TB, NKV, B), NTH, s2>>>(q, k, v, lse, dout, Dbuf, dk, dv, T, Tk, NH, NKV, scale, causal,
                                                                      doc_start);
   OLMO_CUDA_LAUNCH_CHECK("attention_bwd_bf16 (dk/dv)");
 }
@@ -399,8 +403,10 @@ static bool attention_bf16_enabled() {
   return !(e && e[0] == '0');
 }
 
-bool attention_fwd_bf16(int dev, const float* q, const float* k, const float* v, float* out, float* lse, int64_t B, int64_t T,
-                        int64_t Tk, int64_t NH, int64_t NKV, int64_t HS, float scale, bool causal, const int32_t* doc_start) {
+namespace {
+template <class In>
+bool fwd_entry(int dev, const In* q, const In* k, const In* v, float* out, float* lse, int64_t B, int64_t T,
+               int64_t Tk, int64_t NH, int64_t NKV, int64_t HS, float scale, bool causal, const int32_t* doc_start) {
   if ((HS != 64 && HS != 128) || !attention_bf16_enabled()) return false;
   if (!has_mma(dev)) return false;
   if (B <= 0 || T <= 0 || NH <= 0) return true;
@@ -414,9 +420,10 @@ bool attention_fwd_bf16(int dev, const float* q, const float* k, const float* v,
   return true;
 }
 
-bool attention_bwd_bf16(int dev, const float* q, const float* k, const float* v, const float* out, const float* lse, const float* dout,
-                        float* dq, float* dk, float* dv, int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t NKV, int64_t HS,
-                        float scale, bool causal, const int32_t* doc_start) {
+template <class In>
+bool bwd_entry(int dev, const In* q, const In* k, const In* v, const float* out, const float* lse, const float* dout,
+               float* dq, float* dk, float* dv, int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t NKV, int64_t HS,
+               float scale, bool causal, const int32_t* doc_start) {
   if ((HS != 64 && HS != 128) || !attention_bf16_enabled()) return false;
   if (!has_mma(dev)) return false;
   if (B <= 0 || NH <= 0 || Tk <= 0) return true;
@@ -435,6 +442,30 @@ bool attention_bwd_bf16(int dev, const float* q, const float* k, const float* v,
   if (HS == 64) bwd<64>(q, k, v, out, lse, dout, dq, dk, dv, Dbuf, int(B), int(T), int(Tk), int(NH), int(NKV), scale, causal, doc_start);
   else bwd<128>(q, k, v, out, lse, dout, dq, dk, dv, Dbuf, int(B), int(T), int(Tk), int(NH), int(NKV), scale, causal, doc_start);
   return true;
+}
+
+const bf16* as_bf16(const uint16_t* p) { return reinterpret_cast<const bf16*>(p); }
+}  // namespace
+
+bool attention_fwd_bf16(int dev, const float* q, const float* k, const float* v, float* out, float* lse, int64_t B, int64_t T,
+                        int64_t Tk, int64_t NH, int64_t NKV, int64_t HS, float scale, bool causal, const int32_t* doc_start) {
+  return fwd_entry(dev, q, k, v, out, lse, B, T, Tk, NH, NKV, HS, scale, causal, doc_start);
+}
+bool attention_fwd_bf16in(int dev, const uint16_t* q, const uint16_t* k, const uint16_t* v, float* out, float* lse, int64_t B,
+                          int64_t T, int64_t Tk, int64_t NH, int64_t NKV, int64_t HS, float scale, bool causal,
+                          const int32_t* doc_start) {
+  return fwd_entry(dev, as_bf16(q), as_bf16(k), as_bf16(v), out, lse, B, T, Tk, NH, NKV, HS, scale, causal, doc_start);
+}
+bool attention_bwd_bf16(int dev, const float* q, const float* k, const float* v, const float* out, const float* lse, const float* dout,
+                        float* dq, float* dk, float* dv, int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t NKV, int64_t HS,
+                        float scale, bool causal, const int32_t* doc_start) {
+  return bwd_entry(dev, q, k, v, out, lse, dout, dq, dk, dv, B, T, Tk, NH, NKV, HS, scale, causal, doc_start);
+}
+bool attention_bwd_bf16in(int dev, const uint16_t* q, const uint16_t* k, const uint16_t* v, const float* out, const float* lse,
+                          const float* dout, float* dq, float* dk, float* dv, int64_t B, int64_t T, int64_t Tk, int64_t NH,
+                          int64_t NKV, int64_t HS, float scale, bool causal, const int32_t* doc_start) {
+  return bwd_entry(dev, as_bf16(q), as_bf16(k), as_bf16(v), out, lse, dout, dq, dk, dv, B, T, Tk, NH, NKV, HS, scale, causal,
+                   doc_start);
 }
 
 }  // namespace olmo::cuda

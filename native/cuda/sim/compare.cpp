@@ -253,6 +253,14 @@ int main(int argc, char** argv) {
       }
       cmp(std::string("flash bf16 out") + tag, ob, oa, 3e-3); cmp(std::string("flash bf16 lse") + tag, lb, la, 1e-6);
       cmp(std::string("flash bf16 out vs unrounded fp32") + tag, ob, ou, 6e-3);
+      // bf16-stored q/k/v (amp_bf16 activation storage): tiles copied, not rounded -> bit-identical
+      auto bits = [](const V& x) { std::vector<uint16_t> h(x.size()); for (size_t i = 0; i < x.size(); ++i) h[i] = f32_to_bf16(x[i]); return h; };
+      const std::vector<uint16_t> qh = bits(q), kh = bits(k), vh = bits(v);
+      V oc(nq), lc(nl);
+      if (!cuda::attention_fwd_bf16in(0, qh.data(), kh.data(), vh.data(), oc.data(), lc.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, c.causal, dsp)) {
+        std::printf("FAIL flash fwd bf16 in%s: not launched\n", tag); ++fails; continue;
+      }
+      cmp(std::string("flash bf16-stored q/k/v out = fp32 in") + tag, oc, ob, 0); cmp(std::string("flash bf16-stored q/k/v lse = fp32 in") + tag, lc, lb, 0);
       if (!want("flashbwd")) continue;
       V dqa(nq), dqb(nq), dka(nk), dkb(nk), dva(nk), dvb(nk);
       cpu::attention_bwd_f32(qr.data(), kr.data(), vr.data(), oa.data(), la.data(), dr.data(), dqa.data(), dka.data(), dva.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, c.causal, dsp);
@@ -260,6 +268,12 @@ int main(int argc, char** argv) {
         std::printf("FAIL flash bwd%s: not launched\n", tag); ++fails; continue;
       }
       cmp(std::string("flash bf16 dq") + tag, dqb, dqa, 3e-3); cmp(std::string("flash bf16 dk") + tag, dkb, dka, 3e-3); cmp(std::string("flash bf16 dv") + tag, dvb, dva, 3e-3);
+      V dqc(nq), dkc(nk), dvc(nk);
+      if (!cuda::attention_bwd_bf16in(0, qh.data(), kh.data(), vh.data(), oa.data(), la.data(), d.data(), dqc.data(), dkc.data(), dvc.data(), c.B, c.T, c.Tk, c.NH, c.NKV, c.HS, sc, c.causal, dsp)) {
+        std::printf("FAIL flash bwd bf16 in%s: not launched\n", tag); ++fails; continue;
+      }
+      cmp(std::string("flash bf16-stored q/k/v dq = fp32 in") + tag, dqc, dqb, 0); cmp(std::string("flash bf16-stored q/k/v dk = fp32 in") + tag, dkc, dkb, 0);
+      cmp(std::string("flash bf16-stored q/k/v dv = fp32 in") + tag, dvc, dvb, 0);
     }
   }
   if (want("adamw")) { // adamw

@@ -45,4 +45,13 @@ bool attention_bwd_bf16(int dev, const float* q, const float* k, const float* v,
                         const float* dout, float* dq, float* dk, float* dv,
                         int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t NKV, int64_t HS,
                         float scale, bool causal, const int32_t* doc_start = nullptr);
+// The same with q, k, v stored as bfloat16 bits (amp_bf16 activation storage): tiles are copied
+// instead of rounded, so the results equal attention_*_bf16 on float32 inputs holding those values.
+bool attention_fwd_bf16in(int dev, const uint16_t* q, const uint16_t* k, const uint16_t* v, float* out, float* lse,
+                          int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t NKV, int64_t HS,
+                          float scale, bool causal, const int32_t* doc_start = nullptr);
+bool attention_bwd_bf16in(int dev, const uint16_t* q, const uint16_t* k, const uint16_t* v, const float* out, const float* lse,
+                          const float* dout, float* dq, float* dk, float* dv,
+                          int64_t B, int64_t T, int64_t Tk, int64_t NH, int64_t NKV, int64_t HS,
+                          float scale, bool causal, const int32_t* doc_start = nullptr);
 }  // namespace olmo::cuda

@@ -14,7 +14,8 @@
  * tensor-core flash kernels (native/cuda/attention_bf16.cu: bf16 operands, fp32 accumulation and
  * softmax; OLMO_CUDA_FLASH_BF16=0 disables them); the CPU kernel stays fp32. On both devices q, k
  * and v are first rounded to bf16 and saved for backward in bf16 (bf16 activation storage, see
- * bf16storage.ts); the kernels compute in float32 from those values.
+ * bf16storage.ts); the kernels compute in float32 from those values (the flash kernels read the
+ * bf16 tensors directly: native attention_*_bf16in; the others get widened copies).
  */
 import { needsGrad, record } from '../autograd.js';
 import { autocastDtype } from '../autocast.js';
@@ -64,39 +65,39 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const bf16 = autocastDtype() === 'bfloat16';
   // bf16 activation storage (bf16storage.ts): under autocast q, k, v are rounded to bf16 once, here;
   // forward and backward compute in float32 from those values and the node saves the bf16 copies.
-  // The kernels read float32, so they get widened copies for the duration of the call.
-  const stored = bf16 ? [q, k, v].map(storeBf16) : null;
-  const [qc, kc, vc] = stored ? stored.map(widenF32) as [Tensor, Tensor, Tensor] : [contig(q), contig(k), contig(v)];
+  // The tensor-core kernels (CUDA, HS 64/128) read them directly; the CPU and fp32 CUDA kernels get
+  // widened float32 copies for the duration of the call.
+  const inputs = [q, k, v];
+  const qkv = bf16 ? inputs.map(storeBf16) : inputs.map(contig);
+  const dims = [B, T, Tk, NH, NKV, HS, scale, causal];
   try {
     const out = Tensor.allocate(q.shape, 'float32', dev, false);
     const lse = Tensor.allocate([B, NH, T], 'float32', dev, false);
     try {
-      call((n) => n.attentionForward(qc.buf, qc.byteOffset, kc.buf, kc.byteOffset, vc.buf, vc.byteOffset,
-        out.buf, out.byteOffset, lse.buf, lse.byteOffset, B, T, Tk, NH, NKV, HS, scale, causal, ...dsArgs(), bf16));
+      const outArgs = [out.buf, out.byteOffset, lse.buf, lse.byteOffset, ...dims, ...dsArgs()];
+      const direct = bf16 && dev >= 0 && call((n) => n.attentionForwardBf16In(...bufs(qkv), ...outArgs) as boolean);
+      if (!direct) withF32(qkv, (xs) => call((n) => n.attentionForward(...bufs(xs), ...outArgs, bf16)));
     } catch (e) {
       out.dispose();
       lse.dispose();
       throw e;
     }
     if (needsGrad(q, k, v)) {
-      const saveQkv = stored ?? [qc, kc, vc];
-      record(out, 'attention', [q, k, v], dsc ? [...saveQkv, out, lse, dsc] : [...saveQkv, out, lse], (g, [savedQ, savedK, savedV, so, sl, sd]) => {
-        const [sq, sk, sv] = stored ? [savedQ!, savedK!, savedV!].map(widenF32) : [savedQ, savedK, savedV];
+      record(out, 'attention', [q, k, v], dsc ? [...qkv, out, lse, dsc] : [...qkv, out, lse], (g, [sq, sk, sv, so, sl, sd]) => {
         const dq = Tensor.allocate(q.shape, 'float32', dev, false);
         const dk = Tensor.allocate(k.shape, 'float32', dev, false);
         const dv = Tensor.allocate(k.shape, 'float32', dev, false);
         const gc = contig(g);
         try {
-          call((n) => n.attentionBackward(sq!.buf, sq!.byteOffset, sk!.buf, sk!.byteOffset, sv!.buf, sv!.byteOffset,
-            so!.buf, so!.byteOffset, sl!.buf, sl!.byteOffset, gc.buf, gc.byteOffset,
-            dq.buf, dq.byteOffset, dk.buf, dk.byteOffset, dv.buf, dv.byteOffset, B, T, Tk, NH, NKV, HS, scale, causal,
-            sd ? sd.buf : null, sd ? sd.byteOffset : 0, bf16));
+          const rest = [so!.buf, so!.byteOffset, sl!.buf, sl!.byteOffset, gc.buf, gc.byteOffset,
+            dq.buf, dq.byteOffset, dk.buf, dk.byteOffset, dv.buf, dv.byteOffset, ...dims, sd ? sd.buf : null, sd ? sd.byteOffset : 0];
+          const direct = bf16 && dev >= 0 && call((n) => n.attentionBackwardBf16In(...bufs([sq!, sk!, sv!]), ...rest) as boolean);
+          if (!direct) withF32([sq!, sk!, sv!], (xs) => call((n) => n.attentionBackward(...bufs(xs), ...rest, bf16)));
         } catch (e) {
           dq.dispose(); dk.dispose(); dv.dispose();
           throw e;
         } finally {
           if (gc !== g) gc.dispose();
-          if (stored) for (const t of [sq, sk, sv]) t!.dispose();
         }
         const keepOrDrop = (t: Tensor, want: boolean) => {
           if (want) return t;
@@ -109,10 +110,19 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
     lse.dispose();
     return out;
   } finally {
-    if (qc !== q) qc.dispose();
-    if (kc !== k) kc.dispose();
-    if (vc !== v) vc.dispose();
+    qkv.forEach((t, i) => { if (t !== inputs[i]) t.dispose(); });
     if (dsc && dsc !== ds) dsc.dispose();
-    if (stored) for (const t of stored) t.dispose();
+  }
+}
+
+const bufs = (ts: Tensor[]) => ts.flatMap((t) => [t.buf, t.byteOffset]);
+
+/** Runs fn on float32 versions of ts: widened copies of bf16-stored tensors (disposed after), else ts. */
+function withF32(ts: Tensor[], fn: (xs: Tensor[]) => void): void {
+  const xs = ts.map((t) => (t.dtype === 'bfloat16' ? widenF32(t) : t));
+  try {
+    fn(xs);
+  } finally {
+    xs.forEach((x, i) => { if (x !== ts[i]) x.dispose(); });
   }
 }

@@ -51,6 +51,11 @@ describe('bf16 activation storage (autocast bfloat16)', () => {
     yr.backward(gy);
     same(y, yr); same(q.grad!, qr.grad!); same(k.grad!, kr.grad!); same(v.grad!, vr.grad!);
     differs(y, attention(q0, k0, v0));
+    // the bf16-input flash binding declines on the CPU (nothing written), so the widened fp32 path ran
+    const [sq, sk, sv] = [q0, k0, v0].map(storeBf16);
+    const out = tensor(new Float32Array(q0.size), { shape: q0.shape }), lse = tensor(new Float32Array(B * NH * T), { shape: [B, NH, T] });
+    expect(call((n) => n.attentionForwardBf16In(sq!.buf, 0, sk!.buf, 0, sv!.buf, 0, out.buf, 0, lse.buf, 0, B, T, T, NH, NKV, HS, 0.25, true, null, 0))).toBe(false);
+    expect(out.toFloat32Array().every((x) => x === 0)).toBe(true);
   }));
 
   it('linear: saves the bf16 copy of its input (numerics unchanged: the backward rounds it anyway); a shared copy (computeA) gives the same result', () => tidy(() => {
