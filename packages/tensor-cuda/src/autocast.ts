@@ -3,7 +3,10 @@
  * inside `withAutocast('bfloat16', fn)`, every matmul / linear rounds its two operands to bfloat16
  * (round to nearest even) and accumulates in float32 into a float32 result — forward, and the
  * backward GEMMs of the nodes recorded inside (dA = bf16(g)·bf16(B)ᵀ, dB = bf16(A)ᵀ·bf16(g)).
- * Everything else (norms, softmax / attention, losses, reductions, optimizer) stays float32.
+ * Activations saved for backward are stored in bf16 where torch.autocast has bf16 tensors (the
+ * GEMMs' activation operand, attention q/k/v, swiglu gate/up; ops/bf16storage.ts), and those ops
+ * compute in float32 from the stored values. Everything else (norms, softmax, losses, reductions,
+ * optimizer, gradients w.r.t. activations) stays float32.
  * On CPU the rounding happens while the GEMM packs its operands (native/cpu/gemm_bf16.cc); on
  * CUDA the operands are cast to bfloat16 and run on cuBLAS / the tiled kernel.
  */
