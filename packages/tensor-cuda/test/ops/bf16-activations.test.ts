@@ -82,6 +82,23 @@ describe('bf16 activation storage (autocast bfloat16)', () => {
     expect(savedDtypes(fp)).toEqual(['float32', 'float32']);
   }));
 
+  it('batched matmul with a shared 2-D b (backward folds the batch into K over the bf16-stored a): = the same on bf16-valued float32 a', () => tidy(() => {
+    const gen = new Generator(9);
+    const a0 = rounded(randomTensor([3, 5, 16], gen)).detach(), b = randomTensor([16, 7], gen).requiresGrad_(true);
+    const gy = tensor(Float32Array.from(projectionWeights(3 * 5 * 7)), { shape: [3, 5, 7] });
+    const run = (stored: boolean) => withAutocast('bfloat16', () => {
+      const a = leaf(a0);
+      const act = stored ? scale(a, 1) : a; // a non-leaf activation is stored in bf16; a leaf is not
+      b.grad = null;
+      const y = matmul(act, b);
+      expect(savedDtypes(y)[0]).toBe(stored ? 'bfloat16' : 'float32');
+      y.backward(gy);
+      return { y, da: a.grad!, db: b.grad! };
+    });
+    const s = run(true), f = run(false);
+    same(s.y, f.y); same(s.da, f.da); same(s.db, f.db);
+  }));
+
   it('typed errors: a computeA of the wrong dtype or shape; a bad swiglu dtype code', () => tidy(() => {
     const gen = new Generator(8);
     const x = randomTensor([4, 8], gen), w = randomTensor([3, 8], gen);
