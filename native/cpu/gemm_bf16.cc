@@ -3,15 +3,21 @@
 // bf16, nearest-even, while packing) or bf16 already.
 //
 // Two paths, chosen per call (so a test can cover both in one process):
-//   avx512bf16: GotoBLAS-style blocking (NC x KC panels of B packed as bf16 k-pairs, MC x KC blocks
-//     of A packed per thread) and a 6x32 register tile of `vdpbf16ps` (16 lanes x 2 products per
-//     instruction: twice the multiply-adds of an fp32 FMA of the same width). The products of two
-//     bf16 values are exact in fp32; vdpbf16ps flushes denormals (inputs and result) to zero, which
-//     gradients this small never reach in practice.
-//   avx2: the same rounding, then OpenBLAS sgemm on the rounded copies. Without bf16 dot-product
-//     instructions there is no arithmetic to gain from bf16, only the rounding that defines the
-//     numerics — and sgemm is the fastest fp32 kernel at hand.
-// OLMO_CPU_GEMM_BF16=avx2 forces the avx2 path (tests cover both paths on AVX512-BF16 machines).
+//   avx512bf16: GotoBLAS-style blocking (NC x KC panels of B packed as bf16 k-pair words, MC x KC
+//     blocks of A packed per thread, MC shrunk so the blocks split evenly over the threads) and a
+//     6x32 register tile of `vdpbf16ps` (16 lanes x 2 products per instruction: twice the
+//     multiply-adds of an fp32 FMA of the same width) that writes its tile straight into C. Packing
+//     builds the k-pair words 16 lanes at a time (masked loads for edges) and rounds float32 operands
+//     on the way, bit-identical to f32_to_bf16, so each operand is read and rounded once per block.
+//     The products of two bf16 values are exact in fp32; vdpbf16ps flushes denormals (inputs and
+//     result) to zero, which gradients this small never reach in practice.
+//   avx2: the same rounding (vectorized) into dense blocks of at most kCopyElems elements, kept in
+//     the operand's own orientation (sgemm does the transposing) and reused across calls, then
+//     OpenBLAS sgemm on them. Without bf16 dot-product instructions there is no arithmetic to gain
+//     from bf16, only the rounding that defines the numerics — and sgemm is the fastest fp32 kernel
+//     at hand; the copies cost a few percent over float32 (bench/train/amp-gemm.mjs).
+// OLMO_CPU_GEMM_BF16=avx2, or OLMO_CPU_ISA below avx512bf16, forces the avx2 path (tests cover both
+// paths on AVX512-BF16 machines).
 #include <cblas.h>
 #include <immintrin.h>
 
