@@ -57,7 +57,16 @@ if (gemmBf16Isa() === 'avx512bf16') variants.push('amp_bf16 (avx2 path)');
 if (hasTorch) variants.push('PyTorch fp32', 'PyTorch amp_bf16 (autocast)');
 const times = Object.fromEntries(variants.map((v) => [v, []]));
 for (const v of variants) if (!v.startsWith('PyTorch')) step(v); // warm-up (each PyTorch process warms itself up)
-for (let s = 0; s < STEPS; s++) for (const v of variants) times[v].push(step(v));
+// The order rotates every round, so no variant always runs right after the same neighbour. Our first
+// step after a PyTorch process measured 3-6x slower than the others (06:31 and 06:40 UTC 2026-12-05,
+// whichever variant it was; the cause not found), so that step runs once untimed first.
+let afterTorch = false;
+for (let s = 0; s < STEPS; s++) for (let i = 0; i < variants.length; i++) {
+  const v = variants[(s + i) % variants.length], isTorch = v.startsWith('PyTorch');
+  if (afterTorch && !isTorch) step(v);
+  times[v].push(step(v));
+  afterTorch = isTorch;
+}
 const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const load1 = sh('uptime');
 const vsTorch = (v) => (hasTorch ? ` ${(med(times['PyTorch amp_bf16 (autocast)']) / med(times[v])).toFixed(2)}× |` : '');
@@ -65,7 +74,7 @@ const rows = variants.map((v) => `| ${v} | ${med(times[v]).toFixed(3)} | ${((B *
 const md = `# bench/train: amp_bf16 vs float32 on CPU
 
 ${new Date().toISOString()} · ${lscpu} · flags: ${flags}
-config ${name} (B ${B}, T ${T}) · ${STEPS} alternated steps per variant after one warm-up each · OMP_NUM_THREADS=${process.env.OMP_NUM_THREADS ?? 'unset'}
+config ${name} (B ${B}, T ${T}) · ${STEPS} alternated steps per variant (order rotated each round; ours re-warmed untimed after a PyTorch process) after one warm-up each · OMP_NUM_THREADS=${process.env.OMP_NUM_THREADS ?? 'unset'}
 load before: \`${load0}\`
 load after:  \`${load1}\`
 
@@ -73,7 +82,7 @@ load after:  \`${load1}\`
 |---|---|---|---|${hasTorch ? '---|' : ''}---|
 ${rows.join('\n')}
 
-Command: \`node bench/train/amp.mjs --config ${name} --steps ${STEPS}\` (after \`npx turbo run build\`).
+Command: \`node bench/train/amp.mjs --config ${name} --steps ${STEPS}${process.argv.includes('--no-torch') ? ' --no-torch' : ''}\` (after \`npx turbo run build\`).
 The machine is shared: compare only within one run, and read the load line.
 ${hasTorch ? `PyTorch ${sh(`${PY} -c "import torch; print(torch.__version__)"`)}: the shared anchor model (untied head, foreach AdamW) via bench/train/torch_amp.py, ${process.env.OMP_NUM_THREADS ?? 2} threads, jemalloc preloaded; amp = torch.autocast('cpu', bfloat16), loss in float32; one process per round (own warm-up step, one timed step).` : 'PyTorch: not run (no torch, or --no-torch).'}
 `;
