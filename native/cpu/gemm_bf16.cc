@@ -3,22 +3,34 @@
 // bf16, nearest-even, while packing) or bf16 already.
 //
 // Two paths, chosen per call (so a test can cover both in one process):
-//   avx512bf16: GotoBLAS-style blocking (NC x KC panels of B packed as bf16 k-pairs, MC x KC blocks
-//     of A packed per thread) and a 6x32 register tile of `vdpbf16ps` (16 lanes x 2 products per
-//     instruction: twice the multiply-adds of an fp32 FMA of the same width). The products of two
-//     bf16 values are exact in fp32; vdpbf16ps flushes denormals (inputs and result) to zero, which
-//     gradients this small never reach in practice.
-//   avx2: the same rounding, then OpenBLAS sgemm on the rounded copies. Without bf16 dot-product
-//     instructions there is no arithmetic to gain from bf16, only the rounding that defines the
-//     numerics — and sgemm is the fastest fp32 kernel at hand.
-// OLMO_CPU_GEMM_BF16=avx2 forces the avx2 path (tests cover both paths on AVX512-BF16 machines).
+//   avx512bf16: GotoBLAS-style blocking (NC x KC panels of B packed as bf16 k-pair words, MC x KC
+//     blocks of A packed per thread, MC shrunk so the blocks split evenly over the threads) and a
+//     6x32 register tile of `vdpbf16ps` (16 lanes x 2 products per instruction: twice the
+//     multiply-adds of an fp32 FMA of the same width) that writes its tile straight into C. Packing
+//     builds the k-pair words 16 lanes at a time (masked loads for edges) and rounds float32 operands
+//     on the way, bit-identical to f32_to_bf16, so each operand is read and rounded once per block.
+//     The products of two bf16 values are exact in fp32; vdpbf16ps flushes denormals (inputs and
+//     result) to zero, which gradients this small never reach in practice.
+//   avx2: the same rounding (vectorized) into dense blocks of at most kCopyElems elements, kept in
+//     the operand's own orientation (sgemm does the transposing) and reused across calls, then
+//     OpenBLAS sgemm on them. Without bf16 dot-product instructions there is no arithmetic to gain
+//     from bf16, only the rounding that defines the numerics — and sgemm is the fastest fp32 kernel
+//     at hand; the copies cost a few percent over float32 (bench/train/amp-gemm.mjs).
+// OLMO_CPU_GEMM_BF16=avx2, or OLMO_CPU_ISA below avx512bf16, forces the avx2 path (tests cover both
+// paths on AVX512-BF16 machines).
 #include <cblas.h>
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <vector>
+#include <memory>
+
+#include <omp.h>
+
+// GCC 12 reports the undefined pass-through operand inside the masked-load intrinsics (zero-masked,
+// so never read) as maybe-uninitialized.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #include "olmo/check.h"
 #include "olmo/ops/gemm.h"
@@ -36,25 +48,29 @@ bool cpu_has_avx512bf16() {
   return has;
 }
 
-// Read per call (getenv is a short scan) so a test can switch paths between calls.
+// Read per call (getenv is a short scan) so a test can switch paths between calls. OLMO_CPU_ISA (the
+// cap lowplinear.cc obeys) below avx512bf16 forces it too.
 bool forced_avx2() {
   const char* v = std::getenv("OLMO_CPU_GEMM_BF16");
-  return v && std::strcmp(v, "avx2") == 0;
+  if (v && std::strcmp(v, "avx2") == 0) return true;
+  const char* cap = std::getenv("OLMO_CPU_ISA");
+  return cap && (std::strcmp(cap, "avx2") == 0 || std::strcmp(cap, "avx512") == 0 || std::strcmp(cap, "scalar") == 0);
 }
 
-// One operand: element (r, c) of op(X), where op(X) is rows x cols.
+bool cpu_has_avx2() {
+  static const bool has = __builtin_cpu_supports("avx2");
+  return has;
+}
+
+// One operand: op(X) is rows x cols; element (r, c) lives at p + (trans ? c*ld + r : r*ld + c) elements.
 struct Operand {
   const void* p;
   DType dt;
   bool trans;
   int64_t ld;
-  inline float get(int64_t r, int64_t c) const {
-    int64_t i = trans ? c * ld + r : r * ld + c;
-    return dt == DType::F32 ? static_cast<const float*>(p)[i] : bf16_to_f32(static_cast<const uint16_t*>(p)[i]);
-  }
-  inline uint16_t bits(int64_t r, int64_t c) const {
-    int64_t i = trans ? c * ld + r : r * ld + c;
-    return dt == DType::F32 ? f32_to_bf16(static_cast<const float*>(p)[i]) : static_cast<const uint16_t*>(p)[i];
+  // Address of element (r, c) of op(X), and the memory stride between (r, c) and (r, c+1) / (r+1, c).
+  const char* addr(int64_t r, int64_t c) const {
+    return static_cast<const char*>(p) + (trans ? c * ld + r : r * ld + c) * int64_t(dtype_size(dt));
   }
   Operand at(int64_t elems) const {
     Operand o = *this;
@@ -63,64 +79,210 @@ struct Operand {
   }
 };
 
-// ---- avx2 path: round to bf16 (kept as fp32 values), then sgemm ----
+// Scratch buffers reused across calls (one per thread): a GEMM of the training step would otherwise
+// allocate (and for std::vector, zero) its packing buffers on every call.
+template <typename T>
+T* scratch(std::unique_ptr<T[]>& buf, size_t& cap, size_t n) {
+  if (cap < n) { buf.reset(new T[n]); cap = n; }
+  return buf.get();
+}
+
+// No products (K = 0): C = beta * C; beta 0 writes zeros and never reads C.
+void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];
+}
+
+// ---- avx2 path: round to bf16 (kept as fp32 values, same layout as the operand), then sgemm ----
+
+// dst[i] = bf16_to_f32(f32_to_bf16(src[i])) (F32) or bf16_to_f32(src[i]) (BF16), 8 lanes at a time;
+// bit-identical to the scalar helpers in olmo/tensor.h (nearest-even, NaN quietened).
+__attribute__((target("avx2"))) void round_run_avx2(const void* src, DType dt, int64_t n, float* dst) {
+  int64_t i = 0;
+  if (dt == DType::F32) {
+    const float* s = static_cast<const float*>(src);
+    const __m256i absMask = _mm256_set1_epi32(0x7fffffff), inf = _mm256_set1_epi32(0x7f800000),
+                  bias = _mm256_set1_epi32(0x7fff), one = _mm256_set1_epi32(1), quiet = _mm256_set1_epi32(0x00400000),
+                  hi = _mm256_set1_epi32(int(0xffff0000u));
+    for (; i + 8 <= n; i += 8) {
+      __m256i u = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i));
+      __m256i r = _mm256_add_epi32(_mm256_add_epi32(u, bias), _mm256_and_si256(_mm256_srli_epi32(u, 16), one));
+      __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, absMask), inf);  // signed compare is right: both < 2^31
+      r = _mm256_blendv_epi8(r, _mm256_or_si256(u, quiet), nan);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm256_and_si256(r, hi));
+    }
+    for (; i < n; ++i) dst[i] = bf16_to_f32(f32_to_bf16(s[i]));
+  } else {
+    const uint16_t* s = static_cast<const uint16_t*>(src);
+    for (; i + 8 <= n; i += 8) {
+      __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i)));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm256_slli_epi32(w, 16));
+    }
+    for (; i < n; ++i) dst[i] = bf16_to_f32(s[i]);
+  }
+}
+
+// Block [r0, r0+rows) x [c0, c0+cols) of op(X), rounded into a dense copy with the operand's own
+// orientation (so sgemm reads it with the same trans flag); *ld gets the copy's leading dimension.
+float* rounded_block(const Operand& X, int64_t r0, int64_t rows, int64_t c0, int64_t cols, std::unique_ptr<float[]>& buf,
+                     size_t& cap, int64_t* ld) {
+  const int64_t runs = X.trans ? cols : rows, len = X.trans ? rows : cols;  // memory rows x contiguous run length
+  float* d = scratch(buf, cap, size_t(runs * len));
+  const bool avx2 = cpu_has_avx2();
+#pragma omp parallel for schedule(static) if (runs * len > (1 << 15))
+  for (int64_t i = 0; i < runs; ++i) {
+    const char* src = X.trans ? X.addr(r0, c0 + i) : X.addr(r0 + i, c0);
+    if (avx2) round_run_avx2(src, X.dt, len, d + i * len);
+    else
+      for (int64_t c = 0; c < len; ++c)
+        d[i * len + c] = X.dt == DType::F32 ? bf16_to_f32(f32_to_bf16(reinterpret_cast<const float*>(src)[c]))
+                                            : bf16_to_f32(reinterpret_cast<const uint16_t*>(src)[c]);
+  }
+  *ld = len;
+  return d;
+}
+
+// The rounded copies are made per block of at most kCopyElems elements, reused across calls: a copy
+// of a whole LM-head operand (rows x vocab) would cost page faults on every call and hundreds of MB.
+// Splitting M and N leaves every sum as it was; K is split only when even 256 rows or columns of the
+// operand exceed the block (the LM head's dX, K = vocab), and then C accumulates the slabs (beta 1).
+constexpr int64_t kCopyElems = int64_t(1) << 22;
+
 void gemm_rounded_sgemm(const Operand& A, const Operand& B, int64_t M, int64_t N, int64_t K, float alpha, float beta,
                         float* C, int64_t ldc) {
-  std::vector<float> a(size_t(M * K)), b(size_t(K * N));
-#pragma omp parallel for schedule(static) if (M * K > (1 << 16))
-  for (int64_t i = 0; i < M; ++i)
-    for (int64_t k = 0; k < K; ++k) a[size_t(i * K + k)] = bf16_to_f32(A.bits(i, k));
-#pragma omp parallel for schedule(static) if (K * N > (1 << 16))
-  for (int64_t k = 0; k < K; ++k)
-    for (int64_t j = 0; j < N; ++j) b[size_t(k * N + j)] = bf16_to_f32(B.bits(k, j));
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(M), int(N), int(K), alpha, a.data(), int(K), b.data(),
-              int(N), beta, C, int(ldc));
+  thread_local std::unique_ptr<float[]> abuf, bbuf;
+  thread_local size_t acap = 0, bcap = 0;
+  const int64_t edge = std::min<int64_t>(std::max(M, N), 256);
+  const int64_t kc = K * edge > kCopyElems ? std::max<int64_t>(256, kCopyElems / edge) : K;
+  const int64_t mc = std::max<int64_t>(1, std::min(M, kCopyElems / kc)), nc = std::max<int64_t>(1, std::min(N, kCopyElems / kc));
+  for (int64_t k0 = 0; k0 < K; k0 += kc) {
+    const int64_t kb = std::min(kc, K - k0);
+    for (int64_t n0 = 0; n0 < N; n0 += nc) {
+      const int64_t nb = std::min(nc, N - n0);
+      int64_t ldb, lda;
+      const float* b = rounded_block(B, k0, kb, n0, nb, bbuf, bcap, &ldb);
+      for (int64_t m0 = 0; m0 < M; m0 += mc) {
+        const int64_t mb = std::min(mc, M - m0);
+        const float* a = rounded_block(A, m0, mb, k0, kb, abuf, acap, &lda);
+        cblas_sgemm(CblasRowMajor, A.trans ? CblasTrans : CblasNoTrans, B.trans ? CblasTrans : CblasNoTrans, int(mb),
+                    int(nb), int(kb), alpha, a, int(lda), b, int(ldb), k0 == 0 ? beta : 1.f, C + m0 * ldc + n0, int(ldc));
+      }
+    }
+  }
 }
 
 // ---- avx512bf16 path ----
 #define OLMO_AVX512BF16 __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,avx512bf16")))
 
+// Up to 16 values (mask `valid`, the rest zero) as 32-bit lanes holding their bf16 bits in the high half
+// (low half zero): f32 rounded nearest-even exactly like f32_to_bf16 (NaN quietened), bf16 shifted up.
+OLMO_AVX512BF16 inline __m512i load_bf16_hi(const char* src, DType dt, __mmask16 valid) {
+  if (dt == DType::BF16) return _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(valid, src)), 16);
+  const __m512i u = _mm512_maskz_loadu_epi32(valid, src);
+  __m512i r = _mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)),
+                               _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1)));
+  const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
+  r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(u, _mm512_set1_epi32(0x00400000)));
+  return _mm512_and_si512(r, _mm512_set1_epi32(int(0xffff0000u)));
+}
+inline __mmask16 first_lanes(int64_t n) { return n >= 16 ? __mmask16(0xffff) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1); }
+
+// k-pair words across: out[q] = bf16(lo[q]) | bf16(hi[q]) << 16 for q < n (n <= 16), lanes n..15 zero;
+// hi == nullptr means the pair's second row is past K (zero). Stores all 16 lanes.
+OLMO_AVX512BF16 inline void pair_words_across(const char* lo, const char* hi, DType dt, int64_t n, uint32_t* out) {
+  const __mmask16 m = first_lanes(n);
+  __m512i w = _mm512_srli_epi32(load_bf16_hi(lo, dt, m), 16);
+  if (hi) w = _mm512_or_si512(w, load_bf16_hi(hi, dt, m));
+  _mm512_storeu_si512(out, w);
+}
+
+// k-pair words along a contiguous run of n elements: out[q] = bf16(s[2q]) | bf16(s[2q+1]) << 16,
+// q < ceil(n/2) (an odd n leaves the last word's high half zero).
+OLMO_AVX512BF16 void pair_words_along(const char* s, DType dt, int64_t n, uint32_t* out) {
+  const size_t es = dtype_size(dt);
+  for (int64_t k = 0; k < n; k += 32, out += 16, s += 32 * es) {
+    const __m512i lo = _mm512_srli_epi32(load_bf16_hi(s, dt, first_lanes(n - k)), 16);             // elements k..k+15
+    const __m512i hi = _mm512_srli_epi32(load_bf16_hi(s + 16 * es, dt, first_lanes(n - k - 16)), 16);  // k+16..k+31
+    // 32 bf16 values in order = 16 words in order.
+    const __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi32_epi16(lo)), _mm512_cvtepi32_epi16(hi), 1);
+    const int64_t words = std::min<int64_t>(16, (n - k + 1) / 2);
+    _mm512_mask_storeu_epi32(out, first_lanes(words), w);
+  }
+}
+
 // B block [kc x nc] at (k0, j0) -> panels of NR columns; each panel is kc/2 k-pairs of NR
-// (lo = row 2p, hi = row 2p+1) bf16 pairs = one 32-bit lane per column. Zero-padded.
-void pack_b(const Operand& B, int64_t k0, int64_t kc, int64_t j0, int64_t nc, int64_t N, uint16_t* dst) {
+// (lo = row 2p, hi = row 2p+1) bf16 pairs = one 32-bit word per column. Zero-padded.
+OLMO_AVX512BF16 void pack_b(const Operand& B, int64_t k0, int64_t kc, int64_t j0, int64_t nc, uint32_t* dst) {
   const int64_t kp = (kc + 1) / 2, panels = (nc + NR - 1) / NR;
 #pragma omp for schedule(static)
   for (int64_t pn = 0; pn < panels; ++pn) {
-    uint16_t* d = dst + pn * kp * NR * 2;
-    for (int64_t p = 0; p < kp; ++p)
-      for (int64_t j = 0; j < NR; ++j) {
-        int64_t col = j0 + pn * NR + j, k = k0 + 2 * p;
-        bool okc = col < N && col < j0 + nc;
-        d[(p * NR + j) * 2] = okc ? B.bits(k, col) : 0;
-        d[(p * NR + j) * 2 + 1] = okc && 2 * p + 1 < kc ? B.bits(k + 1, col) : 0;
+    uint32_t* d = dst + pn * kp * NR;
+    const int64_t c0 = j0 + pn * NR, ncol = std::min(NR, j0 + nc - c0);
+    if (!B.trans) {  // rows of op(B) contiguous: two rows -> NR words per k-pair
+      for (int64_t p = 0; p < kp; ++p) {
+        const int64_t k = k0 + 2 * p;
+        const bool hasHi = 2 * p + 1 < kc;
+        for (int64_t h = 0; h < NR; h += 16)
+          pair_words_across(B.addr(k, c0 + h), hasHi ? B.addr(k + 1, c0 + h) : nullptr, B.dt, ncol - h, d + p * NR + h);
       }
+    } else {  // columns of op(B) contiguous along k: one column -> kp words, stored NR apart
+      alignas(64) uint32_t col[KC / 2 + 16];
+      for (int64_t j = 0; j < NR; ++j) {
+        if (j < ncol) pair_words_along(B.addr(k0, c0 + j), B.dt, kc, col);
+        for (int64_t p = 0; p < kp; ++p) d[p * NR + j] = j < ncol ? col[p] : 0u;
+      }
+    }
   }
 }
 
-// A block [mc x kc] at (i0, k0) -> micro-panels of MR rows; each is kc/2 steps of MR k-pairs.
-void pack_a(const Operand& A, int64_t i0, int64_t mc, int64_t k0, int64_t kc, uint32_t* dst) {
+// A block [mc x kc] at (i0, k0) -> micro-panels of MR rows; each is kc/2 steps of MR k-pair words.
+OLMO_AVX512BF16 void pack_a(const Operand& A, int64_t i0, int64_t mc, int64_t k0, int64_t kc, uint32_t* dst) {
   const int64_t kp = (kc + 1) / 2, panels = (mc + MR - 1) / MR;
   for (int64_t pm = 0; pm < panels; ++pm) {
     uint32_t* d = dst + pm * kp * MR;
-    for (int64_t p = 0; p < kp; ++p)
-      for (int64_t r = 0; r < MR; ++r) {
-        int64_t row = pm * MR + r;
-        uint32_t lo = 0, hi = 0;
-        if (row < mc) {
-          lo = A.bits(i0 + row, k0 + 2 * p);
-          if (2 * p + 1 < kc) hi = A.bits(i0 + row, k0 + 2 * p + 1);
-        }
-        d[p * MR + r] = lo | (hi << 16);
+    const int64_t r0 = i0 + pm * MR, nrow = std::min(MR, i0 + mc - r0);
+    if (A.trans) {  // columns of op(A) contiguous along i: two memory rows -> MR words per k-pair
+      alignas(64) uint32_t w[16];
+      for (int64_t p = 0; p < kp; ++p) {
+        const int64_t k = k0 + 2 * p;
+        pair_words_across(A.addr(r0, k), 2 * p + 1 < kc ? A.addr(r0, k + 1) : nullptr, A.dt, nrow, w);
+        std::memcpy(d + p * MR, w, MR * sizeof(uint32_t));
       }
+    } else {  // rows of op(A) contiguous along k: one row -> kp words, stored MR apart
+      alignas(64) uint32_t row[KC / 2 + 16];
+      for (int64_t r = 0; r < MR; ++r) {
+        if (r < nrow) pair_words_along(A.addr(r0 + r, k0), A.dt, kc, row);
+        for (int64_t p = 0; p < kp; ++p) d[p * MR + r] = r < nrow ? row[p] : 0u;
+      }
+    }
   }
 }
 
-// acc[MR][NR] = sum over kp k-pairs of a-pairs (broadcast) . b-pairs.
-OLMO_AVX512BF16 void micro_kernel(int64_t kp, const uint32_t* a, const uint16_t* b, float* acc) {
+// C tile (mr x nr at c, ldc) from the MR x NR accumulators: first k-block C = alpha*acc (+ beta*C),
+// later ones C += alpha*acc — the order of operations of the scalar epilogue this replaced.
+enum class Epilogue { kAssign, kAssignBeta, kAccumulate };
+OLMO_AVX512BF16 inline void store_row(float* c, __m512 a0, __m512 a1, int64_t nr, Epilogue e, __m512 alpha, __m512 beta) {
+  const __mmask16 m0 = first_lanes(nr), m1 = first_lanes(nr - 16);
+  a0 = _mm512_mul_ps(alpha, a0);
+  a1 = _mm512_mul_ps(alpha, a1);
+  if (e == Epilogue::kAccumulate) {
+    a0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, c), a0);
+    a1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + 16), a1);
+  } else if (e == Epilogue::kAssignBeta) {
+    a0 = _mm512_add_ps(a0, _mm512_mul_ps(beta, _mm512_maskz_loadu_ps(m0, c)));
+    a1 = _mm512_add_ps(a1, _mm512_mul_ps(beta, _mm512_maskz_loadu_ps(m1, c + 16)));
+  }
+  _mm512_mask_storeu_ps(c, m0, a0);
+  _mm512_mask_storeu_ps(c + 16, m1, a1);
+}
+
+// C tile += sum over kp k-pairs of a-pairs (broadcast) . b-pairs, 6 x 32 accumulators in registers.
+OLMO_AVX512BF16 void micro_kernel(int64_t kp, const uint32_t* a, const uint32_t* b, float* c, int64_t ldc, int64_t mr,
+                                  int64_t nr, Epilogue e, float alphaS, float betaS) {
   __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
          c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-  for (int64_t p = 0; p < kp; ++p, a += MR, b += 2 * NR) {
-    __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + NR);
+  for (int64_t p = 0; p < kp; ++p, a += MR, b += NR) {
+    __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 16);
 #define OLMO_ROW(r)                                                        \
   {                                                                        \
     __m512bh ar = (__m512bh)_mm512_set1_epi32(int(a[r]));                  \
@@ -130,52 +292,53 @@ OLMO_AVX512BF16 void micro_kernel(int64_t kp, const uint32_t* a, const uint16_t*
     OLMO_ROW(0) OLMO_ROW(1) OLMO_ROW(2) OLMO_ROW(3) OLMO_ROW(4) OLMO_ROW(5)
 #undef OLMO_ROW
   }
-  _mm512_storeu_ps(acc + 0 * NR, c00); _mm512_storeu_ps(acc + 0 * NR + 16, c01);
-  _mm512_storeu_ps(acc + 1 * NR, c10); _mm512_storeu_ps(acc + 1 * NR + 16, c11);
-  _mm512_storeu_ps(acc + 2 * NR, c20); _mm512_storeu_ps(acc + 2 * NR + 16, c21);
-  _mm512_storeu_ps(acc + 3 * NR, c30); _mm512_storeu_ps(acc + 3 * NR + 16, c31);
-  _mm512_storeu_ps(acc + 4 * NR, c40); _mm512_storeu_ps(acc + 4 * NR + 16, c41);
-  _mm512_storeu_ps(acc + 5 * NR, c50); _mm512_storeu_ps(acc + 5 * NR + 16, c51);
+  const __m512 alpha = _mm512_set1_ps(alphaS), beta = _mm512_set1_ps(betaS);
+  store_row(c, c00, c01, nr, e, alpha, beta);
+  if (mr > 1) store_row(c + 1 * ldc, c10, c11, nr, e, alpha, beta);
+  if (mr > 2) store_row(c + 2 * ldc, c20, c21, nr, e, alpha, beta);
+  if (mr > 3) store_row(c + 3 * ldc, c30, c31, nr, e, alpha, beta);
+  if (mr > 4) store_row(c + 4 * ldc, c40, c41, nr, e, alpha, beta);
+  if (mr > 5) store_row(c + 5 * ldc, c50, c51, nr, e, alpha, beta);
 }
 
-void gemm_avx512bf16(const Operand& A, const Operand& B, int64_t M, int64_t N, int64_t K, float alpha, float beta,
-                     float* C, int64_t ldc) {
-  if (K == 0) {  // no products: C = beta * C (beta 0 writes zeros, never reads C)
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];
-    return;
-  }
+// Rows per A block: MC, or fewer so that the blocks split evenly over the threads (a 256-row weight
+// gradient is 3 blocks of 96, which two threads would run 2 + 1).
+int64_t rows_per_block(int64_t M, int nthreads) {
+  int64_t blocks = (M + MC - 1) / MC;
+  if (nthreads > 1) blocks = std::max<int64_t>(blocks, nthreads), blocks = (blocks + nthreads - 1) / nthreads * nthreads;
+  const int64_t mc = (M + blocks - 1) / blocks;
+  return std::min(MC, (mc + MR - 1) / MR * MR);
+}
+
+OLMO_AVX512BF16 void gemm_avx512bf16(const Operand& A, const Operand& B, int64_t M, int64_t N, int64_t K, float alpha,
+                                     float beta, float* C, int64_t ldc) {
   const int64_t kpMax = KC / 2;
-  std::vector<uint16_t> bpack(size_t(((NC + NR - 1) / NR) * kpMax * NR * 2));
+  thread_local std::unique_ptr<uint32_t[]> bbuf;
+  thread_local size_t bcap = 0;
+  uint32_t* bpack = scratch(bbuf, bcap, size_t(((NC + NR - 1) / NR) * kpMax * NR));
   for (int64_t j0 = 0; j0 < N; j0 += NC) {
     const int64_t nc = std::min(NC, N - j0);
     for (int64_t k0 = 0; k0 < K; k0 += KC) {
       const int64_t kc = std::min(KC, K - k0), kp = (kc + 1) / 2;
-      const bool first = k0 == 0;
-      const int64_t mBlocks = (M + MC - 1) / MC;
+      const Epilogue e = k0 > 0 ? Epilogue::kAccumulate : beta == 0.f ? Epilogue::kAssign : Epilogue::kAssignBeta;
 #pragma omp parallel if (M * nc * kc > (1 << 18))
       {
-        pack_b(B, k0, kc, j0, nc, N, bpack.data());  // omp for inside: the team packs B together (implicit barrier)
-        std::vector<uint32_t> apack(size_t(((MC + MR - 1) / MR) * kpMax * MR));
-        alignas(64) float acc[MR * NR];
+        pack_b(B, k0, kc, j0, nc, bpack);  // omp for inside: the team packs B together (implicit barrier)
+        thread_local std::unique_ptr<uint32_t[]> abuf;
+        thread_local size_t acap = 0;
+        uint32_t* apack = scratch(abuf, acap, size_t(((MC + MR - 1) / MR) * kpMax * MR));
+        const int64_t mcBlock = rows_per_block(M, omp_get_num_threads());
+        const int64_t mBlocks = (M + mcBlock - 1) / mcBlock;
 #pragma omp for schedule(dynamic, 1)
         for (int64_t mb = 0; mb < mBlocks; ++mb) {
-          const int64_t i0 = mb * MC, mc = std::min(MC, M - i0);
-          pack_a(A, i0, mc, k0, kc, apack.data());
+          const int64_t i0 = mb * mcBlock, mc = std::min(mcBlock, M - i0);
+          pack_a(A, i0, mc, k0, kc, apack);
           for (int64_t jr = 0; jr < nc; jr += NR) {
-            const uint16_t* bp = bpack.data() + (jr / NR) * kp * NR * 2;
+            const uint32_t* bp = bpack + (jr / NR) * kp * NR;
             const int64_t nr = std::min(NR, nc - jr);
-            for (int64_t ir = 0; ir < mc; ir += MR) {
-              micro_kernel(kp, apack.data() + (ir / MR) * kp * MR, bp, acc);
-              const int64_t mr = std::min(MR, mc - ir);
-              for (int64_t r = 0; r < mr; ++r) {
-                float* c = C + (i0 + ir + r) * ldc + j0 + jr;
-                const float* s = acc + r * NR;
-                if (!first) for (int64_t j = 0; j < nr; ++j) c[j] += alpha * s[j];
-                else if (beta == 0.f) for (int64_t j = 0; j < nr; ++j) c[j] = alpha * s[j];
-                else for (int64_t j = 0; j < nr; ++j) c[j] = alpha * s[j] + beta * c[j];
-              }
-            }
+            for (int64_t ir = 0; ir < mc; ir += MR)
+              micro_kernel(kp, apack + (ir / MR) * kp * MR, bp, C + (i0 + ir) * ldc + j0 + jr, ldc,
+                           std::min(MR, mc - ir), nr, e, alpha, beta);
           }
         }
       }
@@ -198,7 +361,8 @@ void gemm_bf16(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float 
     Operand a{A, adt, transA, lda}, bb{B, bdt, transB, ldb};
     a = a.at(b * strideA);
     bb = bb.at(b * strideB);
-    if (bf16) gemm_avx512bf16(a, bb, M, N, K, alpha, beta, C + b * strideC, ldc);
+    if (K == 0) scale_c(M, N, beta, C + b * strideC, ldc);
+    else if (bf16) gemm_avx512bf16(a, bb, M, N, K, alpha, beta, C + b * strideC, ldc);
     else gemm_rounded_sgemm(a, bb, M, N, K, alpha, beta, C + b * strideC, ldc);
   }
 }

@@ -114,6 +114,19 @@ describe.each(isas)('bf16 GEMM on CPU (%s)', (isa) => {
 });
 
 describe('bf16 GEMM paths agree', () => {
+  it('OLMO_CPU_ISA below avx512bf16 selects the avx2 path, like OLMO_CPU_GEMM_BF16=avx2', () => {
+    const prev = process.env.OLMO_CPU_ISA;
+    try {
+      for (const cap of ['avx2', 'avx512', 'scalar']) {
+        process.env.OLMO_CPU_ISA = cap;
+        expect(gemmBf16Isa(), cap).toBe('avx2');
+      }
+      process.env.OLMO_CPU_ISA = 'avx512bf16';
+      expect(gemmBf16Isa()).toBe(hasBf16Isa ? 'avx512bf16' : 'avx2');
+    } finally {
+      if (prev === undefined) delete process.env.OLMO_CPU_ISA; else process.env.OLMO_CPU_ISA = prev;
+    }
+  });
   it.skipIf(!hasBf16Isa)('avx512bf16 and avx2 give the same result to float32 rounding (needs AVX512-BF16)', () => {
     const gen = new Generator(11);
     const a = randomTensor([50, 700], gen, 1, false), b = randomTensor([700, 70], gen, 1, false);
@@ -144,4 +157,68 @@ describe('bf16 compute copy of the weight (amp_bf16 parameter copies)', () => {
     const y3 = linear(x1.detach(), w1.detach(), copy);
     expect(relErr(y3.toFloat32Array(), y1.toFloat32Array())).toBeGreaterThan(1e-4);
   });
+});
+
+describe.each(isas)('bf16 GEMM packing and blocking (%s)', (isa) => {
+  it('rounds exact ties to even, the largest floats to infinity and keeps signs, in every operand layout', () => {
+    useIsa(isa);
+    // Ties between two bf16 neighbours (1 + 2^-8: down to 1; 1 + 3·2^-8: up to 1 + 2^-6), values just
+    // above / below a tie, negative ties, and 2^128 - 2^104 (rounds to +inf) — then C = op(A) · I shows
+    // each rounded element of op(A), and C = I · op(B) each element of op(B).
+    const vals = [1 + 2 ** -8, 1 + 3 * 2 ** -8, -(1 + 2 ** -8), 1 + 2 ** -8 + 2 ** -20, 1 + 2 ** -8 - 2 ** -20, 3.3895313892515355e38, 0.1, -7.25];
+    const M = 19, K = 37;  // K odd: the last k-pair has no partner; M > 16 lanes
+    const x = Float32Array.from({ length: M * K }, (_, i) => vals[i % vals.length]!);
+    const want = Array.from(x, (v) => bf(v));
+    const eye = (n: number) => tensor(Float32Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 1 : 0)), { shape: [n, n] });
+    const iK = eye(K), iM = eye(M);
+    for (const trans of [false, true]) {
+      // op(A) = X [M, K]: stored X, or X^T with transA
+      const xt = Float32Array.from({ length: M * K }, (_, i) => x[(i % M) * K + Math.floor(i / M)]!);
+      const a = tensor(trans ? xt : x, { shape: trans ? [K, M] : [M, K] });
+      const c = zeros([M, K]);
+      gemmInto(c, a, iK, { transA: trans, precision: 'bf16' });
+      expect(Array.from(c.toFloat32Array()), `op(A), transA=${trans}`).toEqual(want);
+      // op(B) = X [M, K] as the right operand: C = I_M · op(B)
+      const c2 = zeros([M, K]);
+      gemmInto(c2, iM, a, { transB: trans, precision: 'bf16' });
+      expect(Array.from(c2.toFloat32Array()), `op(B), transB=${trans}`).toEqual(want);
+      for (const t of [a, c, c2]) t.dispose();
+    }
+    iK.dispose(); iM.dispose();
+  });
+
+  // The same nearest-even rounding as f32ToBf16Bits without its per-call cost (these operands have
+  // millions of elements); checked against it on every operand's first 4096 elements below.
+  const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
+  const bfFast = (x: number) => {
+    f32[0] = x;
+    const u = u32[0]!;
+    u32[0] = ((u + 0x7fff + ((u >>> 16) & 1)) & 0xffff0000) >>> 0;  // finite inputs only (random normals)
+    return f32[0]!;
+  };
+  const roundFast = (xs: Float64Array) => {
+    for (let i = 0; i < Math.min(4096, xs.length); i++) if (bfFast(xs[i]!) !== bf(xs[i]!)) throw new Error(`bfFast(${xs[i]}) != bf`);
+    return xs.map(bfFast);
+  };
+  // Shapes past the kernels' blocks: M over several row blocks (split across threads), N over a 2048
+  // column block, K over 2^14 (the avx2 path then copies and multiplies K in slabs of a bounded size,
+  // accumulating into C), and M or N over 2^22 / K rows or columns (the avx2 path splits M and N).
+  for (const [M, N, K] of [[200, 2100, 60], [24, 20, 17000], [14000, 6, 301], [5, 14100, 300]] as const) {
+    it(`M ${M} N ${N} K ${K}, every transpose, alpha 0.5 and beta 2 against float64`, () => {
+      useIsa(isa);
+      // One set of values per shape (a cheap LCG: millions of elements), read as A or A^T etc.
+      let state = (M * 31 + N * 7 + K) >>> 0;
+      const fill = (n: number) => Float32Array.from({ length: n }, () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1);
+      const av = fill(M * K), bv = fill(K * N), c0 = fill(M * N);
+      const ar = roundFast(Float64Array.from(av)), br = roundFast(Float64Array.from(bv));
+      for (const [ta, tb] of [[false, false], [true, true], [false, true], [true, false]] as const) {
+        const a = tensor(av, { shape: ta ? [K, M] : [M, K] }), b = tensor(bv, { shape: tb ? [N, K] : [K, N] });
+        const c = tensor(c0, { shape: [M, N] });
+        gemmInto(c, a, b, { transA: ta, transB: tb, alpha: 0.5, beta: 2, precision: 'bf16' });
+        const prod = ref(ar, br, 1, M, N, K, ta, tb);
+        expectClose(c.toFloat32Array(), prod.map((v, i) => 0.5 * v + 2 * c0[i]!), 2e-6, `transA=${ta} transB=${tb}`);
+        for (const t of [a, b, c]) t.dispose();
+      }
+    });
+  }
 });
