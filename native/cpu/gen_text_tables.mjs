@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Generates native/cpu/text_tables.inc: the Unicode tables of native/cpu/text_taggers.cc, taken from
+ * Generates native/cpu/text_tables.inc: the Unicode tables of native/cpu/text_taggers_scan.cc and text_taggers_c4.cc, taken from
  * THIS Node's regular-expression Unicode data — the same data the JavaScript reference taggers
  * (packages/data/src/curation/pystr.ts, taggers/pii.ts) use, so native == JS by construction:
  *   - kAlpha:  \p{L}  (Python's str.isalpha = general categories Lu Ll Lt Lm Lo)

@@ -1,4 +1,4 @@
-// The native kernels of gopher_v1, c4_v1 and pii_regex_v2 (native/cpu/text_taggers.cc) against
+// The native kernels of gopher_v1, c4_v1 and pii_regex_v2 (native/cpu/text_taggers_*.cc) against
 // their TypeScript references (taggers/*.ts with `reference: true`): every span — type, start, end,
 // score — identical (toEqual on numbers is exact), on the bundled real corpora (Moby-Dick, State of
 // the Union, whole and cut into lines/paragraphs) and on planted edge cases: Python whitespace
