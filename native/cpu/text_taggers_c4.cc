@@ -8,6 +8,9 @@
 #include <limits>
 
 #include "text_taggers_scan.h"
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 namespace olmo::cpu {
 using namespace text;
@@ -129,23 +132,36 @@ void c4_spans(const C4Lexicon* lex, const uint16_t* s, int64_t n, std::vector<do
   // cannot create or destroy a match with the (ASCII or caseless) list, "javascript" or "lorem ipsum".
   thread_local std::vector<uint16_t> low_tl;
   auto& low = low_tl;  // one TLS lookup, not one per use
-  low.clear();
-  low.reserve(size_t(n) + 16);
-  for (int64_t i = 0; i < n; i++) {
-    const uint16_t u = s[i];
-    if (u < 0x80) { low.push_back(uint16_t(u - 'A') < 26u ? uint16_t(u | 0x20) : u); continue; }
+  // sized for the longest expansion (3 units per unit) so the loop writes without bounds checks
+  if (low.size() < size_t(3 * n + 16)) low.resize(size_t(3 * n + 16));
+  uint16_t* lw = low.data();
+  for (int64_t i = 0; i < n;) {
+#if defined(__AVX2__)
+    if (i + 16 <= n) {  // 16 ASCII units at a time: A-Z → a-z
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i));
+      if (_mm256_testz_si256(v, _mm256_set1_epi16(short(0xff80)))) {
+        const __m256i up = _mm256_cmpeq_epi16(_mm256_subs_epu16(_mm256_sub_epi16(v, _mm256_set1_epi16('A')), _mm256_set1_epi16(25)), _mm256_setzero_si256());
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(lw), _mm256_or_si256(v, _mm256_and_si256(up, _mm256_set1_epi16(0x20))));
+        lw += 16;
+        i += 16;
+        continue;
+      }
+    }
+#endif
+    const uint16_t u = s[i++];
+    if (u < 0x80) { *lw++ = uint16_t(u - 'A') < 26u ? uint16_t(u | 0x20) : u; continue; }
     bool mapped = false;
     for (const auto& m : kLowerToAscii) {
       if (m.cp == u) {
-        for (int k = 0; k < m.len; k++) low.push_back(m.to[k]);
+        for (int k = 0; k < m.len; k++) *lw++ = m.to[k];
         mapped = true;
         break;
       }
     }
-    if (!mapped) low.push_back(u);
+    if (!mapped) *lw++ = u;
   }
+  const int64_t ln = int64_t(lw - low.data());
   const uint16_t* L = low.data();
-  const int64_t ln = int64_t(low.size());
   bool naughty = false, js = false;
   static const char16_t kJs[] = u"javascript";
   if (!tb.any_dotted_i) {  // no expansion: the lower-cased text has the original's whitespace bitmap
@@ -178,7 +194,7 @@ void c4_spans(const C4Lexicon* lex, const uint16_t* s, int64_t n, std::vector<do
   }
   static const char16_t kLorem[] = u"lorem ipsum";
   bool lorem = false;
-  for (int64_t i = 0; i + 11 <= ln; i++) if (L[i] == 'l' && std::memcmp(L + i, kLorem, 22) == 0) { lorem = true; break; }
+  for (int64_t i = 0; i + 11 <= ln; i++) if (L[i] == 'l' && L[i + 1] == 'o' && std::memcmp(L + i, kLorem, 22) == 0) { lorem = true; break; }
   bool curly = std::find(s, s + n, uint16_t('{')) != s + n;
 
   out.push_back(double(n_lines));

@@ -14,33 +14,55 @@ namespace olmo::cpu {
 using namespace text;
 
 namespace {
-const char* const kRequiredWords[] = {"the", "be", "to", "of", "and", "that", "have", "with"};
-
+// Dolma's REQUIRED_ENGLISH_WORDS {the, be, to, of, and, that, have, with}: a word of 2-4 units is
+// packed into one integer (16 bits a unit) and compared with the packed list.
+constexpr uint64_t pack(const char* w) {
+  uint64_t v = 0;
+  for (int i = 0; w[i]; i++) v |= uint64_t(uint8_t(w[i])) << (16 * i);
+  return v;
+}
+inline bool is_required_word(const uint16_t* p, int64_t l) {
+  uint64_t v = 0;
+  for (int64_t i = 0; i < l; i++) v |= uint64_t(p[i]) << (16 * i);
+  switch (l) {
+    case 2: return v == pack("be") || v == pack("to") || v == pack("of");
+    case 3: return v == pack("the") || v == pack("and");
+    case 4: return v == pack("that") || v == pack("have") || v == pack("with");
+    default: return false;
+  }
+}
 }  // namespace
 
 void gopher_stats(const uint16_t* s, int64_t n, double* o) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   for (int k = 0; k < kGopherOut; k++) o[k] = k >= 10 ? nan : 0.0;
-  const int64_t cc = cp_len(s, 0, n);
-  o[0] = double(cc);
-  if (cc == 0) return;
+  if (n == 0) return;  // len(text) == 0 ⇔ no units
 
-  thread_local std::vector<int64_t> wstart_tl;
-  auto& wstart = wstart_tl;  // one TLS lookup, not one per use
-  thread_local std::vector<int32_t> lens_tl;
-  auto& lens = lens_tl;  // one TLS lookup, not one per use
-  thread_local std::vector<uint64_t> whash_tl;
-  auto& whash = whash_tl;  // one TLS lookup, not one per use
-  thread_local std::vector<int64_t> wunits_tl;
-  auto& wunits = wunits_tl;  // one TLS lookup, not one per use
-  wstart.clear();
-  lens.clear();
-  whash.clear();
-  wunits.clear();
   thread_local TextBits tb_tl;
   auto& tb = tb_tl;  // one TLS lookup, not one per use
   text_bits(s, n, tb);
-  int64_t sym = 0, alpha = 0, req = 0, char_count = 0, n_lines = 1;
+  const int64_t cc = tb.any_surrogate ? cp_len(s, 0, n) : n;
+  o[0] = double(cc);
+
+  // One pass over the words of text.split(): their code-point lengths, the per-word statistics,
+  // and their ids in order of first appearance (interned on the spot), which the n-gram levels use.
+  thread_local Interner words_tl;
+  auto& words = words_tl;  // one TLS lookup, not one per use
+  thread_local std::vector<int32_t> lens_tl;
+  auto& lens = lens_tl;  // one TLS lookup, not one per use
+  thread_local std::vector<int32_t> wid_tl;
+  auto& wid = wid_tl;  // one TLS lookup, not one per use
+  thread_local std::vector<int32_t> prev_counts_tl;
+  auto& prev_counts = prev_counts_tl;  // one TLS lookup, not one per use
+  thread_local std::vector<int32_t> len_hist_tl;
+  auto& len_hist = len_hist_tl;  // one TLS lookup, not one per use
+  const int64_t wc = count_words(tb, 0, n);
+  words.reset(s, wc);
+  lens.resize(size_t(wc));
+  wid.resize(size_t(wc));
+  prev_counts.assign(size_t(wc), 0);
+  len_hist.assign(64, 0);
+  int64_t sym = 0, alpha = 0, req = 0, char_count = 0, n_lines = 1, k = 0;
   for (uint64_t w : tb.newline) n_lines += __builtin_popcountll(w);
   for (int64_t i = 0; i < n;) {
     i = next_space_state(tb, i, n, false);
@@ -64,112 +86,105 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o) {
     i = e;
     const int64_t wl = i - a;
     const int64_t cps = wl - pairs;
-    wstart.push_back(a);
-    wunits.push_back(wl);
-    whash.push_back(hash_units(s + a, wl));
-    lens.push_back(int32_t(cps));
+    const int32_t id = words.intern_h(a, wl, hash_units(s + a, wl));
+    wid[size_t(k)] = id;
+    prev_counts[size_t(id)]++;
+    lens[size_t(k)] = int32_t(cps);
+    k++;
+    if (size_t(cps) >= len_hist.size()) len_hist.resize(size_t(cps) + 1, 0);
+    len_hist[size_t(cps)]++;
     char_count += cps;
     sym += (acc & kSym) != 0;
     alpha += (acc & kAlphaBmp) != 0 || astral_alpha;
-    if (wl >= 2 && wl <= 4)
-      for (const char* w : kRequiredWords) if (eq_ascii(s + a, wl, w)) { req++; break; }
+    if (wl >= 2 && wl <= 4 && is_required_word(s + a, wl)) req++;
   }
-  const int64_t wc = int64_t(wstart.size());
   o[1] = double(wc);
   if (wc > 0) {
-    thread_local std::vector<int32_t> tmp_tl;
-    auto& tmp = tmp_tl;  // one TLS lookup, not one per use
-    tmp.assign(lens.begin(), lens.end());
+    // median of the word lengths from their histogram: the m-th smallest, and for an even count
+    // the average with the (m-1)-th (the values nth_element/max_element would pick)
     const int64_t m = wc >> 1;
-    std::nth_element(tmp.begin(), tmp.begin() + m, tmp.end());
-    const double hi = tmp[m];
+    auto kth = [&](int64_t r) {
+      int64_t seen = 0;
+      for (size_t l = 0;; l++) if ((seen += len_hist[l]) > r) return double(l);
+    };
+    const double hi = kth(m);
     if (wc % 2) o[2] = hi;
-    else o[2] = (double(*std::max_element(tmp.begin(), tmp.begin() + m)) + hi) / 2;
+    else o[2] = (kth(m - 1) + hi) / 2;
   }
   const double wden = double(std::max<int64_t>(wc, 1));
   o[3] = double(sym) / wden;
   o[4] = double(alpha) / wden;
   o[5] = double(req);
 
-  // n-gram counts: the algorithm of gopherStats() (ids in order of first appearance, so the
-  // smallest id among equal counts is Counter.most_common(1)'s pick).
-  thread_local Interner words_tl;
-  auto& words = words_tl;  // one TLS lookup, not one per use
-  words.reset(s, wc);
-  thread_local std::vector<int32_t> wid_tl;
-  auto& wid = wid_tl;  // one TLS lookup, not one per use
-  thread_local std::vector<int32_t> prev_tl;
-  auto& prev = prev_tl;  // one TLS lookup, not one per use
-  thread_local std::vector<int32_t> prev_counts_tl;
-  auto& prev_counts = prev_counts_tl;  // one TLS lookup, not one per use
-  thread_local std::vector<int32_t> cur_tl;
-  auto& cur = cur_tl;  // one TLS lookup, not one per use
+  // n-gram counts: the algorithm of gopherStats() — every distinct n-gram gets an id in order of
+  // first appearance, made from (id of its (n-1)-gram prefix, id of its last word) — restricted to
+  // the positions that can still repeat. An n-gram whose prefix occurs once occurs once itself, so
+  // each level only visits the positions whose (n-1)-gram repeats (the "active" ones, usually a
+  // shrinking minority); the unique n-grams enter the statistics in aggregate:
+  //  - most common (n <= 4): Counter.most_common(1) is the first n-gram with the largest count; when
+  //    that count is 1 it is the n-gram at position 0, else a repeated one, and among the repeated
+  //    ones ids follow first appearance (the active positions are visited in order);
+  //  - duplicates (n >= 5): sum of count * characters over all n-grams = sum over positions of the
+  //    window's characters (from prefix sums), and the duplicated part sums only active positions.
+  // All sums are the same integers as gopherStats()'s, so the doubles are identical.
+  thread_local std::vector<int64_t> psum_tl;
+  auto& psum = psum_tl;  // one TLS lookup, not one per use
+  thread_local std::vector<int64_t> psum2_tl;
+  auto& psum2 = psum2_tl;  // one TLS lookup, not one per use
+  psum.resize(size_t(wc) + 1);
+  psum2.resize(size_t(wc) + 2);
+  psum[0] = 0;
+  for (int64_t i = 0; i < wc; i++) psum[size_t(i + 1)] = psum[size_t(i)] + lens[size_t(i)];  // characters of words [0, i]
+  psum2[0] = 0;
+  for (int64_t i = 0; i <= wc; i++) psum2[size_t(i + 1)] = psum2[size_t(i)] + psum[size_t(i)];
+  const auto window_chars = [&](int64_t i, int nn) { return psum[size_t(i + nn)] - psum[size_t(i)]; };
+
+  thread_local std::vector<int32_t> act_pos_tl;
+  auto& act_pos = act_pos_tl;  // one TLS lookup, not one per use
+  thread_local std::vector<int32_t> act_id_tl;
+  auto& act_id = act_id_tl;  // one TLS lookup, not one per use
   thread_local std::vector<int32_t> counts_tl;
   auto& counts = counts_tl;  // one TLS lookup, not one per use
   thread_local std::vector<int64_t> chars_tl;
   auto& chars = chars_tl;  // one TLS lookup, not one per use
-  wid.resize(wc);
-  prev_counts.assign(wc, 0);
-  for (int64_t i = 0; i < wc; i++) {
-    int32_t id = words.intern_h(wstart[i], wunits[i], whash[i]);
-    wid[i] = id;
-    prev_counts[id]++;
+  act_pos.clear();
+  act_id.clear();
+  for (int64_t i = 0; i + 1 < wc; i++) {
+    if (prev_counts[size_t(wid[size_t(i)])] > 1) {
+      act_pos.push_back(int32_t(i));
+      act_id.push_back(wid[size_t(i)]);
+    }
   }
-  prev.assign(wid.begin(), wid.end());
-  uint64_t cap = 16;
-  while (cap < uint64_t(2 * wc)) cap <<= 1;
   // slot valid iff its stamp is the current one: no clearing between n or documents
   struct NgSlot { int32_t a, b, v; uint32_t stamp; };
   thread_local std::vector<NgSlot> tab_tl;
   auto& tab = tab_tl;  // one TLS lookup, not one per use
   thread_local uint32_t stamp_tl = 0;
   auto& stamp = stamp_tl;  // one TLS lookup, not one per use
-  if (tab.size() < cap) tab.assign(cap, NgSlot{0, 0, -1, 0});
-  bool all_unique = false;  // every (n-1)-gram occurs once → so does every longer n-gram
   const double cden = double(std::max<int64_t>(char_count, 1));
   for (int nn = 2; nn <= 10; nn++) {
     const int64_t m = wc - nn + 1;
     if (m <= 0) break;
-    if (all_unique) {
-      // as the loop below would compute: every id has count 1, the first n-gram (id 0) is the
-      // most common, and nothing is duplicated
-      if (nn <= 4) {
-        int64_t c0 = 0;
-        for (int k = 0; k < nn; k++) c0 += lens[k];
-        o[10 + nn - 2] = double(1) * double(c0) / cden;
-      } else {
-        o[13 + nn - 5] = 0.0;
-      }
-      continue;
-    }
-    // table sized for this level's lookups only (n-grams whose prefix repeats): smaller → fewer cache misses
-    int64_t lookups = 0;
-    for (int64_t i = 0; i < m; i++) lookups += prev_counts[prev[i]] != 1;
+    size_t na = act_pos.size();
+    while (na > 0 && act_pos[na - 1] >= m) na--;  // the window must fit
+    act_pos.resize(na);
+    act_id.resize(na);
     uint64_t lcap = 16;
     int bits_n = 4;
-    while (lcap < uint64_t(2 * lookups)) { lcap <<= 1; bits_n++; }
+    while (lcap < uint64_t(2 * na)) { lcap <<= 1; bits_n++; }
     const uint64_t mask = lcap - 1;
+    if (tab.size() < lcap) tab.assign(lcap, NgSlot{0, 0, -1, 0});
     if (++stamp == 0) {
       for (auto& e : tab) e.stamp = 0;
       stamp = 1;
     }
-    cur.resize(m);
-    counts.assign(m, 0);
-    chars.resize(m);
+    counts.assign(na, 0);
+    chars.resize(na);
     int32_t nids = 0;
-    int64_t c = 0;
-    for (int k = 0; k < nn; k++) c += lens[k];
-    for (int64_t i = 0; i < m; i++) {
-      if (i > 0) c += lens[i + nn - 1] - lens[i - 1];
-      const int32_t a = prev[i];
-      if (prev_counts[a] == 1) {
-        const int32_t id = nids++;
-        chars[id] = c;
-        counts[id] = 1;
-        cur[i] = id;
-        continue;
-      }
-      const int32_t b = wid[i + nn - 1];
+    for (size_t k = 0; k < na; k++) {
+      const int32_t i = act_pos[k];
+      const int32_t a = act_id[k];
+      const int32_t b = wid[size_t(i + nn - 1)];
       uint64_t h = (uint32_t(uint32_t(a) * 0x9e3779b1u ^ uint32_t(b)) * 0x85ebca77u) >> (32 - bits_n);
       int32_t id = -1;
       while (tab[h].stamp == stamp) {
@@ -179,27 +194,34 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o) {
       if (id == -1) {
         id = nids++;
         tab[h] = NgSlot{a, b, id, stamp};
-        chars[id] = c;
+        chars[size_t(id)] = window_chars(i, nn);
       }
-      counts[id]++;
-      cur[i] = id;
+      counts[size_t(id)]++;
+      act_id[k] = id;
     }
     if (nn <= 4) {
       int32_t best = 0;
-      for (int32_t id = 1; id < nids; id++) if (counts[id] > counts[best]) best = id;
-      o[10 + nn - 2] = double(counts[best]) * double(chars[best]) / cden;
+      for (int32_t id = 1; id < nids; id++) if (counts[size_t(id)] > counts[size_t(best)]) best = id;
+      if (nids == 0 || counts[size_t(best)] == 1) o[10 + nn - 2] = double(1) * double(window_chars(0, nn)) / cden;
+      else o[10 + nn - 2] = double(counts[size_t(best)]) * double(chars[size_t(best)]) / cden;
     } else {
-      int64_t all = 0, dup = 0;
-      for (int32_t id = 0; id < nids; id++) {
-        const int64_t x = int64_t(counts[id]) * chars[id];
-        all += x;
-        if (counts[id] > 1) dup += x;
-      }
+      // sum over positions 0..m-1 of psum[i + nn] - psum[i]
+      const int64_t all = (psum2[size_t(m + nn)] - psum2[size_t(nn)]) - psum2[size_t(m)];
+      int64_t dup = 0;
+      for (size_t k = 0; k < na; k++) if (counts[size_t(act_id[k])] > 1) dup += window_chars(act_pos[k], nn);
       o[13 + nn - 5] = double(dup) / double(std::max<int64_t>(all, 1));
     }
-    all_unique = nids == m;
-    std::swap(prev, cur);
-    std::swap(prev_counts, counts);
+    // the next level's active positions: those whose n-gram repeats
+    size_t w = 0;
+    for (size_t k = 0; k < na; k++) {
+      if (counts[size_t(act_id[k])] > 1) {
+        act_pos[w] = act_pos[k];
+        act_id[w] = act_id[k];
+        w++;
+      }
+    }
+    act_pos.resize(w);
+    act_id.resize(w);
   }
 
   // lines = text.split("\n")
@@ -212,7 +234,7 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o) {
   int64_t bullet = 0, ellipsis = 0;
   for (int64_t a = 0;;) {
     int64_t b = a;
-    while (b < n && s[b] != '\n') b++;
+    b = next_bit(tb.newline, a, n);
     if (b > a && (s[a] == '*' || s[a] == '-')) bullet++;
     if (b > a && s[b - 1] == 0x2026) ellipsis++;
     int32_t id = lines.intern(a, b - a);

@@ -89,6 +89,20 @@ extern const ClassTable kClasses;
 inline uint16_t cls(uint16_t u) { return kClasses.c[u]; }
 inline bool sp(uint16_t u) { return cls(u) & kSpace; }
 
+// Equality of two unit strings of length l, 4 units per step (inline: most interned words are short,
+// where a memcmp call costs more than the comparison).
+inline bool units_equal(const uint16_t* x, const uint16_t* y, int64_t l) {
+  int64_t i = 0;
+  for (; i + 4 <= l; i += 4) {
+    uint64_t a, b;
+    std::memcpy(&a, x + i, 8);
+    std::memcpy(&b, y + i, 8);
+    if (a != b) return false;
+  }
+  for (; i < l; i++) if (x[i] != y[i]) return false;
+  return true;
+}
+
 // Interns unit strings [start, start+len) of one text to ids in order of first appearance.
 struct Interner {
   struct Slot { uint64_t hash; int64_t id; };
@@ -114,7 +128,7 @@ struct Interner {
     for (;; i = (i + 1) & mask) {
       const Slot& e = slot[i];
       if (e.id < 0) break;
-      if (e.hash == h && len[e.id] == l && std::memcmp(s + start[e.id], s + a, size_t(l) * 2) == 0) return int32_t(e.id);
+      if (e.hash == h && len[e.id] == l && units_equal(s + start[e.id], s + a, l)) return int32_t(e.id);
     }
     int32_t id = int32_t(start.size());
     slot[i] = Slot{h, id};
