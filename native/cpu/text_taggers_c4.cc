@@ -25,6 +25,7 @@ struct C4Lexicon {
   std::vector<int32_t> word_slot;     // open addressing over word_hash
   uint64_t word_mask = 0;
   size_t max_word = 0;
+  uint64_t word_filter[64] = {};  // bits of word_filter_key over the list: most text words miss, unhashed
   std::vector<std::u16string> phrases;
   std::vector<std::vector<int32_t>> bucket;  // by the first two units of a phrase
   uint64_t bucket_bits[64] = {};             // which buckets are non-empty
@@ -33,8 +34,15 @@ struct C4Lexicon {
 namespace {
 inline uint32_t bucket_of(uint16_t a, uint16_t b) { return (uint32_t(a) * 31u + b) & 4095u; }
 
+// (first unit, last unit, length) → one of 4096 bits: a necessary condition for membership
+inline uint32_t word_filter_key(const uint16_t* p, int64_t l) {
+  return ((uint32_t(p[0]) * 31u + p[l - 1]) * 31u + uint32_t(l)) & 4095u;
+}
+
 bool word_in(const C4Lexicon& lex, const uint16_t* p, int64_t l) {
   if (size_t(l) > lex.max_word || lex.word_slot.empty()) return false;
+  const uint32_t fk = word_filter_key(p, l);
+  if (!(lex.word_filter[fk >> 6] >> (fk & 63) & 1)) return false;
   uint64_t h = hash_units(p, l);
   for (uint64_t i = (h * 0x9e3779b97f4a7c15ull) >> 20 & lex.word_mask;; i = (i + 1) & lex.word_mask) {
     int32_t id = lex.word_slot[i];
@@ -79,6 +87,8 @@ C4Lexicon* c4_lexicon_new(const std::vector<std::u16string>& words, const std::v
     uint64_t h = hash_units(reinterpret_cast<const uint16_t*>(w.data()), int64_t(w.size()));
     lex->word_hash.push_back(h);
     lex->max_word = std::max(lex->max_word, w.size());
+    const uint32_t fk = word_filter_key(reinterpret_cast<const uint16_t*>(w.data()), int64_t(w.size()));
+    lex->word_filter[fk >> 6] |= uint64_t(1) << (fk & 63);
     uint64_t i = (h * 0x9e3779b97f4a7c15ull) >> 20 & lex->word_mask;
     while (lex->word_slot[i] >= 0) i = (i + 1) & lex->word_mask;
     lex->word_slot[i] = int32_t(k);
