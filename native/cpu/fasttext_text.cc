@@ -3,6 +3,7 @@
 // tagger hands the document to native code once instead of lower-casing a copy in JavaScript and
 // re-encoding it. See py_lower_utf8 in olmo/ops/fasttext.h.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "olmo/ops/fasttext.h"
@@ -62,10 +63,17 @@ int64_t py_lower_utf8(const uint16_t* s, int64_t n, std::vector<char>& buf, int6
   char* o = buf.data();
   int64_t pairs = 0;
   int64_t i = 0;
+#if defined(__AVX2__)
+  // OLMO_CPU_ISA=scalar: the scalar loop only (tests compare both paths)
+  static const bool simd = [] {
+    const char* isa = std::getenv("OLMO_CPU_ISA");
+    return !(isa && std::strcmp(isa, "scalar") == 0);
+  }();
+#endif
   while (i < n) {
 #if defined(__AVX2__)
     // ASCII fast path, 16 units at a time: A-Z → a-z, narrowed to bytes
-    if (i + 16 <= n) {
+    if (simd && i + 16 <= n) {
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i));
       if (_mm256_testz_si256(v, _mm256_set1_epi16(short(0xff80)))) {
         const __m256i up = _mm256_cmpeq_epi16(_mm256_subs_epu16(_mm256_sub_epi16(v, _mm256_set1_epi16('A')), _mm256_set1_epi16(25)), _mm256_setzero_si256());

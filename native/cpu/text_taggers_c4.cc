@@ -145,9 +145,10 @@ void c4_spans(const C4Lexicon* lex, const uint16_t* s, int64_t n, std::vector<do
   // sized for the longest expansion (3 units per unit) so the loop writes without bounds checks
   if (low.size() < size_t(3 * n + 16)) low.resize(size_t(3 * n + 16));
   uint16_t* lw = low.data();
+  const bool simd = text_simd();
   for (int64_t i = 0; i < n;) {
 #if defined(__AVX2__)
-    if (i + 16 <= n) {  // 16 ASCII units at a time: A-Z → a-z
+    if (simd && i + 16 <= n) {  // 16 ASCII units at a time: A-Z → a-z
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i));
       if (_mm256_testz_si256(v, _mm256_set1_epi16(short(0xff80)))) {
         const __m256i up = _mm256_cmpeq_epi16(_mm256_subs_epu16(_mm256_sub_epi16(v, _mm256_set1_epi16('A')), _mm256_set1_epi16(25)), _mm256_setzero_si256());

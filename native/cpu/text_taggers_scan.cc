@@ -1,6 +1,9 @@
 // Tables and bitmaps shared by the text_taggers family (see text_taggers_scan.h).
 #include "text_taggers_scan.h"
 
+#include <cstdlib>
+#include <cstring>
+
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
@@ -42,6 +45,18 @@ ClassTable::ClassTable() {
 }
 const ClassTable kClasses;
 
+bool text_simd() {
+#if defined(__AVX2__)
+  static const bool on = [] {
+    const char* isa = std::getenv("OLMO_CPU_ISA");
+    return !(isa && std::strcmp(isa, "scalar") == 0);
+  }();
+  return on;
+#else
+  return false;
+#endif
+}
+
 void text_bits(const uint16_t* s, int64_t n, TextBits& tb) {
   const size_t nw = size_t((n + 64) / 64);
   tb.space.assign(nw, 0);
@@ -58,7 +73,8 @@ void text_bits(const uint16_t* s, int64_t n, TextBits& tb) {
   auto le = [&](__m256i v, uint16_t lo, uint16_t width) {  // lo <= v <= lo + width (unsigned)
     return _mm256_cmpeq_epi16(_mm256_subs_epu16(_mm256_sub_epi16(v, _mm256_set1_epi16(short(lo))), _mm256_set1_epi16(short(width))), zero);
   };
-  for (; i + 64 <= n; i += 64) {
+  const bool simd = text_simd();
+  for (; simd && i + 64 <= n; i += 64) {
     uint64_t spm = 0, nlm = 0, dgm = 0, pnm = 0;
     for (int k = 0; k < 4; k++) {
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i + 16 * k));

@@ -153,6 +153,10 @@ struct TextBits {
 
 void text_bits(const uint16_t* s, int64_t n, TextBits& tb);
 
+// Whether the AVX2 loops of this family run (compiled with AVX2 and OLMO_CPU_ISA is not "scalar";
+// read once): the tests run the taggers both ways and compare.
+bool text_simd();
+
 
 // Word-start bits: non-space units whose predecessor is space (or the text start).
 inline uint64_t word_starts(const TextBits& tb, size_t w) {
