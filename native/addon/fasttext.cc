@@ -8,10 +8,14 @@
 //   → { labels: Int32Array, probs: Float32Array } sorted by decreasing probability
 // fastTextLabelProbability(handle, text, label, threshold, newlineAsSpace, pythonStrip) → number
 //   (the float32 probability as a double, or -1 when predict(k=-1, threshold) would not report it)
+// fastTextLabelProbabilityLower(handle, text: string, label, threshold, newlineAsSpace, pythonStrip)
+//   → [probability or -1, len(text) in code points] for Python's text.lower() (py_lower_utf8), or null
+//   when the text needs the caller's lower-casing (a capital sigma)
 // Strings are read as UTF-8 (V8 writes a lone surrogate as U+FFFD).
 #include "olmo/ops/fasttext.h"
 
 #include <string>
+#include <vector>
 
 #include "args.h"
 #include "registry.h"
@@ -124,6 +128,29 @@ Napi::Value LabelProbability(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), double(p));
 }
 
+Napi::Value LabelProbabilityLower(const Napi::CallbackInfo& info) {
+  cpu::FastTextModel& m = model(info);
+  OLMO_CHECK(info.Length() > 1 && info[1].IsString(), "INVALID_ARGUMENT", "fastTextLabelProbabilityLower: text must be a string", "internal binding misuse");
+  napi_env env = info.Env();
+  thread_local std::vector<char16_t> units;
+  thread_local std::vector<char> utf8;
+  size_t len = 0;
+  OLMO_CHECK(napi_get_value_string_utf16(env, info[1], nullptr, 0, &len) == napi_ok, "INTERNAL", "cannot read string", "");
+  if (units.size() < len + 1) units.resize(len + 1);
+  size_t got = 0;
+  OLMO_CHECK(napi_get_value_string_utf16(env, info[1], units.data(), len + 1, &got) == napi_ok && got == len, "INTERNAL", "cannot read string", "");
+  int64_t code_points = 0;
+  const int64_t bytes = cpu::py_lower_utf8(reinterpret_cast<const uint16_t*>(units.data()), int64_t(len), utf8, &code_points);
+  if (bytes < 0) return info.Env().Null();
+  int64_t label = arg_i64(info, 2);
+  float threshold = float(arg_f64(info, 3));
+  float p = m.label_probability(utf8.data(), size_t(bytes), int32_t(label), threshold, mode_args(info, 4));
+  Napi::Float64Array out = Napi::Float64Array::New(info.Env(), 2);
+  out[0] = double(p);
+  out[1] = double(code_points);
+  return out;
+}
+
 }  // namespace
 
 OLMO_REGISTER(fasttext) {
@@ -132,6 +159,7 @@ OLMO_REGISTER(fasttext) {
   def(env, exports, "fastTextInfo", Info);
   def(env, exports, "fastTextPredict", Predict);
   def(env, exports, "fastTextLabelProbability", LabelProbability);
+  def(env, exports, "fastTextLabelProbabilityLower", LabelProbabilityLower);
 }
 
 }  // namespace olmo::addon

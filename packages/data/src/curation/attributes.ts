@@ -22,22 +22,36 @@ export function attributesPathFor(docPath: string, name: string): string {
 
 /** Groups a tagger's spans by type (first appearance order), rounding scores as Dolma does. */
 export function spansToAttributes(experiment: string, tagger: string, spans: readonly Span[], into: Map<string, [number, number, number][]>): void {
+  // taggers emit runs of one type (c4_v1: one span per line), so the key is built once per run
+  let lastType: string | undefined;
+  let list: [number, number, number][] = [];
   for (const s of spans) {
-    const key = `${experiment}__${tagger}__${s.type}`;
-    let list = into.get(key);
-    if (!list) { list = []; into.set(key, list); }
+    if (s.type !== lastType) {
+      const key = `${experiment}__${tagger}__${s.type}`;
+      const found = into.get(key);
+      if (found) list = found;
+      else { list = []; into.set(key, list); }
+      lastType = s.type;
+    }
     list.push([s.start, s.end, pyRound(s.score, 5)]);
   }
 }
 
 /** One attributes line (no newline). `floatScores`: write scores as Python floats (taggers) or as given (deduper's integer 1). */
 export function formatAttributesLine(id: unknown, attrs: Map<string, [number, number, number][]>, source?: unknown, floatScores = true): string {
-  const parts: string[] = [];
+  // one string built by appending (no per-span arrays or joins: c4_v1 writes a span per line of text)
+  let line = `{"id":${JSON.stringify(id)},"attributes":{`;
+  let firstKey = true;
   for (const [k, spans] of attrs) {
-    const v = spans.map(([a, b, s]) => `[${a},${b},${floatScores ? pyFloat(s) : String(s)}]`).join(',');
-    parts.push(`${JSON.stringify(k)}:[${v}]`);
+    line += `${firstKey ? '' : ','}${JSON.stringify(k)}:[`;
+    firstKey = false;
+    for (let i = 0; i < spans.length; i++) {
+      const [a, b, s] = spans[i]!;
+      line += `${i === 0 ? '' : ','}[${a},${b},${floatScores ? pyFloat(s) : String(s)}]`;
+    }
+    line += ']';
   }
-  let line = `{"id":${JSON.stringify(id)},"attributes":{${parts.join(',')}}`;
+  line += '}';
   if (source !== undefined) line += `,"source":${JSON.stringify(source)}`;
   return `${line}}`;
 }

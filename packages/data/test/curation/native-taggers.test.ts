@@ -1,4 +1,4 @@
-// The native kernels of gopher_v1, c4_v1 and pii_regex_v2 (native/cpu/text_taggers.cc) against
+// The native kernels of gopher_v1, c4_v1 and pii_regex_v2 (native/cpu/text_taggers_*.cc) against
 // their TypeScript references (taggers/*.ts with `reference: true`): every span — type, start, end,
 // score — identical (toEqual on numbers is exact), on the bundled real corpora (Moby-Dick, State of
 // the Union, whole and cut into lines/paragraphs) and on planted edge cases: Python whitespace
@@ -11,6 +11,11 @@ import { C4V1 } from '../../src/curation/taggers/c4.js';
 import { GopherV1 } from '../../src/curation/taggers/gopher.js';
 import { PiiRegexV2 } from '../../src/curation/taggers/pii.js';
 import type { Tagger } from '../../src/curation/types.js';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ensureFreshDist, repoRoot } from '../../../../test/support/fresh-dist.js';
 
 const available = textTaggersAvailable();
 if (!available) console.log('native-taggers.test: SKIPPED — the addon has no text tagger kernels (build: node packages/tensor-cuda/scripts/build-native.mjs)');
@@ -19,7 +24,8 @@ const PLANTED: string[] = [
   '', ' ', '\n', '\n\n', 'a', 'a\n', '\na', ' \t\n ', 'x\u001cy\u001dz\u001ey\u001fw\u0085v\u00a0u\u3000t\u2028s\u2029r\u202fq\u205fp\u1680o\u2000n\u200a',
   'not\ufeffsplit \ufeff', 'astral \u{1D518}\u{1D518} and \u{1F595} word\u{1F595}', 'lone \ud800 high and \udc00 low \udc00\ud800 swapped',
   'Çava? Ωmega... 日本語のテキスト。 ١٢٣ ٤٥٦ ٧٨٩٠ digits \u0661\u0662\u0663-\u0664\u0665\u0666-\u0667\u0668\u0669\u0660',
-  'the the the the the the the the the the the the', 'a b a b a b a b a b a b a b a b a b a b a b c',
+  'the the the the the the the the the the the the', 'x a b y a c z', 'u v a b w a b', 'one two one three one two one two three',
+  'p q r s t u v w x y z p q r s t u v w x y z q', 'k l m n o k l m n p k l m n o', 'a b a b a b a b a b a b a b a b a b a b a b c',
   '* bullet\n- dash\n-\n*\nend\u2026\n\u2026\nsame\nsame\nsame\n\n\n', '# hash #tag \u2026 ...',
   'the be to of and that have with The BE', 'İSTANBUL Kelvin \u212aelvin \u212a',
   'What the FUCK.\nshit happens\nblow job\nBLOW JOB!\nblowjob\nxblow jobs', 'Some \u{1F595} here', 'JavaScript is fun\njavascript: void(0)', 'Lorem Ipsum dolor\n{curly}',
@@ -84,4 +90,37 @@ describe.skipIf(!available)('native text taggers == TypeScript references, span 
       for (const [, fast, ref] of pairs) check(fast, ref, t);
     }
   });
+  it('OLMO_CPU_ISA=scalar (no AVX2 loops: whitespace bitmaps, c4 and fastText lower-casing) gives the same spans for all four taggers as the default path', async () => {
+    ensureFreshDist(['data']);
+    const docs = await realTexts();
+    const texts = [...docs, ...docs.flatMap((d) => d.split('\n\n').slice(0, 10)), ...PLANTED, PLANTED.join('\n'), 'ΣΟΦΟΣ İ Ünïcödé 𐐀 😀 ABC'.repeat(9)];
+    const dir = mkdtempSync(path.join(tmpdir(), 'olmo-isa-'));
+    try {
+      writeFileSync(path.join(dir, 'texts.json'), JSON.stringify(texts));
+      // every text's spans from the four taggers, hashed (one line per text, so a mismatch names the text)
+      const script = `
+        const { readFileSync } = await import('node:fs');
+        const { createHash } = await import('node:crypto');
+        const { curation } = await import(${JSON.stringify(path.join(repoRoot, 'packages/data/dist/index.js'))});
+        const names = ['gopher_v1', 'c4_v1', 'pii_regex_v2', 'ft_lang_id_en_doc_v2'];
+        const taggers = await Promise.all(names.map((n) => curation.createTagger(n)));
+        const out = [];
+        for (const text of JSON.parse(readFileSync(${JSON.stringify(path.join(dir, 'texts.json'))}, 'utf8'))) {
+          out.push(createHash('sha256').update(JSON.stringify(taggers.map((t) => t.predict({ id: 'x', text })))).digest('hex').slice(0, 16));
+        }
+        process.stdout.write(out.join('\\n'));`;
+      const run = (isa: string | undefined) => {
+        const env: NodeJS.ProcessEnv = { ...process.env, OLMO_TAGGERS_REFERENCE: '0' };
+        delete env.OLMO_CPU_ISA;
+        if (isa) env.OLMO_CPU_ISA = isa;
+        return execFileSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8', maxBuffer: 1 << 26 }).split('\n');
+      };
+      const simd = run(undefined);
+      const scalar = run('scalar');
+      expect(simd.length).toBe(texts.length);
+      for (let i = 0; i < texts.length; i++) expect(scalar[i], JSON.stringify(texts[i]!.slice(0, 80))).toBe(simd[i]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
 });

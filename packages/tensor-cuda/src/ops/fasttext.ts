@@ -88,6 +88,24 @@ export class FastTextModel {
     return p < 0 ? undefined : p;
   }
 
+  /**
+   * labelProbability of `text.toLowerCase()` (Python's `str.lower()`), lower-cased by the native code
+   * while it reads the string (native/cpu/fasttext_text.cc: no lower-cased copy is made in JavaScript
+   * and re-encoded), with the text's length in code points (Python's `len(text)`). Texts holding a
+   * capital sigma (context-dependent lower case) are lower-cased by JavaScript, same result.
+   */
+  labelProbabilityLowerCased(text: string, label: string, threshold = 0, opts: FastTextTextOptions = {}): { probability: number | undefined; codePoints: number } {
+    const id = this.labelIds.get(label);
+    if (id === undefined) throw new OlmoError('INVALID_ARGUMENT', `label ${JSON.stringify(label)} is not one of the model's ${this.labels.length} labels`, 'labels look like __label__en');
+    const r = call((n) => n.fastTextLabelProbabilityLower(this.h(), text, id, threshold, opts.newlineAsSpace ?? false, opts.pythonStrip ?? false)) as Float64Array | null;
+    if (r === null) {
+      let codePoints = 0;
+      for (const _ of text) codePoints++;
+      return { probability: this.labelProbability(text.toLowerCase(), label, threshold, opts), codePoints };
+    }
+    return { probability: r[0]! < 0 ? undefined : r[0]!, codePoints: r[1]! };
+  }
+
   /** Frees the model now (otherwise the garbage collector does). */
   dispose(): void {
     if (this.handle !== undefined) call((n) => n.fastTextFree(this.handle));

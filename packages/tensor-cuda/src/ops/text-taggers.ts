@@ -1,5 +1,5 @@
 /**
- * Typed bindings of native/cpu/text_taggers.cc: per-document statistics of Dolma's gopher_v1,
+ * Typed bindings of native/cpu/text_taggers_{gopher,c4,pii}.cc: per-document statistics of Dolma's gopher_v1,
  * c4_v1 and pii_regex_v2 taggers over a JavaScript string (read as UTF-16 units; offsets returned
  * in code points unless said otherwise). @olmo/data builds the taggers' spans from these; its
  * TypeScript taggers are the readable references they are tested against.

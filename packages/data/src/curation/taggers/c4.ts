@@ -9,7 +9,7 @@
  * Dolma's data/naughty_words_en.txt come from; versions of the list may differ by a few entries).
  *
  * `predictReference` is the readable reference; predict() runs the native kernel
- * (native/cpu/text_taggers.cc) when the addon is built — one pass for the lines, one over the
+ * (native/cpu/text_taggers_c4.cc) when the addon is built — one pass for the lines, one over the
  * lower-cased words, one for the phrases — with the same spans (test/curation/native-taggers.test.ts).
  */
 import { createRequire } from 'node:module';

