@@ -3,6 +3,7 @@
 #include "olmo/ops/swiglu.h"
 
 #include "fast_math.h"
+#include "parallel_for.h"
 
 #include <cmath>
 
@@ -12,11 +13,10 @@ namespace olmo::cpu {
 constexpr int64_t kParallelMin = 1 << 16;
 
 void swiglu_fwd_f32(float* out, const float* gate, const float* up, int64_t n) {
-#pragma omp parallel for simd if (n > kParallelMin) schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
+  parallel_for(n > kParallelMin, n, [&](int64_t i) {
     const float g = gate[i];
     out[i] = g / (1.f + fast_expf(-g)) * up[i];
-  }
+  });
 }
 
 void swiglu_bwd_f32(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n) {
