@@ -50,6 +50,8 @@ constexpr int64_t kParallelMin = 1 << 16;
 // join), while one core streams ~20 GB/s, i.e. ~250 KB in that time; measured on decode steps the
 // split wins from about 512 KiB of weights (bench/model/overhead.mjs, lowplinear.mjs --n/--k).
 // Counted in bytes, not weights: a q8_0 row is 1/4 of a float32 row to stream.
+// OLMO_GEMV_PAR_BYTES overrides the threshold (read once; for measuring, e.g. a huge value keeps
+// every batch-1 GEMV on the calling thread).
 static int64_t gemv_parallel_bytes() {
   static const int64_t v = [] {
     const char* e = std::getenv("OLMO_GEMV_PAR_BYTES");
