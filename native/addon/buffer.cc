@@ -40,9 +40,14 @@ bool NativeBuffer::IsInstance(const Napi::Value& v) {
   return g_ctor != nullptr && v.IsObject() && v.As<Napi::Object>().InstanceOf(g_ctor->Value());
 }
 
+// Read once: sysconf(_SC_PHYS_PAGES) is a sysinfo() system call, and every CPU buffer (5 per
+// decoded token even on the fused path) asked it again.
 static size_t physical_memory() {
-  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  return pages > 0 && page > 0 ? size_t(pages) * size_t(page) : size_t(1) << 40;
+  static const size_t bytes = [] {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page > 0 ? size_t(pages) * size_t(page) : size_t(1) << 40;
+  }();
+  return bytes;
 }
 
 // Maps `path` whole (read-only file, private copy-on-write pages). Pages are read on first touch

@@ -204,8 +204,9 @@ void attention_fwd_f32(const float* q, const float* k, const float* v, float* ou
   const int64_t nqt = (T + BQ - 1) / BQ;
   const float ninf = -std::numeric_limits<float>::infinity();
   const bool par = worth_threads(B, T, Tk, NH, HS);
-#pragma omp parallel if (par)
-  {
+  // The body runs inside a parallel region only when it is worth threads; otherwise it runs
+  // directly (its orphaned `omp for` is then a plain loop), see parallel_for.h for why.
+  auto body = [&] {
     Scratch buf = scratch(BQ * HS * 2 + HS * BK + BQ * BK + 2 * BQ);
     float* Q = buf.get();
     float* acc = Q + BQ * HS;
@@ -278,7 +279,13 @@ void attention_fwd_f32(const float* q, const float* k, const float* v, float* ou
         lse[(b * NH + h) * T + i0 + r] = m[r] + std::log(l[r]);
       }
     }
+  };
+  if (!par) {
+    body();
+    return;
   }
+#pragma omp parallel
+  body();
 }
 
 void attention_bwd_f32(const float* q, const float* k, const float* v, const float* out, const float* lse,

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "olmo/check.h"
+#include "parallel_for.h"
 
 namespace olmo::cpu {
 
@@ -13,8 +14,7 @@ namespace olmo::cpu {
 constexpr int64_t kParallelMin = 1 << 17;
 
 void add_f32(float* out, const float* a, const float* b, int64_t n, float alpha, float beta) {
-#pragma omp parallel for simd if (n > kParallelMin) schedule(static)
-  for (int64_t i = 0; i < n; ++i) out[i] = alpha * a[i] + beta * b[i];
+  parallel_for(n > kParallelMin, n, [&](int64_t i) { out[i] = alpha * a[i] + beta * b[i]; });
 }
 
 void mul_f32(float* out, const float* a, const float* b, int64_t n) {

@@ -33,6 +33,7 @@
 
 #include "olmo/check.h"
 #include "olmo/tensor.h"
+#include "parallel_for.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #define OLMO_X86 1
@@ -43,6 +44,21 @@ namespace olmo::cpu {
 
 // A GEMV row costs ~K loads; a second thread pays off from ~2^16 weights (like elementwise.cc).
 constexpr int64_t kParallelMin = 1 << 16;
+// Batch-1 GEMV: a second thread pays off once the weight bytes take clearly longer to stream than
+// waking the other thread of the team costs. With OMP_WAIT_POLICY=passive (native.ts) a 2-thread
+// region costs ~13 µs on the quiet 2-vCPU VMs (an empty `parallel for`, libgomp futex wake-up and
+// join), while one core streams ~20 GB/s, i.e. ~250 KB in that time; measured on decode steps the
+// split wins from about 512 KiB of weights (bench/model/overhead.mjs, lowplinear.mjs --n/--k).
+// Counted in bytes, not weights: a q8_0 row is 1/4 of a float32 row to stream.
+// OLMO_GEMV_PAR_BYTES overrides the threshold (read once; for measuring, e.g. a huge value keeps
+// every batch-1 GEMV on the calling thread).
+static int64_t gemv_parallel_bytes() {
+  static const int64_t v = [] {
+    const char* e = std::getenv("OLMO_GEMV_PAR_BYTES");
+    return e ? std::atoll(e) : int64_t(512) << 10;
+  }();
+  return v;
+}
 // Rows of W converted per GEMM tile (tile = kTileRows x K floats, e.g. 2 MiB for K = 4096).
 constexpr int64_t kTileRows = 128;
 
@@ -285,6 +301,55 @@ OLMO_AVX512VNNI static float dot_q8q8_vnni(const BlockQ8_0* w, const BlockQ8_0* 
   }
   return hsum256(acc);
 }
+
+// Four rows at once (the LM head and every GEMV with short rows, e.g. K = 256: a row is only 8
+// blocks, so per-row work outside the block loop — dispatch, |x| and the x scale per block, the
+// horizontal sum, the store — cost as much as the dots). x's |x| and scale are loaded once per
+// block for four rows, and the four sums reduce together. Same arithmetic per row as dot_q8q8_*:
+// an int32 dot per block, times dw·dx in float32, accumulated in the same lane order.
+// Four hsum256 at once, adding in exactly hsum256's order (so a row's result does not depend on
+// whether it went through a 4-row kernel): lanes i + i+4, then (0+2) + (1+3).
+OLMO_AVX2 static inline void hsum256x4(__m256 a, __m256 b, __m256 c, __m256 d, float* y) {
+  __m128 s0 = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+  __m128 s1 = _mm_add_ps(_mm256_castps256_ps128(b), _mm256_extractf128_ps(b, 1));
+  __m128 s2 = _mm_add_ps(_mm256_castps256_ps128(c), _mm256_extractf128_ps(c, 1));
+  __m128 s3 = _mm_add_ps(_mm256_castps256_ps128(d), _mm256_extractf128_ps(d, 1));
+  _MM_TRANSPOSE4_PS(s0, s1, s2, s3);  // s_j = lane j of the four rows
+  _mm_storeu_ps(y, _mm_add_ps(_mm_add_ps(s0, s2), _mm_add_ps(s1, s3)));
+}
+
+OLMO_AVX2 static void dot4_q8q8_avx2(const BlockQ8_0* w0, int64_t nb, const BlockQ8_0* xq, float* y) {
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[b].qs));
+    const __m256i ax = _mm256_sign_epi8(qx, qx);
+    const float dx = _cvtsh_ss(xq[b].d);
+    for (int r = 0; r < 4; ++r) {
+      const BlockQ8_0& wb = w0[r * nb + b];
+      const __m256i sw = _mm256_sign_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb.qs)), qx);
+      const __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sw), ones);
+      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(wb.d) * dx), _mm256_cvtepi32_ps(dot), acc[r]);
+    }
+  }
+  hsum256x4(acc[0], acc[1], acc[2], acc[3], y);
+}
+
+OLMO_AVX512VNNI static void dot4_q8q8_vnni(const BlockQ8_0* w0, int64_t nb, const BlockQ8_0* xq, float* y) {
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[b].qs));
+    const __m256i ax = _mm256_sign_epi8(qx, qx);
+    const float dx = _cvtsh_ss(xq[b].d);
+    for (int r = 0; r < 4; ++r) {
+      const BlockQ8_0& wb = w0[r * nb + b];
+      const __m256i sw = _mm256_sign_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb.qs)), qx);
+      const __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), ax, sw);
+      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(wb.d) * dx), _mm256_cvtepi32_ps(dot), acc[r]);
+    }
+  }
+  hsum256x4(acc[0], acc[1], acc[2], acc[3], y);
+}
 #endif  // OLMO_X86
 
 // ------------------------------------------------------------------ dispatch
@@ -331,6 +396,21 @@ static float row_dot(const WeightRef& w, int64_t r, const float* x, int64_t K, c
   return dot_q8_scalar(row, x, K);
 }
 
+// Rows [r0, r0 + 4) into y through a 4-row kernel when there is one for this format and ISA.
+static bool rows4(const WeightRef& w, int64_t r0, int64_t K, const ActForms& act, float* y) {
+#ifdef OLMO_X86
+  const IsaChoice& c = isa();
+  if (w.fmt != WeightFormat::Q8_0 || !c.q8act || c.isa < Isa::Avx2) return false;
+  const int64_t nb = K / 32;
+  const BlockQ8_0* row = static_cast<const BlockQ8_0*>(w.data) + r0 * nb;
+  if (c.vnni) dot4_q8q8_vnni(row, nb, act.q8.data(), y);
+  else dot4_q8q8_avx2(row, nb, act.q8.data(), y);
+  return true;
+#else
+  return false;
+#endif
+}
+
 static void prepare_act(ActForms& act, const float* x, int64_t K, bool any_q8) {
   const IsaChoice& c = isa();
   if (any_q8 && c.q8act) {
@@ -343,22 +423,24 @@ static void prepare_act(ActForms& act, const float* x, int64_t K, bool any_q8) {
 static void gemv(const float* x, int64_t K, const WeightRef* ws, int nw) {
   ActForms act;
   bool any_q8 = false;
-  int64_t total = 0;
-  std::vector<int64_t> start(size_t(nw) + 1, 0);
+  int64_t bytes = 0;
+  // Work items are groups of 4 rows of one weight (see dot4_q8q8_*; other formats and a last
+  // partial group go row by row); gstart[i] = first group of weight i.
+  std::vector<int64_t> gstart(size_t(nw) + 1, 0);
   for (int i = 0; i < nw; ++i) {
     any_q8 |= ws[i].fmt == WeightFormat::Q8_0;
-    start[size_t(i)] = total;
-    total += ws[i].n;
+    bytes += weight_bytes(ws[i].fmt, ws[i].n, K);
+    gstart[size_t(i) + 1] = gstart[size_t(i)] + (ws[i].n + 3) / 4;
   }
-  start[size_t(nw)] = total;
   prepare_act(act, x, K, any_q8);
-#pragma omp parallel for if (total * K >= kParallelMin) schedule(static)
-  for (int64_t g = 0; g < total; ++g) {
+  parallel_for_rows(bytes >= gemv_parallel_bytes(), gstart[size_t(nw)], [&](int64_t g) {
     int i = 0;
-    while (g >= start[size_t(i) + 1]) ++i;
-    const int64_t r = g - start[size_t(i)];
-    ws[i].y[r] = row_dot(ws[i], r, x, K, act);
-  }
+    while (g >= gstart[size_t(i) + 1]) ++i;
+    const WeightRef& w = ws[i];
+    const int64_t r0 = (g - gstart[size_t(i)]) * 4, r1 = std::min(w.n, r0 + 4);
+    if (r1 - r0 == 4 && rows4(w, r0, K, act, w.y + r0)) return;
+    for (int64_t r = r0; r < r1; ++r) w.y[r] = row_dot(w, r, x, K, act);
+  });
 }
 
 // Rows [r0, r1) of w as float32 into tile[(r - r0) * K + k].

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <vector>
 
+#include "parallel_for.h"
+
 namespace olmo::cpu {
 
 void rope_f32(float* out, const float* x, int64_t B, int64_t T, int64_t NH, int64_t HS, float theta,
@@ -30,8 +32,7 @@ void rope_f32(float* out, const float* x, int64_t B, int64_t T, int64_t NH, int6
   }
   const int64_t rows = B * T * NH;
 // Light, memory-bound rotation: threads from 2^16 elements (decode steps stay on the caller).
-#pragma omp parallel for if (rows * HS >= (1 << 16)) schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
+  parallel_for_rows(rows * HS >= (1 << 16), rows, [&](int64_t r) {
     const int64_t bt = r / NH, t = positions ? positions[bt] : bt % T;
     const float* c = cs.data() + t * half;
     const float* s = sn.data() + t * half;
@@ -43,7 +44,7 @@ void rope_f32(float* out, const float* x, int64_t B, int64_t T, int64_t NH, int6
       o[i] = x1 * c[i] - x2 * s[i];
       o[i + half] = x2 * c[i] + x1 * s[i];
     }
-  }
+  });
 }
 
 }  // namespace olmo::cpu

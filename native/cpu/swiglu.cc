@@ -4,6 +4,7 @@
 
 #include "fast_math.h"
 #include "olmo/tensor.h"
+#include "parallel_for.h"
 
 #include <cmath>
 
@@ -18,11 +19,10 @@ inline float load(uint16_t x) { return bf16_to_f32(x); }
 
 template <class In>
 void fwd(float* out, const In* gate, const In* up, int64_t n) {
-#pragma omp parallel for simd if (n > kParallelMin) schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
+  parallel_for(n > kParallelMin, n, [&](int64_t i) {
     const float g = load(gate[i]);
     out[i] = g / (1.f + fast_expf(-g)) * load(up[i]);
-  }
+  });
 }
 
 template <class In>

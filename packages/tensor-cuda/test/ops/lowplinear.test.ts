@@ -132,6 +132,31 @@ describe('lowplinear', () => {
     });
   }
 
+  it('batch-1 q8_0 GEMV in 4-row groups (plus a partial group) equals the per-row kernels bit for bit, on every path', () => {
+    // M = 1 runs rows 4 at a time (dot4_q8q8_*, summing in hsum256's order); M = 2 runs the
+    // per-row kernels. Row counts 1..9 cover whole groups, partial groups and fused weights.
+    for (const path of PATHS) {
+      setLowpIsa(path, true);
+      tidy(() => {
+        const gen = new Generator(21);
+        const K = 96;
+        for (let N = 1; N <= 9; N++) {
+          const q = quantize(tensor(randomArray(N * K, gen), { shape: [N, K] }));
+          const q2 = quantize(tensor(randomArray(5 * K, gen), { shape: [5, K] }));
+          const x = randomArray(2 * K, gen);
+          const y2 = lowpLinear(tensor(x, { shape: [2, K] }), q).toFloat32Array();
+          expect(lowpLinear(tensor(x.slice(0, K), { shape: [1, K] }), q).toFloat32Array(), `${path} N=${N}`).toEqual(y2.subarray(0, N));
+          const [ya, yb] = lowpLinearMulti(tensor(x.slice(0, K), { shape: [1, K] }), [q, q2]);
+          expect(ya!.toFloat32Array()).toEqual(y2.subarray(0, N));
+          expect(yb!.toFloat32Array()).toEqual(lowpLinear(tensor(x, { shape: [2, K] }), q2).toFloat32Array().subarray(0, 5));
+          q.dispose();
+          q2.dispose();
+        }
+      });
+    }
+    setLowpIsa('native');
+  });
+
   it('fused call: several weights (bf16 and q8_0) sharing x equal separate calls', () => {
     tidy(() => {
       const gen = new Generator(10);
