@@ -145,6 +145,7 @@ it('GGUF decode and prefill: ours vs llama.cpp, per precision', async () => {
       bws.push(readBandwidth());
       const floor = median(bws) * 1e9 / weightBytesPerToken(cfg, prec);
       lines.push(`| ${name} | ${prec} | ${od.toFixed(1)} | ${a.toFixed(1)} | ${b.toFixed(1)} | ${(od / Math.max(a, b)).toFixed(2)}× (best: ${best} thread${best === 1 ? '' : 's'}) | ${prefillRatio.toFixed(2)}× (ours ${pre(o).toFixed(0)} tok/s) | ${floor.toFixed(0)} | ${(100 * od / floor).toFixed(0)}% |`);
+      console.log(lines[lines.length - 1]);  // progress: a 1B run takes tens of minutes on a loaded machine
       await lm.dispose();
       ours.dispose();
       rmSync(file, { force: true });  // the 1B f32 GGUF alone is 4.7 GB
