@@ -6,26 +6,36 @@
  * tokens, alternated in one run, medians; prefill = prompt tokens ÷ time to the first token. llama.cpp runs with 1 and 2 threads (on 2-vCPU machines its
  * 2-thread decode is often slower) and the better one is reported, as is which it was.
  * Configs: the bench models tiny / small (OLMoConfig.tiny / small), random weights, a byte-level
- * BPE vocabulary padded to the 50304 embedding rows (throughput does not depend on either).
+ * BPE vocabulary padded to the 50304 embedding rows (throughput does not depend on either). Opt-in
+ * (BENCH_1B=1, or '1b' in BENCH_CONFIGS): an OLMo-1B-size model (OLMoConfig.olmo1B, 1.18 B params)
+ * whose random bf16 checkpoint is written tile by tile, without a model in memory (as
+ * check-gguf.mjs does); ours loads it as float32 / bf16 / q8_0, llama.cpp runs its f32 / bf16 / q8_0
+ * GGUF exports (~10 GB of GGUF files in the temp dir, ~10 GB RAM at the f32 row, ~10 min).
  *
  *   OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 npx vitest run --config bench/model/gguf.vitest.config.ts
  *   BENCH_CONFIGS=tiny BENCH_REPS=3 ...   (defaults: tiny,small and 5)
+ *   BENCH_1B=1 BENCH_REPS=3 ...           (tiny, small and OLMo-1B)
  *
  * Writes bench/model/GGUF_RESULTS.md with the machine's load average and CPU model/flags: numbers
  * taken while other work loads the machine are not comparable and the file says so.
  */
 import { execSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { it } from 'vitest';
-import { OLMo, OLMoConfig, exportGguf, type OLMoConfig as Cfg } from '@olmo/model';
-import { Tensor, sumScaled } from '@olmo/tensor-cuda';
+import { OLMo, OLMoConfig, exportGguf, initSpecFor, parameterSpecs, saveSafetensorsDir, type OLMoConfig as Cfg } from '@olmo/model';
+import { Generator, Tensor, f32ToBf16Bits, sumScaled } from '@olmo/tensor-cuda';
 import { byteLevelTokenizer } from '../../packages/model/test/gguf-fixtures.js';
 
 const here = __dirname;
 const REPS = Number(process.env.BENCH_REPS ?? 5);
-const NAMES = (process.env.BENCH_CONFIGS ?? 'tiny,small').split(',');
+const NAMES = (process.env.BENCH_CONFIGS ?? (process.env.BENCH_1B === '1' ? 'tiny,small,1b' : 'tiny,small')).split(',');
+const BASES: Record<string, () => Cfg> = {
+  tiny: () => OLMoConfig.tiny({ clip_qkv: null }),
+  small: () => OLMoConfig.small({ clip_qkv: null }),
+  '1b': () => OLMoConfig.olmo1B({ clip_qkv: null }),
+};
 const PRECISIONS = (process.env.BENCH_PRECISIONS ?? 'f32,bf16,q8_0').split(',') as Array<'f32' | 'bf16' | 'q8_0'>;
 const LOAD_OPTS = { f32: {}, bf16: { dtype: 'bfloat16' }, q8_0: { quantize: 'q8_0' } } as const;
 const PROMPT_LEN = 32, NEW = 128;
@@ -53,6 +63,30 @@ function weightBytesPerToken(c: Cfg, prec: 'f32' | 'bf16' | 'q8_0'): number {
   return params * (prec === 'f32' ? 4 : prec === 'bf16' ? 2 : 34 / 32);
 }
 
+/**
+ * A random checkpoint of `cfg` written straight to bf16 safetensors: each tensor repeats one 64 Ki
+ * tile of draws from its init distribution. For OLMo-1B this takes seconds and no model-sized
+ * memory (OLMo.init + savePretrained would draw 1.2 B normals in JS and hold 4.7 GB); throughput
+ * does not depend on the values.
+ */
+async function writeRandomBf16Checkpoint(dir: string, cfg: Cfg): Promise<void> {
+  const gen = new Generator(1);
+  const entries = parameterSpecs(cfg).map((s) => ({
+    name: s.name, shape: s.shape, data: () => { throw new Error('raw only'); },
+    raw: { dtype: 'BF16' as const, bytes: () => {
+      const n = s.shape.reduce((a, b) => a * b, 1);
+      const spec = initSpecFor(cfg, s.name);
+      const tile = new Uint16Array(Math.min(n, 1 << 16));
+      for (let i = 0; i < tile.length; i++) tile[i] = f32ToBf16Bits(spec.kind === 'ones' ? 1 : gen.normal(0, spec.std));
+      const out = new Uint16Array(n);
+      for (let o = 0; o < n; o += tile.length) out.set(tile.subarray(0, Math.min(tile.length, n - o)), o);
+      return new Uint8Array(out.buffer);
+    } },
+  }));
+  await saveSafetensorsDir(dir, entries, { dtype: 'bfloat16', maxShardSize: '5GB' });
+  writeFileSync(path.join(dir, 'config.json'), JSON.stringify(OLMoConfig.toHF(cfg, 'bfloat16'), null, 2));
+}
+
 it('GGUF decode and prefill: ours vs llama.cpp, per precision', async () => {
   const nlc = await import('node-llama-cpp');
   const llama = await nlc.getLlama({ gpu: false, build: 'never', skipDownload: true, usePrebuiltBinaries: true, progressLogs: false, logLevel: nlc.LlamaLogLevel.error, maxThreads: 2 });
@@ -60,13 +94,18 @@ it('GGUF decode and prefill: ours vs llama.cpp, per precision', async () => {
   const lines = ['| config | precision | ours decode tok/s | llama.cpp decode tok/s (1 thread) | (2 threads) | decode: ours / llama.cpp best | prefill: ours / llama.cpp (same threads) | bandwidth floor tok/s | ours / floor |', '|---|---|---|---|---|---|---|---|---|'];
   const bws: number[] = [readBandwidth()];
   for (const name of NAMES) {
-    const base = name === 'small' ? OLMoConfig.small({ clip_qkv: null }) : OLMoConfig.tiny({ clip_qkv: null });
-    const cfg = { ...base, vocab_size: tok.vocabSize, eos_token_id: tok.eos, pad_token_id: tok.pad };
+    const base = BASES[name];
+    if (!base) throw new Error(`BENCH_CONFIGS: unknown config '${name}' (known: ${Object.keys(BASES).join(', ')})`);
+    const cfg = { ...base(), vocab_size: tok.vocabSize, eos_token_id: tok.eos, pad_token_id: tok.pad } as Cfg;
     const dir = mkdtempSync(path.join(os.tmpdir(), `olmo-gguf-bench-${name}-`));
-    const m = OLMo.init(cfg, { seed: 0, requiresGrad: false });
-    await m.savePretrained(dir);
+    if (name === '1b') {
+      await writeRandomBf16Checkpoint(dir, cfg);
+    } else {
+      const m = OLMo.init(cfg, { seed: 0, requiresGrad: false });
+      await m.savePretrained(dir);
+      m.dispose();
+    }
     writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(tok.json));
-    m.dispose();
     const prompt = Array.from({ length: PROMPT_LEN }, (_, i) => (i * 37 + 11) % tok.vocabSize);
     for (const prec of PRECISIONS) {
       const file = path.join(dir, `model-${prec}.gguf`);
@@ -104,11 +143,14 @@ it('GGUF decode and prefill: ours vs llama.cpp, per precision', async () => {
       const best = a >= b ? 1 : 2;
       const prefillRatio = pre(o) / pre(best === 1 ? l1 : l2);
       bws.push(readBandwidth());
-      const floor = median(bws) * 1e9 / weightBytesPerToken(cfg as Cfg, prec);
+      const floor = median(bws) * 1e9 / weightBytesPerToken(cfg, prec);
       lines.push(`| ${name} | ${prec} | ${od.toFixed(1)} | ${a.toFixed(1)} | ${b.toFixed(1)} | ${(od / Math.max(a, b)).toFixed(2)}× (best: ${best} thread${best === 1 ? '' : 's'}) | ${prefillRatio.toFixed(2)}× (ours ${pre(o).toFixed(0)} tok/s) | ${floor.toFixed(0)} | ${(100 * od / floor).toFixed(0)}% |`);
+      console.log(lines[lines.length - 1]);  // progress: a 1B run takes tens of minutes on a loaded machine
       await lm.dispose();
       ours.dispose();
+      rmSync(file, { force: true });  // the 1B f32 GGUF alone is 4.7 GB
     }
+    rmSync(dir, { recursive: true, force: true });
   }
   await llama.dispose();
   const sh = (c: string) => { try { return execSync(c, { encoding: 'utf8' }).trim(); } catch { return 'n/a'; } };
@@ -118,7 +160,7 @@ it('GGUF decode and prefill: ours vs llama.cpp, per precision', async () => {
   const out = [
     '# GGUF decode and prefill: @olmo/model vs llama.cpp on the same weights',
     '',
-    `Generated by bench/model/gguf-vs-llamacpp.bench.ts (${REPS} alternated reps, medians; batch 1, ${PROMPT_LEN}-token prompt, ${NEW} new tokens, greedy): \`BENCH_REPS=${REPS} npx vitest run --config bench/model/gguf.vitest.config.ts\`. Ours: f32 = float32 weights, bf16 = \`dtype: 'bfloat16'\`, q8_0 = \`quantize: 'q8_0'\` (linear weights; the embedding stays float32, llama.cpp's q8_0 file quantizes it too).`,
+    `Generated by bench/model/gguf-vs-llamacpp.bench.ts (${REPS} alternated reps, medians; batch 1, ${PROMPT_LEN}-token prompt, ${NEW} new tokens, greedy): \`${NAMES.includes('1b') ? 'BENCH_1B=1 ' : ''}BENCH_REPS=${REPS} npx vitest run --config bench/model/gguf.vitest.config.ts\`. Ours: f32 = float32 weights, bf16 = \`dtype: 'bfloat16'\`, q8_0 = \`quantize: 'q8_0'\` (linear weights; the embedding stays float32, llama.cpp's q8_0 file quantizes it too).`,
     '',
     ...lines,
     '',

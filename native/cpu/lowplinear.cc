@@ -9,6 +9,8 @@
 //         products (avx512vnni vpdpbusd, or avx2 maddubs on |x| and sign(x)·w), one f32 multiply
 //         per block; with OLMO_Q8_ACT=f32: dequantize in registers (int8 -> f32, fma with the
 //         float32 x, block scale), whose error is the weight quantization alone.
+//   M > 16 (prefill, batches): lowplinear_gemm.cc's panel GEMM (avx512 / avx2), float32 x for
+//         every format; OpenBLAS on converted tiles on the scalar path.
 //   f32 (WeightFormat::F32, used by gemm_f32's batch-1 GEMV and decodelayer): plain FMA dots on the
 //         same OpenMP team as the other formats. OpenBLAS's sgemv runs its own thread pool next to
 //         OpenMP's; on the shared 2-vCPU machine at load ~110 a tiny-model decode step took 150 ms
@@ -31,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "lowplinear_gemm.h"
 #include "olmo/check.h"
 #include "olmo/tensor.h"
 #include "parallel_for.h"
@@ -463,8 +466,9 @@ static void convert_rows(float* tile, const WeightRef& w, int64_t r0, int64_t r1
   }
 }
 
-// M > 1: per tile of rows, convert into the packing buffer, then one OpenBLAS sgemm (threads
-// inside OpenBLAS; the tile loop stays serial so the two pools never nest).
+// M > 16 without an x86 SIMD path (OLMO_CPU_ISA=scalar, non-x86 builds): per tile of rows, convert
+// into the packing buffer, then one OpenBLAS sgemm (threads inside OpenBLAS; the tile loop stays
+// serial so the two pools never nest). AVX2 / AVX-512 take lowplinear_gemm.cc's panel GEMM.
 static void gemm(const float* x, int64_t M, int64_t K, const WeightRef* ws, int nw) {
   std::vector<float> tile(size_t(std::min<int64_t>(kTileRows, std::max<int64_t>(1, [&] {
     int64_t mx = 0;
@@ -516,8 +520,11 @@ void lowp_linear(const float* x, int64_t M, int64_t K, const WeightRef* ws, int 
       for (int64_t m = 0; m < M; ++m) std::memset(ws[i].y + m * ws[i].ldy, 0, size_t(ws[i].n) * sizeof(float));
     return;
   }
+  const IsaChoice& c = isa();
   if (M == 1) gemv(x, K, ws, nw);
   else if (M <= kSmallM) small_batch(x, M, K, ws, nw);
+  else if (c.isa >= Isa::Avx512 && lowp_gemm_f32_avx512(x, M, K, ws, nw)) return;
+  else if (c.isa == Isa::Avx2 && lowp_gemm_f32_avx2(x, M, K, ws, nw)) return;
   else gemm(x, M, K, ws, nw);
 }
 

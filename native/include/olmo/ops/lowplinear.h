@@ -11,8 +11,10 @@
 //
 // M == 1 (decode) is a GEMV that streams each weight once with the conversion fused into the dot
 // product; 1 < M <= 16 runs the same GEMV kernels for every x row per weight row (W read once);
-// M > 16 converts tiles of W into a per-call float32 packing buffer and multiplies them with
-// OpenBLAS (never a float32 copy of a whole weight). q8_0 with int8 activations applies to M <= 16. Kernels are chosen at run time by CPU
+// M > 16 (prefill) is a panel GEMM (cpu/lowplinear_gemm.cc): each thread converts 16 rows x 512
+// columns of W into a cache-resident float32 packing buffer and runs an FMA register tile over all x
+// rows (never a float32 copy of a whole weight; the scalar/non-x86 path converts 128-row tiles for
+// OpenBLAS instead). x stays float32 there for q8_0 too; int8 activations apply to M <= 16. Kernels are chosen at run time by CPU
 // features (lowp_isa()); OLMO_CPU_ISA=avx2|avx512|scalar caps the choice (tests cover every path).
 // q8_0 GEMVs quantize x per 32-block to int8 and use int8 dot products, as llama.cpp does;
 // OLMO_Q8_ACT=f32 keeps float32 x against in-register dequantized weights instead (see

@@ -74,8 +74,10 @@ describe('lowplinear', () => {
       tidy(() => {
         const gen = new Generator(7);
         // K = 200 exercises the vector main loop, the 8/16 steps and the scalar tail.
-        // M = 1: GEMV; M <= 16: GEMV kernels per x row; M > 16: tiles through OpenBLAS (131 rows: a partial tile)
-        for (const [M, N, K] of [[1, 37, 200], [1, 300, 512], [5, 150, 200], [3, 129, 64], [20, 131, 96]] as const) {
+        // M = 1: GEMV; M <= 16: GEMV kernels per x row; M > 16: the panel GEMM (lowplinear_gemm.cc;
+        // OpenBLAS on the scalar path). 131 rows: a partial 16-row panel and 4-row tile; M = 33: a
+        // partial x-row tile; K = 1100: three 512-column panel blocks and a 12-column masked tail.
+        for (const [M, N, K] of [[1, 37, 200], [1, 300, 512], [5, 150, 200], [3, 129, 64], [20, 131, 96], [33, 37, 1100], [17, 3, 16]] as const) {
           const { t: w, vals } = bf16Weight(N, K, gen);
           const x = randomArray(M * K, gen);
           const y = lowpLinear(tensor(x, { shape: [M, K] }), w);
@@ -90,7 +92,8 @@ describe('lowplinear', () => {
       setLowpIsa(path, false);
       tidy(() => {
         const gen = new Generator(8);
-        for (const [M, N, K] of [[1, 41, 96], [1, 260, 512], [4, 70, 128], [18, 140, 64]] as const) {
+        // [19, 45, 1056]: the GEMM over three column blocks (512, 512, 32) with partial tiles.
+        for (const [M, N, K] of [[1, 41, 96], [1, 260, 512], [4, 70, 128], [18, 140, 64], [19, 45, 1056]] as const) {
           const f = randomArray(N * K, gen, 0.5);
           const q = quantize(tensor(f, { shape: [N, K] }));
           const deq = refQ8(f);
@@ -100,6 +103,23 @@ describe('lowplinear', () => {
           q.dispose();
         }
       });
+    });
+
+    it(`q8_0 GEMM (M > 16) keeps float32 activations even with int8 activations selected, on the ${path} path`, () => {
+      // The panel GEMM dequantizes weight blocks into its float32 panel; x is never quantized there,
+      // so its only error is the weights' (the 1e-5 float32-accumulation tolerance, not the
+      // activation-quantization bound the GEMV test below needs).
+      setLowpIsa(path, true);
+      tidy(() => {
+        const gen = new Generator(12);
+        const M = 32, N = 50, K = 544;
+        const f = randomArray(N * K, gen, 0.5);
+        const q = quantize(tensor(f, { shape: [N, K] }));
+        const x = randomArray(M * K, gen);
+        expectClose(lowpLinear(tensor(x, { shape: [M, K] }), q).toFloat32Array(), refLinear(x, refQ8(f), M, N, K), 1e-5);
+        q.dispose();
+      });
+      setLowpIsa('native');
     });
 
     it(`q8_0 with int8 activations (llama.cpp's scheme) stays within the activation-quantization bound on the ${path} path`, () => {

@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// Low-precision GEMM (prefill / batch shapes, M > 16) per kernel path, alternated in one run,
+// median of --reps rounds, as GFLOP/s: float32 x float32 through OpenBLAS (linear) vs bf16 and q8_0
+// weights (lowpLinear) on every ISA path this CPU has. Shapes: the q/k/v-sized [d, d] and the
+// SwiGLU [ffn, d] / [d, ffn] projections of the bench models tiny (d 256) and small (d 512) and of
+// OLMo-1B (d 2048, ffn 8192), x = --m rows (default 32, the GGUF bench's prompt length).
+//
+// Usage: npx tsc -p packages/tensor-cuda/tsconfig.json && node bench/ops/lowplinear-gemm.mjs [--reps 7] [--m 32] [--shapes tiny,small,1b]
+import {
+  tensor, linear, lowpLinear, quantize, setLowpIsa, lowpIsa, Generator, tidy, noGrad,
+} from '../../packages/tensor-cuda/dist/index.js';
+import { arg, median, time, loadavg, sysInfo } from './common.mjs';
+
+const reps = Number(arg('reps', 7));
+const M = Number(arg('m', 32));
+const SHAPES = {
+  tiny: [[256, 256], [1024, 256], [256, 1024]],
+  small: [[512, 512], [2048, 512], [512, 2048]],
+  '1b': [[2048, 2048], [8192, 2048], [2048, 8192]],
+};
+const names = arg('shapes', 'tiny,small,1b').split(',');
+const gen = new Generator(1);
+const native = lowpIsa();
+const paths = ['avx2', 'avx512', 'native'].filter((p, i, a) => a.findIndex((q) => setLowpIsa(q, false) === setLowpIsa(p, false)) === i);
+setLowpIsa('native');
+
+console.log(`# lowplinear GEMM, M = ${M}, ${reps} reps (median), load ${loadavg()}, native ISA ${native}`);
+if (sysInfo) console.log(sysInfo());
+console.log('| model | N x K | kernel | ms | GFLOP/s |\n|---|---|---|---|---|');
+for (const name of names) {
+  for (const [N, K] of SHAPES[name]) {
+    const wf = new Float32Array(N * K);
+    for (let i = 0; i < wf.length; i++) wf[i] = gen.normal(0, 0.02);
+    const w32 = tensor(wf, { shape: [N, K] });
+    const w16 = w32.to('bfloat16');
+    const wq = quantize(w32);
+    const x = tensor(Float32Array.from({ length: M * K }, () => gen.normal(0, 1)), { shape: [M, K] });
+    const cases = [['f32 OpenBLAS sgemm', () => linear(x, w32), null]];
+    for (const p of paths) {
+      const isa = setLowpIsa(p, true);
+      cases.push([`bf16 ${isa.split('+')[0]}`, () => lowpLinear(x, w16), [p, true]]);
+      cases.push([`q8_0 ${isa}`, () => lowpLinear(x, wq), [p, true]]);
+    }
+    const times = cases.map(() => []);
+    noGrad(() => {
+      for (let r = 0; r < reps; r++) {
+        cases.forEach(([, fn, isa], i) => {
+          if (isa) setLowpIsa(isa[0], isa[1]);
+          times[i].push(time(() => tidy(() => { fn(); })));
+        });
+      }
+    });
+    setLowpIsa('native');
+    cases.forEach(([kname], i) => {
+      const t = median(times[i]);
+      console.log(`| ${name} | ${N} x ${K} | ${kname} | ${(t * 1e3).toFixed(3)} | ${(2 * M * N * K / t / 1e9).toFixed(1)} |`);
+    });
+    for (const t of [w32, w16, x]) t.dispose();
+    wq.dispose();
+  }
+}
