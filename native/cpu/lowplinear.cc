@@ -403,7 +403,10 @@ static float row_dot(const WeightRef& w, int64_t r, const float* x, int64_t K, c
 static bool rows4(const WeightRef& w, int64_t r0, int64_t K, const ActForms& act, float* y) {
 #ifdef OLMO_X86
   const IsaChoice& c = isa();
-  if (w.fmt != WeightFormat::Q8_0 || !c.q8act || c.isa < Isa::Avx2) return false;
+  // Only for short rows (K <= 256: 8 blocks, where per-row overhead rivals the dots). On longer
+  // rows the four interleaved weight streams measured much slower than row by row (small config,
+  // K = 512 / 2048, q8_0 decode 124 vs 206 tok/s, GGUF bench 2026-12-05 07:51 UTC, load ~1.2).
+  if (K > 256 || w.fmt != WeightFormat::Q8_0 || !c.q8act || c.isa < Isa::Avx2) return false;
   const int64_t nb = K / 32;
   const BlockQ8_0* row = static_cast<const BlockQ8_0*>(w.data) + r0 * nb;
   if (c.vnni) dot4_q8q8_vnni(row, nb, act.q8.data(), y);
