@@ -8,7 +8,7 @@
  */
 import { QTensor, autocastDtype, decodeLayer, isGradEnabled, type DecodeLayerOptions, type DecodeLayerWeights, type Tensor } from '@olmo/tensor-cuda';
 import type { OLMoConfig } from './config.js';
-import type { KVCache } from './model.js';
+import type { KVCache } from './kv-cache.js';
 
 type Param = (name: string) => Tensor | QTensor;
 

@@ -7,7 +7,8 @@
  */
 import { Generator, noGrad, type Tensor } from '@olmo/tensor-cuda';
 import { ConfigError, OlmoError } from './errors.js';
-import type { KVCache, OLMo } from './model.js';
+import type { KVCache } from './kv-cache.js';
+import type { OLMo } from './model.js';
 
 export interface GenerateOptions {
   /** Default 32. */

@@ -4,9 +4,12 @@
  */
 export { OLMoConfig, padVocab, validateConfig, parameterSpecs, countParameters, flopsPerToken, headDim } from './config.js';
 export type { Architecture, InitFn, ParamSpec } from './config.js';
-export { OLMo, KVCache, ACTIVATION_CHECKPOINTING } from './model.js';
-export type { ActivationCheckpointing } from './model.js';
-export type { FromPretrainedOptions, InitOptions, ForwardOptions, ForwardOutput } from './model.js';
+export { OLMo } from './model.js';
+export { KVCache } from './kv-cache.js';
+export { ACTIVATION_CHECKPOINTING } from './forward-options.js';
+export type { ActivationCheckpointing, ForwardOptions, ForwardOutput } from './forward-options.js';
+export type { FromPretrainedOptions } from './pretrained.js';
+export type { InitOptions } from './init-weights.js';
 export { generateText, sampleNext, checkTokenizerFits } from './generate.js';
 export type { GenerateOptions, TokenizerLike } from './generate.js';
 export { initSpecFor, type InitSpec } from './init.js';

@@ -17,177 +17,30 @@
  * options; see weights.ts): then there is no flat buffer, linear layers run the low-precision
  * kernels (lowpLinear), q/k/v and gate/up each run as one fused native call, and activations,
  * accumulation, norms and softmax stay float32.
+ *
+ * This file is the OLMo class: parameter storage and access, the forward pass (blocks, sharded
+ * units, the fused-loss head) and the generation entry points. Around it: forward-options.ts
+ * (forward's options / output, activation-checkpointing strategies), forward-inputs.ts (ids,
+ * targets and document tensors), kv-cache.ts, init-weights.ts (OLMo.init's weight draws),
+ * pretrained.ts (fromPretrained / savePretrained), decode.ts (fused batch-1 decode) and
+ * generate.ts (sampling loops).
  */
-import { mkdir, rename, writeFile, rm } from 'node:fs/promises';
-import path from 'node:path';
 import {
-  FlatBuffer, Generator, QTensor, Tensor, add, castInto, checkpoint, copyInto, dequantize, linearCrossEntropy, deviceIndex, fillInPlace, isLowpWeight, linear, lowpLinearMulti, noGrad, tensor, tidy, isGradEnabled, autocastDtype, storeBf16,
+  FlatBuffer, QTensor, Tensor, add, castInto, checkpoint, linearCrossEntropy, fillInPlace, isLowpWeight, linear, lowpLinearMulti, noGrad, tidy, isGradEnabled, autocastDtype, storeBf16,
   type Device,
 } from '@olmo/tensor-cuda';
 import { OLMoConfig, countParameters, flopsPerToken, headDim, parameterSpecs, validateConfig, type ParamSpec } from './config.js';
-import { CheckpointError, ConfigError, OlmoError } from './errors.js';
-import { initSpecFor } from './init.js';
-import { attention, clamp, crossEntropy, documentLayout, embedding, layerNorm, rmsNorm, rope, swiglu } from './ops.js';
-import { SafetensorsSet, saveSafetensorsDir, type SaveDType } from './safetensors.js';
+import { ConfigError, OlmoError } from './errors.js';
+import { attention, clamp, crossEntropy, embedding, layerNorm, rmsNorm, rope, swiglu } from './ops.js';
+import type { SaveDType } from './safetensors.js';
 import { canDecodeFused, decodeBlocksFused } from './decode.js';
 import { generate as generateImpl, generateBatch as generateBatchImpl, type GenerateOptions } from './generate.js';
-import {
-  allocateWeights, disposeWeights, loadLowpWeights, newStage, parsePrecision, writeF32Chunk,
-  type Precision, type Quantization, type Weight, type WeightDType,
-} from './weights.js';
-
-export interface FromPretrainedOptions {
-  device?: Device;
-  /**
-   * Weight storage dtype (default 'float32'; for a GGUF file given neither dtype nor quantize:
-   * the file's own types). 'bfloat16' keeps weights in bf16 — mapped straight from a bf16
-   * checkpoint on the cpu, no copy — for inference; activations stay float32.
-   */
-  dtype?: WeightDType;
-  /** 'q8_0': linear weights as llama.cpp Q8_0 blocks (8.5 bits/weight; cpu only; inference; mapped from a q8_0 GGUF). */
-  quantize?: Quantization;
-  /** Mark parameters as requiring gradients (default false: inference). */
-  requiresGrad?: boolean;
-  /** Reject tensors the model does not use (default true). */
-  strict?: boolean;
-}
-
-export interface InitOptions {
-  seed?: number;
-  /** 'meta': shapes only, no storage (parameter counts and FLOPs at any size). */
-  device?: Device | 'meta';
-  /** Default true for float32 (a freshly initialised model is for training); false — and must stay false — for bfloat16 / q8_0 weights. */
-  requiresGrad?: boolean;
-  /** Weight storage dtype, as in fromPretrained (default 'float32'). */
-  dtype?: WeightDType;
-  /** 'q8_0' linear weights, as in fromPretrained. */
-  quantize?: Quantization;
-  /**
-   * 'random' (default): every element drawn from its init distribution. 'tiled': one 2^20-value
-   * random block per tensor, repeated — the right scale and no zeros, for throughput benchmarks at
-   * 7B scale where drawing every element in JS takes minutes. Not for real training.
-   */
-  fill?: 'random' | 'tiled';
-}
-
-/**
- * OLMo's `activation_checkpointing` strategies: whole_layer = every block recomputed in backward;
- * one_in_N = blocks whose index is a multiple of N; fine_grained = inside every block, the input
- * norms, the attention core (RoPE + softmax attention) and the SwiGLU activation (OLMo's
- * attn_norm / attention / ff_norm / act wrapping).
- */
-export type ActivationCheckpointing = 'whole_layer' | 'one_in_two' | 'one_in_three' | 'one_in_four' | 'fine_grained';
-export const ACTIVATION_CHECKPOINTING: readonly ActivationCheckpointing[] = ['whole_layer', 'one_in_two', 'one_in_three', 'one_in_four', 'fine_grained'];
-
-function checkpointsBlock(s: ActivationCheckpointing | null | undefined, l: number): boolean {
-  switch (s) {
-    case 'whole_layer': return true;
-    case 'one_in_two': return l % 2 === 0;
-    case 'one_in_three': return l % 3 === 0;
-    case 'one_in_four': return l % 4 === 0;
-    default: return false;
-  }
-}
-
-export interface ForwardOptions {
-  /** Recompute activations in backward instead of keeping them (training memory); see ActivationCheckpointing. */
-  activationCheckpointing?: ActivationCheckpointing | null;
-  /** HF semantics: labels [B, T] aligned with the inputs; position t predicts labels[t + 1]; -100 is ignored. */
-  labels?: number[][] | Tensor;
-  ignoreIndex?: number;
-  /** Adds OLMo's z-loss (multiplier · logsumexp²), returned separately as zLoss. */
-  zLossMultiplier?: number;
-  /** Compute logits only for the last position of each row ([B, 1, V]). */
-  lastOnly?: boolean;
-  /** KV cache for incremental decoding (inference only). */
-  cache?: KVCache;
-  /** One token of one sequence with a cache on the cpu runs each block as one native call (decode.ts); false: op by op. Default true. */
-  fusedDecode?: boolean;
-  /**
-   * Sharded execution (FSDP, from @olmo/tensor-cuda): the model runs as units — the embedding
-   * lookup, each block, and the head — through `units.run`, reading parameters through
-   * `units.param(name)` (gathered just in time) instead of its own flat buffer, which may then be
-   * released. Under it, `logits` are returned detached; the differentiable output is `loss`,
-   * computed inside the head unit by `lossFn` (or the default mean cross-entropy with labels).
-   */
-  units?: UnitRunner;
-  /**
-   * Loss on the logits [B, T, V], computed inside the head (for training under `units`). It runs
-   * again during backward (recomputation), so tensors it captures must stay alive until then.
-   */
-  lossFn?: (logits: Tensor) => Tensor;
-  /**
-   * Packed sequences: per-token document ids [B][T] (or flat, row-major). A document is a run of
-   * equal ids in a row; attention never crosses a document boundary and RoPE positions restart
-   * at 0 in every document (so a packed row computes what its documents would compute alone).
-   */
-  documentIds?: number[][] | ArrayLike<number>;
-}
-
-/** Device tensors of a packed-document layout (attention mask starts and RoPE positions). */
-interface Docs {
-  docStart: Tensor;
-  positions: Tensor;
-}
-
-/** What the model needs from a sharded-execution engine (FSDP in @olmo/tensor-cuda satisfies it). */
-export interface UnitRunner {
-  run(units: readonly string[], inputs: readonly Tensor[], fn: (inputs: Tensor[]) => Tensor[]): Tensor[];
-  param(name: string): Tensor;
-  unitName(paramName: string): string;
-}
-
-export interface ForwardOutput {
-  /** [B, T, V] (V = embedding_size), row-major. The caller owns it. */
-  logits: Tensor;
-  /** Mean next-token cross-entropy (scalar) when labels were given. */
-  loss: Tensor | null;
-  zLoss: Tensor | null;
-}
-
-/** Per-layer key/value cache: [B, maxLen, NKV, HS] buffers, filled up to `length`. */
-export class KVCache {
-  readonly k: Tensor[] = [];
-  readonly v: Tensor[] = [];
-  length = 0;
-
-  constructor(readonly config: OLMoConfig, readonly batch: number, readonly maxLength: number, device: Device) {
-    const shape = [batch, maxLength, config.num_key_value_heads, headDim(config)];
-    for (let l = 0; l < config.num_hidden_layers; l++) {
-      this.k.push(Tensor.allocate(shape, 'float32', deviceIndex(device), false).keep());
-      this.v.push(Tensor.allocate(shape, 'float32', deviceIndex(device), false).keep());
-    }
-  }
-
-  /** Writes new keys/values [B, T, NKV, HS] at positions [length, length+T) and returns the filled prefix views. */
-  append(layer: number, k: Tensor, v: Tensor): { k: Tensor; v: Tensor } {
-    const T = k.shape[1]!;
-    const end = this.length + T;
-    if (end > this.maxLength) throw new OlmoError('INVALID_ARGUMENT', `KV cache overflow: ${end} positions > capacity ${this.maxLength}`, 'allocate a larger cache (maxNewTokens + prompt length)');
-    for (const [buf, src] of [[this.k[layer]!, k], [this.v[layer]!, v]] as const) {
-      if (this.batch === 1) {
-        const dst = buf.slice(1, this.length, end);
-        copyInto(dst, src);
-        dst.dispose();
-      } else {
-        for (let b = 0; b < this.batch; b++) {
-          const row = buf.slice(0, b, b + 1);
-          const dst = row.slice(1, this.length, end);
-          const s = src.slice(0, b, b + 1);
-          copyInto(dst, s);
-          dst.dispose(); row.dispose(); s.dispose();
-        }
-      }
-    }
-    return { k: this.k[layer]!.slice(1, 0, end), v: this.v[layer]!.slice(1, 0, end) };
-  }
-
-  dispose(): void {
-    for (const t of [...this.k, ...this.v]) t.dispose();
-    this.k.length = 0;
-    this.v.length = 0;
-  }
-}
+import { checkpointsBlock, type ActivationCheckpointing, type ForwardOptions, type ForwardOutput, type UnitRunner } from './forward-options.js';
+import { docsTensors, idsTensor, targetsTensor, type Docs } from './forward-inputs.js';
+import { initFlatWeights, initLowpWeights, type InitOptions } from './init-weights.js';
+import { KVCache } from './kv-cache.js';
+import { loadPretrained, savePretrained, type FromPretrainedOptions } from './pretrained.js';
+import { allocateWeights, disposeWeights, parsePrecision, type Precision, type Weight } from './weights.js';
 
 export class OLMo {
   readonly config: OLMoConfig;
@@ -233,24 +86,7 @@ export class OLMo {
     const m = new OLMo(config, device, precision);
     if (m.lowp) return m.initLowp(opts.seed ?? 0, opts.requiresGrad);
     if (!m.flat) return m;
-    const gen = new Generator(opts.seed ?? 0);
-    for (const s of m.specs) {
-      const spec = initSpecFor(m.config, s.name);
-      const n = s.shape.reduce((a, b) => a * b, 1);
-      const view = m.flat.view(s.name);
-      const chunk = 1 << 20;
-      const buf = new Float32Array(Math.min(n, chunk));
-      const tiled = opts.fill === 'tiled';
-      for (let off = 0; off < n; off += chunk) {
-        const k = Math.min(chunk, n - off);
-        const arr = buf.subarray(0, k);
-        if (tiled && off > 0) { view.buf.write(view.byteOffset + off * 4, buf.subarray(0, k)); continue; }
-        if (spec.kind === 'ones') arr.fill(1);
-        else if (spec.cutoff === null) gen.fillNormal(arr, 0, spec.std);
-        else gen.fillTruncNormal(arr, 0, spec.std, -spec.cutoff * spec.std, spec.cutoff * spec.std);
-        view.buf.write(view.byteOffset + off * 4, arr);
-      }
-    }
+    initFlatWeights(m.config, m.specs, m.flat, opts.seed ?? 0, opts.fill);
     m.requiresGrad_(opts.requiresGrad ?? true);
     return m;
   }
@@ -261,29 +97,11 @@ export class OLMo {
       this.dispose();
       throw new OlmoError('DTYPE_UNSUPPORTED', `OLMo.init: ${this.precision.quantize ?? this.precision.dtype} weights are for inference and cannot require grad`, "train in float32 (the default dtype), then save and load in low precision");
     }
-    const gen = new Generator(seed);
-    const stage = newStage();
     try {
-      for (const s of this.specs) {
-        const spec = initSpecFor(this.config, s.name);
-        const n = s.shape.reduce((a, b) => a * b, 1);
-        const w = this.lowp!.get(s.name)!;
-        const row = s.shape.length === 2 ? s.shape[1]! : 1;
-        const chunk = Math.max(1, Math.floor((1 << 20) / row)) * row;  // whole rows (q8_0 blocks)
-        const buf = new Float32Array(Math.min(n, chunk));
-        for (let off = 0; off < n; off += chunk) {
-          const arr = buf.subarray(0, Math.min(chunk, n - off));
-          if (spec.kind === 'ones') arr.fill(1);
-          else if (spec.cutoff === null) gen.fillNormal(arr, 0, spec.std);
-          else gen.fillTruncNormal(arr, 0, spec.std, -spec.cutoff * spec.std, spec.cutoff * spec.std);
-          writeF32Chunk(w, off, arr, stage);
-        }
-      }
+      initLowpWeights(this.config, this.specs, this.lowp!, seed);
     } catch (e) {
       this.dispose();
       throw e;
-    } finally {
-      stage.dispose();
     }
     return this;
   }
@@ -296,89 +114,13 @@ export class OLMo {
    * gguf/load-weights.ts); with requiresGrad it loads as trainable float32.
    */
   static async fromPretrained(dir: string, opts: FromPretrainedOptions = {}): Promise<OLMo> {
-    const known = new Set(['device', 'dtype', 'quantize', 'requiresGrad', 'strict']);
-    const unknown = Object.keys(opts).filter((k) => !known.has(k));
-    if (unknown.length) throw new OlmoError('INVALID_ARGUMENT', `fromPretrained: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`, `valid options: ${[...known].join(', ')}`);
-    if (/\.gguf$/i.test(dir)) {
-      // GGUF: the file's own types unless dtype / quantize say otherwise (gguf/load.ts).
-      const { loadGguf } = await import('./gguf/load.js');
-      return loadGguf(dir, opts, (config, precision, weights) => new OLMo(config, opts.device ?? 'cpu', precision, weights ?? undefined));
-    }
-    const precision = parsePrecision(opts, 'fromPretrained', opts.device ?? 'cpu');
-    const lowPrecision = precision.dtype !== 'float32' || precision.quantize !== null;
-    if (lowPrecision && opts.requiresGrad) {
-      throw new OlmoError('DTYPE_UNSUPPORTED', `fromPretrained: ${precision.quantize ?? precision.dtype} weights are for inference and cannot require grad`, 'load in float32 to train');
-    }
-    const config = await OLMoConfig.load(dir);
-    const set = await SafetensorsSet.openDir(dir);
-    let model: OLMo | null = null;
-    try {
-      const specs = parameterSpecs(config);
-      const expected = new Set(specs.map((s) => s.name));
-      const missing = specs.filter((s) => !set.has(s.name)).map((s) => s.name);
-      if (missing.length) {
-        throw new CheckpointError(`${dir}: missing tensors ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` (+${missing.length - 5} more)` : ''}`,
-          config.tie_word_embeddings ? 'the checkpoint is incomplete' : 'the checkpoint is incomplete (or config.json should say tie_word_embeddings: true)');
-      }
-      if (opts.strict !== false) {
-        const unexpected = set.names().filter((n) => !expected.has(n) && !/rotary_emb\.inv_freq$/.test(n));
-        if (unexpected.length) {
-          throw new CheckpointError(`${dir}: unexpected tensors ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ` (+${unexpected.length - 5} more)` : ''}`,
-            'config.json does not describe this checkpoint (architecture, layer count, tie_word_embeddings), or pass { strict: false }');
-        }
-      }
-      for (const s of specs) {
-        const info = set.info(s.name);
-        if (info.shape.length !== s.shape.length || info.shape.some((d, i) => d !== s.shape[i])) {
-          throw new CheckpointError(`${dir}: tensor '${s.name}' has shape [${info.shape.join(', ')}] but config.json implies [${s.shape.join(', ')}]`, 'config.json and the weights disagree');
-        }
-      }
-      if (lowPrecision) {
-        const weights = await loadLowpWeights(set, specs, precision, opts.device ?? 'cpu');
-        return new OLMo(config, opts.device ?? 'cpu', precision, weights);
-      }
-      model = new OLMo(config, opts.device ?? 'cpu');
-      for (const s of specs) {
-        const view = model.flat!.view(s.name);
-        await set.file(s.name).readChunks(s.name, (vals, off) => view.buf.write(view.byteOffset + off * 4, vals));
-      }
-      model.requiresGrad_(opts.requiresGrad ?? false);
-      return model;
-    } catch (e) {
-      model?.dispose();
-      throw e;
-    } finally {
-      await set.close();
-    }
+    return loadPretrained(dir, opts, (config, precision, weights) => new OLMo(config, opts.device ?? 'cpu', precision, weights));
   }
 
   /** Writes config.json and the weights (HF names, loadable by transformers) into `dir`. */
   async savePretrained(dir: string, opts: { dtype?: SaveDType; maxShardSize?: number | string } = {}): Promise<string[]> {
     this.requireLoaded();
-    await mkdir(dir, { recursive: true });
-    const entries = this.specs.map((s) => {
-      const w = this.weight(s.name);
-      if (w instanceof QTensor) return { name: s.name, shape: s.shape, data: () => noGrad(() => { const d = dequantize(w); try { return d.toFloat32Array(); } finally { d.dispose(); } }) };
-      return {
-        name: s.name, shape: s.shape, data: () => noGrad(() => w.toFloat32Array()),
-        // bf16 weights saved as bf16: the bytes as they are (no float32 copy of a 7B-size tensor)
-        raw: w.dtype === 'bfloat16' ? { dtype: 'BF16' as const, bytes: () => new Uint8Array(w.buf.read(w.byteOffset, w.size * 2)) } : undefined,
-      };
-    });
-    const files = await saveSafetensorsDir(dir, entries, { dtype: opts.dtype, maxShardSize: opts.maxShardSize });
-    const cfgFile = path.join(dir, 'config.json');
-    const tmp = `${cfgFile}.tmp-${process.pid}`;
-    try {
-      await writeFile(tmp, JSON.stringify(OLMoConfig.toHF(this.config, opts.dtype ?? 'float32'), null, 2) + '\n');
-      await rename(tmp, cfgFile);
-    } catch (e) {
-      await rm(tmp, { force: true });
-      throw e;
-    }
-    const gen: Record<string, unknown> = { _from_model_config: true, eos_token_id: this.config.eos_token_id, pad_token_id: this.config.pad_token_id };
-    if (this.config.bos_token_id !== null) gen.bos_token_id = this.config.bos_token_id;
-    await writeFile(path.join(dir, 'generation_config.json'), JSON.stringify(gen, null, 2) + '\n');
-    return [...files, cfgFile];
+    return savePretrained(dir, this.config, this.specs, (name) => this.weight(name), opts);
   }
 
   // ---------------------------------------------------------------- parameters
@@ -462,48 +204,6 @@ export class OLMo {
 
   // ---------------------------------------------------------------- forward
 
-  private idsTensor(inputIds: number[][] | Tensor): Tensor {
-    if (inputIds instanceof Tensor) {
-      if (inputIds.ndim !== 2) throw new OlmoError('SHAPE_MISMATCH', `inputIds must be [B, T], got [${inputIds.shape.join(', ')}]`);
-      return inputIds.dtype === 'int32' ? inputIds.share() : inputIds.to('int32');
-    }
-    if (!Array.isArray(inputIds) || inputIds.length === 0 || !Array.isArray(inputIds[0])) {
-      throw new OlmoError('INVALID_ARGUMENT', 'inputIds must be a non-empty number[][] ([B][T]) or an int32 Tensor', 'wrap a single sequence as [ids]');
-    }
-    const B = inputIds.length, T = inputIds[0]!.length;
-    if (T === 0) throw new OlmoError('INVALID_ARGUMENT', 'inputIds rows are empty');
-    const data = new Int32Array(B * T);
-    const V = this.config.embedding_size;
-    for (let b = 0; b < B; b++) {
-      const row = inputIds[b]!;
-      if (row.length !== T) throw new OlmoError('SHAPE_MISMATCH', `inputIds row ${b} has length ${row.length}, row 0 has ${T}`, 'pad rows to the same length');
-      for (let t = 0; t < T; t++) {
-        const id = row[t]!;
-        if (!Number.isInteger(id) || id < 0 || id >= V) throw new OlmoError('INVALID_ARGUMENT', `token id ${id} at [${b}, ${t}] is outside [0, ${V})`);
-        data[b * T + t] = id;
-      }
-    }
-    return tensor(data, { shape: [B, T], dtype: 'int32', device: this.device as Device });
-  }
-
-  /** Next-token targets: targets[b, t] = labels[b, t+1], last position ignored. */
-  private targetsTensor(labels: number[][] | Tensor, B: number, T: number, ignore: number): Tensor {
-    let flatLabels: ArrayLike<number>;
-    if (labels instanceof Tensor) {
-      if (labels.ndim !== 2 || labels.shape[0] !== B || labels.shape[1] !== T) throw new OlmoError('SHAPE_MISMATCH', `labels [${labels.shape.join(', ')}] must be [${B}, ${T}]`);
-      flatLabels = noGrad(() => labels.toTypedArray());
-    } else {
-      if (labels.length !== B || labels.some((r) => r.length !== T)) throw new OlmoError('SHAPE_MISMATCH', `labels must be [${B}][${T}]`);
-      flatLabels = labels.flat();
-    }
-    const out = new Int32Array(B * T);
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t < T - 1; t++) out[b * T + t] = flatLabels[b * T + t + 1]!;
-      out[b * T + T - 1] = ignore;
-    }
-    return tensor(out, { shape: [B * T], dtype: 'int32', device: this.device as Device });
-  }
-
   private norm(x: Tensor, weightName: string | null): Tensor {
     const c = this.config;
     if (c.architecture === 'olmo1') return layerNorm(x, null, null, c.layer_norm_eps);
@@ -534,18 +234,6 @@ export class OLMo {
     } finally {
       xBf16?.dispose();
     }
-  }
-
-  /** docStart / positions tensors [B, T] for ForwardOptions.documentIds (null without). */
-  private docsTensors(documentIds: ForwardOptions['documentIds'], B: number, T: number): Docs | null {
-    if (documentIds === undefined) return null;
-    const flat = Array.isArray(documentIds) && Array.isArray(documentIds[0]) ? (documentIds as number[][]).flat() : (documentIds as ArrayLike<number>);
-    const { docStart, positions } = documentLayout(flat, B, T);
-    const dev = this.device as Device;
-    return {
-      docStart: tensor(docStart, { shape: [B, T], dtype: 'int32', device: dev }),
-      positions: tensor(positions, { shape: [B, T], dtype: 'int32', device: dev }),
-    };
   }
 
   private block(l: number, x: Tensor, B: number, T: number, cache: KVCache | undefined, pos: number, docs: Docs | null = null, fineGrained = false): Tensor {
@@ -654,12 +342,12 @@ export class OLMo {
       return noGrad(() => this.forward(inputIds, opts));
     }
     return tidy(() => {
-      const ids = this.idsTensor(inputIds);
+      const ids = idsTensor(inputIds, c.embedding_size, this.device as Device);
       const [B, T] = ids.shape as [number, number];
       const pos = opts.cache ? opts.cache.length : 0;
       if (opts.cache && opts.cache.batch !== B) throw new OlmoError('SHAPE_MISMATCH', `KV cache batch ${opts.cache.batch} != input batch ${B}`);
       if (opts.cache && opts.documentIds) throw new OlmoError('INVALID_ARGUMENT', 'documentIds cannot be combined with a KV cache');
-      const docs = this.docsTensors(opts.documentIds, B, T);
+      const docs = docsTensors(opts.documentIds, B, T, this.device as Device);
       const docIn = docs ? [docs.docStart, docs.positions] : [];
       let x = embedding(ids, this.p('model.embed_tokens.weight'));
       const ac = opts.cache ? null : opts.activationCheckpointing;
@@ -678,7 +366,7 @@ export class OLMo {
       if (opts.labels !== undefined) {
         if (opts.lastOnly) throw new OlmoError('INVALID_ARGUMENT', 'labels and lastOnly cannot be combined');
         const ignore = opts.ignoreIndex ?? -100;
-        const targets = this.targetsTensor(opts.labels, B, T, ignore);
+        const targets = targetsTensor(opts.labels, B, T, ignore, this.device as Device);
         const r = crossEntropy(logits.reshape([B * T, c.embedding_size]), targets, { ignoreIndex: ignore, reduction: 'mean', zLossMultiplier: opts.zLossMultiplier ?? 0 });
         loss = r.loss;
         zLoss = r.zLoss;
@@ -705,10 +393,10 @@ export class OLMo {
       }
     };
     return tidy(() => {
-      const ids = this.idsTensor(inputIds);
+      const ids = idsTensor(inputIds, c.embedding_size, this.device as Device);
       const [B, T] = ids.shape as [number, number];
       const embedName = 'model.embed_tokens.weight';
-      const docs = this.docsTensors(opts.documentIds, B, T);
+      const docs = docsTensors(opts.documentIds, B, T, this.device as Device);
       let [x] = units.run([units.unitName(embedName)], [ids], ([i]) => inUnit(() => [embedding(i!, this.p(embedName))]));
       for (let l = 0; l < c.num_hidden_layers; l++) {
         const unit = units.unitName(`model.layers.${l}.self_attn.q_proj.weight`);
@@ -720,7 +408,7 @@ export class OLMo {
       const headName = c.tie_word_embeddings ? embedName : 'lm_head.weight';
       const headUnits = [...new Set([units.unitName(headName), ...(c.architecture === 'olmo2' ? [units.unitName('model.norm.weight')] : [])])];
       const ignore = opts.ignoreIndex ?? -100;
-      const targets = opts.labels !== undefined && !opts.lossFn ? this.targetsTensor(opts.labels, B, T, ignore) : null;
+      const targets = opts.labels !== undefined && !opts.lossFn ? targetsTensor(opts.labels, B, T, ignore, this.device as Device) : null;
       // Targets travel as a unit input: the head may be recomputed during backward, after this
       // scope has disposed its own handles.
       const lossOf = opts.lossFn ?? (targets
