@@ -41,85 +41,123 @@ const int32_t* doc_starts(const Napi::CallbackInfo& info, size_t i, const Dims& 
   return ds;
 }
 
+#ifdef OLMO_WITH_CUDA
 // Optional amp_bf16 flag at info[i]: on CUDA, run the tensor-core kernels (attention_bf16.cu) when
-// they apply (HS 64/128, sm_80+); the CPU kernel is fp32 either way.
+// they apply (HS 64/128, sm_80+); the CPU kernel is fp32 either way (a CPU-only build ignores it).
 bool want_bf16(const Napi::CallbackInfo& info, size_t i) { return info.Length() > i && info[i].IsBoolean() && info[i].As<Napi::Boolean>().Value(); }
+#endif
+
+// Decoded arguments of one attention call. QKV is float for the fp32 bindings and uint16_t
+// (bf16 bits) for the *Bf16In ones; every other tensor is float32 in both.
+template <class QKV>
+struct FwdArgs {
+  Dims d;
+  float scale;
+  bool causal;
+  const QKV *q, *k, *v;
+  float *out, *lse;
+  int dev;
+  const int32_t* doc_start;  // null: no document masking
+};
+
+// (q, off, k, off, v, off, out, off, lse, off, B, T, Tk, NH, NKV, HS, scale, causal, docStart?, off?)
+template <class QKV>
+FwdArgs<QKV> fwd_args(const Napi::CallbackInfo& info) {
+  FwdArgs<QKV> a;
+  a.d = dims(info, 10);
+  const Dims& d = a.d;
+  a.scale = float(arg_f64(info, 16));
+  a.causal = arg_bool(info, 17);
+  const int64_t nq = d.B * d.T * d.NH * d.HS, nk = d.B * d.Tk * d.NKV * d.HS;
+  int dv[5];
+  a.q = arg_ptr<QKV>(info, 0, nq, &dv[0]);
+  a.k = arg_ptr<QKV>(info, 2, nk, &dv[1]);
+  a.v = arg_ptr<QKV>(info, 4, nk, &dv[2]);
+  a.out = arg_ptr<float>(info, 6, nq, &dv[3]);
+  a.lse = arg_ptr<float>(info, 8, d.B * d.NH * d.T, &dv[4]);
+  a.dev = same_device({dv[0], dv[1], dv[2], dv[3], dv[4]});
+  a.doc_start = doc_starts(info, 18, d, a.causal, a.dev);
+  return a;
+}
+
+template <class QKV>
+struct BwdArgs {
+  Dims d;
+  float scale;
+  bool causal;
+  const QKV *q, *k, *v;
+  const float *out, *lse, *dout;
+  float *dq, *dk, *dv;
+  int dev;
+  const int32_t* doc_start;  // null: no document masking
+};
+
+// (q, off, k, off, v, off, out, off, lse, off, dout, off, dq, off, dk, off, dv, off,
+//  B, T, Tk, NH, NKV, HS, scale, causal, docStart?, off?)
+template <class QKV>
+BwdArgs<QKV> bwd_args(const Napi::CallbackInfo& info) {
+  BwdArgs<QKV> a;
+  a.d = dims(info, 18);
+  const Dims& d = a.d;
+  a.scale = float(arg_f64(info, 24));
+  a.causal = arg_bool(info, 25);
+  const int64_t nq = d.B * d.T * d.NH * d.HS, nk = d.B * d.Tk * d.NKV * d.HS;
+  int dv[9];
+  a.q = arg_ptr<QKV>(info, 0, nq, &dv[0]);
+  a.k = arg_ptr<QKV>(info, 2, nk, &dv[1]);
+  a.v = arg_ptr<QKV>(info, 4, nk, &dv[2]);
+  a.out = arg_ptr<float>(info, 6, nq, &dv[3]);
+  a.lse = arg_ptr<float>(info, 8, d.B * d.NH * d.T, &dv[4]);
+  a.dout = arg_ptr<float>(info, 10, nq, &dv[5]);
+  a.dq = arg_ptr<float>(info, 12, nq, &dv[6]);
+  a.dk = arg_ptr<float>(info, 14, nk, &dv[7]);
+  a.dv = arg_ptr<float>(info, 16, nk, &dv[8]);
+  a.dev = same_device({dv[0], dv[1], dv[2], dv[3], dv[4], dv[5], dv[6], dv[7], dv[8]});
+  a.doc_start = doc_starts(info, 26, d, a.causal, a.dev);
+  return a;
+}
 
 }  // namespace
 
+// The trailing arguments every attention kernel takes: B, T, Tk, NH, NKV, HS, scale, causal, doc_start.
+#define OLMO_ATTENTION_PARAMS(a) (a).d.B, (a).d.T, (a).d.Tk, (a).d.NH, (a).d.NKV, (a).d.HS, (a).scale, (a).causal, (a).doc_start
+
 // attentionForward(q, off, k, off, v, off, out, off, lse, off, B, T, Tk, NH, NKV, HS, scale, causal[, docStart, off[, bf16]])
 static Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
-  Dims d = dims(info, 10);
-  float scale = float(arg_f64(info, 16));
-  bool causal = arg_bool(info, 17);
-  const int64_t nq = d.B * d.T * d.NH * d.HS, nk = d.B * d.Tk * d.NKV * d.HS;
-  int d0, d1, d2, d3, d4;
-  const float* q = arg_ptr<float>(info, 0, nq, &d0);
-  const float* k = arg_ptr<float>(info, 2, nk, &d1);
-  const float* v = arg_ptr<float>(info, 4, nk, &d2);
-  float* out = arg_ptr<float>(info, 6, nq, &d3);
-  float* lse = arg_ptr<float>(info, 8, d.B * d.NH * d.T, &d4);
-  int dev = same_device({d0, d1, d2, d3, d4});
-  const int32_t* ds = doc_starts(info, 18, d, causal, dev);
+  const auto a = fwd_args<float>(info);
 #ifdef OLMO_WITH_CUDA
-  if (dev >= 0 && want_bf16(info, 20) &&
-      cuda::attention_fwd_bf16(dev, q, k, v, out, lse, d.B, d.T, d.Tk, d.NH, d.NKV, d.HS, scale, causal, ds))
+  if (a.dev >= 0 && want_bf16(info, 20) && cuda::attention_fwd_bf16(a.dev, a.q, a.k, a.v, a.out, a.lse, OLMO_ATTENTION_PARAMS(a)))
     return info.Env().Undefined();
 #endif
-  OLMO_DISPATCH(dev, attention_fwd_f32, q, k, v, out, lse, d.B, d.T, d.Tk, d.NH, d.NKV, d.HS, scale, causal, ds);
+  OLMO_DISPATCH(a.dev, attention_fwd_f32, a.q, a.k, a.v, a.out, a.lse, OLMO_ATTENTION_PARAMS(a));
   return info.Env().Undefined();
 }
 
 // attentionBackward(q, off, k, off, v, off, out, off, lse, off, dout, off, dq, off, dk, off, dv, off,
 //                   B, T, Tk, NH, NKV, HS, scale, causal[, docStart, off[, bf16]])
 static Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
-  Dims d = dims(info, 18);
-  float scale = float(arg_f64(info, 24));
-  bool causal = arg_bool(info, 25);
-  const int64_t nq = d.B * d.T * d.NH * d.HS, nk = d.B * d.Tk * d.NKV * d.HS;
-  int ds[9];
-  const float* q = arg_ptr<float>(info, 0, nq, &ds[0]);
-  const float* k = arg_ptr<float>(info, 2, nk, &ds[1]);
-  const float* v = arg_ptr<float>(info, 4, nk, &ds[2]);
-  const float* out = arg_ptr<float>(info, 6, nq, &ds[3]);
-  const float* lse = arg_ptr<float>(info, 8, d.B * d.NH * d.T, &ds[4]);
-  const float* dout = arg_ptr<float>(info, 10, nq, &ds[5]);
-  float* dq = arg_ptr<float>(info, 12, nq, &ds[6]);
-  float* dk = arg_ptr<float>(info, 14, nk, &ds[7]);
-  float* dv = arg_ptr<float>(info, 16, nk, &ds[8]);
-  int dev = same_device({ds[0], ds[1], ds[2], ds[3], ds[4], ds[5], ds[6], ds[7], ds[8]});
-  const int32_t* starts = doc_starts(info, 26, d, causal, dev);
+  const auto a = bwd_args<float>(info);
 #ifdef OLMO_WITH_CUDA
-  if (dev >= 0 && want_bf16(info, 28) &&
-      cuda::attention_bwd_bf16(dev, q, k, v, out, lse, dout, dq, dk, dv, d.B, d.T, d.Tk, d.NH, d.NKV, d.HS, scale, causal, starts))
+  if (a.dev >= 0 && want_bf16(info, 28) &&
+      cuda::attention_bwd_bf16(a.dev, a.q, a.k, a.v, a.out, a.lse, a.dout, a.dq, a.dk, a.dv, OLMO_ATTENTION_PARAMS(a)))
     return info.Env().Undefined();
 #endif
-  OLMO_DISPATCH(dev, attention_bwd_f32, q, k, v, out, lse, dout, dq, dk, dv, d.B, d.T, d.Tk, d.NH, d.NKV, d.HS, scale, causal, starts);
+  OLMO_DISPATCH(a.dev, attention_bwd_f32, a.q, a.k, a.v, a.out, a.lse, a.dout, a.dq, a.dk, a.dv, OLMO_ATTENTION_PARAMS(a));
   return info.Env().Undefined();
 }
 
 // amp_bf16 with bf16-stored q/k/v: the tensor-core kernels read them directly. Returns false, having
 // done nothing, where those kernels do not apply (CPU, HS other than 64/128, pre-sm_80, disabled by
 // OLMO_CUDA_FLASH_BF16=0, a build without CUDA): the caller then widens q/k/v and runs the fp32 path.
+// The arguments are still decoded and validated without CUDA, so bad input fails the same way.
 // attentionForwardBf16In(q, off, k, off, v, off, out, off, lse, off, B, T, Tk, NH, NKV, HS, scale, causal, docStart|null, off) -> bool
 static Napi::Value AttentionForwardBf16In(const Napi::CallbackInfo& info) {
-  Dims d = dims(info, 10);
-  float scale = float(arg_f64(info, 16));
-  bool causal = arg_bool(info, 17);
-  const int64_t nq = d.B * d.T * d.NH * d.HS, nk = d.B * d.Tk * d.NKV * d.HS;
-  int d0, d1, d2, d3, d4;
-  const uint16_t* q = arg_ptr<uint16_t>(info, 0, nq, &d0);
-  const uint16_t* k = arg_ptr<uint16_t>(info, 2, nk, &d1);
-  const uint16_t* v = arg_ptr<uint16_t>(info, 4, nk, &d2);
-  float* out = arg_ptr<float>(info, 6, nq, &d3);
-  float* lse = arg_ptr<float>(info, 8, d.B * d.NH * d.T, &d4);
-  int dev = same_device({d0, d1, d2, d3, d4});
-  const int32_t* ds = doc_starts(info, 18, d, causal, dev);
+  const auto a = fwd_args<uint16_t>(info);
   bool ran = false;
 #ifdef OLMO_WITH_CUDA
-  if (dev >= 0) ran = cuda::attention_fwd_bf16in(dev, q, k, v, out, lse, d.B, d.T, d.Tk, d.NH, d.NKV, d.HS, scale, causal, ds);
+  if (a.dev >= 0) ran = cuda::attention_fwd_bf16in(a.dev, a.q, a.k, a.v, a.out, a.lse, OLMO_ATTENTION_PARAMS(a));
 #else
-  (void)q; (void)k; (void)v; (void)out; (void)lse; (void)ds; (void)scale;
+  (void)a;
 #endif
   return Napi::Boolean::New(info.Env(), ran);
 }
@@ -127,31 +165,18 @@ static Napi::Value AttentionForwardBf16In(const Napi::CallbackInfo& info) {
 // attentionBackwardBf16In(q, off, k, off, v, off, out, off, lse, off, dout, off, dq, off, dk, off, dv, off,
 //                         B, T, Tk, NH, NKV, HS, scale, causal, docStart|null, off) -> bool (see above)
 static Napi::Value AttentionBackwardBf16In(const Napi::CallbackInfo& info) {
-  Dims d = dims(info, 18);
-  float scale = float(arg_f64(info, 24));
-  bool causal = arg_bool(info, 25);
-  const int64_t nq = d.B * d.T * d.NH * d.HS, nk = d.B * d.Tk * d.NKV * d.HS;
-  int ds[9];
-  const uint16_t* q = arg_ptr<uint16_t>(info, 0, nq, &ds[0]);
-  const uint16_t* k = arg_ptr<uint16_t>(info, 2, nk, &ds[1]);
-  const uint16_t* v = arg_ptr<uint16_t>(info, 4, nk, &ds[2]);
-  const float* out = arg_ptr<float>(info, 6, nq, &ds[3]);
-  const float* lse = arg_ptr<float>(info, 8, d.B * d.NH * d.T, &ds[4]);
-  const float* dout = arg_ptr<float>(info, 10, nq, &ds[5]);
-  float* dq = arg_ptr<float>(info, 12, nq, &ds[6]);
-  float* dk = arg_ptr<float>(info, 14, nk, &ds[7]);
-  float* dv = arg_ptr<float>(info, 16, nk, &ds[8]);
-  int dev = same_device({ds[0], ds[1], ds[2], ds[3], ds[4], ds[5], ds[6], ds[7], ds[8]});
-  const int32_t* starts = doc_starts(info, 26, d, causal, dev);
+  const auto a = bwd_args<uint16_t>(info);
   bool ran = false;
 #ifdef OLMO_WITH_CUDA
-  if (dev >= 0)
-    ran = cuda::attention_bwd_bf16in(dev, q, k, v, out, lse, dout, dq, dk, dv, d.B, d.T, d.Tk, d.NH, d.NKV, d.HS, scale, causal, starts);
+  if (a.dev >= 0)
+    ran = cuda::attention_bwd_bf16in(a.dev, a.q, a.k, a.v, a.out, a.lse, a.dout, a.dq, a.dk, a.dv, OLMO_ATTENTION_PARAMS(a));
 #else
-  (void)q; (void)k; (void)v; (void)out; (void)lse; (void)dout; (void)dq; (void)dk; (void)dv; (void)starts; (void)scale;
+  (void)a;
 #endif
   return Napi::Boolean::New(info.Env(), ran);
 }
+
+#undef OLMO_ATTENTION_PARAMS
 
 OLMO_REGISTER(attention) {
   def(env, exports, "attentionForward", AttentionForward);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Generator, OlmoError, attention, noGrad, tensor, tidy } from '../../src/index.js';
+import { Generator, OlmoError, attention, fromNative, full, native, noGrad, tensor, tidy, zeros } from '../../src/index.js';
 import { expectClose, finiteDiffGrad, projectionWeights, randomTensor, toF64 } from '../helpers.js';
 
 interface Dims { B: number; T: number; Tk: number; NH: number; NKV: number; HS: number; causal: boolean }
@@ -137,6 +137,40 @@ describe('attention', () => {
         expect(err).toBeInstanceOf(OlmoError);
         expect((err as OlmoError).code).toBe('SHAPE_MISMATCH');
       }
+    });
+  });
+
+  // attention() calls the bf16-input bindings only on CUDA, so on the CPU nothing else reaches their
+  // argument decoding: it must read q/k/v as 2-byte elements and everything else as float32, run the
+  // same checks as the fp32 bindings, and decline (false, outputs untouched) where no kernel applies.
+  it('bf16-input bindings decode and validate their arguments, and decline on the CPU', () => {
+    tidy(() => {
+      const n = native();
+      const codeOf = (f: () => unknown): string => {
+        try { f(); } catch (e) { const err = fromNative(e); expect(err, String(e)).toBeInstanceOf(OlmoError); return (err as OlmoError).code; }
+        return 'NO_ERROR';
+      };
+      const [B, T, Tk, NH, NKV, HS] = [1, 4, 4, 2, 1, 8];
+      const nq = B * T * NH * HS, nk = B * Tk * NKV * HS, nl = B * NH * T;
+      // bf16 tensors of nq / nk elements: float32 buffers of half as many elements hold their bytes
+      const q = zeros([nq / 2]), k = zeros([nk / 2]), v = zeros([nk / 2]);
+      const out = full([nq], 7), lse = full([nl], 7), dout = zeros([nq]);
+      const dq = full([nq], 7), dk = full([nk], 7), dv = full([nk], 7);
+      const fwd = (qb = q, ob = out, nkv = NKV, causal = true, ds: ReturnType<typeof tensor> | null = null) =>
+        n.attentionForwardBf16In(qb.buf, 0, k.buf, 0, v.buf, 0, ob.buf, 0, lse.buf, 0, B, T, Tk, NH, nkv, HS, 0.5, causal, ds ? ds.buf : null, 0);
+      const bwd = (qb = q) =>
+        n.attentionBackwardBf16In(qb.buf, 0, k.buf, 0, v.buf, 0, out.buf, 0, lse.buf, 0, dout.buf, 0, dq.buf, 0, dk.buf, 0, dv.buf, 0, B, T, Tk, NH, NKV, HS, 0.5, true, null, 0);
+      expect(fwd()).toBe(false);
+      expect(bwd()).toBe(false);
+      for (const t of [out, lse, dq, dk, dv]) expect(Array.from(t.toFloat32Array()).every((x) => x === 7)).toBe(true);
+      expect(codeOf(() => fwd(zeros([nq / 2 - 1])))).toBe('SHAPE_MISMATCH');   // q one bf16 pair short
+      expect(codeOf(() => bwd(zeros([nq / 2 - 1])))).toBe('SHAPE_MISMATCH');
+      expect(codeOf(() => fwd(q, zeros([nq / 2])))).toBe('SHAPE_MISMATCH');    // out is float32, not bf16
+      expect(codeOf(() => fwd(q, out, 3))).toBe('SHAPE_MISMATCH');              // NH 2 % NKV 3 != 0
+      const docStart = tensor([[0, 0, 2, 2]], { dtype: 'int32' });
+      expect(fwd(q, out, NKV, true, docStart)).toBe(false);
+      expect(codeOf(() => fwd(q, out, NKV, false, docStart))).toBe('INVALID_ARGUMENT');  // documents need causal
+      expect(codeOf(() => fwd(q, out, NKV, true, tensor([[0, 0, 3, 0]], { dtype: 'int32' })))).toBe('INVALID_ARGUMENT');  // start 3 > position 2
     });
   });
 });
