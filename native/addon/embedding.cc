@@ -6,36 +6,58 @@
 
 namespace olmo::addon {
 
+namespace {
+// Every embedding binding takes (dst, off, ids, off, src, off, N, V, C): N ids into a [V, C] table.
+struct Sizes {
+  int64_t N, V, C;
+};
+
+Sizes sizes(const Napi::CallbackInfo& info) {
+  Sizes s{arg_i64(info, 6), arg_i64(info, 7), arg_i64(info, 8)};
+  OLMO_CHECK(s.N >= 0 && s.V > 0 && s.C >= 0, "SHAPE_MISMATCH", "embedding: bad sizes N=" << s.N << " V=" << s.V << " C=" << s.C, "");
+  return s;
+}
+
+// The forward lookup's arguments; W is the table's element type (float, or uint16_t bf16 bits).
+template <class W>
+struct Lookup {
+  Sizes s;
+  float* out;
+  const int32_t* ids;
+  const W* weight;
+  int dev;
+};
+
+template <class W>
+Lookup<W> lookup_args(const Napi::CallbackInfo& info) {
+  Lookup<W> a;
+  a.s = sizes(info);
+  int d0, d1, d2;
+  a.out = arg_ptr<float>(info, 0, a.s.N * a.s.C, &d0);
+  a.ids = arg_ptr<int32_t>(info, 2, a.s.N, &d1);
+  a.weight = arg_ptr<W>(info, 4, a.s.V * a.s.C, &d2);
+  a.dev = same_device({d0, d1, d2});
+  return a;
+}
+}  // namespace
+
 // embeddingFwd(out, off, ids, off, weight, off, N, V, C)
 static Napi::Value EmbeddingFwd(const Napi::CallbackInfo& info) {
-  int64_t N = arg_i64(info, 6), V = arg_i64(info, 7), C = arg_i64(info, 8);
-  OLMO_CHECK(N >= 0 && V > 0 && C >= 0, "SHAPE_MISMATCH", "embedding: bad sizes N=" << N << " V=" << V << " C=" << C, "");
-  int d0, d1, d2;
-  float* out = arg_ptr<float>(info, 0, N * C, &d0);
-  const int32_t* ids = arg_ptr<int32_t>(info, 2, N, &d1);
-  const float* w = arg_ptr<float>(info, 4, V * C, &d2);
-  int dev = same_device({d0, d1, d2});
-  OLMO_DISPATCH(dev, embedding_fwd_f32, out, ids, w, N, V, C);
+  const auto a = lookup_args<float>(info);
+  OLMO_DISPATCH(a.dev, embedding_fwd_f32, a.out, a.ids, a.weight, a.s.N, a.s.V, a.s.C);
   return info.Env().Undefined();
 }
 
 // embeddingFwdBf16(out, off, ids, off, weightBf16, off, N, V, C)
 static Napi::Value EmbeddingFwdBf16(const Napi::CallbackInfo& info) {
-  int64_t N = arg_i64(info, 6), V = arg_i64(info, 7), C = arg_i64(info, 8);
-  OLMO_CHECK(N >= 0 && V > 0 && C >= 0, "SHAPE_MISMATCH", "embedding: bad sizes N=" << N << " V=" << V << " C=" << C, "");
-  int d0, d1, d2;
-  float* out = arg_ptr<float>(info, 0, N * C, &d0);
-  const int32_t* ids = arg_ptr<int32_t>(info, 2, N, &d1);
-  const uint16_t* w = arg_ptr<uint16_t>(info, 4, V * C, &d2);
-  int dev = same_device({d0, d1, d2});
-  OLMO_DISPATCH(dev, embedding_fwd_bf16, out, ids, w, N, V, C);
+  const auto a = lookup_args<uint16_t>(info);
+  OLMO_DISPATCH(a.dev, embedding_fwd_bf16, a.out, a.ids, a.weight, a.s.N, a.s.V, a.s.C);
   return info.Env().Undefined();
 }
 
 // embeddingBwd(dweight, off, ids, off, dout, off, N, V, C)   dweight accumulated
 static Napi::Value EmbeddingBwd(const Napi::CallbackInfo& info) {
-  int64_t N = arg_i64(info, 6), V = arg_i64(info, 7), C = arg_i64(info, 8);
-  OLMO_CHECK(N >= 0 && V > 0 && C >= 0, "SHAPE_MISMATCH", "embedding: bad sizes N=" << N << " V=" << V << " C=" << C, "");
+  const auto [N, V, C] = sizes(info);
   int d0, d1, d2;
   float* dw = arg_ptr<float>(info, 0, V * C, &d0);
   const int32_t* ids = arg_ptr<int32_t>(info, 2, N, &d1);

@@ -55,16 +55,31 @@ export function gemmBf16Isa(): 'avx512bf16' | 'avx2' {
 /** Raw GEMM into `out` (no autograd). out = alpha * op(a) @ op(b) + beta * out. */
 export function gemmInto(out: Tensor, a: Tensor, b: Tensor, o: GemmOptions = {}): void {
   if (o.precision === 'bf16' || a.dtype === 'bfloat16' || b.dtype === 'bfloat16') return gemmBf16Into(out, a, b, o);
+  const g = gemmGeometry(a, b, o);
+  call((n) => n.gemm(g.ta, g.tb, g.M, g.N, g.K, o.alpha ?? 1,
+    a.buf, a.byteOffset, g.lda, g.strideA,
+    b.buf, b.byteOffset, g.ldb, g.strideB,
+    o.beta ?? 0, out.buf, out.byteOffset, g.N, g.strideOut, g.batch));
+}
+
+/**
+ * What the native gemm / gemmBf16 calls take besides the buffers: op(a) [M, K] @ op(b) [K, N]
+ * from the last two dims of row-major a and b (lda / ldb = their last dim); the dims before those
+ * form each operand's batch, and a batch of one is shared by every product (stride 0).
+ */
+function gemmGeometry(a: Tensor, b: Tensor, o: GemmOptions) {
   const ta = !!o.transA, tb = !!o.transB;
   const aR = a.shape[a.ndim - 2]!, aC = a.shape[a.ndim - 1]!;
   const bR = b.shape[b.ndim - 2]!, bC = b.shape[b.ndim - 1]!;
   const M = ta ? aC : aR, K = ta ? aR : aC, N = tb ? bR : bC;
   const batchA = shapeSize(a.shape.slice(0, -2)), batchB = shapeSize(b.shape.slice(0, -2));
   const batch = Math.max(batchA, batchB);
-  call((n) => n.gemm(ta, tb, M, N, K, o.alpha ?? 1,
-    a.buf, a.byteOffset, aC, batchA === 1 ? 0 : aR * aC,
-    b.buf, b.byteOffset, bC, batchB === 1 ? 0 : bR * bC,
-    o.beta ?? 0, out.buf, out.byteOffset, N, batch === 1 && batchA === 1 && batchB === 1 ? 0 : M * N, batch));
+  return {
+    ta, tb, M, N, K, batch,
+    lda: aC, strideA: batchA === 1 ? 0 : aR * aC,
+    ldb: bC, strideB: batchB === 1 ? 0 : bR * bC,
+    strideOut: batch === 1 && batchA === 1 && batchB === 1 ? 0 : M * N,
+  };
 }
 
 /** gemmInto with bf16-rounded operands (float32 or bfloat16 tensors) and float32 accumulation;
@@ -74,16 +89,11 @@ function gemmBf16Into(out: Tensor, a: Tensor, b: Tensor, o: GemmOptions): void {
   const ac = a.deviceIndex >= 0 && a.dtype === 'float32' ? to(a, 'bfloat16') : a;
   const bc = b.deviceIndex >= 0 && b.dtype === 'float32' ? to(b, 'bfloat16') : b;
   try {
-    const ta = !!o.transA, tb = !!o.transB;
-    const aR = ac.shape[ac.ndim - 2]!, aC = ac.shape[ac.ndim - 1]!;
-    const bR = bc.shape[bc.ndim - 2]!, bC = bc.shape[bc.ndim - 1]!;
-    const M = ta ? aC : aR, K = ta ? aR : aC, N = tb ? bR : bC;
-    const batchA = shapeSize(ac.shape.slice(0, -2)), batchB = shapeSize(bc.shape.slice(0, -2));
-    const batch = Math.max(batchA, batchB);
-    call((n) => n.gemmBf16(ta, tb, M, N, K, o.alpha ?? 1,
-      ac.buf, ac.byteOffset, DTYPE_CODE[ac.dtype], aC, batchA === 1 ? 0 : aR * aC,
-      bc.buf, bc.byteOffset, DTYPE_CODE[bc.dtype], bC, batchB === 1 ? 0 : bR * bC,
-      o.beta ?? 0, out.buf, out.byteOffset, N, batch === 1 && batchA === 1 && batchB === 1 ? 0 : M * N, batch,
+    const g = gemmGeometry(ac, bc, o);
+    call((n) => n.gemmBf16(g.ta, g.tb, g.M, g.N, g.K, o.alpha ?? 1,
+      ac.buf, ac.byteOffset, DTYPE_CODE[ac.dtype], g.lda, g.strideA,
+      bc.buf, bc.byteOffset, DTYPE_CODE[bc.dtype], g.ldb, g.strideB,
+      o.beta ?? 0, out.buf, out.byteOffset, g.N, g.strideOut, g.batch,
       DTYPE_CODE[out.dtype]));  // a bfloat16 `out` (CUDA only) gets the fp32 result rounded once
   } finally {
     if (ac !== a) ac.dispose();
