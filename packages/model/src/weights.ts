@@ -94,14 +94,23 @@ const STAGE_ELEMS = 1 << 24;
 
 /**
  * Writes float32 values for elements [off, off + vals.length) of weight `w`, converting to its
- * format (rows must be whole for q8_0). `stage` is a reusable float32 CPU tensor of STAGE_ELEMS.
+ * format (rows must be whole for q8_0). `stage` is a reusable float32 CPU tensor; `vals` may be
+ * longer than it (a bf16 checkpoint read in chunks of STAGE_ELEMS * 2 bytes hands over twice
+ * STAGE_ELEMS values): it is then written in pieces that fit, whole rows at a time for q8_0.
  */
 export function writeF32Chunk(w: Weight, off: number, vals: Float32Array, stage: Tensor): void {
-  stage.buf.write(0, vals);
+  const rowLen = w instanceof QTensor ? w.shape[1]! : 1;
+  const piece = Math.floor(stage.size / rowLen) * rowLen;
+  if (piece === 0) throw new OlmoError('INTERNAL', `staging buffer of ${stage.size} values is shorter than one row of ${rowLen}`, 'use a larger stage (newStage())');
+  for (let p = 0; p < vals.length; p += piece) writeF32Piece(w, off + p, vals.subarray(p, Math.min(vals.length, p + piece)), stage);
+}
+
+function writeF32Piece(w: Weight, off: number, vals: Float32Array, stage: Tensor): void {
+  stage.buf.write(stage.byteOffset, vals);
   const src = stage.slice(0, 0, vals.length);
   try {
     if (w instanceof QTensor) {
-      quantizeInto(w, off / w.shape[1], src);
+      quantizeInto(w, off / w.shape[1]!, src);
     } else if (w.dtype === 'float32') {
       w.buf.write(w.byteOffset + off * 4, vals);
     } else if (w.deviceIndex !== stage.deviceIndex) {

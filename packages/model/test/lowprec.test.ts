@@ -21,7 +21,8 @@ import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { QTensor, dequantize, f32ToBf16Bits, bf16BitsToF32, memoryStats, noGrad, quantize, setLowpIsa, tensor } from '@olmo/tensor-cuda';
+import { QTensor, Tensor, dequantize, f32ToBf16Bits, bf16BitsToF32, memoryStats, noGrad, quantize, setLowpIsa, tensor } from '@olmo/tensor-cuda';
+import { writeF32Chunk } from '../src/weights.js';
 import { OLMo, OLMoConfig, SafetensorsFile } from '../src/index.js';
 import { goldenDirs, relErr, tmpDir } from './helpers.js';
 import { referenceForward, referenceGreedy, type RefWeights } from './reference-forward.js';
@@ -202,6 +203,32 @@ describe('low-precision options', () => {
       expect(q.weight('model.norm.weight')).toMatchObject({ dtype: 'float32' });
     } finally {
       for (const m of [f, b, q]) m.dispose();
+    }
+  });
+
+  it('chunks longer than the staging buffer are written piece by piece (q8_0 whole rows, bf16, float32)', () => {
+    // A bf16 checkpoint is read in chunks of STAGE_ELEMS * 2 bytes = 2 x STAGE_ELEMS values, twice
+    // the stage: OLMo-1B's embedding (103 M values) hit this (regression of 2026-12-05). Here the
+    // stage is 80 values and the chunks 7 rows of 32.
+    const rows = 7, cols = 32, n = rows * cols;
+    const vals = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) * 3);
+    const stage = Tensor.allocate([80], 'float32', -1, false).keep();
+    const q = QTensor.allocate([rows, cols]);
+    const b = Tensor.allocate([rows, cols], 'bfloat16', -1, false).keep();
+    const f = Tensor.allocate([rows, cols], 'float32', -1, false).keep();
+    try {
+      writeF32Chunk(q, 0, vals, stage);
+      writeF32Chunk(b, 0, vals, stage);
+      writeF32Chunk(f, 0, vals, stage);
+      const ref = quantize(tensor(vals, { shape: [rows, cols] }));
+      expect(q.toBytes()).toEqual(ref.toBytes());
+      ref.dispose();
+      expect(b.toFloat32Array()).toEqual(Float32Array.from(bf16Round(vals)));
+      expect(f.toFloat32Array()).toEqual(vals);
+      const tooShort = Tensor.allocate([16], 'float32', -1, false).keep();
+      try { expect(() => writeF32Chunk(q, 0, vals, tooShort)).toThrow(/shorter than one row/); } finally { tooShort.dispose(); }
+    } finally {
+      for (const t of [stage, q, b, f]) t.dispose();
     }
   });
 
