@@ -355,8 +355,17 @@ OLMO_AVX2 static inline void hsum256x4(__m256 a, __m256 b, __m256 c, __m256 d, f
   _mm_storeu_ps(y, _mm_add_ps(_mm_add_ps(s0, s2), _mm_add_ps(s1, s3)));
 }
 
+// The four rows after these, kGemvPrefetchBytes ahead (see lowplinear_gemv512.h): the 4-row
+// kernels read four interleaved streams, which the hardware prefetchers follow poorly. On the
+// 50304x256 LM head (per thread, out of L2) this took the VNNI kernel from ~500 to ~430 us.
+OLMO_AVX2 static inline void prefetch_next_rows(const BlockQ8_0* next, int64_t blocks) {
+  const char* p = reinterpret_cast<const char*>(next) + kGemvPrefetchBytes;
+  for (int64_t o = 0; o < blocks * int64_t(sizeof(BlockQ8_0)); o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
+}
+
 OLMO_AVX2 static void dot4_q8q8_avx2(const BlockQ8_0* w0, int64_t nb, const BlockQ8_0* xq, float* y) {
   __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  prefetch_next_rows(w0 + 4 * nb, 4 * nb);
   const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t b = 0; b < nb; ++b) {
     const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[b].qs));
@@ -374,6 +383,7 @@ OLMO_AVX2 static void dot4_q8q8_avx2(const BlockQ8_0* w0, int64_t nb, const Bloc
 
 OLMO_AVX512VNNI static void dot4_q8q8_vnni(const BlockQ8_0* w0, int64_t nb, const BlockQ8_0* xq, float* y) {
   __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  prefetch_next_rows(w0 + 4 * nb, 4 * nb);
   for (int64_t b = 0; b < nb; ++b) {
     const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[b].qs));
     const __m256i ax = _mm256_sign_epi8(qx, qx);
@@ -443,8 +453,9 @@ static bool rows4(const WeightRef& w, int64_t r0, int64_t K, const ActForms& act
   const BlockQ8_0* row = static_cast<const BlockQ8_0*>(w.data) + r0 * nb;
   // AVX512-VNNI: every K, by the same kernel family as row_dot for that K (see kVnni256MaxK).
   // AVX2: only short rows (K <= 256: 8 blocks, where per-row overhead rivals the dots); on longer
-  // rows its four interleaved weight streams, not prefetched, measured much slower than row by
-  // row (small config, K = 512 / 2048, q8_0 decode 124 vs 206 tok/s, GGUF bench 2026-12-05).
+  // rows its four interleaved weight streams, before they were prefetched, measured much slower
+  // than row by row (small config, K = 512 / 2048, q8_0 decode 124 vs 206 tok/s, GGUF bench
+  // 2026-12-05); not re-measured with the prefetch (no AVX2-only machine at hand).
   if (c.vnni) {
     if (K <= kVnni256MaxK) dot4_q8q8_vnni(row, nb, act.q8.data(), y);
     else dot4_q8q8_vnni512(row, act.q8v, y);

@@ -32,12 +32,6 @@
 
 namespace olmo::cpu {
 
-// Software prefetch distance of the multi-row kernel. Four rows read in step are four interleaved
-// streams 4·K·34/32 bytes apart, which the hardware prefetchers did not follow: on the 50304x512
-// LM head (out of cache) the 4-row kernel ran at half the one-row speed without this (13-14 vs
-// 25-27 GB/s, 2026-12-05, shared machine) and at 31-32 GB/s with it (4-16 KiB all alike).
-constexpr int64_t kPrefetchBytes = 4096;
-
 // ------------------------------------------------------------------ q8_0 x int8 activations
 
 void q8_act_prepare_vnni(Q8Act512& a, const BlockQ8_0* xq, int64_t nb) {
@@ -131,9 +125,9 @@ OLMO_AVX512VNNI static inline __attribute__((always_inline)) void rows_q8q8(cons
   __m512 acc[R][4];
   for (int r = 0; r < R; ++r)
     for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_setzero_ps();
-  // R > 1: software prefetch kPrefetchBytes past the R rows, advancing as fast as the kernel
+  // R > 1: software prefetch kGemvPrefetchBytes past the R rows, advancing as fast as the kernel
   // consumes them (so the next R rows, which the same thread takes next, arrive in time).
-  const char* pf = reinterpret_cast<const char*>(w0 + R * nb) + kPrefetchBytes;
+  const char* pf = reinterpret_cast<const char*>(w0 + R * nb) + kGemvPrefetchBytes;
   int64_t b = 0;
   for (; b + 8 <= nb; b += 8) group<R>(w0, nb, b, 8, a, pf, acc);
   if (Tail && b < nb) group<R>(w0, nb, b, nb - b, a, pf, acc);
