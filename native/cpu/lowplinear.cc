@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "lowplinear_gemm.h"
+#include "lowplinear_gemv512.h"
 #include "olmo/check.h"
 #include "olmo/tensor.h"
 #include "parallel_for.h"
@@ -62,6 +63,13 @@ static int64_t gemv_parallel_bytes() {
   }();
   return v;
 }
+// q8_0 x int8 activations on AVX512-VNNI: rows up to this K take the 256-bit one-block-per-dot
+// kernels (dot_q8q8_vnni / dot4_q8q8_vnni), longer rows lowplinear_gemv512.cc's two-blocks-per-dot
+// 4-row kernel with software prefetch. Measured per thread (2026-12-05, shared 2-vCPU Zen 5, a
+// GEMV microbenchmark alternating both builds): K >= 512 1.4-1.9x faster with the 512-bit kernel
+// (512x512 15.6 -> 8.5 us, 50304x512 LM head 1.43 -> 1.01 ms), K = 256 ~15% slower (its whole row
+// is one 8-block group, so the per-call setup and reduction are not amortised).
+constexpr int64_t kVnni256MaxK = 256;
 // Rows of W converted per GEMM tile (tile = kTileRows x K floats, e.g. 2 MiB for K = 4096).
 constexpr int64_t kTileRows = 128;
 
@@ -292,6 +300,7 @@ OLMO_AVX512 static float dot_q8_avx512(const BlockQ8_0* w, const float* x, int64
   return _mm512_reduce_add_ps(acc);
 }
 
+// K <= 256 (see rows4): one block per 256-bit vpdpbusd (vpsignb for the u8 x s8 form).
 OLMO_AVX512VNNI static float dot_q8q8_vnni(const BlockQ8_0* w, const BlockQ8_0* xq, int64_t K) {
   __m256 acc = _mm256_setzero_ps();
   for (int64_t b = 0; b < K / 32; ++b) {
@@ -303,6 +312,31 @@ OLMO_AVX512VNNI static float dot_q8q8_vnni(const BlockQ8_0* w, const BlockQ8_0* 
     acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(dot), acc);
   }
   return hsum256(acc);
+}
+
+// quantize_act, 32 values per step, bit for bit the same: the same amax, d, 1 / d and x · (1 / d)
+// in float32, and lround's half-away-from-zero rounding (a 2-cycle vector op instead of a libm
+// call per value: lroundf was ~7% of a 512x512 q8_0 GEMV).
+// round(v · id) half away from zero, as int8 (|v · id| <= 127 here, so v - trunc(v) is exact).
+OLMO_AVX512 static inline __m128i round_away_i8(__m512 v, __m512 vid) {
+  v = _mm512_mul_ps(v, vid);
+  const __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  const __mmask16 up = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_sub_ps(v, t)), _mm512_set1_ps(0.5f), _CMP_GE_OQ);
+  const __m512i sign = _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(int32_t(0x80000000u)));
+  const __m512 away = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(_mm512_set1_ps(1.f)), sign));  // ±1
+  return _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(_mm512_mask_add_ps(t, up, t, away)));
+}
+
+OLMO_AVX512 static void quantize_act_avx512(BlockQ8_0* dst, const float* x, int64_t K) {
+  for (int64_t b = 0; b < K / 32; ++b) {
+    const __m512 v0 = _mm512_loadu_ps(x + b * 32), v1 = _mm512_loadu_ps(x + b * 32 + 16);
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+    const float d = amax / 127.f, id = d != 0.f ? 1.f / d : 0.f;
+    dst[b].d = f32_to_f16(d);
+    const __m512 vid = _mm512_set1_ps(id);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst[b].qs), round_away_i8(v0, vid));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst[b].qs + 16), round_away_i8(v1, vid));
+  }
 }
 
 // Four rows at once (the LM head and every GEMV with short rows, e.g. K = 256: a row is only 8
@@ -321,8 +355,17 @@ OLMO_AVX2 static inline void hsum256x4(__m256 a, __m256 b, __m256 c, __m256 d, f
   _mm_storeu_ps(y, _mm_add_ps(_mm_add_ps(s0, s2), _mm_add_ps(s1, s3)));
 }
 
+// The four rows after these, kGemvPrefetchBytes ahead (see lowplinear_gemv512.h): the 4-row
+// kernels read four interleaved streams, which the hardware prefetchers follow poorly. On the
+// 50304x256 LM head (per thread, out of L2) this took the VNNI kernel from ~500 to ~430 us.
+OLMO_AVX2 static inline void prefetch_next_rows(const BlockQ8_0* next, int64_t blocks) {
+  const char* p = reinterpret_cast<const char*>(next) + kGemvPrefetchBytes;
+  for (int64_t o = 0; o < blocks * int64_t(sizeof(BlockQ8_0)); o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
+}
+
 OLMO_AVX2 static void dot4_q8q8_avx2(const BlockQ8_0* w0, int64_t nb, const BlockQ8_0* xq, float* y) {
   __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  prefetch_next_rows(w0 + 4 * nb, 4 * nb);
   const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t b = 0; b < nb; ++b) {
     const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[b].qs));
@@ -340,6 +383,7 @@ OLMO_AVX2 static void dot4_q8q8_avx2(const BlockQ8_0* w0, int64_t nb, const Bloc
 
 OLMO_AVX512VNNI static void dot4_q8q8_vnni(const BlockQ8_0* w0, int64_t nb, const BlockQ8_0* xq, float* y) {
   __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  prefetch_next_rows(w0 + 4 * nb, 4 * nb);
   for (int64_t b = 0; b < nb; ++b) {
     const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[b].qs));
     const __m256i ax = _mm256_sign_epi8(qx, qx);
@@ -360,6 +404,7 @@ OLMO_AVX512VNNI static void dot4_q8q8_vnni(const BlockQ8_0* w0, int64_t nb, cons
 // Per-call activation forms some kernels need (computed once, shared by all rows and weights).
 struct ActForms {
   std::vector<BlockQ8_0> q8;      // x quantized per block (OLMO_Q8_ACT=q8)
+  Q8Act512 q8v;                   // q8 rearranged for the AVX512-VNNI kernels
 };
 
 static float row_dot(const WeightRef& w, int64_t r, const float* x, int64_t K, const ActForms& act) {
@@ -387,7 +432,7 @@ static float row_dot(const WeightRef& w, int64_t r, const float* x, int64_t K, c
   const BlockQ8_0* row = static_cast<const BlockQ8_0*>(w.data) + r * (K / 32);
   if (c.q8act) {
 #ifdef OLMO_X86
-    if (c.vnni) return dot_q8q8_vnni(row, act.q8.data(), K);
+    if (c.vnni) return K <= kVnni256MaxK ? dot_q8q8_vnni(row, act.q8.data(), K) : dot_q8q8_vnni512(row, act.q8v);
     if (c.isa >= Isa::Avx2) return dot_q8q8_avx2(row, act.q8.data(), K);
 #endif
     return dot_q8q8_scalar(row, act.q8.data(), K);
@@ -403,14 +448,21 @@ static float row_dot(const WeightRef& w, int64_t r, const float* x, int64_t K, c
 static bool rows4(const WeightRef& w, int64_t r0, int64_t K, const ActForms& act, float* y) {
 #ifdef OLMO_X86
   const IsaChoice& c = isa();
-  // Only for short rows (K <= 256: 8 blocks, where per-row overhead rivals the dots). On longer
-  // rows the four interleaved weight streams measured much slower than row by row (small config,
-  // K = 512 / 2048, q8_0 decode 124 vs 206 tok/s, GGUF bench 2026-12-05 07:51 UTC, load ~1.2).
-  if (K > 256 || w.fmt != WeightFormat::Q8_0 || !c.q8act || c.isa < Isa::Avx2) return false;
+  if (w.fmt != WeightFormat::Q8_0 || !c.q8act || c.isa < Isa::Avx2) return false;
   const int64_t nb = K / 32;
   const BlockQ8_0* row = static_cast<const BlockQ8_0*>(w.data) + r0 * nb;
-  if (c.vnni) dot4_q8q8_vnni(row, nb, act.q8.data(), y);
-  else dot4_q8q8_avx2(row, nb, act.q8.data(), y);
+  // AVX512-VNNI: every K, by the same kernel family as row_dot for that K (see kVnni256MaxK).
+  // AVX2: only short rows (K <= 256: 8 blocks, where per-row overhead rivals the dots); on longer
+  // rows its four interleaved weight streams, before they were prefetched, measured much slower
+  // than row by row (small config, K = 512 / 2048, q8_0 decode 124 vs 206 tok/s, GGUF bench
+  // 2026-12-05); not re-measured with the prefetch (no AVX2-only machine at hand).
+  if (c.vnni) {
+    if (K <= kVnni256MaxK) dot4_q8q8_vnni(row, nb, act.q8.data(), y);
+    else dot4_q8q8_vnni512(row, act.q8v, y);
+    return true;
+  }
+  if (K > 256) return false;
+  dot4_q8q8_avx2(row, nb, act.q8.data(), y);
   return true;
 #else
   return false;
@@ -421,7 +473,14 @@ static void prepare_act(ActForms& act, const float* x, int64_t K, bool any_q8) {
   const IsaChoice& c = isa();
   if (any_q8 && c.q8act) {
     act.q8.resize(size_t(K / 32));
-    quantize_act(act.q8.data(), x, K);
+#ifdef OLMO_X86
+    if (c.isa >= Isa::Avx512) quantize_act_avx512(act.q8.data(), x, K);
+    else
+#endif
+      quantize_act(act.q8.data(), x, K);
+#ifdef OLMO_X86
+    if (c.vnni && K > kVnni256MaxK) q8_act_prepare_vnni(act.q8v, act.q8.data(), K / 32);
+#endif
   }
 }
 

@@ -124,9 +124,11 @@ describe('lowplinear', () => {
 
     it(`q8_0 with int8 activations (llama.cpp's scheme) stays within the activation-quantization bound on the ${path} path`, () => {
       setLowpIsa(path, true);
-      tidy(() => {
+      // K = 256: the 256-bit VNNI kernels; K = 544 / 800 (17 / 25 blocks: whole 8-block groups and a
+      // partial one): the 512-bit two-blocks-per-dot kernel on AVX512-VNNI CPUs.
+      for (const K of [256, 544, 800]) tidy(() => {
         const gen = new Generator(9);
-        const N = 64, K = 256, M = 3;   // M = 3: the per-row GEMV path quantizes each x row the same way
+        const N = 64, M = 3;   // M = 3: the per-row GEMV path quantizes each x row the same way
         const f = randomArray(N * K, gen, 0.5);
         const q = quantize(tensor(f, { shape: [N, K] }));
         const deq = refQ8(f);
@@ -144,7 +146,33 @@ describe('lowplinear', () => {
             for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[m * K + b * 32 + j]!));
             for (let j = 0; j < 32; j++) bound += Math.abs(deq[n * K + b * 32 + j]!) * (amax / 127 / 2 + Math.abs(x[m * K + b * 32 + j]!) * 2 ** -10);
           }
-          expect(Math.abs(y[m * N + n]! - ref[m * N + n]!), `row ${m}, ${n}`).toBeLessThanOrEqual(bound * 1.01 + 1e-6);
+          expect(Math.abs(y[m * N + n]! - ref[m * N + n]!), `K ${K}, row ${m}, ${n}`).toBeLessThanOrEqual(bound * 1.01 + 1e-6);
+        }
+        q.dispose();
+      });
+      setLowpIsa('native');
+    });
+
+    it(`q8_0 int8 activations round ties half away from zero (llama.cpp's reference rounding) on the ${path} path`, () => {
+      setLowpIsa(path, true);
+      // Every x block has max|x| = 127/8, so d = 1/8 exactly and x·(1/d) = 8x: x = (k + 0.5)/8 are
+      // exact ties. Half-away gives k + 1, ties-to-even k for even k: with positive weights a wrong
+      // rule moves y by ~0.8% of Σ|w·x|, while float32 summation stays below 1e-5 of it.
+      for (const K of [256, 800]) tidy(() => {
+        const gen = new Generator(17);
+        const N = 9, M = 3;
+        const w = Float32Array.from(randomArray(N * K, gen, 0.5), (v) => Math.abs(v) + 0.05);
+        const x = new Float32Array(M * K);
+        for (let i = 0; i < x.length; i++) x[i] = (i % 32 === 0 ? 127 : (Math.floor(gen.uniform() * 200) - 100) + 0.5) / 8 * (i % 3 === 1 ? -1 : 1);
+        const q = quantize(tensor(w, { shape: [N, K] }));
+        const wq = refQ8(w), xq = refQ8(x);
+        const y1 = lowpLinear(tensor(x.slice(0, K), { shape: [1, K] }), q).toFloat32Array();
+        const y3 = lowpLinear(tensor(x, { shape: [M, K] }), q).toFloat32Array();
+        for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
+          let r = 0, mag = 0;
+          for (let k = 0; k < K; k++) { r += wq[n * K + k]! * xq[m * K + k]!; mag += Math.abs(wq[n * K + k]! * xq[m * K + k]!); }
+          expect(Math.abs(y3[m * N + n]! - r), `K ${K}, row ${m}, ${n}`).toBeLessThanOrEqual(1e-5 * mag);
+          if (m === 0) expect(y1[n]).toBe(y3[n]);
         }
         q.dispose();
       });
@@ -159,8 +187,8 @@ describe('lowplinear', () => {
       setLowpIsa(path, true);
       tidy(() => {
         const gen = new Generator(21);
-        const K = 96;
-        for (let N = 1; N <= 9; N++) {
+        // K = 96: 3 blocks; K = 544: the 512-bit VNNI kernel's whole groups plus a partial group.
+        for (const K of [96, 544]) for (let N = 1; N <= 9; N++) {
           const q = quantize(tensor(randomArray(N * K, gen), { shape: [N, K] }));
           const q2 = quantize(tensor(randomArray(5 * K, gen), { shape: [5, K] }));
           const x = randomArray(2 * K, gen);
