@@ -107,6 +107,8 @@ inline uint32_t next_pow2(uint64_t x) {
 
 }  // namespace
 
+constexpr size_t kMaxCacheSlots = size_t(1) << 19;
+
 struct FastTextModel::Impl {
   FastTextArgs args;
   int32_t nwords = 0, nlabels = 0, dim = 0;
@@ -114,7 +116,9 @@ struct FastTextModel::Impl {
   std::vector<std::string> words;  // words then labels (fastText's words_)
   std::vector<uint32_t> word_slots;  // open addressing: id + 1, 0 = empty
   std::vector<int32_t> sub_off, sub_ids;  // CSR: features of vocabulary word i
-  std::vector<int32_t> prune_keys, prune_vals;  // open addressing over bucket ids; key -1 = empty
+  // open addressing over bucket ids: (key, value) pairs side by side, so that a probe (a cache miss
+  // while a new token's n-grams are looked up) touches one line; key -1 = empty
+  std::vector<std::pair<int32_t, int32_t>> prune_slots;
   int64_t rows_n = 0;
   std::vector<float> rows;  // dense input matrix, rows_n x dim
   // A quantized input matrix is decoded row by row the first time a token's features use the row
@@ -195,10 +199,11 @@ struct FastTextModel::Impl {
     }
   }
   int32_t prune_find(int32_t key) const {
-    const uint32_t mask = uint32_t(prune_keys.size() - 1);
+    const uint32_t mask = uint32_t(prune_slots.size() - 1);
     for (uint32_t i = (uint32_t(key) * 2654435761u) & mask;; i = (i + 1) & mask) {
-      if (prune_keys[i] == key) return prune_vals[i];
-      if (prune_keys[i] == -1) return -1;
+      const std::pair<int32_t, int32_t> slot = prune_slots[i];
+      if (slot.first == key) return slot.second;
+      if (slot.first == -1) return -1;
     }
   }
   // Dictionary::pushHash: bucket id -> input row, or nothing.
@@ -242,6 +247,20 @@ struct FastTextModel::Impl {
       if (uint32_t(v >> 32) != h) continue;
       const int32_t* rec = cache.data() + (uint32_t(v) - 1);
       if (size_t(rec[0]) == n && std::memcmp(rec + 3 + rec[1], tok, n) == 0) return rec;
+    }
+    if (cache_records >= cache_slots.size() / 2 && cache_slots.size() < kMaxCacheSlots) {
+      // grow (load factor <= 1/2, as before): a corpus's distinct tokens usually fit a table far
+      // smaller than the maximum, which then stays in the caches (and costs no page faults at load)
+      std::vector<uint64_t> bigger(cache_slots.size() * 2, uint64_t(0));
+      const uint64_t bmask = bigger.size() - 1;
+      for (uint64_t v : cache_slots) {
+        if (v == 0) continue;
+        uint64_t j = (v >> 32) & bmask;
+        while (bigger[j] != 0) j = (j + 1) & bmask;
+        bigger[j] = v;
+      }
+      cache_slots.swap(bigger);
+      return token_record(tok, n, h);  // a miss: inserts into the bigger table
     }
     if (cache_records >= cache_slots.size() / 2 || cache.size() > (64u << 20)) {  // full: start over
       std::fill(cache_slots.begin(), cache_slots.end(), uint64_t(0));
@@ -339,9 +358,12 @@ struct FastTextModel::Impl {
     }
     // Pass 2: features in order. The cache slot of a token a few ahead, and then its record, are
     // prefetched: the loop is bound by those memory latencies, not by arithmetic.
+    // The sum lives in a local vector (a register), not in the object: a member would be stored and
+    // reloaded around every add, lengthening the chain of dependent adds by a store-forwarding delay.
     const size_t T = toks.size();
-    const uint64_t mask = cache_slots.size() - 1;
+    V16 acc = V16{};
     for (size_t i = 0; i < T; ++i) {
+      const uint64_t mask = cache_slots.size() - 1;  // the table may grow in token_record
       if (i + 8 < T) __builtin_prefetch(&cache_slots[toks[i + 8].hash & mask]);
       if (i + 4 < T) {
         uint64_t v = cache_slots[toks[i + 4].hash & mask];
@@ -350,10 +372,19 @@ struct FastTextModel::Impl {
       const Tok& tk = toks[i];
       const int32_t* rec = token_record(tk.s, tk.n, tk.hash);
       const int32_t nf = rec[1];
-      for (int32_t k = 0; k < nf; ++k) add_row(rec[3 + k]);
+      if (dim == 16) {
+        for (int32_t k = 0; k < nf; ++k) {
+          V16 v;
+          std::memcpy(&v, row_base + int64_t(rec[3 + k]) * 16, sizeof v);
+          acc += v;
+        }
+      } else {
+        for (int32_t k = 0; k < nf; ++k) add_row(rec[3 + k]);
+      }
       count += size_t(nf);
       if (ngrams && rec[2] == kWord) word_hashes.push_back(int32_t(tk.hash));
     }
+    acc16 = acc;  // word n-grams (below) continue the same sum through add_row
     if (ngrams) {  // Dictionary::addWordNgrams (hashes stored as int32, widened with sign extension)
       const int32_t nh = int32_t(word_hashes.size());
       for (int32_t i = 0; i < nh; ++i) {
@@ -600,14 +631,12 @@ std::unique_ptr<FastTextModel> FastTextModel::load(const uint8_t* data, size_t n
   m->word_slots.assign(next_pow2(uint64_t(size) * 2), 0u);
   for (int32_t i = 0; i < size; ++i) m->insert_word(i);
   if (m->pruneidx_size > 0) {
-    m->prune_keys.assign(next_pow2(prune.size() * 2), -1);
-    m->prune_vals.assign(m->prune_keys.size(), -1);
-    const uint32_t mask = uint32_t(m->prune_keys.size() - 1);
+    m->prune_slots.assign(next_pow2(prune.size() * 2), {-1, -1});
+    const uint32_t mask = uint32_t(m->prune_slots.size() - 1);
     for (auto& [k, v] : prune) {  // a repeated key: the later value wins, as in fastText's map
       uint32_t i = (uint32_t(k) * 2654435761u) & mask;
-      while (m->prune_keys[i] != -1 && m->prune_keys[i] != k) i = (i + 1) & mask;
-      m->prune_keys[i] = k;
-      m->prune_vals[i] = v;
+      while (m->prune_slots[i].first != -1 && m->prune_slots[i].first != k) i = (i + 1) & mask;
+      m->prune_slots[i] = {k, v};
     }
   }
   m->sub_off.assign(size_t(m->nwords) + 1, 0);
@@ -645,7 +674,7 @@ std::unique_ptr<FastTextModel> FastTextModel::load(const uint8_t* data, size_t n
     std::reverse(path.begin(), path.end());
   }
   m->hidden.assign(size_t(a.dim), 0.0f);
-  m->cache_slots.assign(size_t(1) << 19, uint64_t(0));  // 256K distinct tokens before the cache restarts
+  m->cache_slots.assign(size_t(1) << 14, uint64_t(0));  // grows to kMaxCacheSlots: 256K distinct tokens before the cache restarts
   return std::unique_ptr<FastTextModel>(new FastTextModel(std::move(m)));
 }
 
