@@ -119,6 +119,10 @@ struct FastTextModel::Impl {
   // open addressing over bucket ids: (key, value) pairs side by side, so that a probe (a cache miss
   // while a new token's n-grams are looked up) touches one line; key -1 = empty
   std::vector<std::pair<int32_t, int32_t>> prune_slots;
+  // One bit per bucket id: is it a key of prune_slots? Most of a new token's character n-grams fall in
+  // pruned-away buckets (lid.176 keeps ~65K of 2M), and this 256 KB bitmap answers those from the
+  // L2 cache where the 1 MB table's probe missed it.
+  std::vector<uint64_t> prune_bits;
   int64_t rows_n = 0;
   std::vector<float> rows;  // dense input matrix, rows_n x dim
   // A quantized input matrix is decoded row by row the first time a token's features use the row
@@ -199,6 +203,7 @@ struct FastTextModel::Impl {
     }
   }
   int32_t prune_find(int32_t key) const {
+    if (!(prune_bits[uint32_t(key) >> 6] >> (key & 63) & 1)) return -1;
     const uint32_t mask = uint32_t(prune_slots.size() - 1);
     for (uint32_t i = (uint32_t(key) * 2654435761u) & mask;; i = (i + 1) & mask) {
       const std::pair<int32_t, int32_t> slot = prune_slots[i];
@@ -632,11 +637,15 @@ std::unique_ptr<FastTextModel> FastTextModel::load(const uint8_t* data, size_t n
   for (int32_t i = 0; i < size; ++i) m->insert_word(i);
   if (m->pruneidx_size > 0) {
     m->prune_slots.assign(next_pow2(prune.size() * 2), {-1, -1});
+    int64_t max_key = int64_t(a.bucket) - 1;  // queried keys are bucket ids (hash % bucket)
+    for (auto& kv : prune) max_key = std::max<int64_t>(max_key, kv.first);
+    m->prune_bits.assign(size_t(std::max<int64_t>(max_key, 0)) / 64 + 1, 0);
     const uint32_t mask = uint32_t(m->prune_slots.size() - 1);
     for (auto& [k, v] : prune) {  // a repeated key: the later value wins, as in fastText's map
       uint32_t i = (uint32_t(k) * 2654435761u) & mask;
       while (m->prune_slots[i].first != -1 && m->prune_slots[i].first != k) i = (i + 1) & mask;
       m->prune_slots[i] = {k, v};
+      m->prune_bits[uint32_t(k) >> 6] |= uint64_t(1) << (k & 63);
     }
   }
   m->sub_off.assign(size_t(m->nwords) + 1, 0);
