@@ -85,10 +85,18 @@ export async function tagLinesBatch(file: string, b: BatchTagging, w: AtomicLine
     if (next.done) break;
     const chunk = next.value;
     try {
-      if (parts.length > 0 && chunk.indexOf(10) < 0) { parts.push(chunk); continue; }
-      const data = parts.length > 0 ? Buffer.concat([...parts, chunk]) : chunk;
-      const rest = await run(data, false);
-      parts = rest.length > 0 ? [rest] : [];
+      let start = 0;
+      if (parts.length > 0) {
+        // only the line that spans the chunks is joined (not the whole chunk: a fresh chunk-sized
+        // buffer per chunk costs page faults)
+        const nl = chunk.indexOf(10);
+        if (nl < 0) { parts.push(chunk); continue; }
+        await run(Buffer.concat([...parts, chunk.subarray(0, nl + 1)]), false);
+        parts = [];
+        start = nl + 1;
+      }
+      const rest = await run(start > 0 ? chunk.subarray(start) : chunk, false);
+      if (rest.length > 0) parts = [rest];
     } catch (e) {
       await it.return?.();
       throw e;
