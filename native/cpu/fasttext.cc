@@ -69,6 +69,36 @@ inline uint32_t fnv(const char* s, size_t n) {
   return h;
 }
 
+// The hash of a token in this file's own tables (the token cache and the vocabulary lookup): 8 bytes
+// a step, where FNV-1a is a dependent multiply per byte. Never a fastText bucket: those (character
+// and word n-grams) keep FNV-1a.
+inline uint32_t tok_hash(const char* s, size_t n) {
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ uint64_t(n);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s + i, 8);
+    h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 31;
+  }
+  if (i < n) {
+    uint64_t w = 0;
+    for (size_t k = 0; i + k < n; ++k) w |= uint64_t(uint8_t(s[i + k])) << (8 * k);
+    h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 31;
+  }
+  h *= 0x94d049bb133111ebull;
+  return uint32_t(h >> 32);
+}
+
+// x % d for a fixed 32-bit d without a division (Lemire's fastmod: exact for every 32-bit x).
+struct FastMod {
+  uint64_t m = 0;
+  uint32_t d = 1;
+  void set(uint32_t divisor) { d = divisor; m = ~uint64_t(0) / divisor + 1; }
+  uint32_t operator()(uint32_t x) const { return uint32_t((static_cast<unsigned __int128>(m * x) * d) >> 64); }
+};
+
 // fastText's word separators (Dictionary::readWord).
 inline bool is_sep(unsigned char c) {
   return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\f' || c == '\0';
@@ -123,6 +153,7 @@ struct FastTextModel::Impl {
   // pruned-away buckets (lid.176 keeps ~65K of 2M), and this 256 KB bitmap answers those from the
   // L2 cache where the 1 MB table's probe missed it.
   std::vector<uint64_t> prune_bits;
+  FastMod bucket_mod;  // h % args.bucket
   int64_t rows_n = 0;
   std::vector<float> rows;  // dense input matrix, rows_n x dim
   // A quantized input matrix is decoded row by row the first time a token's features use the row
@@ -194,7 +225,7 @@ struct FastTextModel::Impl {
   void insert_word(int32_t id) {
     const std::string& w = words[id];
     const uint32_t mask = uint32_t(word_slots.size() - 1);
-    for (uint32_t i = fnv(w.data(), w.size()) & mask;; i = (i + 1) & mask) {
+    for (uint32_t i = tok_hash(w.data(), w.size()) & mask;; i = (i + 1) & mask) {
       uint32_t v = word_slots[i];
       if (v == 0 || words[v - 1] == w) {  // a repeated word: the later id wins, as in fastText's load
         word_slots[i] = uint32_t(id) + 1;
@@ -230,14 +261,13 @@ struct FastTextModel::Impl {
     w.append(tok, n);
     w.push_back('>');
     const size_t L = w.size();
-    const uint32_t bucket = uint32_t(args.bucket);
     for (size_t i = 0; i < L; ++i) {
       if ((w[i] & 0xC0) == 0x80) continue;
       uint32_t h = 2166136261u;
       for (size_t j = i, len = 1; j < L && int64_t(len) <= args.maxn; ++len) {
         h = fnv_step(h, w[j++]);
         while (j < L && (w[j] & 0xC0) == 0x80) h = fnv_step(h, w[j++]);
-        if (int64_t(len) >= args.minn && !(len == 1 && (i == 0 || j == L))) push_hash(int32_t(h % bucket), emit);
+        if (int64_t(len) >= args.minn && !(len == 1 && (i == 0 || j == L))) push_hash(int32_t(bucket_mod(h)), emit);
       }
     }
   }
@@ -352,13 +382,13 @@ struct FastTextModel::Impl {
         ++p;
       }
       if (eol || p == end) {
-        toks.push_back({kEos, 4, fnv(kEos, 4)});
+        toks.push_back({kEos, 4, tok_hash(kEos, 4)});
         break;
       }
       const char* t = p;
       while (p < end && !is_sep(static_cast<unsigned char>(*p))) ++p;
       const size_t len = size_t(p - t);
-      toks.push_back({t, len, fnv(t, len)});
+      toks.push_back({t, len, tok_hash(t, len)});
       if (len == 4 && std::memcmp(t, kEos, 4) == 0) break;
     }
     // Pass 2: features in order. The cache slot of a token a few ahead, and then its record, are
@@ -387,7 +417,7 @@ struct FastTextModel::Impl {
         for (int32_t k = 0; k < nf; ++k) add_row(rec[3 + k]);
       }
       count += size_t(nf);
-      if (ngrams && rec[2] == kWord) word_hashes.push_back(int32_t(tk.hash));
+      if (ngrams && rec[2] == kWord) word_hashes.push_back(int32_t(fnv(tk.s, tk.n)));  // fastText's word hash
     }
     acc16 = acc;  // word n-grams (below) continue the same sum through add_row
     if (ngrams) {  // Dictionary::addWordNgrams (hashes stored as int32, widened with sign extension)
@@ -506,6 +536,7 @@ std::unique_ptr<FastTextModel> FastTextModel::load(const uint8_t* data, size_t n
   FT_CORRUPT(a.bucket >= 0, "negative bucket count " << a.bucket);
   FT_CORRUPT(a.bucket > 0 || (a.maxn <= 0 && a.word_ngrams <= 1), "bucket = 0 but n-grams are enabled (fastText would divide by zero)");
   m->dim = a.dim;
+  if (a.bucket > 0) m->bucket_mod.set(uint32_t(a.bucket));
 
   // ---- dictionary ----
   int32_t size = r.get<int32_t>("dictionary size");
@@ -683,6 +714,7 @@ std::unique_ptr<FastTextModel> FastTextModel::load(const uint8_t* data, size_t n
     std::reverse(path.begin(), path.end());
   }
   m->hidden.assign(size_t(a.dim), 0.0f);
+  m->cache.reserve(size_t(1) << 20);  // 4 MB of address space, touched only as records are added (no regrowth copies)
   m->cache_slots.assign(size_t(1) << 14, uint64_t(0));  // grows to kMaxCacheSlots: 256K distinct tokens before the cache restarts
   return std::unique_ptr<FastTextModel>(new FastTextModel(std::move(m)));
 }
