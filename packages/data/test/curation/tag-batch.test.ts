@@ -133,6 +133,21 @@ d('tag: native batch path = TypeScript references, byte for byte', () => {
     expect(stops.map((i) => JSON.parse(EDGE_LINES[i]!).id ?? 'escaped-key')).toEqual([12345, 'sigma', 'bs', 'escaped-key']);
   });
 
+  it('lines longer than a gunzip chunk (256 KiB): joined across chunks, also when the TypeScript path takes them', async () => {
+    const root = tmp();
+    const long = (await corpusLines(1)).map((l) => JSON.parse(l) as { text: string }).map((d) => d.text).join('\n').slice(0, 700_000);
+    const lines = [
+      JSON.stringify({ id: 'before', text: 'A short document. It has words.' }),
+      JSON.stringify({ id: 'long', text: long, source: 'big' }),
+      JSON.stringify({ id: 'long-sigma', text: `${long.slice(0, 400_000)} Σ`, source: 'big' }), // the TypeScript path
+      JSON.stringify({ id: 'after', text: 'The end. Short.' }),
+    ];
+    const file = writeDocs(root, 'long.jsonl.gz', lines);
+    const r = await tagFile(file, 'long', TAGGERS, false);
+    expect(r.documents).toBe(4);
+    expect(readText(r.output)).toBe(await expected(lines, 'long'));
+  }, 120_000);
+
   it('a subset of the taggers in another order; a last line without "\\n"; a plain .jsonl file', async () => {
     const root = tmp();
     const lines = EDGE_LINES;
