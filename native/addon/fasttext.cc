@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "args.h"
+#include "fasttext_handle.h"
 #include "registry.h"
 
 namespace olmo::addon {
@@ -152,6 +153,13 @@ Napi::Value LabelProbabilityLower(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+
+cpu::FastTextModel* fasttext_model_of(const Napi::Value& handle) {
+  OLMO_CHECK(handle.IsExternal(), "INVALID_ARGUMENT", "expected a fastText model handle", "internal binding misuse");
+  Holder* h = handle.As<Napi::External<Holder>>().Data();
+  OLMO_CHECK(h->model != nullptr, "INVALID_ARGUMENT", "the fastText model was disposed", "load it again");
+  return h->model.get();
+}
 
 OLMO_REGISTER(fasttext) {
   def(env, exports, "fastTextLoad", Load);

@@ -24,8 +24,10 @@
 #include <limits>
 
 #include "olmo/check.h"
+#include "fasttext_util.h"
 
 namespace olmo::cpu {
+using namespace ft;
 namespace {
 
 constexpr int32_t kMagic = 793712314;
@@ -36,76 +38,10 @@ constexpr int32_t kKsub = 256;  // centroids per sub-quantizer
 const char kEos[] = "</s>";
 const char kLabelPrefix[] = "__label__";  // fastText's default -label (not stored in the file)
 
-#define FT_CORRUPT(cond, msg) \
-  OLMO_CHECK(cond, "CHECKPOINT_CORRUPT", "fastText model: " << msg, "the file is not a fastText model (.bin/.ftz) or is damaged; re-fetch it")
-
-// Bounds-checked little-endian reader over the file bytes.
-struct Reader {
-  const uint8_t* p;
-  size_t n, off = 0;
-  template <class T>
-  T get(const char* what) {
-    FT_CORRUPT(n - off >= sizeof(T), "truncated while reading " << what << " at byte " << off);
-    T v;
-    std::memcpy(&v, p + off, sizeof(T));
-    off += sizeof(T);
-    return v;
-  }
-  bool get_bool(const char* what) { return get<uint8_t>(what) != 0; }
-  const uint8_t* bytes(uint64_t count, const char* what) {
-    FT_CORRUPT(count <= n - off, "truncated: " << what << " needs " << count << " bytes at byte " << off << ", " << (n - off) << " left");
-    const uint8_t* r = p + off;
-    off += size_t(count);
-    return r;
-  }
-  size_t left() const { return n - off; }
-};
-
-// FNV-1a over signed bytes (fastText sign-extends each char before the xor).
-inline uint32_t fnv_step(uint32_t h, char c) { return (h ^ uint32_t(int32_t(int8_t(c)))) * 16777619u; }
-inline uint32_t fnv(const char* s, size_t n) {
-  uint32_t h = 2166136261u;
-  for (size_t i = 0; i < n; ++i) h = fnv_step(h, s[i]);
-  return h;
-}
-
-// fastText's word separators (Dictionary::readWord).
-inline bool is_sep(unsigned char c) {
-  return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\f' || c == '\0';
-}
-
-// Python's str.isspace() for one code point.
-inline bool py_space(uint32_t c) {
-  if (c <= 0x20) return c == 0x20 || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
-  if (c < 0x85) return false;
-  return c == 0x85 || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 ||
-         c == 0x202f || c == 0x205f || c == 0x3000;
-}
-
-// Decodes the UTF-8 code point starting at s[i] (end e); returns its length, or 0 if malformed.
-inline size_t utf8_at(const unsigned char* s, size_t i, size_t e, uint32_t* cp) {
-  unsigned char c = s[i];
-  if (c < 0x80) { *cp = c; return 1; }
-  size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
-  if (len == 0 || i + len > e) return 0;
-  uint32_t v = c & (0x7f >> len);
-  for (size_t k = 1; k < len; ++k) {
-    if ((s[i + k] & 0xc0) != 0x80) return 0;
-    v = (v << 6) | (s[i + k] & 0x3f);
-  }
-  *cp = v;
-  return len;
-}
-
-inline float std_log(float x) { return float(std::log(double(x) + 1e-5)); }
-
-inline uint32_t next_pow2(uint64_t x) {
-  uint32_t p = 16;
-  while (p < x) p <<= 1;
-  return p;
-}
 
 }  // namespace
+
+constexpr size_t kMaxCacheSlots = size_t(1) << 19;
 
 struct FastTextModel::Impl {
   FastTextArgs args;
@@ -114,7 +50,14 @@ struct FastTextModel::Impl {
   std::vector<std::string> words;  // words then labels (fastText's words_)
   std::vector<uint32_t> word_slots;  // open addressing: id + 1, 0 = empty
   std::vector<int32_t> sub_off, sub_ids;  // CSR: features of vocabulary word i
-  std::vector<int32_t> prune_keys, prune_vals;  // open addressing over bucket ids; key -1 = empty
+  // open addressing over bucket ids: (key, value) pairs side by side, so that a probe (a cache miss
+  // while a new token's n-grams are looked up) touches one line; key -1 = empty
+  std::vector<std::pair<int32_t, int32_t>> prune_slots;
+  // One bit per bucket id: is it a key of prune_slots? Most of a new token's character n-grams fall in
+  // pruned-away buckets (lid.176 keeps ~65K of 2M), and this 256 KB bitmap answers those from the
+  // L2 cache where the 1 MB table's probe missed it.
+  std::vector<uint64_t> prune_bits;
+  FastMod bucket_mod;  // h % args.bucket
   int64_t rows_n = 0;
   std::vector<float> rows;  // dense input matrix, rows_n x dim
   // A quantized input matrix is decoded row by row the first time a token's features use the row
@@ -186,7 +129,7 @@ struct FastTextModel::Impl {
   void insert_word(int32_t id) {
     const std::string& w = words[id];
     const uint32_t mask = uint32_t(word_slots.size() - 1);
-    for (uint32_t i = fnv(w.data(), w.size()) & mask;; i = (i + 1) & mask) {
+    for (uint32_t i = tok_hash(w.data(), w.size()) & mask;; i = (i + 1) & mask) {
       uint32_t v = word_slots[i];
       if (v == 0 || words[v - 1] == w) {  // a repeated word: the later id wins, as in fastText's load
         word_slots[i] = uint32_t(id) + 1;
@@ -195,10 +138,12 @@ struct FastTextModel::Impl {
     }
   }
   int32_t prune_find(int32_t key) const {
-    const uint32_t mask = uint32_t(prune_keys.size() - 1);
+    if (!(prune_bits[uint32_t(key) >> 6] >> (key & 63) & 1)) return -1;
+    const uint32_t mask = uint32_t(prune_slots.size() - 1);
     for (uint32_t i = (uint32_t(key) * 2654435761u) & mask;; i = (i + 1) & mask) {
-      if (prune_keys[i] == key) return prune_vals[i];
-      if (prune_keys[i] == -1) return -1;
+      const std::pair<int32_t, int32_t> slot = prune_slots[i];
+      if (slot.first == key) return slot.second;
+      if (slot.first == -1) return -1;
     }
   }
   // Dictionary::pushHash: bucket id -> input row, or nothing.
@@ -220,14 +165,13 @@ struct FastTextModel::Impl {
     w.append(tok, n);
     w.push_back('>');
     const size_t L = w.size();
-    const uint32_t bucket = uint32_t(args.bucket);
     for (size_t i = 0; i < L; ++i) {
       if ((w[i] & 0xC0) == 0x80) continue;
       uint32_t h = 2166136261u;
       for (size_t j = i, len = 1; j < L && int64_t(len) <= args.maxn; ++len) {
         h = fnv_step(h, w[j++]);
         while (j < L && (w[j] & 0xC0) == 0x80) h = fnv_step(h, w[j++]);
-        if (int64_t(len) >= args.minn && !(len == 1 && (i == 0 || j == L))) push_hash(int32_t(h % bucket), emit);
+        if (int64_t(len) >= args.minn && !(len == 1 && (i == 0 || j == L))) push_hash(int32_t(bucket_mod(h)), emit);
       }
     }
   }
@@ -242,6 +186,20 @@ struct FastTextModel::Impl {
       if (uint32_t(v >> 32) != h) continue;
       const int32_t* rec = cache.data() + (uint32_t(v) - 1);
       if (size_t(rec[0]) == n && std::memcmp(rec + 3 + rec[1], tok, n) == 0) return rec;
+    }
+    if (cache_records >= cache_slots.size() / 2 && cache_slots.size() < kMaxCacheSlots) {
+      // grow (load factor <= 1/2, as before): a corpus's distinct tokens usually fit a table far
+      // smaller than the maximum, which then stays in the caches (and costs no page faults at load)
+      std::vector<uint64_t> bigger(cache_slots.size() * 2, uint64_t(0));
+      const uint64_t bmask = bigger.size() - 1;
+      for (uint64_t v : cache_slots) {
+        if (v == 0) continue;
+        uint64_t j = (v >> 32) & bmask;
+        while (bigger[j] != 0) j = (j + 1) & bmask;
+        bigger[j] = v;
+      }
+      cache_slots.swap(bigger);
+      return token_record(tok, n, h);  // a miss: inserts into the bigger table
     }
     if (cache_records >= cache_slots.size() / 2 || cache.size() > (64u << 20)) {  // full: start over
       std::fill(cache_slots.begin(), cache_slots.end(), uint64_t(0));
@@ -328,20 +286,23 @@ struct FastTextModel::Impl {
         ++p;
       }
       if (eol || p == end) {
-        toks.push_back({kEos, 4, fnv(kEos, 4)});
+        toks.push_back({kEos, 4, tok_hash(kEos, 4)});
         break;
       }
       const char* t = p;
       while (p < end && !is_sep(static_cast<unsigned char>(*p))) ++p;
       const size_t len = size_t(p - t);
-      toks.push_back({t, len, fnv(t, len)});
+      toks.push_back({t, len, tok_hash(t, len)});
       if (len == 4 && std::memcmp(t, kEos, 4) == 0) break;
     }
     // Pass 2: features in order. The cache slot of a token a few ahead, and then its record, are
     // prefetched: the loop is bound by those memory latencies, not by arithmetic.
+    // The sum lives in a local vector (a register), not in the object: a member would be stored and
+    // reloaded around every add, lengthening the chain of dependent adds by a store-forwarding delay.
     const size_t T = toks.size();
-    const uint64_t mask = cache_slots.size() - 1;
+    V16 acc = V16{};
     for (size_t i = 0; i < T; ++i) {
+      const uint64_t mask = cache_slots.size() - 1;  // the table may grow in token_record
       if (i + 8 < T) __builtin_prefetch(&cache_slots[toks[i + 8].hash & mask]);
       if (i + 4 < T) {
         uint64_t v = cache_slots[toks[i + 4].hash & mask];
@@ -350,10 +311,19 @@ struct FastTextModel::Impl {
       const Tok& tk = toks[i];
       const int32_t* rec = token_record(tk.s, tk.n, tk.hash);
       const int32_t nf = rec[1];
-      for (int32_t k = 0; k < nf; ++k) add_row(rec[3 + k]);
+      if (dim == 16) {
+        for (int32_t k = 0; k < nf; ++k) {
+          V16 v;
+          std::memcpy(&v, row_base + int64_t(rec[3 + k]) * 16, sizeof v);
+          acc += v;
+        }
+      } else {
+        for (int32_t k = 0; k < nf; ++k) add_row(rec[3 + k]);
+      }
       count += size_t(nf);
-      if (ngrams && rec[2] == kWord) word_hashes.push_back(int32_t(tk.hash));
+      if (ngrams && rec[2] == kWord) word_hashes.push_back(int32_t(fnv(tk.s, tk.n)));  // fastText's word hash
     }
+    acc16 = acc;  // word n-grams (below) continue the same sum through add_row
     if (ngrams) {  // Dictionary::addWordNgrams (hashes stored as int32, widened with sign extension)
       const int32_t nh = int32_t(word_hashes.size());
       for (int32_t i = 0; i < nh; ++i) {
@@ -470,6 +440,7 @@ std::unique_ptr<FastTextModel> FastTextModel::load(const uint8_t* data, size_t n
   FT_CORRUPT(a.bucket >= 0, "negative bucket count " << a.bucket);
   FT_CORRUPT(a.bucket > 0 || (a.maxn <= 0 && a.word_ngrams <= 1), "bucket = 0 but n-grams are enabled (fastText would divide by zero)");
   m->dim = a.dim;
+  if (a.bucket > 0) m->bucket_mod.set(uint32_t(a.bucket));
 
   // ---- dictionary ----
   int32_t size = r.get<int32_t>("dictionary size");
@@ -600,14 +571,16 @@ std::unique_ptr<FastTextModel> FastTextModel::load(const uint8_t* data, size_t n
   m->word_slots.assign(next_pow2(uint64_t(size) * 2), 0u);
   for (int32_t i = 0; i < size; ++i) m->insert_word(i);
   if (m->pruneidx_size > 0) {
-    m->prune_keys.assign(next_pow2(prune.size() * 2), -1);
-    m->prune_vals.assign(m->prune_keys.size(), -1);
-    const uint32_t mask = uint32_t(m->prune_keys.size() - 1);
+    m->prune_slots.assign(next_pow2(prune.size() * 2), {-1, -1});
+    int64_t max_key = int64_t(a.bucket) - 1;  // queried keys are bucket ids (hash % bucket)
+    for (auto& kv : prune) max_key = std::max<int64_t>(max_key, kv.first);
+    m->prune_bits.assign(size_t(std::max<int64_t>(max_key, 0)) / 64 + 1, 0);
+    const uint32_t mask = uint32_t(m->prune_slots.size() - 1);
     for (auto& [k, v] : prune) {  // a repeated key: the later value wins, as in fastText's map
       uint32_t i = (uint32_t(k) * 2654435761u) & mask;
-      while (m->prune_keys[i] != -1 && m->prune_keys[i] != k) i = (i + 1) & mask;
-      m->prune_keys[i] = k;
-      m->prune_vals[i] = v;
+      while (m->prune_slots[i].first != -1 && m->prune_slots[i].first != k) i = (i + 1) & mask;
+      m->prune_slots[i] = {k, v};
+      m->prune_bits[uint32_t(k) >> 6] |= uint64_t(1) << (k & 63);
     }
   }
   m->sub_off.assign(size_t(m->nwords) + 1, 0);
@@ -645,7 +618,8 @@ std::unique_ptr<FastTextModel> FastTextModel::load(const uint8_t* data, size_t n
     std::reverse(path.begin(), path.end());
   }
   m->hidden.assign(size_t(a.dim), 0.0f);
-  m->cache_slots.assign(size_t(1) << 19, uint64_t(0));  // 256K distinct tokens before the cache restarts
+  m->cache.reserve(size_t(1) << 20);  // 4 MB of address space, touched only as records are added (no regrowth copies)
+  m->cache_slots.assign(size_t(1) << 14, uint64_t(0));  // grows to kMaxCacheSlots: 256K distinct tokens before the cache restarts
   return std::unique_ptr<FastTextModel>(new FastTextModel(std::move(m)));
 }
 

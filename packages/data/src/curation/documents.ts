@@ -26,29 +26,44 @@ export function isGzip(file: string): boolean {
   return file.endsWith('.gz');
 }
 
-/** Streams the lines of a (gzipped) text file. Errors (truncated gzip, bad UTF-8) name file and line. */
-export async function* readLines(file: string): AsyncGenerator<RawLine> {
+/** One line's bytes (without "\n") as a RawLine; invalid UTF-8 is a DATA_CORRUPT error naming file and line. */
+export function decodeLine(buf: Uint8Array, lineNo: number, file: string): RawLine {
+  let text: string;
+  try {
+    text = utf8.decode(buf);
+  } catch {
+    throw new DataError('DATA_CORRUPT', `line ${lineNo}: invalid UTF-8`, 'documents must be UTF-8 encoded', `${file}:${lineNo}`);
+  }
+  return { lineNo, text, bytes: buf.length };
+}
+
+/** The decompressed bytes of a documents file as a stream (256 KiB chunks for .gz). */
+export function openDocumentStream(file: string): AsyncIterable<Buffer> {
   if (!existsSync(file)) throw new DataError('NOT_FOUND', 'file not found', 'check the path / glob', file);
   const input = createReadStream(file, { highWaterMark: 1 << 20 });
   // 256 KiB gunzip chunks (the default 16 KiB costs a stream round trip per 16 KiB)
   const stream = isGzip(file) ? input.pipe(createGunzip({ chunkSize: 1 << 18 })) : input;
   if (isGzip(file)) input.on('error', (e) => stream.destroy(e));
+  return stream as AsyncIterable<Buffer>;
+}
+
+/** The error of a stream that failed after `linesRead` complete lines (truncated gzip, I/O). */
+export function readError(file: string, linesRead: number, e: unknown): DataError {
+  const msg = (e as Error).message;
+  return new DataError('DATA_CORRUPT', `cannot read after line ${linesRead}: ${msg}${/unexpected end/i.test(msg) ? ' (truncated gzip?)' : ''}`,
+    're-create or re-download the file', `${file}:${linesRead + 1}`, { cause: e });
+}
+
+/** Streams the lines of a (gzipped) text file. Errors (truncated gzip, bad UTF-8) name file and line. */
+export async function* readLines(file: string): AsyncGenerator<RawLine> {
+  const stream = openDocumentStream(file);
   // the pieces of the line being read: a long line spanning many chunks is joined once, not
   // re-copied with every chunk
   let parts: Buffer[] = [];
   let lineNo = 0;
-  const decode = (buf: Buffer): RawLine => {
-    lineNo++;
-    let text: string;
-    try {
-      text = utf8.decode(buf);
-    } catch {
-      throw new DataError('DATA_CORRUPT', `line ${lineNo}: invalid UTF-8`, 'documents must be UTF-8 encoded', `${file}:${lineNo}`);
-    }
-    return { lineNo, text, bytes: buf.length };
-  };
+  const decode = (buf: Buffer): RawLine => decodeLine(buf, ++lineNo, file);
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const chunk of stream) {
       let start = 0;
       for (let nl = chunk.indexOf(10, start); nl >= 0; nl = chunk.indexOf(10, start)) {
         const piece = chunk.subarray(start, nl);
@@ -59,9 +74,7 @@ export async function* readLines(file: string): AsyncGenerator<RawLine> {
     }
   } catch (e) {
     if (e instanceof DataError) throw e;
-    const msg = (e as Error).message;
-    throw new DataError('DATA_CORRUPT', `cannot read after line ${lineNo}: ${msg}${/unexpected end/i.test(msg) ? ' (truncated gzip?)' : ''}`,
-      're-create or re-download the file', `${file}:${lineNo + 1}`, { cause: e });
+    throw readError(file, lineNo, e);
   }
   const carry = parts.length > 0 ? Buffer.concat(parts) : null;
   if (carry && carry.length > 0) yield decode(carry);
@@ -114,9 +127,13 @@ export class AtomicLineWriter {
   }
 
   async write(line: string): Promise<void> {
-    const b = Buffer.from(`${line}\n`, 'utf8');
+    await this.writeBytes(Buffer.from(`${line}\n`, 'utf8'), 1);
+  }
+
+  /** Appends `lines` complete lines already encoded (each ending in "\n"). */
+  async writeBytes(b: Buffer, lines: number): Promise<void> {
     this.bytes += b.length;
-    this.lines++;
+    this.lines += lines;
     this.pending.push(b);
     this.pendingBytes += b.length;
     if (this.pendingBytes >= 1 << 20) await this.flush();

@@ -14,7 +14,7 @@ import { RandomNumberV1 } from './taggers/random-number.js';
 import { WhitespaceTokenizerV1 } from './taggers/whitespace-tokenizer.js';
 import type { Tagger, TaggerFactory } from './types.js';
 
-const registry = new Map<string, TaggerFactory>([
+const builtin = new Map<string, TaggerFactory>([
   ['gopher_v1', () => new GopherV1()],
   ['c4_v1', () => new C4V1()],
   ['pii_regex_v2', () => new PiiRegexV2()],
@@ -23,6 +23,12 @@ const registry = new Map<string, TaggerFactory>([
   ['whitespace_tokenizer_v1', () => new WhitespaceTokenizerV1()],
   ['random_number_v1', () => new RandomNumberV1()],
 ]);
+const registry = new Map<string, TaggerFactory>(builtin);
+
+/** True when `name` is the built-in tagger of that name (not replaced by registerTagger). */
+export function isBuiltinTagger(name: string): boolean {
+  return builtin.has(name) && registry.get(name) === builtin.get(name);
+}
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 

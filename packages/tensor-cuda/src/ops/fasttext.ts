@@ -106,6 +106,16 @@ export class FastTextModel {
     return { probability: r[0]! < 0 ? undefined : r[0]!, codePoints: r[1]! };
   }
 
+  /** The native handle, for ops that run this model inside a larger native call (textTagBatch). */
+  nativeHandle(): unknown {
+    return this.h();
+  }
+
+  /** The index of `label` among the labels, or -1. */
+  labelIndex(label: string): number {
+    return this.labelIds.get(label) ?? -1;
+  }
+
   /** Frees the model now (otherwise the garbage collector does). */
   dispose(): void {
     if (this.handle !== undefined) call((n) => n.fastTextFree(this.handle));

@@ -31,7 +31,7 @@ function naughtyList(): { words: Set<string>; phrases: string[] } {
 
 let lexicon: C4Lexicon | null | undefined;
 /** The native lexicon of the bad-word list (null: the list needs the JavaScript lower-casing). */
-function nativeLexicon(): C4Lexicon | null {
+export function nativeLexicon(): C4Lexicon | null {
   if (lexicon === undefined) {
     const { words, phrases } = naughtyList();
     lexicon = textC4Lexicon([...words], phrases);
