@@ -92,7 +92,20 @@ static Napi::Value Cast(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// roundBf16(out, offOut, src, offSrc, n): float32 -> bf16 values kept in float32 (CPU only: the
+// amp_bf16 operand form of the avx2 gemm_bf16 path; CUDA GEMMs take real bfloat16 tensors).
+static Napi::Value RoundBf16(const Napi::CallbackInfo& info) {
+  int64_t n = arg_i64(info, 4);
+  int d0, d1;
+  float* out = arg_ptr<float>(info, 0, n, &d0);
+  const float* src = arg_ptr<float>(info, 2, n, &d1);
+  OLMO_CHECK(d0 < 0 && d1 < 0, "INVALID_ARGUMENT", "roundBf16: CPU tensors only", "on CUDA cast to bfloat16 instead");
+  cpu::round_bf16(out, src, n);
+  return info.Env().Undefined();
+}
+
 OLMO_REGISTER(elementwise) {
+  def(env, exports, "roundBf16", RoundBf16);
   def(env, exports, "add", Add);
   def(env, exports, "mul", Mul);
   def(env, exports, "scale", Scale);

@@ -35,8 +35,9 @@ static Napi::Value Gemm(const Napi::CallbackInfo& info) {
 }
 
 // gemmBf16(transA, transB, M, N, K, alpha, A, offA, dtypeA, lda, strideA, B, offB, dtypeB, ldb, strideB,
-//          beta, C, offC, ldc, strideC, batch[, dtypeC]): bf16-rounded operands, fp32 accumulation;
-// C float32 (default), or bfloat16 on CUDA (dtypeC = bfloat16: rounded once from the fp32 result).
+//          beta, C, offC, ldc, strideC, batch[, dtypeC[, aRounded, bRounded]]): bf16-rounded operands, fp32
+// accumulation; C float32 (default), or bfloat16 on CUDA (dtypeC = bfloat16: rounded once from the fp32
+// result). aRounded / bRounded (CPU): that float32 operand holds bf16 values already (roundBf16).
 // CPU takes float32 or bfloat16 operands; CUDA takes bfloat16 (the TS layer casts first).
 static Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
   bool ta = arg_bool(info, 0), tb = arg_bool(info, 1);
@@ -62,7 +63,8 @@ static Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
   OLMO_CHECK(cdt == int64_t(DType::F32) || dev >= 0, "DTYPE_UNSUPPORTED", "gemmBf16: a bfloat16 C is CUDA-only",
              "use a float32 C on the CPU");
   if (dev < 0) {
-    cpu::gemm_bf16(ta, tb, M, N, K, alpha, A, DType(adt), lda, sA, B, DType(bdt), ldb, sB, beta, C, ldc, sC, batch);
+    const bool ar = info.Length() > 23 && arg_bool(info, 23), br = info.Length() > 24 && arg_bool(info, 24);
+    cpu::gemm_bf16(ta, tb, M, N, K, alpha, A, DType(adt), lda, sA, B, DType(bdt), ldb, sB, beta, C, ldc, sC, batch, ar, br);
   } else {
 #ifdef OLMO_WITH_CUDA
     OLMO_CHECK(adt == int64_t(DType::BF16) && bdt == int64_t(DType::BF16), "DTYPE_UNSUPPORTED",

@@ -15,7 +15,11 @@
 //     the operand's own orientation (sgemm does the transposing) and reused across calls, then
 //     OpenBLAS sgemm on them. Without bf16 dot-product instructions there is no arithmetic to gain
 //     from bf16, only the rounding that defines the numerics — and sgemm is the fastest fp32 kernel
-//     at hand; the copies cost a few percent over float32 (bench/train/amp-gemm.mjs).
+//     at hand (the products of two bf16 values are exact in fp32, so sgemm computes the recipe's
+//     products; only its summation order differs from the vdpbf16ps kernel's). Operands flagged
+//     `rounded` (float32 already holding bf16 values: the weights' compute copies and the rounded
+//     output gradient on this path, see tensor-cuda ops/matmul.ts) are read in place, and with both
+//     flagged the call is one plain sgemm — an amp step then costs what a float32 step does.
 // OLMO_CPU_GEMM_BF16=avx2, or OLMO_CPU_ISA below avx512bf16, forces the avx2 path (tests cover both
 // paths on AVX512-BF16 machines).
 #include <cblas.h>
@@ -35,6 +39,7 @@
 #include "olmo/check.h"
 #include "olmo/ops/gemm.h"
 #include "olmo/tensor.h"
+#include "bf16_convert.h"
 
 namespace olmo::cpu {
 
@@ -57,17 +62,13 @@ bool forced_avx2() {
   return cap && (std::strcmp(cap, "avx2") == 0 || std::strcmp(cap, "avx512") == 0 || std::strcmp(cap, "scalar") == 0);
 }
 
-bool cpu_has_avx2() {
-  static const bool has = __builtin_cpu_supports("avx2");
-  return has;
-}
-
 // One operand: op(X) is rows x cols; element (r, c) lives at p + (trans ? c*ld + r : r*ld + c) elements.
 struct Operand {
   const void* p;
   DType dt;
   bool trans;
   int64_t ld;
+  bool rounded;  // F32 that holds bf16 values already (the avx2 path reads it in place)
   // Address of element (r, c) of op(X), and the memory stride between (r, c) and (r, c+1) / (r+1, c).
   const char* addr(int64_t r, int64_t c) const {
     return static_cast<const char*>(p) + (trans ? c * ld + r : r * ld + c) * int64_t(dtype_size(dt));
@@ -95,48 +96,22 @@ void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
 
 // ---- avx2 path: round to bf16 (kept as fp32 values, same layout as the operand), then sgemm ----
 
-// dst[i] = bf16_to_f32(f32_to_bf16(src[i])) (F32) or bf16_to_f32(src[i]) (BF16), 8 lanes at a time;
-// bit-identical to the scalar helpers in olmo/tensor.h (nearest-even, NaN quietened).
-__attribute__((target("avx2"))) void round_run_avx2(const void* src, DType dt, int64_t n, float* dst) {
-  int64_t i = 0;
-  if (dt == DType::F32) {
-    const float* s = static_cast<const float*>(src);
-    const __m256i absMask = _mm256_set1_epi32(0x7fffffff), inf = _mm256_set1_epi32(0x7f800000),
-                  bias = _mm256_set1_epi32(0x7fff), one = _mm256_set1_epi32(1), quiet = _mm256_set1_epi32(0x00400000),
-                  hi = _mm256_set1_epi32(int(0xffff0000u));
-    for (; i + 8 <= n; i += 8) {
-      __m256i u = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i));
-      __m256i r = _mm256_add_epi32(_mm256_add_epi32(u, bias), _mm256_and_si256(_mm256_srli_epi32(u, 16), one));
-      __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, absMask), inf);  // signed compare is right: both < 2^31
-      r = _mm256_blendv_epi8(r, _mm256_or_si256(u, quiet), nan);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm256_and_si256(r, hi));
-    }
-    for (; i < n; ++i) dst[i] = bf16_to_f32(f32_to_bf16(s[i]));
-  } else {
-    const uint16_t* s = static_cast<const uint16_t*>(src);
-    for (; i + 8 <= n; i += 8) {
-      __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i)));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm256_slli_epi32(w, 16));
-    }
-    for (; i < n; ++i) dst[i] = bf16_to_f32(s[i]);
-  }
-}
-
 // Block [r0, r0+rows) x [c0, c0+cols) of op(X), rounded into a dense copy with the operand's own
 // orientation (so sgemm reads it with the same trans flag); *ld gets the copy's leading dimension.
-float* rounded_block(const Operand& X, int64_t r0, int64_t rows, int64_t c0, int64_t cols, std::unique_ptr<float[]>& buf,
-                     size_t& cap, int64_t* ld) {
+// An operand that already holds bf16 values in float32 (X.rounded) is read in place: no copy.
+const float* rounded_block(const Operand& X, int64_t r0, int64_t rows, int64_t c0, int64_t cols, std::unique_ptr<float[]>& buf,
+                           size_t& cap, int64_t* ld) {
+  if (X.rounded) {
+    *ld = X.ld;
+    return reinterpret_cast<const float*>(X.addr(r0, c0));
+  }
   const int64_t runs = X.trans ? cols : rows, len = X.trans ? rows : cols;  // memory rows x contiguous run length
   float* d = scratch(buf, cap, size_t(runs * len));
-  const bool avx2 = cpu_has_avx2();
 #pragma omp parallel for schedule(static) if (runs * len > (1 << 15))
   for (int64_t i = 0; i < runs; ++i) {
     const char* src = X.trans ? X.addr(r0, c0 + i) : X.addr(r0 + i, c0);
-    if (avx2) round_run_avx2(src, X.dt, len, d + i * len);
-    else
-      for (int64_t c = 0; c < len; ++c)
-        d[i * len + c] = X.dt == DType::F32 ? bf16_to_f32(f32_to_bf16(reinterpret_cast<const float*>(src)[c]))
-                                            : bf16_to_f32(reinterpret_cast<const uint16_t*>(src)[c]);
+    if (X.dt == DType::F32) bf16conv::round_f32(reinterpret_cast<const float*>(src), d + i * len, len);
+    else bf16conv::bf16_to_f32_run(reinterpret_cast<const uint16_t*>(src), d + i * len, len);
   }
   *ld = len;
   return d;
@@ -152,6 +127,11 @@ void gemm_rounded_sgemm(const Operand& A, const Operand& B, int64_t M, int64_t N
                         float* C, int64_t ldc) {
   thread_local std::unique_ptr<float[]> abuf, bbuf;
   thread_local size_t acap = 0, bcap = 0;
+  if (A.rounded && B.rounded) {  // both hold bf16 values already: sgemm on them as they are
+    cblas_sgemm(CblasRowMajor, A.trans ? CblasTrans : CblasNoTrans, B.trans ? CblasTrans : CblasNoTrans, int(M), int(N), int(K),
+                alpha, static_cast<const float*>(A.p), int(A.ld), static_cast<const float*>(B.p), int(B.ld), beta, C, int(ldc));
+    return;
+  }
   const int64_t edge = std::min<int64_t>(std::max(M, N), 256);
   const int64_t kc = K * edge > kCopyElems ? std::max<int64_t>(256, kCopyElems / edge) : K;
   const int64_t mc = std::max<int64_t>(1, std::min(M, kCopyElems / kc)), nc = std::max<int64_t>(1, std::min(N, kCopyElems / kc));
@@ -352,13 +332,13 @@ const char* gemm_bf16_isa() { return cpu_has_avx512bf16() && !forced_avx2() ? "a
 
 void gemm_bf16(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const void* A, DType adt,
                int64_t lda, int64_t strideA, const void* B, DType bdt, int64_t ldb, int64_t strideB, float beta, float* C,
-               int64_t ldc, int64_t strideC, int64_t batch) {
+               int64_t ldc, int64_t strideC, int64_t batch, bool a_rounded, bool b_rounded) {
   OLMO_CHECK((adt == DType::F32 || adt == DType::BF16) && (bdt == DType::F32 || bdt == DType::BF16), "DTYPE_UNSUPPORTED",
              "gemm_bf16: operands must be float32 or bfloat16", "cast the operands first");
   if (M == 0 || N == 0) return;
   const bool bf16 = std::strcmp(gemm_bf16_isa(), "avx512bf16") == 0;
   for (int64_t b = 0; b < batch; ++b) {
-    Operand a{A, adt, transA, lda}, bb{B, bdt, transB, ldb};
+    Operand a{A, adt, transA, lda, a_rounded && adt == DType::F32}, bb{B, bdt, transB, ldb, b_rounded && bdt == DType::F32};
     a = a.at(b * strideA);
     bb = bb.at(b * strideB);
     if (K == 0) scale_c(M, N, beta, C + b * strideC, ldc);

@@ -26,7 +26,7 @@
  * generate.ts (sampling loops).
  */
 import {
-  FlatBuffer, QTensor, Tensor, add, castInto, checkpoint, linearCrossEntropy, fillInPlace, isLowpWeight, linear, lowpLinearMulti, noGrad, tidy, isGradEnabled, autocastDtype, storeBf16,
+  FlatBuffer, QTensor, Tensor, add, castInto, checkpoint, linearCrossEntropy, fillInPlace, isLowpWeight, linear, lowpLinearMulti, noGrad, tidy, isGradEnabled, autocastDtype, storeBf16, gemmBf16Isa, roundBf16Into,
   type Device,
 } from '@olmo/tensor-cuda';
 import { OLMoConfig, countParameters, flopsPerToken, headDim, parameterSpecs, validateConfig, type ParamSpec } from './config.js';
@@ -54,7 +54,7 @@ export class OLMo {
   private lowp: Map<string, Weight> | null = null;
   private gradFlat: FlatBuffer | null = null;
   private disposed = false;
-  /** amp_bf16: bfloat16 copies of the parameters for the GEMMs (enableComputeCopies). */
+  /** amp_bf16: bf16 copies of the parameters for the GEMMs (enableComputeCopies; on an avx2 CPU float32 holding bf16 values). */
   private bf16Flat: Tensor | null = null;
   private bf16Views = new Map<string, Tensor>();
   /** Where forward reads parameters (a FSDP unit runner while one is active). */
@@ -288,18 +288,24 @@ export class OLMo {
    * that the projections use as GEMM operand under withAutocast('bfloat16') instead of rounding
    * the float32 master on every call; gradients still go to the master. Call
    * refreshComputeCopies() after every parameter update (the Trainer does, before each step).
+   * On a CPU without AVX512-BF16 (gemmBf16Isa() 'avx2', decided here) the copy holds the same bf16
+   * values in float32 (the master's bytes again): the rounding + sgemm GEMM path reads that form in
+   * place, where a bfloat16 copy would be widened into a scratch copy on every call.
    */
   enableComputeCopies(): void {
     const flat = this.requireStorage();
     if (this.bf16Flat) return;
-    this.bf16Flat = Tensor.allocate([flat.numel], 'bfloat16', flat.buffer.deviceIndex, false).keep();
+    const dev = flat.buffer.deviceIndex;
+    this.bf16Flat = Tensor.allocate([flat.numel], dev < 0 && gemmBf16Isa() === 'avx2' ? 'float32' : 'bfloat16', dev, false).keep();
     for (const e of flat.entries) this.bf16Views.set(e.name, this.bf16Flat._view(e.shape, e.offset).keep());
     this.refreshComputeCopies();
   }
 
   /** Re-rounds the bfloat16 compute copies from the float32 master parameters. */
   refreshComputeCopies(): void {
-    if (this.bf16Flat) castInto(this.bf16Flat, this.requireStorage().buffer);
+    if (!this.bf16Flat) return;
+    if (this.bf16Flat.dtype === 'float32') roundBf16Into(this.bf16Flat, this.requireStorage().buffer);
+    else castInto(this.bf16Flat, this.requireStorage().buffer);
   }
 
   /** The bf16 compute copy of a parameter (null when copies are off or under sharded execution). */

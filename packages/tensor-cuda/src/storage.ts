@@ -40,6 +40,11 @@ export class Storage {
     return this.refs > 0;
   }
 
+  /** True when exactly one tensor handle refers to this storage (no view or share of it is alive). */
+  get exclusive(): boolean {
+    return this.refs === 1;
+  }
+
   retain(): this {
     this.refs++;
     return this;

@@ -5,7 +5,11 @@
 //   gemm_bf16: the same with A and B rounded to bf16 (uint16 bit pattern) and fp32 accumulation, fp32 C —
 //     mixed-precision (amp_bf16) numerics. CPU (native/cpu/gemm_bf16.cc): float32 or bf16 operands,
 //     rounded while packing; AVX512-BF16 vdpbf16ps kernel, or rounding + sgemm (gemm_bf16_isa() says
-//     which; OLMO_CPU_GEMM_BF16=avx2 forces the latter). CUDA: bf16 operands (cuBLAS, else our mma.sync
+//     which; OLMO_CPU_GEMM_BF16=avx2, or OLMO_CPU_ISA=avx2|avx512|scalar, forces the latter).
+//     a_rounded / b_rounded: that float32 operand holds bf16 values already (round_bf16 in
+//     ops/elementwise.h), so the rounding + sgemm path reads it in place instead of copying it — with
+//     both, it is one plain sgemm. The vdpbf16ps path rounds anyway (a no-op on such values).
+//     CUDA: bf16 operands (cuBLAS, else our mma.sync
 //     tensor-core kernel on sm_80+, else the tiled kernel; OLMO_CUDA_GEMM_BF16=mma|tiled forces one).
 //   gemm_backend(dev): "cublas" when cuBLAS was found at run time (dlopen), else "tiled" (built-in kernel);
 //   cublas_path(): the library that was loaded ("" when none). See native/cuda/gemm.cu and docs/cuda.md.
@@ -26,7 +30,7 @@ void gemm_f32(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float a
               float beta, float* C, int64_t ldc, int64_t strideC, int64_t batch);
 void gemm_bf16(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const void* A, DType adt,
                int64_t lda, int64_t strideA, const void* B, DType bdt, int64_t ldb, int64_t strideB, float beta, float* C,
-               int64_t ldc, int64_t strideC, int64_t batch);
+               int64_t ldc, int64_t strideC, int64_t batch, bool a_rounded = false, bool b_rounded = false);
 const char* gemm_bf16_isa();
 }  // namespace olmo::cpu
 

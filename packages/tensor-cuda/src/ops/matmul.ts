@@ -18,7 +18,7 @@ import { autocastDtype } from '../autocast.js';
 import { DTYPE_CODE } from '../dtype.js';
 import { to } from './views.js';
 import { isLowpWeight, lowpLinear } from './lowplinear.js';
-import { storeBf16 } from './bf16storage.js';
+import { roundBf16Into, roundedBf16F32, storeBf16 } from './bf16storage.js';
 import type { QTensor } from '../qtensor.js';
 
 export interface MatmulOptions {
@@ -27,7 +27,9 @@ export interface MatmulOptions {
   /**
    * A bfloat16 copy of b (same shape) used as the GEMM operand under withAutocast('bfloat16')
    * instead of rounding b on every call — amp_bf16's "bf16 copies of the parameters for compute".
-   * Gradients still flow to b (the float32 master). Ignored outside autocast.
+   * On CPU it may instead be a float32 tensor holding b's bf16 values (roundBf16Into): the form
+   * the avx2 GEMM path reads without a copy. Gradients still flow to b (the float32 master).
+   * Ignored outside autocast.
    */
   computeB?: Tensor | null;
   /**
@@ -45,6 +47,10 @@ export interface GemmOptions {
   beta?: number;
   /** 'bf16': operands rounded to bfloat16, float32 accumulation (default 'float32'). */
   precision?: 'float32' | 'bf16';
+  /** bf16 precision on CPU: this float32 operand holds bf16 values already (roundBf16Into), so the
+   * avx2 path reads it in place instead of copying it rounded (with both set: one plain sgemm). */
+  aRounded?: boolean;
+  bRounded?: boolean;
 }
 
 /** Which CPU kernel runs bf16 GEMMs: 'avx512bf16' (vdpbf16ps) or 'avx2' (rounding + sgemm); see native/cpu/gemm_bf16.cc. */
@@ -94,7 +100,8 @@ function gemmBf16Into(out: Tensor, a: Tensor, b: Tensor, o: GemmOptions): void {
       ac.buf, ac.byteOffset, DTYPE_CODE[ac.dtype], g.lda, g.strideA,
       bc.buf, bc.byteOffset, DTYPE_CODE[bc.dtype], g.ldb, g.strideB,
       o.beta ?? 0, out.buf, out.byteOffset, g.N, g.strideOut, g.batch,
-      DTYPE_CODE[out.dtype]));  // a bfloat16 `out` (CUDA only) gets the fp32 result rounded once
+      DTYPE_CODE[out.dtype],  // a bfloat16 `out` (CUDA only) gets the fp32 result rounded once
+      !!o.aRounded && ac.dtype === 'float32', !!o.bRounded && bc.dtype === 'float32'));
   } finally {
     if (ac !== a) ac.dispose();
     if (bc !== b) bc.dispose();
@@ -117,8 +124,9 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   }
   const outShape = [...(batchShapeA.length >= batchShapeB.length ? batchShapeA : batchShapeB), M, N];
   const useCopy = !!opts.computeB && autocastDtype() === 'bfloat16';
-  if (useCopy && (opts.computeB!.dtype !== 'bfloat16' || fmt(opts.computeB!.shape) !== fmt(b.shape) || !opts.computeB!.isContiguous)) {
-    throw new ShapeError(`matmul: computeB must be a contiguous bfloat16 tensor of b's shape ${fmt(b.shape)}`);
+  const roundedCopy = useCopy && opts.computeB!.dtype === 'float32' && dev < 0;  // bf16 values held in float32
+  if (useCopy && ((opts.computeB!.dtype !== 'bfloat16' && !roundedCopy) || fmt(opts.computeB!.shape) !== fmt(b.shape) || !opts.computeB!.isContiguous)) {
+    throw new ShapeError(`matmul: computeB must be a contiguous bfloat16 tensor of b's shape ${fmt(b.shape)} (or on CPU float32 holding bf16 values)`);
   }
   // captured now: the backward GEMMs use the forward's precision even when backward() runs outside the autocast
   const precision = autocastDtype() === 'bfloat16' ? 'bf16' : 'float32';
@@ -135,33 +143,47 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const bc = useCopy ? opts.computeB!.share() : storeAsBf16(b) ? storeBf16(b) : contig(b);
   try {
     const out = Tensor.allocate(outShape, 'float32', dev, false);
-    gemmInto(out, ac, bc, { transA: ta, transB: tb, precision });
+    gemmInto(out, ac, bc, { transA: ta, transB: tb, precision, bRounded: roundedCopy });
     if (needsGrad(a, b)) {
-      record(out, 'matmul', [a, b], [ac, bc], (g, [sa, sb]) => {
+      record(out, 'matmul', [a, b], [ac, bc], (gIn, [sa, sb]) => {
         let da: Tensor | null = null, db: Tensor | null = null;
-        if (a.requiresGrad) {
-          // C = op(A) op(B): d op(A) = g op(B)^T; if transA, dA = (g op(B)^T)^T = op(B) g^T.
-          da = Tensor.allocate(a.shape, 'float32', dev, false);
-          if (!ta) gemmInto(da, g, sb!, { transB: !tb, precision });
-          else gemmInto(da, sb!, g, { transA: tb, transB: true, precision });
-        }
-        if (b.requiresGrad) {
-          db = Tensor.allocate(b.shape, 'float32', dev, false);
-          const shared = batchB === 1 && shapeSize(batchShapeA) > 1;
-          if (shared) {
-            // Sum over the batch by folding it into the GEMM's K dimension.
-            const aFlat = sa!._view([shapeSize(a.shape.slice(0, -2)) * a.shape[a.ndim - 2]!, a.shape[a.ndim - 1]!], sa!.offset);
-            const gFlat = g._view([shapeSize(outShape.slice(0, -2)) * M, N], g.offset);
-            if (ta) throw new ShapeError('matmul: transA with a shared 2-D b is not supported for backward', 'reshape a instead');
-            if (!tb) gemmInto(db, aFlat, gFlat, { transA: true, precision });
-            else gemmInto(db, gFlat, aFlat, { transA: true, precision });
-            aFlat.dispose();
-            gFlat.dispose();
-          } else if (!tb) {
-            gemmInto(db, sa!, g, { transA: !ta, precision });
-          } else {
-            gemmInto(db, g, sa!, { transA: true, transB: ta, precision });
+        // The avx2 GEMM path rounds an operand by copying it: when both gradients read g, round it
+        // once here (bf16 values in float32) and let both GEMMs read that in place (roundedG). g is
+        // only ever read here as a bf16-rounded GEMM operand, so when this handle is the only one on
+        // its storage (the engine disposes it after this backward) it is rounded in place: no copy
+        // of, e.g., the LM head's [tokens, vocab] logits gradient.
+        const roundedG = precision === 'bf16' && dev < 0 && a.requiresGrad && b.requiresGrad && gemmBf16Isa() === 'avx2';
+        const inPlace = roundedG && gIn.isContiguous && gIn._storage.exclusive;
+        if (inPlace) roundBf16Into(gIn, gIn);
+        const g = roundedG && !inPlace ? roundedBf16F32(gIn) : gIn;
+        const rb = roundedCopy;
+        try {
+          if (a.requiresGrad) {
+            // C = op(A) op(B): d op(A) = g op(B)^T; if transA, dA = (g op(B)^T)^T = op(B) g^T.
+            da = Tensor.allocate(a.shape, 'float32', dev, false);
+            if (!ta) gemmInto(da, g, sb!, { transB: !tb, precision, aRounded: roundedG, bRounded: rb });
+            else gemmInto(da, sb!, g, { transA: tb, transB: true, precision, aRounded: rb, bRounded: roundedG });
           }
+          if (b.requiresGrad) {
+            db = Tensor.allocate(b.shape, 'float32', dev, false);
+            const shared = batchB === 1 && shapeSize(batchShapeA) > 1;
+            if (shared) {
+              // Sum over the batch by folding it into the GEMM's K dimension.
+              const aFlat = sa!._view([shapeSize(a.shape.slice(0, -2)) * a.shape[a.ndim - 2]!, a.shape[a.ndim - 1]!], sa!.offset);
+              const gFlat = g._view([shapeSize(outShape.slice(0, -2)) * M, N], g.offset);
+              if (ta) throw new ShapeError('matmul: transA with a shared 2-D b is not supported for backward', 'reshape a instead');
+              if (!tb) gemmInto(db, aFlat, gFlat, { transA: true, precision, bRounded: roundedG });
+              else gemmInto(db, gFlat, aFlat, { transA: true, precision, aRounded: roundedG });
+              aFlat.dispose();
+              gFlat.dispose();
+            } else if (!tb) {
+              gemmInto(db, sa!, g, { transA: !ta, precision, bRounded: roundedG });
+            } else {
+              gemmInto(db, g, sa!, { transA: true, transB: ta, precision, aRounded: roundedG });
+            }
+          }
+        } finally {
+          if (g !== gIn) g.dispose();
         }
         return [da, db];
       });

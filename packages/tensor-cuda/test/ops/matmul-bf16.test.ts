@@ -4,7 +4,7 @@
  * kernels (AVX512-BF16 vdpbf16ps where the CPU has it, and the forced avx2 rounding+sgemm path).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Generator, Tensor, bf16BitsToF32, f32ToBf16Bits, gemmBf16Isa, gemmInto, linear, matmul, tensor, withAutocast, zeros } from '../../src/index.js';
+import { Generator, Tensor, bf16BitsToF32, f32ToBf16Bits, gemmBf16Isa, gemmInto, linear, matmul, roundBf16Into, roundedBf16F32, tensor, withAutocast, zeros } from '../../src/index.js';
 import { expectClose, projectionWeights, randomTensor, relErr, toF64 } from '../helpers.js';
 
 const bf = (x: number) => bf16BitsToF32(f32ToBf16Bits(x));
@@ -152,10 +152,38 @@ describe('bf16 compute copy of the weight (amp_bf16 parameter copies)', () => {
     y1.backward(g); y2.backward(g);
     expect(Array.from(x2.grad!.toFloat32Array())).toEqual(Array.from(x1.grad!.toFloat32Array()));
     expect(Array.from(w2.grad!.toFloat32Array())).toEqual(Array.from(w1.grad!.toFloat32Array()));
-    expect(() => withAutocast('bfloat16', () => linear(x1, w1, zeros([19, 33])))).toThrow(/computeB/);
+    expect(() => withAutocast('bfloat16', () => linear(x1, w1, zeros([19, 32])))).toThrow(/computeB/);
+    expect(() => withAutocast('bfloat16', () => linear(x1, w1, zeros([19, 33], { dtype: 'int32' })))).toThrow(/computeB/);
     // outside autocast the copy is ignored: plain float32
     const y3 = linear(x1.detach(), w1.detach(), copy);
     expect(relErr(y3.toFloat32Array(), y1.toFloat32Array())).toBeGreaterThan(1e-4);
+  });
+
+  // The avx2 form of the copy (OLMo.enableComputeCopies on CPUs without AVX512-BF16): float32 holding
+  // the bf16 values, read in place by the rounding + sgemm path (and the rounded output gradient,
+  // rounded once — in place when the backward owns it). Same products and float32 sums as the bf16
+  // copy on the same path, so the results must be identical bit for bit, on both kernels.
+  it.each(isas)('a float32 copy holding the bf16 values = the bf16 copy, forward and both gradients (%s)', (isa) => {
+    useIsa(isa);
+    const gen = new Generator(22);
+    const x0 = randomTensor([3, 7, 40], gen), w0 = randomTensor([24, 40], gen);
+    const run = (copy: Tensor) => {
+      const x = tensor(x0.toFloat32Array(), { shape: [3, 7, 40] }).requiresGrad_(true), w = tensor(w0.toFloat32Array(), { shape: [24, 40] }).requiresGrad_(true);
+      const y = withAutocast('bfloat16', () => linear(x, w, copy));
+      y.backward(tensor(Float32Array.from(projectionWeights(3 * 7 * 24)), { shape: [3, 7, 24] }));
+      const r = [y, x.grad!, w.grad!].map((t) => Array.from(t.toFloat32Array()));
+      for (const t of [x, w, y]) t.dispose();
+      return r;
+    };
+    const f32Copy = roundedBf16F32(w0);
+    expect(Array.from(f32Copy.toFloat32Array())).toEqual(Array.from(w0.toFloat32Array()).map((v) => bf16BitsToF32(f32ToBf16Bits(v))));
+    const inPlace = tensor(w0.toFloat32Array(), { shape: [24, 40] });
+    roundBf16Into(inPlace, inPlace);
+    expect(Array.from(inPlace.toFloat32Array())).toEqual(Array.from(f32Copy.toFloat32Array()));
+    expect(run(f32Copy)).toEqual(run(w0.detach().to('bfloat16')));
+    expect(() => roundBf16Into(zeros([2, 3], { dtype: 'bfloat16' }), zeros([2, 3]))).toThrow(/float32/);
+    expect(() => roundBf16Into(zeros([2, 3]), zeros([3, 2]))).toThrow(/shapes/);
+    for (const t of [x0, w0, f32Copy, inPlace]) t.dispose();
   });
 });
 
