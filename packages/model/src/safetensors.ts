@@ -16,6 +16,7 @@
 import { open, rename, rm, readFile, readdir, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointError, NotFoundError } from './errors.js';
+import { readExact, TensorFile } from './tensor-file.js';
 
 export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'U16' | 'U32' | 'U64' | 'BOOL' | 'F8_E4M3' | 'F8_E5M2';
 
@@ -172,14 +173,16 @@ function chunkElements(chunkBytes: number, esize: number, multipleOf: number): n
   return Math.max(1, Math.floor(chunkBytes / esize / m)) * m;
 }
 
-export class SafetensorsFile {
+export class SafetensorsFile extends TensorFile {
   private constructor(
-    readonly path: string,
-    private fh: FileHandle | null,
+    path: string,
+    fh: FileHandle,
     readonly fileSize: number,
     readonly tensors: ReadonlyMap<string, TensorInfo>,
     readonly metadata: Readonly<Record<string, string>>,
-  ) {}
+  ) {
+    super(path, fh);
+  }
 
   /** Opens and validates a safetensors file (reads only the header). */
   static async open(file: string): Promise<SafetensorsFile> {
@@ -260,35 +263,8 @@ export class SafetensorsFile {
     }
   }
 
-  /** Reads a whole tensor as float32 (for small tensors and tests). */
-  async readFloat32(name: string): Promise<Float32Array> {
-    const t = this.info(name);
-    const out = new Float32Array(t.numel);
-    await this.readChunks(name, (v, off) => out.set(v, off));
-    return out;
-  }
-
-  private handle(): FileHandle {
-    if (!this.fh) throw new CheckpointError(`${this.path} was closed`, 'open it again');
-    return this.fh;
-  }
-
-  async close(): Promise<void> {
-    const fh = this.fh;
-    this.fh = null;
-    await fh?.close();
-  }
 }
 
-/** Fills buf from `position`, looping over short reads; a file that ends first is CHECKPOINT_CORRUPT. */
-export async function readExact(fh: FileHandle, buf: Uint8Array, position: number, file: string): Promise<void> {
-  let done = 0;
-  while (done < buf.length) {
-    const { bytesRead } = await fh.read(buf, done, buf.length - done, position + done);
-    if (bytesRead === 0) throw new CheckpointError(`${file}: unexpected end of file at byte ${position + done}`, 'the file is truncated');
-    done += bytesRead;
-  }
-}
 
 /** A set of safetensors files (one file or an HF sharded set) viewed as one name → tensor table. */
 export class SafetensorsSet {

@@ -3,6 +3,7 @@
  * ends, everything not returned and not `keep()`-ed is disposed. Scopes nest; returned tensors move
  * to the parent scope. Native memory is therefore freed deterministically, not by the GC.
  */
+import { ArgumentError } from './errors.js';
 import type { Tensor } from './tensor.js';
 
 type Scope = Set<Tensor> | null; // null = tracking suspended (autograd internals own their tensors)
@@ -43,6 +44,7 @@ function collect(value: unknown, out: Set<Tensor>, seen = new Set<unknown>()): v
 /**
  * Runs fn in a new scope. Tensors created inside are disposed at the end, except those in the
  * return value (a tensor, or arrays / plain objects / Maps of them) and those marked with keep().
+ * If fn throws, every tensor it created is disposed and the error propagates.
  */
 export function tidy<T>(fn: () => T): T {
   const scope = new Set<Tensor>();
@@ -51,34 +53,40 @@ export function tidy<T>(fn: () => T): T {
   try {
     result = fn();
   } catch (e) {
-    stack.pop();
-    for (const t of scope) t.dispose();
+    closeScope(scope, undefined);
     throw e;
   }
-  stack.pop();
   if (result instanceof Promise) {
-    throw new TypeError('tidy() takes a synchronous function; use tidyAsync() for async code');
+    closeScope(scope, undefined);
+    throw new ArgumentError('tidy() takes a synchronous function', 'use tidyAsync() for async code');
   }
-  const keepSet = new Set<Tensor>();
-  collect(result, keepSet);
-  for (const t of scope) {
-    if (keepSet.has(t)) track(t);
-    else t.dispose();
-  }
-  return result;
+  return closeScope(scope, result);
 }
 
-/** Async variant of tidy; tensors created by other concurrent tasks meanwhile also land in this scope. */
+/**
+ * Async variant of tidy (same rules, also on a rejection); tensors created by other concurrent
+ * tasks meanwhile also land in this scope.
+ */
 export async function tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
   const scope = new Set<Tensor>();
   stack.push(scope);
   let result: T;
   try {
     result = await fn();
-  } finally {
-    const i = stack.lastIndexOf(scope);
-    if (i >= 0) stack.splice(i, 1);
+  } catch (e) {
+    closeScope(scope, undefined);
+    throw e;
   }
+  return closeScope(scope, result);
+}
+
+/**
+ * Ends `scope` (wherever it sits on the stack: async scopes may end out of order): tensors reachable
+ * from `result` move to the parent scope, every other tensor of the scope is disposed.
+ */
+function closeScope<T>(scope: Set<Tensor>, result: T): T {
+  const i = stack.lastIndexOf(scope);
+  if (i >= 0) stack.splice(i, 1);
   const keepSet = new Set<Tensor>();
   collect(result, keepSet);
   for (const t of scope) {

@@ -13,7 +13,7 @@ import { CheckpointError, NotFoundError, OlmoError } from '../errors.js';
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_VERSION, Q8_0_BLOCK, Q8_0_BLOCK_BYTES, TYPE_NAME, ValueType, VALUE_TYPE_BYTES, tensorBytes, type GgufTensorType } from './format.js';
 import { decodeTensor } from './quant.js';
 import type { GgufScalar } from './writer.js';
-import { readExact } from '../safetensors.js';
+import { readExact, TensorFile } from '../tensor-file.js';
 
 export type GgufMetaValue = GgufScalar | GgufScalar[];
 
@@ -203,15 +203,17 @@ function lcm(a: number, b: number): number {
   return (a / gcd(a, b)) * b;
 }
 
-export class GgufFile {
+export class GgufFile extends TensorFile {
   private constructor(
-    readonly path: string,
+    path: string,
     readonly version: number,
     readonly metadata: Map<string, GgufMetaValue>,
     readonly tensors: Map<string, GgufTensorInfo>,
     readonly alignment: number,
-    private fh: FileHandle | null,
-  ) {}
+    fh: FileHandle,
+  ) {
+    super(path, fh);
+  }
 
   static async open(file: string): Promise<GgufFile> {
     let fh: FileHandle;
@@ -291,21 +293,4 @@ export class GgufFile {
     }, chunkBytes, multipleOf);
   }
 
-  /** A whole tensor as float32. */
-  async readFloat32(name: string): Promise<Float32Array> {
-    const out = new Float32Array(this.info(name).numel);
-    await this.readChunks(name, (v, off) => out.set(v, off));
-    return out;
-  }
-
-  private handle(): FileHandle {
-    if (!this.fh) throw new CheckpointError(`${this.path} was closed`, 'open it again');
-    return this.fh;
-  }
-
-  async close(): Promise<void> {
-    const fh = this.fh;
-    this.fh = null;
-    await fh?.close();
-  }
 }
