@@ -8,7 +8,7 @@
  * so errors name the same file and line. OLMO_TAG_BATCH=0 turns this path off (OLMO_TAGGERS_REFERENCE=1
  * too: it forces the TypeScript taggers).
  */
-import { OlmoError, TEXT_TAG_BATCH_TAGGERS, textTagBatch, textTagBatchAvailable, textTagBatchPlan, type C4Lexicon, type TextTagBatchPlan } from '@olmo/tensor-cuda';
+import { OlmoError, TEXT_TAG_BATCH_TAGGERS, textTagBatch, textTagBatchAvailable, textTagBatchPlan, type C4Lexicon, type TextTagBatchPlan } from '@olmo/tensor-cuda/text';
 import { AtomicLineWriter, decodeLine, openDocumentStream, readError, type RawLine } from './documents.js';
 import { isBuiltinTagger } from './registry.js';
 import { nativeLexicon } from './taggers/c4.js';
