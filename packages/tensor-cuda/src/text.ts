@@ -10,3 +10,4 @@ export * from './errors.js';
 export { native } from './native.js';
 export * from './ops/text-taggers.js';
 export * from './ops/fasttext.js';
+export * from './ops/gzip-reader.js';

@@ -164,6 +164,20 @@ d('tag: native batch path = TypeScript references, byte for byte', () => {
     }
   }, 120_000);
 
+  it('gzip read natively (GzipFileReader) with Node gunzip semantics: several members, zero padding, lines across members and buffer refills = the per-document path', async () => {
+    const root = tmp();
+    const lines = await corpusLines(5);
+    const body = Buffer.from(lines.join('\n') + '\n');
+    const cut = [0, 1000, body.length >> 1, body.length - 7, body.length];  // members split inside lines
+    const members = cut.slice(1).map((e, i) => gzipSync(body.subarray(cut[i]!, e)));
+    const file = writeDocs(root, 'm.jsonl.gz', []);
+    writeFileSync(file, Buffer.concat([...members, Buffer.alloc(64)]));
+    const r = await tagFile(file, 'mm', TAGGERS, false);
+    expect(r.documents).toBe(lines.length);
+    const perDoc = await tagFile(file, 'mm2', TAGGERS, false, { batch: false });
+    expect(readText(r.output)).toBe(readText(perDoc.output).replaceAll('"mm2__', '"mm__'));
+  }, 120_000);
+
   it('a subset of the taggers in another order; a last line without "\\n"; a plain .jsonl file', async () => {
     const root = tmp();
     const lines = EDGE_LINES;
