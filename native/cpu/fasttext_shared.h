@@ -20,6 +20,8 @@
 #include <mutex>
 #include <new>
 
+#include <sys/mman.h>
+
 namespace olmo::cpu::ft {
 
 class SharedTokens {
@@ -28,19 +30,16 @@ class SharedTokens {
   static constexpr size_t kArenaWords = size_t(16) << 20;  // 64 MB of address space, touched as records are added
 
   SharedTokens() {
-    // calloc/malloc of this size map fresh pages: reserving them costs no page faults
-    slots_ = static_cast<std::atomic<uint64_t>*>(std::calloc(kSlots, sizeof(uint64_t)));
-    arena_ = static_cast<int32_t*>(std::malloc(kArenaWords * sizeof(int32_t)));
+    // anonymous mappings: zero pages that cost nothing until a slot or record is written (calloc could
+    // take these sizes from the heap once glibc's mmap threshold has grown, and then clear them)
+    slots_ = static_cast<std::atomic<uint64_t>*>(map(kSlots * sizeof(uint64_t)));
+    arena_ = static_cast<int32_t*>(map(kArenaWords * sizeof(int32_t)));
     if (!slots_ || !arena_) {
-      std::free(slots_);
-      std::free(arena_);
+      unmap();
       throw std::bad_alloc();
     }
   }
-  ~SharedTokens() {
-    std::free(slots_);
-    std::free(arena_);
-  }
+  ~SharedTokens() { unmap(); }
   SharedTokens(const SharedTokens&) = delete;
   SharedTokens& operator=(const SharedTokens&) = delete;
 
@@ -75,6 +74,16 @@ class SharedTokens {
   }
 
  private:
+  static void* map(size_t bytes) {
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? nullptr : p;
+  }
+  void unmap() {
+    if (slots_) ::munmap(static_cast<void*>(slots_), kSlots * sizeof(uint64_t));
+    if (arena_) ::munmap(arena_, kArenaWords * sizeof(int32_t));
+    slots_ = nullptr;
+    arena_ = nullptr;
+  }
   std::atomic<uint64_t>* slots_ = nullptr;
   int32_t* arena_ = nullptr;
   std::mutex mu_;
