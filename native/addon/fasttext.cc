@@ -1,6 +1,8 @@
 // Bindings for native/cpu/fasttext.cc (fastText supervised inference; CPU only).
 //
-// fastTextLoad(bytes: Uint8Array) → handle (an External; the model is freed with it, or by fastTextFree)
+// fastTextLoad(bytes: Uint8Array, shared = true) → handle (an External; the model is freed with it, or by
+//   fastTextFree); shared: use the tables of a live model loaded from the same bytes (FastTextModel::load)
+// fastTextModelsSharing(handle) → how many live models use the handle's tables
 // fastTextFree(handle)
 // fastTextInfo(handle) → { dim, ws, epoch, minCount, neg, wordNgrams, loss, model, bucket, minn, maxn,
 //                          lrUpdateRate, t, version, quantInput, qout, nwords, labels: string[] }
@@ -73,13 +75,18 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
   OLMO_CHECK(info.Length() >= 1 && info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array,
              "INVALID_ARGUMENT", "fastTextLoad: argument 0 must be a Uint8Array with the model file", "");
   Napi::Uint8Array b = info[0].As<Napi::Uint8Array>();
-  auto* h = new Holder{cpu::FastTextModel::load(b.Data(), b.ElementLength())};
+  const bool shared = info.Length() < 2 || !info[1].IsBoolean() || info[1].As<Napi::Boolean>().Value();
+  auto* h = new Holder{cpu::FastTextModel::load(b.Data(), b.ElementLength(), shared)};
   return Napi::External<Holder>::New(info.Env(), h, [](Napi::Env, Holder* p) { delete p; });
 }
 
 Napi::Value Free(const Napi::CallbackInfo& info) {
   holder(info)->model.reset();
   return info.Env().Undefined();
+}
+
+Napi::Value ModelsSharing(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), double(model(info).models_sharing_tables()));
 }
 
 Napi::Value Info(const Napi::CallbackInfo& info) {
@@ -165,6 +172,7 @@ OLMO_REGISTER(fasttext) {
   def(env, exports, "fastTextLoad", Load);
   def(env, exports, "fastTextFree", Free);
   def(env, exports, "fastTextInfo", Info);
+  def(env, exports, "fastTextModelsSharing", ModelsSharing);
   def(env, exports, "fastTextPredict", Predict);
   def(env, exports, "fastTextLabelProbability", LabelProbability);
   def(env, exports, "fastTextLabelProbabilityLower", LabelProbabilityLower);

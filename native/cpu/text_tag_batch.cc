@@ -28,6 +28,7 @@ struct Scratch {
   std::vector<double> kout;
   std::vector<char> lower;
   std::vector<int64_t> u2cp, cp2u;
+  text::TextBits bits;  // the text's whitespace/newline/digit bitmaps, built once for the three rule taggers
 };
 
 inline void append_int(std::string& out, int64_t v) {
@@ -86,9 +87,9 @@ const char* const kGopherTypes[] = {
     "fraction_of_duplicate_lines", "fraction_of_characters_in_duplicate_lines"};
 
 // GopherV1.predict (gopher.ts) over gopher_stats: the n-gram fractions that exist, then the rest.
-void gopher_spans(const uint16_t* s, int64_t n, std::vector<Span>& spans) {
+void gopher_spans(const uint16_t* s, int64_t n, const text::TextBits* bits, std::vector<Span>& spans) {
   double o[kGopherOut];
-  gopher_stats(s, n, o);
+  gopher_stats(s, n, o, bits);
   const int64_t end = int64_t(o[0]);
   for (int32_t k = 0; k < 9; k++) if (!std::isnan(o[10 + k])) spans.push_back({k, 0, end, o[10 + k]});
   for (int32_t k = 0; k < 10; k++) spans.push_back({9 + k, 0, end, o[k]});
@@ -101,7 +102,7 @@ const char* const kC4Types[] = {"lines_with_no_ending_punctuation", "lines_with_
 void c4_spans_of(const C4Lexicon* lex, const uint16_t* s, int64_t n, Scratch& w, std::vector<Span>& spans) {
   std::vector<double>& o = w.kout;
   o.clear();
-  c4_spans(lex, s, n, o);
+  c4_spans(lex, s, n, o, &w.bits);
   const double lines = o[0];
   const int64_t flags = int64_t(o[1]), np = int64_t(o[2]), fw = int64_t(o[3]), len = int64_t(o[4]);
   size_t k = 5;
@@ -128,7 +129,7 @@ inline bool contains(const uint16_t* s, int64_t a, int64_t b, const char* needle
 bool pii_spans(const uint16_t* s, int64_t n_units, Scratch& w, std::vector<Span>& spans) {
   std::vector<double>& o = w.kout;
   o.clear();
-  pii_matches(s, n_units, o);
+  pii_matches(s, n_units, o, &w.bits);
   const int64_t words = int64_t(o[0]), m = int64_t(o[1]), n = int64_t(o[2]);
   if (m == 0) {
     spans.push_back({3, 0, n, words == 0 ? -1.0 : 0.0});
@@ -216,6 +217,9 @@ bool tag_line(const TagBatchPlan& plan, const uint8_t* p, size_t n, Scratch& w, 
   tagjson::decode_string(f.text.str, w.text);
   const uint16_t* s = w.text.data();
   const int64_t len = int64_t(w.text.size());
+  bool have_rule_tagger = false;
+  for (BatchTagger t : plan.taggers) have_rule_tagger |= t != BatchTagger::kFtLangIdEnDoc;
+  if (have_rule_tagger) text::text_bits(s, len, w.bits);  // once, for gopher, c4 and pii
   out += "{\"id\":";
   tagjson::append_json_string(out, f.id.str, w.id_units);
   out += ",\"attributes\":{";
@@ -224,7 +228,7 @@ bool tag_line(const TagBatchPlan& plan, const uint8_t* p, size_t n, Scratch& w, 
     w.spans.clear();
     switch (t) {
       case BatchTagger::kGopher:
-        gopher_spans(s, len, w.spans);
+        gopher_spans(s, len, &w.bits, w.spans);
         write_tagger(out, first_key, plan.experiment, "gopher_v1", kGopherTypes, 19, w.spans);
         break;
       case BatchTagger::kC4:

@@ -105,7 +105,7 @@ C4Lexicon* c4_lexicon_new(const std::vector<std::u16string>& words, const std::v
 
 void c4_lexicon_free(C4Lexicon* lex) { delete lex; }
 
-void c4_spans(const C4Lexicon* lex, const uint16_t* s, int64_t n, std::vector<double>& out) {
+void c4_spans(const C4Lexicon* lex, const uint16_t* s, int64_t n, std::vector<double>& out, const TextBits* bits) {
   thread_local std::vector<double> no_punct_tl;
   auto& no_punct = no_punct_tl;  // one TLS lookup, not one per use
   thread_local std::vector<double> few_tl;
@@ -114,8 +114,8 @@ void c4_spans(const C4Lexicon* lex, const uint16_t* s, int64_t n, std::vector<do
   few.clear();
   // lines of text.split("\n"): span [offset, end) in code points, end past the "\n" except last
   thread_local TextBits tb_tl;
-  auto& tb = tb_tl;  // one TLS lookup, not one per use
-  text_bits(s, n, tb);
+  if (!bits) text_bits(s, n, tb_tl);
+  const TextBits& tb = bits ? *bits : tb_tl;
   int64_t n_lines = 0, offset = 0;
   for (int64_t a = 0;;) {
     const int64_t b = next_bit(tb.newline, a, n);

@@ -33,14 +33,14 @@ inline bool is_required_word(const uint16_t* p, int64_t l) {
 }
 }  // namespace
 
-void gopher_stats(const uint16_t* s, int64_t n, double* o) {
+void gopher_stats(const uint16_t* s, int64_t n, double* o, const TextBits* bits) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   for (int k = 0; k < kGopherOut; k++) o[k] = k >= 10 ? nan : 0.0;
   if (n == 0) return;  // len(text) == 0 ⇔ no units
 
   thread_local TextBits tb_tl;
-  auto& tb = tb_tl;  // one TLS lookup, not one per use
-  text_bits(s, n, tb);
+  if (!bits) text_bits(s, n, tb_tl);
+  const TextBits& tb = bits ? *bits : tb_tl;
   const int64_t cc = tb.any_surrogate ? cp_len(s, 0, n) : n;
   o[0] = double(cc);
 

@@ -176,10 +176,10 @@ void ip_matches(const uint16_t* s, int64_t n, const TextBits& tb, std::vector<do
 }
 }  // namespace
 
-void pii_matches(const uint16_t* s, int64_t n, std::vector<double>& out) {
+void pii_matches(const uint16_t* s, int64_t n, std::vector<double>& out, const TextBits* bits) {
   thread_local TextBits tb_tl;
-  auto& tb = tb_tl;  // one TLS lookup, not one per use
-  text_bits(s, n, tb);
+  if (!bits) text_bits(s, n, tb_tl);
+  const TextBits& tb = bits ? *bits : tb_tl;
   const size_t head = out.size();
   out.push_back(double(count_words(tb, 0, n)));
   out.push_back(0);

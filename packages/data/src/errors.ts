@@ -1,5 +1,5 @@
 /** Typed errors for @olmo/data: every failure is an OlmoError with a code, the offending path and a hint. */
-import { OlmoError } from '@olmo/tensor-cuda';
+import { OlmoError } from '@olmo/tensor-cuda/text';
 
 export { OlmoError };
 

@@ -16,7 +16,10 @@
 //   The arithmetic is done in fastText's order and without fused multiply-adds (the file is compiled
 //   with contraction off) so that every float32 score is bit-identical to fastText's.
 //
-//   A FastTextModel is immutable after load except for its token cache: one model per thread.
+//   A FastTextModel is immutable after load except for its token cache: one model per thread. Models
+//   loaded (share = true) from the same bytes in one process share the parsed tables and a second-level
+//   cache of token records (native/cpu/fasttext_shared.h), so N worker threads parse the file once and
+//   work out each distinct token's features about once instead of N times; scores are the same.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -52,7 +55,8 @@ class FastTextModel {
  public:
   // Parses a model file held in memory. Malformed files raise CHECKPOINT_CORRUPT; valid files of a
   // kind not implemented here raise MODEL_UNSUPPORTED.
-  static std::unique_ptr<FastTextModel> load(const uint8_t* data, size_t n);
+  // share: reuse the tables of a live model loaded from the same bytes (false: a private parse).
+  static std::unique_ptr<FastTextModel> load(const uint8_t* data, size_t n, bool share = true);
   ~FastTextModel();
 
   const FastTextArgs& args() const;
@@ -70,11 +74,16 @@ class FastTextModel {
   // (pruned below the threshold, or a line without features). Walks only that label's tree path.
   float label_probability(const char* text, size_t n, int32_t label, float threshold, FastTextTextMode mode = {});
 
-  struct Impl;
+  // How many live models use this model's tables (1 = its own parse).
+  long models_sharing_tables() const;
+
+  struct Impl;   // the parsed tables (shared)
+  struct State;  // this model's token cache and scratch
 
  private:
-  explicit FastTextModel(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  FastTextModel(std::shared_ptr<Impl> impl, std::unique_ptr<State> st);
+  std::shared_ptr<Impl> impl_;
+  std::unique_ptr<State> st_;
 };
 
 }  // namespace olmo::cpu

@@ -14,6 +14,11 @@
 
 namespace olmo::cpu {
 
+// The whitespace / newline / digit bitmaps of one text (native/cpu/text_taggers_scan.h). Each function
+// below builds them itself, or takes `bits` already built by text_bits() over the same (s, n): the
+// batch path (text_tag_batch.cc) builds them once per document for all three taggers.
+namespace text { struct TextBits; }
+
 // gopher_stats: writes kGopherOut doubles, computed with the same formulas (and the same double
 // arithmetic) as gopherStats() in taggers/gopher.ts:
 //   [0] character_count  [1] word_count  [2] median_word_length  [3] symbol_to_word_ratio
@@ -23,7 +28,7 @@ namespace olmo::cpu {
 //   [10..12] fraction_of_characters_in_most_common_{2,3,4}grams   (NaN: fewer words than n)
 //   [13..18] fraction_of_characters_in_duplicate_{5..10}grams      (NaN: fewer words than n)
 constexpr int kGopherOut = 19;
-void gopher_stats(const uint16_t* s, int64_t n, double* out);
+void gopher_stats(const uint16_t* s, int64_t n, double* out, const text::TextBits* bits = nullptr);
 
 // The C4 bad-word list, split as taggers/c4.ts does: single words (matched against lower-cased
 // words) and phrases (substrings of lower-cased lines). c4_lexicon_supported says whether the
@@ -37,11 +42,11 @@ void c4_lexicon_free(C4Lexicon* lex);
 // c4_spans appends to `out`: line_count, flags (1 naughty, 2 javascript, 4 lorem ipsum, 8 curly
 // brace), n_no_punct, n_few_words, len(text) in code points, then n_no_punct (start, end) pairs of
 // lines_with_no_ending_punctuation and n_few_words pairs of lines_with_too_few_words.
-void c4_spans(const C4Lexicon* lex, const uint16_t* s, int64_t n, std::vector<double>& out);
+void c4_spans(const C4Lexicon* lex, const uint16_t* s, int64_t n, std::vector<double>& out, const text::TextBits* bits = nullptr);
 
 // pii_matches appends: word_count (len(text.split())), n_matches, len(text) in code points, then n_matches triples
 // (type 0 EMAIL / 1 PHONE / 2 IP, start, end) — every finditer match of the three regexes of
 // taggers/pii.ts in that order, offsets in UTF-16 UNITS (the JS side maps them to code points).
-void pii_matches(const uint16_t* s, int64_t n, std::vector<double>& out);
+void pii_matches(const uint16_t* s, int64_t n, std::vector<double>& out, const text::TextBits* bits = nullptr);
 
 }  // namespace olmo::cpu

@@ -8,8 +8,10 @@
  * so errors name the same file and line. OLMO_TAG_BATCH=0 turns this path off (OLMO_TAGGERS_REFERENCE=1
  * too: it forces the TypeScript taggers).
  */
-import { OlmoError, TEXT_TAG_BATCH_TAGGERS, textTagBatch, textTagBatchAvailable, textTagBatchPlan, type C4Lexicon, type TextTagBatchPlan } from '@olmo/tensor-cuda';
-import { AtomicLineWriter, decodeLine, openDocumentStream, readError, type RawLine } from './documents.js';
+import { existsSync, statSync } from 'node:fs';
+import { GzipFileReader, gzipReaderAvailable, OlmoError, TEXT_TAG_BATCH_TAGGERS, textTagBatch, textTagBatchAvailable, textTagBatchPlan, type C4Lexicon, type TextTagBatchPlan } from '@olmo/tensor-cuda/text';
+import { DataError } from '../errors.js';
+import { AtomicLineWriter, decodeLine, isGzip, openDocumentStream, readError, type RawLine } from './documents.js';
 import { isBuiltinTagger } from './registry.js';
 import { nativeLexicon } from './taggers/c4.js';
 import { loadNativeLanguageModel } from './taggers/language.js';
@@ -71,6 +73,13 @@ export async function tagLinesBatch(file: string, b: BatchTagging, w: AtomicLine
       off = nl < 0 ? data.length : nl + 1;
     }
   };
+  if (isGzip(file) && process.env.OLMO_NATIVE_GUNZIP !== '0' && gzipReaderAvailable()) {
+    if (!existsSync(file)) throw new DataError('NOT_FOUND', 'file not found', 'check the path / glob', file);
+    if (statSync(file).isFile()) {
+      await inflateLines(file, run, () => lineNo);
+      return { documents, bytes };
+    }
+  }
   // the pieces of an unfinished line (joined once, when its "\n" arrives)
   let parts: Buffer[] = [];
   const stream = openDocumentStream(file);
@@ -104,4 +113,45 @@ export async function tagLinesBatch(file: string, b: BatchTagging, w: AtomicLine
   }
   if (parts.length > 0) await run(Buffer.concat(parts), true);
   return { documents, bytes };
+}
+
+/**
+ * The native gunzip path of tagLinesBatch (@olmo/tensor-cuda GzipFileReader): the file is inflated into
+ * one reused buffer (Node's gunzip stream hands out every 256 KiB in fresh memory: ~4 K page faults and
+ * 40-60 ms of system CPU per 12 MB on the dev VM). `run` tags the buffer's complete lines and returns
+ * the unfinished last line, a view of the buffer's tail, which moves to the front before the next bytes
+ * are inflated after it; a line longer than the buffer doubles it. Read errors are readLines' errors.
+ */
+async function inflateLines(file: string, run: (data: Buffer, final: boolean) => Promise<Buffer>, linesRead: () => number): Promise<void> {
+  let reader: GzipFileReader;
+  try {
+    reader = GzipFileReader.open(file);
+  } catch (e) {
+    throw readError(file, 0, e);
+  }
+  try {
+    let buf = Buffer.allocUnsafe(1 << 20);
+    let filled = 0;
+    for (;;) {
+      if (filled === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, filled);
+        buf = bigger;
+      }
+      let n: number;
+      try {
+        n = reader.read(buf, filled);
+      } catch (e) {
+        throw readError(file, linesRead(), e);
+      }
+      if (n === 0) break;
+      filled += n;
+      const rest = await run(buf.subarray(0, filled), false);
+      buf.copyWithin(0, filled - rest.length, filled);
+      filled = rest.length;
+    }
+    if (filled > 0) await run(buf.subarray(0, filled), true);
+  } finally {
+    reader.close();
+  }
 }

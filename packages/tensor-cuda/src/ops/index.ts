@@ -21,3 +21,4 @@ export * from './documents.js';
 export * from './text-taggers.js';
 export * from './fasttext.js';
 export * from './bf16storage.js';
+export * from './gzip-reader.js';

@@ -13,7 +13,7 @@
  * lower-cased words, one for the phrases — with the same spans (test/curation/native-taggers.test.ts).
  */
 import { createRequire } from 'node:module';
-import { textC4, textC4Lexicon, type C4Lexicon } from '@olmo/tensor-cuda';
+import { textC4, textC4Lexicon, type C4Lexicon } from '@olmo/tensor-cuda/text';
 import { nativeTextTaggers } from './native.js';
 import { cpLen, pyLower, pySplit, pyStrip } from '../pystr.js';
 import type { DolmaDocument, Span, Tagger } from '../types.js';

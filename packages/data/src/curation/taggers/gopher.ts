@@ -11,7 +11,7 @@
  * (native/cpu/text_taggers_gopher.cc, same algorithm and arithmetic) when the addon is built, and this
  * reference otherwise. test/curation/native-taggers.test.ts checks the two agree value for value.
  */
-import { textGopher } from '@olmo/tensor-cuda';
+import { textGopher } from '@olmo/tensor-cuda/text';
 import { anyPyAlpha, cpLen, pySplit } from '../pystr.js';
 import { nativeTextTaggers } from './native.js';
 import type { DolmaDocument, Span, Tagger } from '../types.js';

@@ -18,7 +18,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { FastTextModel as NativeFastText, OlmoError } from '@olmo/tensor-cuda';
+import { FastTextModel as NativeFastText, OlmoError } from '@olmo/tensor-cuda/text';
 import { DataError } from '../../errors.js';
 import { cpLen, pyLower, pyStrip } from '../pystr.js';
 import type { DolmaDocument, Span, Tagger } from '../types.js';

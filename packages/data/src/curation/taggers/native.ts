@@ -3,7 +3,7 @@
  * (@olmo/tensor-cuda, native/cpu/text_taggers_*.cc) is built and has the kernels, and
  * OLMO_TAGGERS_REFERENCE is not set to 1 (which forces the TypeScript references, e.g. to compare).
  */
-import { textTaggersAvailable } from '@olmo/tensor-cuda';
+import { textTaggersAvailable } from '@olmo/tensor-cuda/text';
 
 let ok: boolean | undefined;
 export function nativeTextTaggers(): boolean {

@@ -23,7 +23,7 @@
  * when the addon is built; the regexes here are the reference it is tested against
  * (test/curation/native-taggers.test.ts). The post-processing below is shared.
  */
-import { textPii } from '@olmo/tensor-cuda';
+import { textPii } from '@olmo/tensor-cuda/text';
 import { codePointToUtf16, cpLen, pySplit, pyStrip, utf16ToCodePoint } from '../pystr.js';
 import { nativeTextTaggers } from './native.js';
 import type { DolmaDocument, Span, Tagger } from '../types.js';
