@@ -14,7 +14,7 @@ fi
 # System packages: compiler + CMake for the addon, OpenBLAS for CPU GEMM, OpenMPI for the
 # distributed backend and its launcher, Chromium for the reports' headless render tests, tmux for
 # the `olmo chat` pseudo-terminal test.
-APT_PACKAGES=(build-essential cmake pkg-config libopenblas-dev openmpi-bin libopenmpi-dev chromium tmux)
+APT_PACKAGES=(build-essential cmake pkg-config libopenblas-dev openmpi-bin libopenmpi-dev zlib1g-dev chromium tmux)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
