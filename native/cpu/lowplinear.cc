@@ -35,9 +35,11 @@
 
 #include "lowplinear_gemm.h"
 #include "lowplinear_gemv512.h"
+#include "lowplinear_rows4.h"
 #include "olmo/check.h"
 #include "olmo/tensor.h"
 #include "parallel_for.h"
+#include "work_pool.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #define OLMO_X86 1
@@ -63,6 +65,18 @@ static int64_t gemv_parallel_bytes() {
   }();
   return v;
 }
+// Batch-1 GEMVs run on work_pool.h's claimed-chunk pool (the caller never waits for a helper to
+// wake; see there) unless OLMO_GEMV_POOL=0, which keeps the OpenMP fork-join split (for measuring).
+// With the pool, GEMVs from kPoolMinBytes use helpers that are already awake; from
+// gemv_parallel_bytes() they also wake a sleeping one.
+static bool gemv_use_pool() {
+  static const bool v = [] {
+    const char* e = std::getenv("OLMO_GEMV_POOL");
+    return !(e && std::string(e) == "0");
+  }();
+  return v;
+}
+constexpr int64_t kPoolMinBytes = 64 << 10;
 // q8_0 x int8 activations on AVX512-VNNI: rows up to this K take the 256-bit one-block-per-dot
 // kernels (dot_q8q8_vnni / dot4_q8q8_vnni), longer rows lowplinear_gemv512.cc's two-blocks-per-dot
 // 4-row kernel with software prefetch. Measured per thread (2026-12-05, shared 2-vCPU Zen 5, a
@@ -444,10 +458,27 @@ static float row_dot(const WeightRef& w, int64_t r, const float* x, int64_t K, c
   return dot_q8_scalar(row, x, K);
 }
 
+// float32 / bf16 rows four at a time (lowplinear_rows4.cc) unless OLMO_GEMV_ROWS4=0 (for measuring).
+static bool dense_rows4() {
+  static const bool v = [] {
+    const char* e = std::getenv("OLMO_GEMV_ROWS4");
+    return !(e && std::string(e) == "0");
+  }();
+  return v;
+}
+
 // Rows [r0, r0 + 4) into y through a 4-row kernel when there is one for this format and ISA.
-static bool rows4(const WeightRef& w, int64_t r0, int64_t K, const ActForms& act, float* y) {
+static bool rows4(const WeightRef& w, int64_t r0, const float* x, int64_t K, const ActForms& act, float* y) {
 #ifdef OLMO_X86
   const IsaChoice& c = isa();
+  if (w.fmt == WeightFormat::F32 && dense_rows4()) {
+    const float* row = static_cast<const float*>(w.data) + r0 * K;
+    return c.isa >= Isa::Avx512 ? rows4_f32_avx512(row, K, x, y) : c.isa == Isa::Avx2 && rows4_f32_avx2(row, K, x, y);
+  }
+  if (w.fmt == WeightFormat::BF16 && dense_rows4()) {
+    const uint16_t* row = static_cast<const uint16_t*>(w.data) + r0 * K;
+    return c.isa >= Isa::Avx512 ? rows4_bf16_avx512(row, K, x, y) : c.isa == Isa::Avx2 && rows4_bf16_avx2(row, K, x, y);
+  }
   if (w.fmt != WeightFormat::Q8_0 || !c.q8act || c.isa < Isa::Avx2) return false;
   const int64_t nb = K / 32;
   const BlockQ8_0* row = static_cast<const BlockQ8_0*>(w.data) + r0 * nb;
@@ -498,14 +529,28 @@ static void gemv(const float* x, int64_t K, const WeightRef* ws, int nw) {
     gstart[size_t(i) + 1] = gstart[size_t(i)] + (ws[i].n + 3) / 4;
   }
   prepare_act(act, x, K, any_q8);
-  parallel_for_rows(bytes >= gemv_parallel_bytes(), gstart[size_t(nw)], [&](int64_t g) {
+  const int64_t groups = gstart[size_t(nw)];
+  auto group = [&](int64_t g) {
     int i = 0;
     while (g >= gstart[size_t(i) + 1]) ++i;
     const WeightRef& w = ws[i];
     const int64_t r0 = (g - gstart[size_t(i)]) * 4, r1 = std::min(w.n, r0 + 4);
-    if (r1 - r0 == 4 && rows4(w, r0, K, act, w.y + r0)) return;
+    if (r1 - r0 == 4 && rows4(w, r0, x, K, act, w.y + r0)) return;
     for (int64_t r = r0; r < r1; ++r) w.y[r] = row_dot(w, r, x, K, act);
-  });
+  };
+  if (!gemv_use_pool()) {
+    parallel_for_rows(bytes >= gemv_parallel_bytes(), groups, group);
+    return;
+  }
+  if (bytes < kPoolMinBytes) {
+    for (int64_t g = 0; g < groups; ++g) group(g);
+    return;
+  }
+  // Chunks of ~1/16 of the weight bytes, 16-128 KiB: enough chunks that a late helper still finds
+  // work, few enough that claiming (one contended CAS each) stays negligible.
+  const int64_t chunk_bytes = std::clamp<int64_t>(bytes / 16, 16 << 10, 128 << 10);
+  const int64_t chunk = std::max<int64_t>(1, chunk_bytes * groups / bytes);
+  pool_for(groups, chunk, bytes >= gemv_parallel_bytes(), group);
 }
 
 // Rows [r0, r1) of w as float32 into tile[(r - r0) * K + k].

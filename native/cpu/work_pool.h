@@ -1,0 +1,42 @@
+// work_pool: parallel loops for latency-bound work (the batch-1 GEMVs of a decode step), where the
+// calling thread never waits for a helper thread to wake up.
+//
+// Why not OpenMP: a libgomp region is fork-join. The caller wakes the team (a futex system call with
+// OMP_WAIT_POLICY=passive, which native.ts sets), splits the rows statically and then waits at the
+// join barrier for every thread — so a helper that the kernel schedules late (the other vCPU busy
+// with another process, or just the ~10 µs futex wake-up) stalls the whole GEMV, ~12 times per
+// block and once per LM head. Here work is CLAIMED: the caller publishes a job and starts taking
+// chunks of rows itself at once; helpers take chunks from the same counter when they arrive, and
+// the caller waits only for chunks that a helper has already claimed and is running. A helper that
+// is late finds the job exhausted and goes back to waiting. Helpers spin (with pause) for a short
+// while after each job — decode steps issue one every few tens of µs — then sleep on a futex.
+//
+// Results do not depend on which thread runs a chunk: callers give every index its own output.
+// Helpers: OMP_NUM_THREADS - 1 (omp_get_max_threads() at first use), started on first use.
+// OLMO_POOL_SPIN_US: how long an idle helper spins before sleeping (default 200).
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+
+namespace olmo::cpu {
+
+using ChunkFn = void (*)(void* ctx, int64_t begin, int64_t end);
+
+// Runs fn(ctx, b, e) for consecutive chunks [b, e) of `chunk` indices covering [0, n), on the
+// calling thread and any helpers that join. wake = false: only helpers that are awake (spinning)
+// join — for jobs too short to be worth a futex wake-up. Runs everything on the calling thread when
+// there are no helpers, when n <= chunk, or while another thread is using the pool (the addon may
+// be called from worker threads).
+void pool_run(int64_t n, int64_t chunk, bool wake, ChunkFn fn, void* ctx);
+
+template <class Body>
+inline void pool_for(int64_t n, int64_t chunk, bool wake, Body&& body) {
+  auto trampoline = [](void* ctx, int64_t b, int64_t e) {
+    Body& f = *static_cast<std::remove_reference_t<Body>*>(ctx);
+    for (int64_t i = b; i < e; ++i) f(i);
+  };
+  pool_run(n, chunk, wake, trampoline, const_cast<void*>(static_cast<const void*>(&body)));
+}
+
+}  // namespace olmo::cpu
