@@ -70,7 +70,7 @@ static void decode_step(const char* model, const char* fmts) {
   const bool tiny = std::strcmp(model, "tiny") == 0;
   const int64_t C = tiny ? 256 : 512, I = tiny ? 1024 : 2048, L = tiny ? 4 : 8, V = 50304;
   std::mt19937 rng(1);
-  printf("| model | format | median µs / step | weight MB / step | GB/s |\n|---|---|---|---|---|\n");
+  printf("| model | format | median µs / step | weight MB / step | GB/s | min µs |\n|---|---|---|---|---|---|\n");
   for (const char* f = fmts; *f; ++f) {
     const WeightFormat fmt = *f == 'q' ? WeightFormat::Q8_0 : *f == 'b' ? WeightFormat::BF16 : WeightFormat::F32;
     struct Call { std::vector<WeightRef> refs; int64_t K; };
@@ -97,7 +97,7 @@ static void decode_step(const char* model, const char* fmts) {
       add({C}, I);
     }
     add({V}, C);
-    std::vector<float> x(size_t(I));
+    std::vector<float> x(static_cast<size_t>(I));
     std::normal_distribution<float> nd(0, 1);
     for (float& v : x) v = nd(rng);
     std::vector<double> ts;
@@ -108,7 +108,7 @@ static void decode_step(const char* model, const char* fmts) {
     }
     std::sort(ts.begin(), ts.end());
     const double t = ts[ts.size() / 2];
-    printf("| %s | %s | %.1f | %.1f | %.1f |\n", model, *f == 'q' ? "q8_0" : *f == 'b' ? "bf16" : "f32", t * 1e6, double(total) / 1e6, double(total) / t / 1e9);
+    printf("| %s | %s | %.1f | %.1f | %.1f | %.1f |\n", model, *f == 'q' ? "q8_0" : *f == 'b' ? "bf16" : "f32", t * 1e6, double(total) / 1e6, double(total) / t / 1e9, ts[0] * 1e6);
   }
   printf("kernels: %s\n", cpu::lowp_isa());
 }
@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
   const char* only = std::getenv("GEMV_ONLY");
   std::mt19937 rng(1);
   std::normal_distribution<float> nd(0, 1);
-  printf("| shape | format | median µs | weight GB/s |\n|---|---|---|---|\n");
+  printf("| shape | format | median µs | weight GB/s | min µs |\n|---|---|---|---|---|\n");
   for (const Shape& s : shapes) {
     if (only && !std::strstr(s.name, only)) continue;
     for (const char* f = fmts; *f; ++f) {
@@ -167,7 +167,7 @@ int main(int argc, char** argv) {
       }
       std::sort(ts.begin(), ts.end());
       const double t = ts[ts.size() / 2];
-      printf("| %s | %s | %.1f | %.1f |\n", s.name, *f == 'q' ? "q8_0" : *f == 'b' ? "bf16" : "f32", t * 1e6, double(bytes * s.nw) / t / 1e9);
+      printf("| %s | %s | %.1f | %.1f | %.1f |\n", s.name, *f == 'q' ? "q8_0" : *f == 'b' ? "bf16" : "f32", t * 1e6, double(bytes * s.nw) / t / 1e9, ts[0] * 1e6);
     }
   }
   printf("kernels: %s\n", cpu::lowp_isa());

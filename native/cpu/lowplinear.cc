@@ -50,25 +50,16 @@ namespace olmo::cpu {
 
 // A GEMV row costs ~K loads; a second thread pays off from ~2^16 weights (like elementwise.cc).
 constexpr int64_t kParallelMin = 1 << 16;
-// Batch-1 GEMV: a second thread pays off once the weight bytes take clearly longer to stream than
-// waking the other thread of the team costs. With OMP_WAIT_POLICY=passive (native.ts) a 2-thread
-// region costs ~13 µs on the quiet 2-vCPU VMs (an empty `parallel for`, libgomp futex wake-up and
-// join), while one core streams ~20 GB/s, i.e. ~250 KB in that time; measured on decode steps the
-// split wins from about 512 KiB of weights (bench/model/overhead.mjs, lowplinear.mjs --n/--k).
+// Batch-1 GEMVs run on work_pool.h's claimed-chunk pool: the caller starts on the rows at once and
+// a helper thread joins when it is awake, so splitting costs the caller no wake-up wait, only a
+// futex wake system call when the helper sleeps — worth it from kPoolMinBytes of weights (a few µs
+// of streaming). OLMO_GEMV_POOL=0 keeps the OpenMP fork-join split instead (for measuring), which
+// pays off only from ~512 KiB: with OMP_WAIT_POLICY=passive (native.ts) a 2-thread region costs
+// ~13 µs on the quiet 2-vCPU VMs (libgomp futex wake-up and join) while one core streams ~20 GB/s,
+// i.e. ~250 KB in that time (bench/model/overhead.mjs, lowplinear.mjs --n/--k).
 // Counted in bytes, not weights: a q8_0 row is 1/4 of a float32 row to stream.
-// OLMO_GEMV_PAR_BYTES overrides the threshold (read once; for measuring, e.g. a huge value keeps
-// every batch-1 GEMV on the calling thread).
-static int64_t gemv_parallel_bytes() {
-  static const int64_t v = [] {
-    const char* e = std::getenv("OLMO_GEMV_PAR_BYTES");
-    return e ? std::atoll(e) : int64_t(512) << 10;
-  }();
-  return v;
-}
-// Batch-1 GEMVs run on work_pool.h's claimed-chunk pool (the caller never waits for a helper to
-// wake; see there) unless OLMO_GEMV_POOL=0, which keeps the OpenMP fork-join split (for measuring).
-// With the pool, GEMVs from kPoolMinBytes use helpers that are already awake; from
-// gemv_parallel_bytes() they also wake a sleeping one.
+// OLMO_GEMV_PAR_BYTES overrides the threshold (read once; for measuring, e.g. 1e15 keeps every
+// batch-1 GEMV on the calling thread).
 static bool gemv_use_pool() {
   static const bool v = [] {
     const char* e = std::getenv("OLMO_GEMV_POOL");
@@ -77,6 +68,13 @@ static bool gemv_use_pool() {
   return v;
 }
 constexpr int64_t kPoolMinBytes = 64 << 10;
+static int64_t gemv_parallel_bytes() {
+  static const int64_t v = [] {
+    if (const char* e = std::getenv("OLMO_GEMV_PAR_BYTES")) return int64_t(std::strtod(e, nullptr));  // accepts 1e15
+    return gemv_use_pool() ? kPoolMinBytes : int64_t(512) << 10;
+  }();
+  return v;
+}
 // q8_0 x int8 activations on AVX512-VNNI: rows up to this K take the 256-bit one-block-per-dot
 // kernels (dot_q8q8_vnni / dot4_q8q8_vnni), longer rows lowplinear_gemv512.cc's two-blocks-per-dot
 // 4-row kernel with software prefetch. Measured per thread (2026-12-05, shared 2-vCPU Zen 5, a
@@ -458,7 +456,13 @@ static float row_dot(const WeightRef& w, int64_t r, const float* x, int64_t K, c
   return dot_q8_scalar(row, x, K);
 }
 
-// float32 / bf16 rows four at a time (lowplinear_rows4.cc) unless OLMO_GEMV_ROWS4=0 (for measuring).
+// float32 / bf16 rows four at a time (lowplinear_rows4.cc) when a group of 4 rows spans at most
+// kRows4MaxGroupBytes, unless OLMO_GEMV_ROWS4=0 (for measuring). Measured on the out-of-cache LM
+// heads, one thread, min of 6 alternated runs (2026-12-05, shared 2-vCPU Zen 5, load ~2.5):
+// 50304x256 f32 1754 -> 1147 us, bf16 780 -> 621 us; 50304x512 bf16 1361 -> 1123 us; but
+// 50304x512 f32 (8 KiB groups: four interleaved 2 KiB-apart streams) 2903 -> 3374 us, slower with
+// or without the software prefetch — the same effect as with the q8_0 kernels on long rows.
+constexpr int64_t kRows4MaxGroupBytes = 4096;
 static bool dense_rows4() {
   static const bool v = [] {
     const char* e = std::getenv("OLMO_GEMV_ROWS4");
@@ -471,11 +475,11 @@ static bool dense_rows4() {
 static bool rows4(const WeightRef& w, int64_t r0, const float* x, int64_t K, const ActForms& act, float* y) {
 #ifdef OLMO_X86
   const IsaChoice& c = isa();
-  if (w.fmt == WeightFormat::F32 && dense_rows4()) {
+  if (w.fmt == WeightFormat::F32 && dense_rows4() && 4 * K * 4 <= kRows4MaxGroupBytes) {
     const float* row = static_cast<const float*>(w.data) + r0 * K;
     return c.isa >= Isa::Avx512 ? rows4_f32_avx512(row, K, x, y) : c.isa == Isa::Avx2 && rows4_f32_avx2(row, K, x, y);
   }
-  if (w.fmt == WeightFormat::BF16 && dense_rows4()) {
+  if (w.fmt == WeightFormat::BF16 && dense_rows4() && 4 * K * 2 <= kRows4MaxGroupBytes) {
     const uint16_t* row = static_cast<const uint16_t*>(w.data) + r0 * K;
     return c.isa >= Isa::Avx512 ? rows4_bf16_avx512(row, K, x, y) : c.isa == Isa::Avx2 && rows4_bf16_avx2(row, K, x, y);
   }
@@ -538,19 +542,16 @@ static void gemv(const float* x, int64_t K, const WeightRef* ws, int nw) {
     if (r1 - r0 == 4 && rows4(w, r0, x, K, act, w.y + r0)) return;
     for (int64_t r = r0; r < r1; ++r) w.y[r] = row_dot(w, r, x, K, act);
   };
-  if (!gemv_use_pool()) {
-    parallel_for_rows(bytes >= gemv_parallel_bytes(), groups, group);
-    return;
-  }
-  if (bytes < kPoolMinBytes) {
-    for (int64_t g = 0; g < groups; ++g) group(g);
+  const bool split = bytes >= gemv_parallel_bytes();
+  if (!gemv_use_pool() || !split) {
+    parallel_for_rows(split, groups, group);  // serial unless OLMO_GEMV_POOL=0 splits it
     return;
   }
   // Chunks of ~1/16 of the weight bytes, 16-128 KiB: enough chunks that a late helper still finds
   // work, few enough that claiming (one contended CAS each) stays negligible.
   const int64_t chunk_bytes = std::clamp<int64_t>(bytes / 16, 16 << 10, 128 << 10);
   const int64_t chunk = std::max<int64_t>(1, chunk_bytes * groups / bytes);
-  pool_for(groups, chunk, bytes >= gemv_parallel_bytes(), group);
+  pool_for(groups, chunk, /*wake=*/true, group);
 }
 
 // Rows [r0, r1) of w as float32 into tile[(r - r0) * K + k].

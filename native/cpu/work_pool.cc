@@ -60,9 +60,14 @@ void futex_wake_all(std::atomic<uint32_t>* word) {
 #endif
 }
 
+// How long the caller spins for a helper's last chunk before sleeping (a chunk is <= 128 KiB of
+// weights: a few µs unless the helper was preempted).
+constexpr int64_t kCallerSpinNs = 20000;
+
 struct Pool {
   alignas(64) std::atomic<uint64_t> state{0};
-  alignas(64) std::atomic<int64_t> done{0};
+  alignas(64) std::atomic<uint32_t> done{0};  // chunks finished (a futex word: the caller may sleep on it)
+  std::atomic<int> caller_waiting{0};
   alignas(64) std::atomic<uint32_t> wake_seq{0};
   std::atomic<int> sleepers{0};
   // The job (written by the caller before it publishes the epoch; see the protocol above).
@@ -71,7 +76,7 @@ struct Pool {
   std::atomic<int64_t> n{0}, chunk{1}, chunks{0};
   std::mutex submit;
   int helpers = 0;
-  int64_t spin_ns = 200000;
+  int64_t spin_ns = 50000;
 
   // Claims and runs chunks of job `epoch` until it has none left (or a newer job replaced it).
   void run_chunks(uint32_t epoch) {
@@ -86,7 +91,9 @@ struct Pool {
       if (i >= nch) return;
       if (!state.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
       f(c, i * ck, std::min(total, (i + 1) * ck));
-      done.fetch_add(1, std::memory_order_release);
+      // The last chunk wakes a caller that went to sleep waiting for it (seq_cst pairs with the
+      // caller's caller_waiting store + done re-check: one of the two sees the other).
+      if (int64_t(done.fetch_add(1, std::memory_order_seq_cst)) + 1 == nch && caller_waiting.load(std::memory_order_seq_cst)) futex_wake_all(&done);
       s = state.load(std::memory_order_acquire);
     }
   }
@@ -162,11 +169,18 @@ void pool_run(int64_t n, int64_t chunk, bool wake, ChunkFn fn, void* ctx) {
     if (p->sleepers.load(std::memory_order_seq_cst) > 0) futex_wake_all(&p->wake_seq);
   }
   p->run_chunks(epoch);
-  // Only chunks a helper has claimed are still running: wait for those (yielding now and then, in
-  // case the helper was preempted mid-chunk by another process on a shared machine).
-  for (int spins = 1; p->done.load(std::memory_order_acquire) < nch; ++spins) {
+  // Only chunks a helper has claimed are still running: wait for those — spinning briefly, then
+  // asleep on `done`, so that a helper preempted mid-chunk by another process (a shared machine)
+  // can get this CPU instead of the caller burning it.
+  const int64_t t0 = now_ns();
+  for (int spins = 0; int64_t(p->done.load(std::memory_order_acquire)) < nch; ++spins) {
+    if ((spins & 63) == 63 && now_ns() - t0 > kCallerSpinNs) {
+      p->caller_waiting.store(1, std::memory_order_seq_cst);
+      for (uint32_t d; int64_t(d = p->done.load(std::memory_order_seq_cst)) < nch;) futex_wait(&p->done, d);
+      p->caller_waiting.store(0, std::memory_order_relaxed);
+      break;
+    }
     cpu_relax();
-    if ((spins & 4095) == 0) std::this_thread::yield();
   }
 }
 

@@ -8,12 +8,15 @@
 // block and once per LM head. Here work is CLAIMED: the caller publishes a job and starts taking
 // chunks of rows itself at once; helpers take chunks from the same counter when they arrive, and
 // the caller waits only for chunks that a helper has already claimed and is running. A helper that
-// is late finds the job exhausted and goes back to waiting. Helpers spin (with pause) for a short
-// while after each job — decode steps issue one every few tens of µs — then sleep on a futex.
+// is late finds the job exhausted and goes back to waiting. Helpers spin (with pause, yielding the
+// CPU now and then) for a short while after each job — the GEMVs of one decode step follow each
+// other within µs — then sleep on a futex; the caller, once its own chunks are done, spins briefly
+// for a helper's last chunk and then sleeps too (a helper preempted mid-chunk on a loaded machine
+// gets a CPU instead of a spinning caller keeping it).
 //
 // Results do not depend on which thread runs a chunk: callers give every index its own output.
 // Helpers: OMP_NUM_THREADS - 1 (omp_get_max_threads() at first use), started on first use.
-// OLMO_POOL_SPIN_US: how long an idle helper spins before sleeping (default 200).
+// OLMO_POOL_SPIN_US: how long an idle helper spins before sleeping (default 50).
 #pragma once
 
 #include <cstdint>

@@ -214,7 +214,7 @@ describe('lowplinear', () => {
       setLowpIsa(path, true);
       tidy(() => {
         const gen = new Generator(31);
-        for (const K of [64, 96, 136, 256, 520]) for (const N of [4, 7, 12]) {
+        for (const K of [64, 96, 136, 256, 512, 520]) for (const N of [4, 7, 12]) {
           const wf = tensor(randomArray(N * K, gen), { shape: [N, K] });
           const wb = bf16Weight(N, K, gen).t;
           const x = tensor(randomArray(K, gen), { shape: [1, K] });
