@@ -50,16 +50,17 @@ namespace olmo::cpu {
 
 // A GEMV row costs ~K loads; a second thread pays off from ~2^16 weights (like elementwise.cc).
 constexpr int64_t kParallelMin = 1 << 16;
-// Batch-1 GEMVs run on work_pool.h's claimed-chunk pool: the caller starts on the rows at once and
-// a helper thread joins when it is awake, so splitting costs the caller no wake-up wait, only a
-// futex wake system call when the helper sleeps — worth it from kPoolMinBytes of weights (a few µs
-// of streaming). OLMO_GEMV_POOL=0 keeps the OpenMP fork-join split instead (for measuring), which
-// pays off only from ~512 KiB: with OMP_WAIT_POLICY=passive (native.ts) a 2-thread region costs
-// ~13 µs on the quiet 2-vCPU VMs (libgomp futex wake-up and join) while one core streams ~20 GB/s,
-// i.e. ~250 KB in that time (bench/model/overhead.mjs, lowplinear.mjs --n/--k).
-// Counted in bytes, not weights: a q8_0 row is 1/4 of a float32 row to stream.
-// OLMO_GEMV_PAR_BYTES overrides the threshold (read once; for measuring, e.g. 1e15 keeps every
-// batch-1 GEMV on the calling thread).
+// Batch-1 GEMVs of at least gemv_parallel_bytes() of weights are split across threads on
+// work_pool.h's claimed-chunk pool: the caller starts on the rows at once and the helper thread
+// takes chunks once it has woken up, so the caller never waits for the wake-up (OpenMP's static
+// split waits at the join for a late thread's whole half). OLMO_GEMV_POOL=0 keeps the OpenMP
+// fork-join split instead (for measuring). The threshold: the helper sleeps between GEMVs and wakes
+// ~10-15 µs after the caller's futex wake on the quiet 2-vCPU VMs (libgomp's passive 2-thread
+// region costs ~13 µs), while one core streams ~20-30 GB/s, so a GEMV must stream a few hundred KB
+// for a second thread to pay off: measured on decode steps from about 512 KiB (bench/model/
+// overhead.mjs, lowplinear.mjs --n/--k). Counted in bytes, not weights: a q8_0 row is 1/4 of a
+// float32 row to stream. OLMO_GEMV_PAR_BYTES overrides it (read once; for measuring, e.g. 1e15
+// keeps every batch-1 GEMV on the calling thread).
 static bool gemv_use_pool() {
   static const bool v = [] {
     const char* e = std::getenv("OLMO_GEMV_POOL");
@@ -67,11 +68,10 @@ static bool gemv_use_pool() {
   }();
   return v;
 }
-constexpr int64_t kPoolMinBytes = 64 << 10;
 static int64_t gemv_parallel_bytes() {
   static const int64_t v = [] {
     if (const char* e = std::getenv("OLMO_GEMV_PAR_BYTES")) return int64_t(std::strtod(e, nullptr));  // accepts 1e15
-    return gemv_use_pool() ? kPoolMinBytes : int64_t(512) << 10;
+    return int64_t(512) << 10;
   }();
   return v;
 }

@@ -2,10 +2,11 @@
 //
 // Protocol. `state` = epoch << 32 | next chunk index. The caller writes the job's fields, zeroes
 // `done`, then stores state = (epoch + 1, 0). Everyone claims chunk i by CAS (e, i) -> (e, i + 1)
-// and, after running it, increments `done`; the caller returns once done == chunks. A successful
-// CAS on (e, i < chunks) proves job e was not finished when the claimer read its fields (indices
-// only grow within an epoch and epochs only grow, so there is no ABA), hence those fields were
-// job e's; a claimer that read fields of a newer job fails its CAS and retries.
+// and, after running it, increments `done`; once done == chunks the caller closes the job (state =
+// (e, kClosed)) and returns. A successful CAS on (e, i < chunks) proves job e was still open when
+// the claimer read its fields (indices only grow within an epoch, epochs only grow: no ABA), and
+// the next job's fields are written only after the close, hence those fields were job e's; a
+// claimer that read fields of a newer job fails its CAS and retries.
 // Sleeping: a helper reads wake_seq, announces itself in `sleepers`, re-checks state and only then
 // futex-waits on wake_seq; the caller publishes state, bumps wake_seq and wakes when sleepers > 0.
 // All of those are sequentially consistent, so either the caller sees the sleeper or the sleeper
@@ -18,7 +19,9 @@
 #include <climits>
 #include <cstdlib>
 #include <mutex>
+#include <random>
 #include <thread>
+#include <vector>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -64,6 +67,9 @@ void futex_wake_all(std::atomic<uint32_t>* word) {
 // weights: a few µs unless the helper was preempted).
 constexpr int64_t kCallerSpinNs = 20000;
 
+// Index part of `state` once a job is over: no chunk count reaches it (jobs with more chunks run serially).
+constexpr uint32_t kClosed = 0xFFFFFFFFu;
+
 struct Pool {
   alignas(64) std::atomic<uint64_t> state{0};
   alignas(64) std::atomic<uint32_t> done{0};  // chunks finished (a futex word: the caller may sleep on it)
@@ -76,7 +82,7 @@ struct Pool {
   std::atomic<int64_t> n{0}, chunk{1}, chunks{0};
   std::mutex submit;
   int helpers = 0;
-  int64_t spin_ns = 50000;
+  int64_t spin_ns = 0;  // see work_pool.h: spinning helpers measured slower on the loaded shared machine
 
   // Claims and runs chunks of job `epoch` until it has none left (or a newer job replaced it).
   void run_chunks(uint32_t epoch) {
@@ -147,7 +153,7 @@ void pool_run(int64_t n, int64_t chunk, bool wake, ChunkFn fn, void* ctx) {
   chunk = std::max<int64_t>(1, chunk);
   Pool* p = pool();
   const int64_t nch = (n + chunk - 1) / chunk;
-  if (p->helpers == 0 || nch <= 1 || nch >= (int64_t(1) << 32)) {
+  if (p->helpers == 0 || nch <= 1 || nch >= int64_t(kClosed)) {
     fn(ctx, 0, n);
     return;
   }
@@ -182,6 +188,32 @@ void pool_run(int64_t n, int64_t chunk, bool wake, ChunkFn fn, void* ctx) {
     }
     cpu_relax();
   }
+  // Close the job before the next one's fields are written (the exchange's acquire keeps those
+  // writes after it): a helper that read (epoch, chunks) — exhausted — and then the NEXT job's
+  // larger chunk count must fail its CAS instead of claiming a chunk of the next job under this
+  // job's epoch, which would run that chunk twice (found by a stress test of random job sizes).
+  p->state.exchange((uint64_t(epoch) << 32) | kClosed, std::memory_order_acq_rel);
+}
+
+int64_t pool_self_check(int jobs, uint32_t seed) {
+  auto run = [](int jobs, uint32_t seed) {
+    std::mt19937 rng(seed);
+    int64_t bad = 0;
+    for (int j = 0; j < jobs; ++j) {
+      const int64_t n = 1 + int64_t(rng() % 5000), chunk = 1 + int64_t(rng() % 300);
+      const bool wake = (rng() & 1) != 0;
+      std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+      pool_for(n, chunk, wake, [&](int64_t i) { hits[size_t(i)].fetch_add(1, std::memory_order_relaxed); });
+      for (int64_t i = 0; i < n; ++i) bad += hits[size_t(i)].load(std::memory_order_relaxed) != 1;
+      if (j % 997 == 0) std::this_thread::sleep_for(std::chrono::microseconds(rng() % 400));  // helpers fall asleep
+    }
+    return bad;
+  };
+  int64_t bad_other = 0;
+  std::thread other([&] { bad_other = run(jobs / 2, seed + 1); });
+  const int64_t bad = run(jobs, seed);
+  other.join();
+  return bad + bad_other;
 }
 
 }  // namespace olmo::cpu

@@ -231,13 +231,13 @@ describe('lowplinear', () => {
     setLowpIsa('native');
   });
 
-  it('batch-1 GEMVs large enough for the work pool (64 KiB .. 6 MiB) give the per-row results on every call', () => {
-    // From 64 KiB of weights the rows are split in claimed chunks between the caller and the pool's
+  it('batch-1 GEMVs large enough for the work pool (512 KiB .. 6 MiB) give the per-row results on every call', () => {
+    // From 512 KiB of weights the rows are split in claimed chunks between the caller and the pool's
     // helper (work_pool.cc); which thread runs a chunk must not change a bit. Repeated calls catch
-    // a chunk run twice or never (stale values from the previous call: y is reused).
+    // a chunk run twice or never (a missed chunk would leave the fresh output's garbage).
     tidy(() => {
       const gen = new Generator(32);
-      for (const [N, K] of [[260, 128], [2052, 256], [6144, 256]] as const) {
+      for (const [N, K] of [[1040, 256], [2052, 256], [6144, 256]] as const) {
         const x2 = randomArray(2 * K, gen);
         const x1 = tensor(x2.slice(0, K), { shape: [1, K] }), xx = tensor(x2, { shape: [2, K] });
         const wb = bf16Weight(N, K, gen).t;
