@@ -35,9 +35,11 @@
 
 #include "lowplinear_gemm.h"
 #include "lowplinear_gemv512.h"
+#include "lowplinear_rows4.h"
 #include "olmo/check.h"
 #include "olmo/tensor.h"
 #include "parallel_for.h"
+#include "work_pool.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #define OLMO_X86 1
@@ -48,18 +50,28 @@ namespace olmo::cpu {
 
 // A GEMV row costs ~K loads; a second thread pays off from ~2^16 weights (like elementwise.cc).
 constexpr int64_t kParallelMin = 1 << 16;
-// Batch-1 GEMV: a second thread pays off once the weight bytes take clearly longer to stream than
-// waking the other thread of the team costs. With OMP_WAIT_POLICY=passive (native.ts) a 2-thread
-// region costs ~13 µs on the quiet 2-vCPU VMs (an empty `parallel for`, libgomp futex wake-up and
-// join), while one core streams ~20 GB/s, i.e. ~250 KB in that time; measured on decode steps the
-// split wins from about 512 KiB of weights (bench/model/overhead.mjs, lowplinear.mjs --n/--k).
-// Counted in bytes, not weights: a q8_0 row is 1/4 of a float32 row to stream.
-// OLMO_GEMV_PAR_BYTES overrides the threshold (read once; for measuring, e.g. a huge value keeps
-// every batch-1 GEMV on the calling thread).
+// Batch-1 GEMVs of at least gemv_parallel_bytes() of weights are split across threads on
+// work_pool.h's claimed-chunk pool: the caller starts on the rows at once and the helper thread
+// takes chunks once it has woken up, so the caller never waits for the wake-up (OpenMP's static
+// split waits at the join for a late thread's whole half). OLMO_GEMV_POOL=0 keeps the OpenMP
+// fork-join split instead (for measuring). The threshold: the helper sleeps between GEMVs and wakes
+// ~10-15 µs after the caller's futex wake on the quiet 2-vCPU VMs (libgomp's passive 2-thread
+// region costs ~13 µs), while one core streams ~20-30 GB/s, so a GEMV must stream a few hundred KB
+// for a second thread to pay off: measured on decode steps from about 512 KiB (bench/model/
+// overhead.mjs, lowplinear.mjs --n/--k). Counted in bytes, not weights: a q8_0 row is 1/4 of a
+// float32 row to stream. OLMO_GEMV_PAR_BYTES overrides it (read once; for measuring, e.g. 1e15
+// keeps every batch-1 GEMV on the calling thread).
+static bool gemv_use_pool() {
+  static const bool v = [] {
+    const char* e = std::getenv("OLMO_GEMV_POOL");
+    return !(e && std::string(e) == "0");
+  }();
+  return v;
+}
 static int64_t gemv_parallel_bytes() {
   static const int64_t v = [] {
-    const char* e = std::getenv("OLMO_GEMV_PAR_BYTES");
-    return e ? std::atoll(e) : int64_t(512) << 10;
+    if (const char* e = std::getenv("OLMO_GEMV_PAR_BYTES")) return int64_t(std::strtod(e, nullptr));  // accepts 1e15
+    return int64_t(512) << 10;
   }();
   return v;
 }
@@ -444,10 +456,33 @@ static float row_dot(const WeightRef& w, int64_t r, const float* x, int64_t K, c
   return dot_q8_scalar(row, x, K);
 }
 
+// float32 / bf16 rows four at a time (lowplinear_rows4.cc) when a group of 4 rows spans at most
+// kRows4MaxGroupBytes, unless OLMO_GEMV_ROWS4=0 (for measuring). Measured on the out-of-cache LM
+// heads, one thread, min of 6 alternated runs (2026-12-05, shared 2-vCPU Zen 5, load ~2.5):
+// 50304x256 f32 1754 -> 1147 us, bf16 780 -> 621 us; 50304x512 bf16 1361 -> 1123 us; but
+// 50304x512 f32 (8 KiB groups: four interleaved 2 KiB-apart streams) 2903 -> 3374 us, slower with
+// or without the software prefetch — the same effect as with the q8_0 kernels on long rows.
+constexpr int64_t kRows4MaxGroupBytes = 4096;
+static bool dense_rows4() {
+  static const bool v = [] {
+    const char* e = std::getenv("OLMO_GEMV_ROWS4");
+    return !(e && std::string(e) == "0");
+  }();
+  return v;
+}
+
 // Rows [r0, r0 + 4) into y through a 4-row kernel when there is one for this format and ISA.
-static bool rows4(const WeightRef& w, int64_t r0, int64_t K, const ActForms& act, float* y) {
+static bool rows4(const WeightRef& w, int64_t r0, const float* x, int64_t K, const ActForms& act, float* y) {
 #ifdef OLMO_X86
   const IsaChoice& c = isa();
+  if (w.fmt == WeightFormat::F32 && dense_rows4() && 4 * K * 4 <= kRows4MaxGroupBytes) {
+    const float* row = static_cast<const float*>(w.data) + r0 * K;
+    return c.isa >= Isa::Avx512 ? rows4_f32_avx512(row, K, x, y) : c.isa == Isa::Avx2 && rows4_f32_avx2(row, K, x, y);
+  }
+  if (w.fmt == WeightFormat::BF16 && dense_rows4() && 4 * K * 2 <= kRows4MaxGroupBytes) {
+    const uint16_t* row = static_cast<const uint16_t*>(w.data) + r0 * K;
+    return c.isa >= Isa::Avx512 ? rows4_bf16_avx512(row, K, x, y) : c.isa == Isa::Avx2 && rows4_bf16_avx2(row, K, x, y);
+  }
   if (w.fmt != WeightFormat::Q8_0 || !c.q8act || c.isa < Isa::Avx2) return false;
   const int64_t nb = K / 32;
   const BlockQ8_0* row = static_cast<const BlockQ8_0*>(w.data) + r0 * nb;
@@ -498,14 +533,25 @@ static void gemv(const float* x, int64_t K, const WeightRef* ws, int nw) {
     gstart[size_t(i) + 1] = gstart[size_t(i)] + (ws[i].n + 3) / 4;
   }
   prepare_act(act, x, K, any_q8);
-  parallel_for_rows(bytes >= gemv_parallel_bytes(), gstart[size_t(nw)], [&](int64_t g) {
+  const int64_t groups = gstart[size_t(nw)];
+  auto group = [&](int64_t g) {
     int i = 0;
     while (g >= gstart[size_t(i) + 1]) ++i;
     const WeightRef& w = ws[i];
     const int64_t r0 = (g - gstart[size_t(i)]) * 4, r1 = std::min(w.n, r0 + 4);
-    if (r1 - r0 == 4 && rows4(w, r0, K, act, w.y + r0)) return;
+    if (r1 - r0 == 4 && rows4(w, r0, x, K, act, w.y + r0)) return;
     for (int64_t r = r0; r < r1; ++r) w.y[r] = row_dot(w, r, x, K, act);
-  });
+  };
+  const bool split = bytes >= gemv_parallel_bytes();
+  if (!gemv_use_pool() || !split) {
+    parallel_for_rows(split, groups, group);  // serial unless OLMO_GEMV_POOL=0 splits it
+    return;
+  }
+  // Chunks of ~1/16 of the weight bytes, 16-128 KiB: enough chunks that a late helper still finds
+  // work, few enough that claiming (one contended CAS each) stays negligible.
+  const int64_t chunk_bytes = std::clamp<int64_t>(bytes / 16, 16 << 10, 128 << 10);
+  const int64_t chunk = std::max<int64_t>(1, chunk_bytes * groups / bytes);
+  pool_for(groups, chunk, /*wake=*/true, group);
 }
 
 // Rows [r0, r1) of w as float32 into tile[(r - r0) * K + k].

@@ -5,7 +5,7 @@
  * AbortSignal; streamed as an async iterator. Also a batched variant and a text-level helper that
  * streams decoded text without splitting multi-byte characters.
  */
-import { Generator, noGrad, type Tensor } from '@olmo/tensor-cuda';
+import { Generator, argmaxRows, noGrad, type Tensor } from '@olmo/tensor-cuda';
 import { ConfigError, OlmoError } from './errors.js';
 import type { KVCache } from './kv-cache.js';
 import type { OLMo } from './model.js';
@@ -24,7 +24,10 @@ export interface GenerateOptions {
   /** Stop after emitting one of these ids (default: the config's eos_token_id when set). Pass [] to never stop early. */
   stopTokenIds?: number[];
   signal?: AbortSignal;
-  /** Called with each step's last-position logits (before sampling) — for tests and logit processors. */
+  /**
+   * Called with each step's last-position logits (before sampling) — for tests and logit processors.
+   * Greedy decoding on the cpu without it never copies the logits to JS (see greedyInPlace).
+   */
   onLogits?: (logits: Float32Array, step: number) => void;
   /** Disable the KV cache (recompute the whole prefix each step; for testing). */
   useCache?: boolean;
@@ -122,6 +125,29 @@ function lastLogits(logits: Tensor): Float32Array[] {
   return rows;
 }
 
+/**
+ * Greedy decoding without a logits hook on the CPU picks the next token where the logits are
+ * (native argmaxRows: the same index as sampleNext's greedy loop, see its tests) instead of
+ * copying [V] floats per step to JS and scanning them there: ~200 KB copied into a fresh
+ * zero-filled ArrayBuffer plus a 50k-iteration JS loop per token, a visible share of a small
+ * model's decode step.
+ */
+function greedyInPlace(logits: Tensor, opts: GenerateOptions): boolean {
+  return !((opts.temperature ?? 0) > 0) && opts.onLogits === undefined && logits.deviceIndex === -1;
+}
+
+/** The greedy token of each row's last position ([B, T, V] logits; valid ids < validVocab). Disposes the logits. */
+function lastArgmax(logits: Tensor, validVocab: number): number[] {
+  const [, T, V] = logits.shape as [number, number, number];
+  const last = T > 1 ? logits.slice(1, T - 1, T) : logits;
+  try {
+    return argmaxRows(last, Math.min(validVocab, V));
+  } finally {
+    if (last !== logits) last.dispose();
+    logits.dispose();
+  }
+}
+
 function stopSet(model: OLMo, opts: GenerateOptions): Set<number> {
   if (opts.stopTokenIds) return new Set(opts.stopTokenIds);
   return model.config.eos_token_id !== null ? new Set([model.config.eos_token_id]) : new Set();
@@ -143,12 +169,16 @@ export async function* generate(model: OLMo, promptIds: number[], opts: Generate
     let input: number[] = promptIds;
     for (let step = 0; step < maxNew; step++) {
       if (opts.signal?.aborted) throw abortError(opts.signal);
-      const row = noGrad(() => {
-        const out = model.forward([useCache ? input : seq], { cache: cache ?? undefined, lastOnly: true, fusedDecode: opts.fusedDecode });
-        return lastLogits(out.logits)[0]!;
+      const picked = noGrad(() => {
+        const { logits } = model.forward([useCache ? input : seq], { cache: cache ?? undefined, lastOnly: true, fusedDecode: opts.fusedDecode });
+        return greedyInPlace(logits, opts) ? lastArgmax(logits, model.config.vocab_size)[0]! : lastLogits(logits)[0]!;
       });
-      opts.onLogits?.(row, step);
-      const next = sampleNext(row, model.config.vocab_size, opts, gen);
+      let next: number;
+      if (typeof picked === 'number') next = picked;
+      else {
+        opts.onLogits?.(picked, step);
+        next = sampleNext(picked, model.config.vocab_size, opts, gen);
+      }
       seq.push(next);
       input = [next];
       yield next;
@@ -180,10 +210,14 @@ export async function generateBatch(model: OLMo, prompts: number[][], opts: Gene
       let input = members.map((i) => prompts[i]!);
       for (let step = 0; step < maxNew; step++) {
         if (opts.signal?.aborted) throw abortError(opts.signal);
-        const rows = noGrad(() => lastLogits(model.forward(input, { cache, lastOnly: true, fusedDecode: opts.fusedDecode }).logits));
+        const rows = noGrad(() => {
+          const { logits } = model.forward(input, { cache, lastOnly: true, fusedDecode: opts.fusedDecode });
+          return greedyInPlace(logits, opts) ? lastArgmax(logits, model.config.vocab_size) : lastLogits(logits);
+        });
         const next: number[] = [];
         for (let b = 0; b < B; b++) {
-          const tok = done[b] ? (stops.values().next().value ?? 0) : sampleNext(rows[b]!, model.config.vocab_size, opts, gen);
+          const row = rows[b]!;
+          const tok = done[b] ? (stops.values().next().value ?? 0) : typeof row === 'number' ? row : sampleNext(row, model.config.vocab_size, opts, gen);
           next.push(tok);
           if (!done[b]) {
             results[members[b]!]!.push(tok);

@@ -16,6 +16,7 @@ export * from './gradclip.js';
 export * from './linearcrossentropy.js';
 export * from './lowplinear.js';
 export * from './decodelayer.js';
+export * from './argmax.js';
 export * from './quantize.js';
 export * from './documents.js';
 export * from './text-taggers.js';

@@ -205,6 +205,62 @@ describe('lowplinear', () => {
     setLowpIsa('native');
   });
 
+  it('batch-1 float32 / bf16 GEMV in 4-row groups (lowplinear_rows4.cc) equals the one-row kernels bit for bit, on every path', () => {
+    // A weight's rows run 4 at a time except a last partial group, which runs the one-row kernel;
+    // so row r of a [N, K] GEMV must equal the GEMV of the single row r ([1, K]: one-row kernel).
+    // K covers the 64-column main loop, its 16- (AVX-512) / 8-column (AVX2) steps, and a K that
+    // no group kernel takes (K % 16 != 0 on AVX-512: row by row).
+    for (const path of PATHS) {
+      setLowpIsa(path, true);
+      tidy(() => {
+        const gen = new Generator(31);
+        for (const K of [64, 96, 136, 256, 512, 520]) for (const N of [4, 7, 12]) {
+          const wf = tensor(randomArray(N * K, gen), { shape: [N, K] });
+          const wb = bf16Weight(N, K, gen).t;
+          const x = tensor(randomArray(K, gen), { shape: [1, K] });
+          noGrad(() => {
+            const yf = linear(x, wf).toFloat32Array(), yb = lowpLinear(x, wb).toFloat32Array();
+            for (let r = 0; r < N; r++) {
+              expect(linear(x, wf.slice(0, r, r + 1)).toFloat32Array()[0], `f32 ${path} K=${K} N=${N} row ${r}`).toBe(yf[r]);
+              expect(lowpLinear(x, wb.slice(0, r, r + 1)).toFloat32Array()[0], `bf16 ${path} K=${K} N=${N} row ${r}`).toBe(yb[r]);
+            }
+          });
+        }
+      });
+    }
+    setLowpIsa('native');
+  });
+
+  it('batch-1 GEMVs large enough for the work pool (512 KiB .. 6 MiB) give the per-row results on every call', () => {
+    // From 512 KiB of weights the rows are split in claimed chunks between the caller and the pool's
+    // helper (work_pool.cc); which thread runs a chunk must not change a bit. Repeated calls catch
+    // a chunk run twice or never (a missed chunk would leave the fresh output's garbage).
+    tidy(() => {
+      const gen = new Generator(32);
+      for (const [N, K] of [[1040, 256], [2052, 256], [6144, 256]] as const) {
+        const x2 = randomArray(2 * K, gen);
+        const x1 = tensor(x2.slice(0, K), { shape: [1, K] }), xx = tensor(x2, { shape: [2, K] });
+        const wb = bf16Weight(N, K, gen).t;
+        const wq = quantize(tensor(randomArray(N * K, gen), { shape: [N, K] }));
+        const wf = tensor(randomArray(N * K, gen), { shape: [N, K] });
+        const refB = lowpLinear(xx, wb).toFloat32Array().subarray(0, N);  // M = 2: one-row kernels
+        const refQ = lowpLinear(xx, wq).toFloat32Array().subarray(0, N);
+        const refF = noGrad(() => linear(x1, wf).toFloat32Array());
+        // float32 reference rows through the one-row kernel (a [1, K] weight), a sample of them
+        for (let r = 0; r < N; r += 97) expect(noGrad(() => linear(x1, wf.slice(0, r, r + 1)).toFloat32Array()[0])).toBe(refF[r]);
+        for (let rep = 0; rep < 40; rep++) {
+          const [yb, yq] = lowpLinearMulti(x1, [wb, wq]);
+          expect(yb!.toFloat32Array(), `bf16 N=${N} rep ${rep}`).toEqual(refB);
+          expect(yq!.toFloat32Array(), `q8_0 N=${N} rep ${rep}`).toEqual(refQ);
+          expect(noGrad(() => linear(x1, wf).toFloat32Array()), `f32 N=${N} rep ${rep}`).toEqual(refF);
+          yb!.dispose();
+          yq!.dispose();
+        }
+        wq.dispose();
+      }
+    });
+  });
+
   it('fused call: several weights (bf16 and q8_0) sharing x equal separate calls', () => {
     tidy(() => {
       const gen = new Generator(10);
