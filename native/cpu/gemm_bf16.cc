@@ -132,9 +132,14 @@ void gemm_rounded_sgemm(const Operand& A, const Operand& B, int64_t M, int64_t N
                 alpha, static_cast<const float*>(A.p), int(A.ld), static_cast<const float*>(B.p), int(B.ld), beta, C, int(ldc));
     return;
   }
-  const int64_t edge = std::min<int64_t>(std::max(M, N), 256);
+  // Only an operand that is copied bounds the blocks: one read in place (rounded) keeps its whole
+  // extent, so e.g. the LM head's forward (weight copy rounded) and dW (gradient rounded) are one sgemm
+  // each instead of a call per 4 M-element block (each call re-packs the other operand and re-forks
+  // OpenBLAS's threads).
+  const int64_t edge = std::min<int64_t>(std::max(A.rounded ? 1 : M, B.rounded ? 1 : N), 256);
   const int64_t kc = K * edge > kCopyElems ? std::max<int64_t>(256, kCopyElems / edge) : K;
-  const int64_t mc = std::max<int64_t>(1, std::min(M, kCopyElems / kc)), nc = std::max<int64_t>(1, std::min(N, kCopyElems / kc));
+  const int64_t mc = A.rounded ? M : std::max<int64_t>(1, std::min(M, kCopyElems / kc));
+  const int64_t nc = B.rounded ? N : std::max<int64_t>(1, std::min(N, kCopyElems / kc));
   for (int64_t k0 = 0; k0 < K; k0 += kc) {
     const int64_t kb = std::min(kc, K - k0);
     for (int64_t n0 = 0; n0 < N; n0 += nc) {
@@ -215,10 +220,60 @@ OLMO_AVX512BF16 void pack_b(const Operand& B, int64_t k0, int64_t kc, int64_t j0
   }
 }
 
+// pack_a's row-major case: out[f] = rows[f % MR][p + f / MR] for f < 16 * MR — six row vectors of 16
+// words become six vectors of the p-major layout. Output vector j, lane l holds f = 16j + l; it comes
+// from one of the three row pairs (permutex2var picks it) and the pairs are merged by lane masks.
+struct TransposeTables {
+  alignas(64) int32_t idx[MR][3][16];  // [output vector][row pair][lane]
+  __mmask16 pair1[MR], pair2[MR];      // lanes taken from row pair 1 (rows 2, 3) / pair 2 (rows 4, 5)
+  TransposeTables() {
+    for (int64_t j = 0; j < MR; ++j) {
+      pair1[j] = pair2[j] = 0;
+      for (int l = 0; l < 16; ++l) {
+        const int64_t f = 16 * j + l, r = f % MR, p = f / MR;
+        for (int a = 0; a < 3; ++a) idx[j][a][l] = r == 2 * a ? int32_t(p) : r == 2 * a + 1 ? int32_t(16 + p) : 0;
+        if (r / 2 == 1) pair1[j] = __mmask16(pair1[j] | (1u << l));
+        if (r / 2 == 2) pair2[j] = __mmask16(pair2[j] | (1u << l));
+      }
+    }
+  }
+};
+static_assert(MR == 6, "transpose_6x16 is written for 6-row micro-panels");
+OLMO_AVX512BF16 inline void transpose_6x16(uint32_t (*rows)[KC / 2 + 16], int64_t p, uint32_t* out) {
+  static const TransposeTables t;
+  __m512i r[MR];
+  for (int64_t i = 0; i < MR; ++i) r[i] = _mm512_loadu_si512(rows[i] + p);
+  for (int64_t j = 0; j < MR; ++j) {
+    __m512i o = _mm512_permutex2var_epi32(r[0], _mm512_load_si512(t.idx[j][0]), r[1]);
+    o = _mm512_mask_mov_epi32(o, t.pair1[j], _mm512_permutex2var_epi32(r[2], _mm512_load_si512(t.idx[j][1]), r[3]));
+    o = _mm512_mask_mov_epi32(o, t.pair2[j], _mm512_permutex2var_epi32(r[4], _mm512_load_si512(t.idx[j][2]), r[5]));
+    _mm512_storeu_si512(out + 16 * j, o);
+  }
+}
+
 // A block [mc x kc] at (i0, k0) -> micro-panels of MR rows; each is kc/2 steps of MR k-pair words.
 OLMO_AVX512BF16 void pack_a(const Operand& A, int64_t i0, int64_t mc, int64_t k0, int64_t kc, uint32_t* dst) {
   const int64_t kp = (kc + 1) / 2, panels = (mc + MR - 1) / MR;
-  for (int64_t pm = 0; pm < panels; ++pm) {
+  int64_t pm = 0;
+  if (A.trans) {
+    // Columns of op(A) contiguous along i (the LM head's dW = dYᵀ X reads dY so): 8 micro-panels
+    // (48 rows of op(A)) per k-pair from three full 16-lane loads per memory row instead of eight
+    // 6-lane ones — the same words as the per-panel loop below, a third of the loads and roundings.
+    constexpr int64_t kGroup = 8 * MR;  // 48 = 3 x 16 lanes
+    for (; (pm + 8) * MR <= mc; pm += 8) {
+      const int64_t r0 = i0 + pm * MR;
+      uint32_t* d = dst + pm * kp * MR;
+      alignas(64) uint32_t w[kGroup];
+      for (int64_t p = 0; p < kp; ++p) {
+        const int64_t k = k0 + 2 * p;
+        const bool hasHi = 2 * p + 1 < kc;
+        for (int64_t h = 0; h < kGroup; h += 16)
+          pair_words_across(A.addr(r0 + h, k), hasHi ? A.addr(r0 + h, k + 1) : nullptr, A.dt, 16, w + h);
+        for (int64_t q = 0; q < 8; ++q) std::memcpy(d + q * kp * MR + p * MR, w + q * MR, MR * sizeof(uint32_t));
+      }
+    }
+  }
+  for (; pm < panels; ++pm) {
     uint32_t* d = dst + pm * kp * MR;
     const int64_t r0 = i0 + pm * MR, nrow = std::min(MR, i0 + mc - r0);
     if (A.trans) {  // columns of op(A) contiguous along i: two memory rows -> MR words per k-pair
@@ -229,11 +284,16 @@ OLMO_AVX512BF16 void pack_a(const Operand& A, int64_t i0, int64_t mc, int64_t k0
         std::memcpy(d + p * MR, w, MR * sizeof(uint32_t));
       }
     } else {  // rows of op(A) contiguous along k: one row -> kp words, stored MR apart
-      alignas(64) uint32_t row[KC / 2 + 16];
+      alignas(64) uint32_t rows[MR][KC / 2 + 16];
       for (int64_t r = 0; r < MR; ++r) {
-        if (r < nrow) pair_words_along(A.addr(r0 + r, k0), A.dt, kc, row);
-        for (int64_t p = 0; p < kp; ++p) d[p * MR + r] = r < nrow ? row[p] : 0u;
+        if (r < nrow) pair_words_along(A.addr(r0 + r, k0), A.dt, kc, rows[r]);
+        else std::memset(rows[r], 0, sizeof(rows[r]));
       }
+      // 16 k-pairs at a time: the 6 x 16 words -> 96 words in p-major order, in registers
+      const int64_t full = kp / 16 * 16;
+      for (int64_t p = 0; p < full; p += 16) transpose_6x16(rows, p, d + p * MR);
+      for (int64_t p = full; p < kp; ++p)
+        for (int64_t r = 0; r < MR; ++r) d[p * MR + r] = rows[r][p];
     }
   }
 }

@@ -331,8 +331,9 @@ export class OLMo {
         else x = this.block(l, x, B, T, undefined, 0, null, ac === 'fine_grained');
       }
       const hN = this.norm(x, 'model.norm.weight');
-      const head = c.tie_word_embeddings ? P.view('model.embed_tokens.weight') : P.view('lm_head.weight');
-      return linearCrossEntropy(hN.reshape([B * T, c.hidden_size]), head, targets, { ignoreIndex: opts.ignoreIndex, zLossMultiplier: opts.zLossMultiplier, chunkRows: opts.chunkRows });
+      const headName = c.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
+      // the head's amp_bf16 compute copy (refreshed with the others after each optimizer step)
+      return linearCrossEntropy(hN.reshape([B * T, c.hidden_size]), P.view(headName), targets, { ignoreIndex: opts.ignoreIndex, zLossMultiplier: opts.zLossMultiplier, chunkRows: opts.chunkRows, wCompute: this.computeCopy(headName) });
     });
   }
 

@@ -16,7 +16,7 @@ export interface GradNode {
   readonly name: string;
   readonly inputs: ReadonlyArray<Edge | null>;
   /** Returns one owned gradient (or null) per input. */
-  backward(grad: Tensor): Array<Tensor | null>;
+  backward(grad: Tensor, info?: BackwardInfo): Array<Tensor | null>;
   /** Handles owned by this node; disposed by release(). */
   readonly saved: Tensor[];
   released: boolean;
@@ -26,6 +26,40 @@ export interface GradNode {
    * drops its own references upstream, so an abandoned graph frees its memory.
    */
   refs: number;
+  /**
+   * amp_bf16 gradient hand-off (see BackwardInfo.bf16GradWanted). 'float32' / 'bfloat16': this
+   * node's backward reads its output gradient only as a bf16-rounded GEMM operand (the CPU matmul
+   * under autocast) and takes it already rounded in that form — bf16 values held in float32 and
+   * marked with markBf16Values (the avx2 rounding + sgemm path), or a bfloat16 tensor (the
+   * vdpbf16ps path, which then reads half the bytes). 'passes': its backward hands the gradient on
+   * to its one input unchanged, as a view of it, keeping form and mark (reshape).
+   */
+  gradBf16?: 'float32' | 'bfloat16' | 'passes';
+}
+
+/** What the engine tells a node's backward about the pass it runs in. */
+export interface BackwardInfo {
+  /**
+   * The form ('float32': bf16 values held in float32, marked; 'bfloat16') in which the gradient this
+   * node returns for input i may be handed over already rounded to bf16, or null. Non-null when that
+   * gradient reaches a node taking such a gradient (through 'passes' nodes only) as that node's whole
+   * gradient: every node on the way has exactly one consumer in this backward pass, so nothing is
+   * added to it. The consumer would have rounded exactly those values itself, so the numerics are
+   * unchanged and a pass over the tensor is saved (the LM head's [tokens, vocab] logits gradient).
+   */
+  bf16GradWanted(i: number): 'float32' | 'bfloat16' | null;
+}
+
+// float32 tensors known to hold bf16 values only (set by a backward that rounded for a 'float32'
+// consumer; see BackwardInfo.bf16GradWanted). A WeakSet: the mark never outlives the handle.
+const bf16Valued = new WeakSet<Tensor>();
+/** Marks t (a float32 gradient) as holding bf16 values only; see BackwardInfo.bf16GradWanted. */
+export function markBf16Values(t: Tensor): void {
+  bf16Valued.add(t);
+}
+/** Whether t was marked by markBf16Values (its values are bf16 values held in float32). */
+export function holdsBf16Values(t: Tensor): boolean {
+  return bf16Valued.has(t);
 }
 
 let gradEnabled = true;
@@ -81,7 +115,8 @@ export function record(
   name: string,
   inputs: ReadonlyArray<Tensor | null | undefined>,
   save: ReadonlyArray<Tensor>,
-  backwardFn: (grad: Tensor, saved: Tensor[]) => Array<Tensor | null>,
+  backwardFn: (grad: Tensor, saved: Tensor[], info: BackwardInfo) => Array<Tensor | null>,
+  opts: { gradBf16?: GradNode['gradBf16'] } = {},
 ): void {
   const saved = untracked(() => save.map((t) => t.share()));
   const edges = inputs.map(edgeOf);
@@ -91,12 +126,15 @@ export function record(
     saved,
     released: false,
     refs: 1,
-    backward: (g) => backwardFn(g, saved),
+    backward: (g, info) => backwardFn(g, saved, info ?? noBackwardInfo),
   };
+  if (opts.gradBf16) node.gradBf16 = opts.gradBf16;
   for (const e of edges) if (e?.node) e.node.refs++;
   output.requiresGrad = true;
   output.gradFn = node;
 }
+
+const noBackwardInfo: BackwardInfo = { bf16GradWanted: () => null };
 
 /** Drops one reference (a disposed output or a released consumer); frees the node at zero. */
 export function dropNodeRef(node: GradNode): void {
@@ -163,6 +201,16 @@ export function backward(root: Tensor, grad?: Tensor, opts?: { retainGraph?: boo
         order.push(node);
       }
     }
+    // How many nodes of this pass feed each node a gradient (an input used twice counts twice).
+    const consumers = new Map<GradNode, number>();
+    for (const n of order) for (const e of n.inputs) if (e?.node) consumers.set(e.node, (consumers.get(e.node) ?? 0) + 1);
+    const bf16GradWanted = (edge: Edge | null | undefined): 'float32' | 'bfloat16' | null => {
+      for (let n = edge?.node; n; n = n.inputs[0]?.node) {
+        if (consumers.get(n) !== 1) return null;
+        if (n.gradBf16 !== 'passes') return n.gradBf16 ?? null;
+      }
+      return null;
+    };
     const grads = new Map<GradNode, Tensor>();
     grads.set(root.gradFn, seed);
     for (let k = order.length - 1; k >= 0; k--) {
@@ -173,7 +221,7 @@ export function backward(root: Tensor, grad?: Tensor, opts?: { retainGraph?: boo
       if (node.released) throw new ArgumentError(`graph node ${node.name} was already released`, 'call backward once per forward, or pass { retainGraph: true }');
       let inGrads: Array<Tensor | null>;
       try {
-        inGrads = node.backward(g);
+        inGrads = node.backward(g, { bf16GradWanted: (i) => bf16GradWanted(node.inputs[i]) });
       } finally {
         g.dispose();
       }
@@ -184,7 +232,8 @@ export function backward(root: Tensor, grad?: Tensor, opts?: { retainGraph?: boo
         if (e.leaf) accumulateLeaf(e.leaf, gi);
         else {
           const prev = grads.get(e.node);
-          if (prev) { addInPlace(prev, gi); gi.dispose(); } else grads.set(e.node, gi);
+          // (a summed gradient is never bf16-valued: drop a mark, though bf16GradWanted rules this case out)
+          if (prev) { addInPlace(prev, gi); gi.dispose(); bf16Valued.delete(prev); } else grads.set(e.node, gi);
         }
       });
       if (!opts?.retainGraph) release(node);

@@ -11,7 +11,7 @@ export { Tensor, shapeSize, contiguousStrides, type Shape } from './tensor.js';
 export { tidy, tidyAsync, keep, untracked } from './scope.js';
 export { checkpoint } from './checkpoint.js';
 export { withAutocast, autocastDtype, type AutocastDtype } from './autocast.js';
-export { noGrad, enableGrad, isGradEnabled, setGradEnabled, needsGrad, record, type GradNode } from './autograd.js';
+export { noGrad, enableGrad, isGradEnabled, setGradEnabled, needsGrad, record, markBf16Values, holdsBf16Values, type GradNode, type BackwardInfo } from './autograd.js';
 export { tensor, empty, zeros, ones, full, arange, type TensorOptions } from './creation.js';
 export { Generator, randn, rand, truncNormal } from './rng.js';
 export { FlatBuffer, type FlatEntry } from './flat.js';

@@ -9,6 +9,10 @@
 //     (a = b = 0 for ignored rows), dlogits[n,v] = (a + b) * p[v] - a * (v == targets[n]).
 //     gloss/gz are the upstream gradients of the per-row CE / per-row lse^2 (stride 0 broadcasts a
 //     scalar, for mean/sum reductions); gloss may be null (CE term off), gz may be null (z-loss off).
+//   cross_entropy_bwd_amp (CPU only): the same dlogits in an amp_bf16 GEMM operand form — the form a
+//     bf16 matmul backward would round them to anyway, so its values are bit-identical to rounding
+//     the float32 result: out_bf16 (uint16 bf16 bits) when non-null, else dlogits as bf16 values held
+//     in float32. Each row is rounded right after it is computed, while in cache.
 #pragma once
 #include <cstdint>
 
@@ -16,6 +20,9 @@ namespace olmo::cpu {
 void cross_entropy_fwd_f32(float* loss, float* lse, float* zloss, float z_mult, const float* logits, const int32_t* targets, int64_t N, int64_t V,
                            int32_t ignore_index);
 void cross_entropy_bwd_f32(float* dlogits, const float* logits, const float* lse, const int32_t* targets,
+                           const float* gloss, int64_t gloss_stride, float loss_scale,
+                           const float* gz, int64_t gz_stride, float z_scale, int64_t N, int64_t V, int32_t ignore_index);
+void cross_entropy_bwd_amp(float* dlogits, uint16_t* out_bf16, const float* logits, const float* lse, const int32_t* targets,
                            const float* gloss, int64_t gloss_stride, float loss_scale,
                            const float* gz, int64_t gz_stride, float z_scale, int64_t N, int64_t V, int32_t ignore_index);
 }  // namespace olmo::cpu

@@ -7,10 +7,12 @@
  *   zLoss: zLossMultiplier * logsumexp(logits)^2 over non-ignored rows, reduced the same way;
  *   null when the multiplier is 0.
  * Fused: forward keeps only the per-row logsumexp [N] (no softmax); backward writes
- * dlogits = (softmax - onehot) * g (+ z-loss term) row by row. loss and zLoss are separate graph
+ * dlogits = (softmax - onehot) * g (+ z-loss term) row by row (on CPU rounded to bf16 — as bfloat16,
+ * or bf16 values in float32 — when the logits' amp_bf16 matmul would round them anyway and takes
+ * them so: autograd.ts BackwardInfo.bf16GradWanted). loss and zLoss are separate graph
  * nodes, so a backward through both reads the logits twice.
  */
-import { needsGrad, record } from '../autograd.js';
+import { markBf16Values, needsGrad, record, type BackwardInfo } from '../autograd.js';
 import { call } from '../native.js';
 import { Tensor } from '../tensor.js';
 import { ArgumentError, ShapeError } from '../errors.js';
@@ -67,17 +69,22 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
     if (zLoss) owned.push(zLoss);
     if (needsGrad(logits)) {
       const stride = reduction === 'none' ? 1 : 0;
-      const backward = (g: Tensor, saved: Tensor[], isZ: boolean): Tensor => {
+      const backward = (g: Tensor, saved: Tensor[], isZ: boolean, info: BackwardInfo): Tensor => {
         const [sl, slse, st] = saved as [Tensor, Tensor, Tensor];
-        const d = Tensor.allocate([N, V], 'float32', dev, false);
+        // amp_bf16 on CPU: the logits' matmul reads dlogits only rounded to bf16 (a pass of its own on
+        // the avx2 path; half of its packing work on the vdpbf16ps one). When dlogits goes to it alone,
+        // each row is rounded here while still in cache, in the form it asks for (same values).
+        const form = dev < 0 ? info.bf16GradWanted(0) : null;
+        const d = Tensor.allocate([N, V], form === 'bfloat16' ? 'bfloat16' : 'float32', dev, false);
         const gp = isZ ? [null, 0, 0, 0] : [g.buf, g.byteOffset, stride, scale];
         const zp = isZ ? [g.buf, g.byteOffset, stride, zMult * scale] : [null, 0, 0, 0];
         call((n) => n.crossEntropyBwd(d.buf, 0, sl.buf, sl.byteOffset, slse.buf, 0, st.buf, st.byteOffset,
-          ...gp, ...zp, N, V, ignore));
+          ...gp, ...zp, N, V, ignore, form === 'float32' ? 1 : form === 'bfloat16' ? 2 : 0));
+        if (form === 'float32') markBf16Values(d);
         return d;
       };
-      record(loss, 'crossEntropy', [logits], [lc, lse, tc], (g, saved) => [backward(g, saved, false)]);
-      if (zLoss) record(zLoss, 'crossEntropyZLoss', [logits], [lc, lse, tc], (g, saved) => [backward(g, saved, true)]);
+      record(loss, 'crossEntropy', [logits], [lc, lse, tc], (g, saved, info) => [backward(g, saved, false, info)]);
+      if (zLoss) record(zLoss, 'crossEntropyZLoss', [logits], [lc, lse, tc], (g, saved, info) => [backward(g, saved, true, info)]);
     }
     return { loss, zLoss };
   } catch (e) {

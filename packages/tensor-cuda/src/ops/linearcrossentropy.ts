@@ -2,7 +2,7 @@
  * linearcrossentropy family: the LM head and the cross-entropy (+ z-loss) fused so that the
  * [N, V] float32 logits never exist at once (OLMo-1B: N = 32K tokens × V = 50304 would be 6.6 GB).
  *   linearCrossEntropy(h [N, C], w [V, C], targets int32 [N], { ignoreIndex = -100,
- *     zLossMultiplier = 0, chunkRows = 1024 }) -> { loss, ceSum, zSum }
+ *     zLossMultiplier = 0, chunkRows = 1024, wCompute = null }) -> { loss, ceSum, zSum }
  *   loss: scalar tensor = Σ CE + Σ z-loss over non-ignored rows (sum reduction; scale it yourself);
  *   ceSum / zSum: the two parts as numbers (for metrics).
  * Composite of existing kernels (no native layer of its own, so it runs wherever gemm and
@@ -21,7 +21,8 @@ import { tensor, zeros } from '../creation.js';
 import { deviceName } from '../device.js';
 import { add, scaleInPlace } from './elementwise.js';
 import { crossEntropy } from './crossentropy.js';
-import { gemmInto } from './matmul.js';
+import { gemmBf16Isa, gemmInto } from './matmul.js';
+import { roundBf16Into } from './bf16storage.js';
 import { contig } from './views.js';
 import { expectDtype, fmt, sameDevice } from './util.js';
 
@@ -30,6 +31,12 @@ export interface LinearCrossEntropyOptions {
   zLossMultiplier?: number;
   /** Rows of logits computed at once (default 1024). */
   chunkRows?: number;
+  /**
+   * amp_bf16's compute copy of w (same shape, contiguous; bfloat16, or on CPU float32 holding bf16
+   * values — see MatmulOptions.computeB): the GEMM operand under withAutocast('bfloat16') instead
+   * of rounding the float32 master on every call. Gradients still go to w. Ignored outside autocast.
+   */
+  wCompute?: Tensor | null;
 }
 
 export function linearCrossEntropy(h: Tensor, w: Tensor, targets: Tensor, opts: LinearCrossEntropyOptions = {}): { loss: Tensor; ceSum: number; zSum: number } {
@@ -46,6 +53,14 @@ export function linearCrossEntropy(h: Tensor, w: Tensor, targets: Tensor, opts: 
   const precision = autocastDtype() === 'bfloat16' ? 'bf16' : 'float32';
   const wantGrad = isGradEnabled() && (h.requiresGrad || w.requiresGrad);
   const ceOpts = { ignoreIndex: opts.ignoreIndex ?? -100, reduction: 'sum' as const, zLossMultiplier: opts.zLossMultiplier ?? 0 };
+  // amp_bf16 operands: the weight's compute copy when given; on the avx2 GEMM path (rounding +
+  // sgemm) the chunk's logits gradient is rounded once, in place, for both backward GEMMs.
+  const wc = precision === 'bf16' && opts.wCompute ? opts.wCompute : null;
+  if (wc && (fmt(wc.shape) !== fmt(w.shape) || !wc.isContiguous || wc.deviceIndex !== dev || !(wc.dtype === 'bfloat16' || (wc.dtype === 'float32' && dev < 0)))) {
+    throw new ShapeError(`linearCrossEntropy: wCompute must be a contiguous bfloat16 tensor of w's shape ${fmt(w.shape)} on w's device (or on CPU float32 holding bf16 values)`);
+  }
+  const wOp = wc ?? w, wRounded = !!wc && wc.dtype === 'float32';
+  const roundDl = precision === 'bf16' && dev < 0 && gemmBf16Isa() === 'avx2';
   const hc = contig(h), tc = contig(targets);
   const dh = wantGrad && h.requiresGrad ? zeros([N, C], { device: deviceName(dev) }) : null;
   const dw = wantGrad && w.requiresGrad ? zeros([V, C], { device: deviceName(dev) }) : null;
@@ -57,7 +72,7 @@ export function linearCrossEntropy(h: Tensor, w: Tensor, targets: Tensor, opts: 
         const hr = hc._view([n, C], hc.offset + r0 * C);
         const tr = tc._view([n], tc.offset + r0);
         const logits = Tensor.allocate([n, V], 'float32', dev, false);
-        gemmInto(logits, hr, w, { transB: true, precision });
+        gemmInto(logits, hr, wOp, { transB: true, precision, bRounded: wRounded });
         if (!wantGrad) {
           const r = crossEntropy(logits, tr, ceOpts);
           ceSum += r.loss.item(); zSum += r.zLoss ? r.zLoss.item() : 0;
@@ -69,9 +84,10 @@ export function linearCrossEntropy(h: Tensor, w: Tensor, targets: Tensor, opts: 
           ceSum += r.loss.item(); zSum += r.zLoss ? r.zLoss.item() : 0;
           (r.zLoss ? add(r.loss, r.zLoss) : r.loss).backward();
         });
-        const dl = leaf.grad!;
-        if (dh) gemmInto(dh._view([n, C], dh.offset + r0 * C), dl, w, { precision });
-        if (dw) gemmInto(dw, dl, hr, { transA: true, beta: 1, precision });
+        const dl = leaf.grad!;  // this chunk's own tensor, read only by the two GEMMs below
+        if (roundDl) roundBf16Into(dl, dl);
+        if (dh) gemmInto(dh._view([n, C], dh.offset + r0 * C), dl, wOp, { precision, aRounded: roundDl, bRounded: wRounded });
+        if (dw) gemmInto(dw, dl, hr, { transA: true, beta: 1, precision, aRounded: roundDl });
       }));
     }
   } catch (e) {

@@ -8,7 +8,7 @@
  * their operands to bf16 and accumulate in float32 (native gemmBf16); results stay float32, and
  * the activation operand is saved for backward as its bf16 copy (bf16storage.ts).
  */
-import { needsGrad, record } from '../autograd.js';
+import { holdsBf16Values, needsGrad, record } from '../autograd.js';
 import { call } from '../native.js';
 import { Tensor, shapeSize } from '../tensor.js';
 import { ShapeError } from '../errors.js';
@@ -145,17 +145,24 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     const out = Tensor.allocate(outShape, 'float32', dev, false);
     gemmInto(out, ac, bc, { transA: ta, transB: tb, precision, bRounded: roundedCopy });
     if (needsGrad(a, b)) {
+      // On CPU g is read only as a bf16-rounded GEMM operand: the backward that produces it may hand it
+      // over rounded already (autograd.ts BackwardInfo.bf16GradWanted; the cross-entropy on the logits
+      // does) — for the avx2 path as bf16 values in float32 (marked), which sgemm reads without a
+      // rounding pass; for the vdpbf16ps path as bfloat16, which its packing reads at half the bytes.
+      const gradBf16 = precision === 'bf16' && dev < 0 ? (gemmBf16Isa() === 'avx2' ? 'float32' as const : 'bfloat16' as const) : undefined;
       record(out, 'matmul', [a, b], [ac, bc], (gIn, [sa, sb]) => {
         let da: Tensor | null = null, db: Tensor | null = null;
         // The avx2 GEMM path rounds an operand by copying it: when both gradients read g, round it
         // once here (bf16 values in float32) and let both GEMMs read that in place (roundedG). g is
         // only ever read here as a bf16-rounded GEMM operand, so when this handle is the only one on
         // its storage (the engine disposes it after this backward) it is rounded in place: no copy
-        // of, e.g., the LM head's [tokens, vocab] logits gradient.
-        const roundedG = precision === 'bf16' && dev < 0 && a.requiresGrad && b.requiresGrad && gemmBf16Isa() === 'avx2';
-        const inPlace = roundedG && gIn.isContiguous && gIn._storage.exclusive;
+        // of, e.g., the LM head's [tokens, vocab] logits gradient. A g handed over rounded (bfloat16, or
+        // marked: holdsBf16Values) is read as it is.
+        const preRounded = precision === 'bf16' && dev < 0 && gIn.isContiguous && (gIn.dtype === 'bfloat16' || holdsBf16Values(gIn));
+        const roundedG = preRounded || (precision === 'bf16' && dev < 0 && a.requiresGrad && b.requiresGrad && gemmBf16Isa() === 'avx2');
+        const inPlace = !preRounded && roundedG && gIn.isContiguous && gIn._storage.exclusive;
         if (inPlace) roundBf16Into(gIn, gIn);
-        const g = roundedG && !inPlace ? roundedBf16F32(gIn) : gIn;
+        const g = roundedG && !inPlace && !preRounded ? roundedBf16F32(gIn) : gIn;
         const rb = roundedCopy;
         try {
           if (a.requiresGrad) {
@@ -186,7 +193,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
           if (g !== gIn) g.dispose();
         }
         return [da, db];
-      });
+      }, { gradBf16 });
     }
     return out;
   } finally {

@@ -3,7 +3,7 @@
  * to copy. All are autograd-aware. The strided gather/scatter kernel is copyStrided in
  * native/{cpu,cuda}/elementwise.*.
  */
-import { needsGrad, record } from '../autograd.js';
+import { holdsBf16Values, markBf16Values, needsGrad, record } from '../autograd.js';
 import { assertDeviceUsable, deviceName, type Device } from '../device.js';
 import { DTYPE_BYTES, DTYPE_CODE, DTYPES, type DType } from '../dtype.js';
 import { ShapeError } from '../errors.js';
@@ -50,7 +50,12 @@ export function reshape(t: Tensor, shape: readonly number[]): Tensor {
   if (src !== t) src.dispose();
   if (needsGrad(t)) {
     const inShape = [...t.shape];
-    record(out, 'reshape', [t], [], (g) => [reshapeNoGrad(g, inShape)]);
+    // 'passes': a gradient handed over rounded to bf16 (autograd.ts bf16GradWanted) keeps form and mark
+    record(out, 'reshape', [t], [], (g) => {
+      const gv = reshapeNoGrad(g, inShape);
+      if (holdsBf16Values(g)) markBf16Values(gv);
+      return [gv];
+    }, { gradBf16: 'passes' });
   }
   return out;
 }
