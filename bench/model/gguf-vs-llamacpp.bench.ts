@@ -3,7 +3,7 @@
  * prebuilt CPU binary) running our GGUF export, per precision: f32 (ours float32), bf16 (ours
  * `dtype: 'bfloat16'`) and q8_0 (ours `quantize: 'q8_0'` — linear weights q8_0, the embedding
  * float32; llama.cpp's q8_0 file also quantizes the embedding). Batch 1, 32-token prompt, 128 new
- * tokens, alternated in one run, medians; prefill = prompt tokens ÷ time to the first token. llama.cpp runs with 1 and 2 threads (on 2-vCPU machines its
+ * tokens, alternated in one run (each rep reverses the previous rep's order), medians and min–max; prefill = prompt tokens ÷ time to the first token. llama.cpp runs with 1 and 2 threads (on 2-vCPU machines its
  * 2-thread decode is often slower) and the better one is reported, as is which it was.
  * Configs: the bench models tiny / small (OLMoConfig.tiny / small), random weights, a byte-level
  * BPE vocabulary padded to the 50304 embedding rows (throughput does not depend on either). Opt-in
@@ -92,6 +92,7 @@ it('GGUF decode and prefill: ours vs llama.cpp, per precision', async () => {
   const llama = await nlc.getLlama({ gpu: false, build: 'never', skipDownload: true, usePrebuiltBinaries: true, progressLogs: false, logLevel: nlc.LlamaLogLevel.error, maxThreads: 2 });
   const tok = byteLevelTokenizer();
   const lines = ['| config | precision | ours decode tok/s | llama.cpp decode tok/s (1 thread) | (2 threads) | decode: ours / llama.cpp best | prefill: ours / llama.cpp (same threads) | bandwidth floor tok/s | ours / floor |', '|---|---|---|---|---|---|---|---|---|'];
+  const spread = ['| config | precision | ours decode tok/s | llama.cpp decode (1 thread) | (2 threads) | ours prefill tok/s: median (range) | llama.cpp prefill (1 thread) | (2 threads) |', '|---|---|---|---|---|---|---|---|'];
   const bws: number[] = [readBandwidth()];
   for (const name of NAMES) {
     const base = BASES[name];
@@ -136,16 +137,27 @@ it('GGUF decode and prefill: ours vs llama.cpp, per precision', async () => {
       };
       await oursOnce(); await llamaOnce(1); // warm-up
       const o: Array<[number, number]> = [], l1: Array<[number, number]> = [], l2: Array<[number, number]> = [];
-      for (let r = 0; r < REPS; r++) { o.push(await oursOnce()); l1.push(await llamaOnce(1)); l2.push(await llamaOnce(2)); }
+      // Alternated: even reps run ours, llama.cpp 1 thread, 2 threads; odd reps the reverse, so a
+      // drift in machine load during a rep does not always fall on the same implementation.
+      const runs: Array<[Array<[number, number]>, () => Promise<[number, number]>]> = [[o, oursOnce], [l1, () => llamaOnce(1)], [l2, () => llamaOnce(2)]];
+      for (let r = 0; r < REPS; r++) {
+        for (const [into, once] of r % 2 === 0 ? runs : [...runs].reverse()) into.push(await once());
+      }
       const dec = (xs: Array<[number, number]>) => NEW / median(xs.map((x) => x[1]));
       const pre = (xs: Array<[number, number]>) => PROMPT_LEN / median(xs.map((x) => x[0]));
+      // min–max over the reps of a rate (tok/s): decode (i = 1, NEW tokens) or prefill (i = 0, the prompt)
+      const range = (xs: Array<[number, number]>, i: 0 | 1) => {
+        const rates = xs.map((x) => (i === 1 ? NEW : PROMPT_LEN) / x[i]);
+        return `${Math.min(...rates).toFixed(i === 1 ? 1 : 0)}–${Math.max(...rates).toFixed(i === 1 ? 1 : 0)}`;
+      };
       const od = dec(o), a = dec(l1), b = dec(l2);
       const best = a >= b ? 1 : 2;
       const prefillRatio = pre(o) / pre(best === 1 ? l1 : l2);
       bws.push(readBandwidth());
       const floor = median(bws) * 1e9 / weightBytesPerToken(cfg, prec);
+      spread.push(`| ${name} | ${prec} | ${range(o, 1)} | ${range(l1, 1)} | ${range(l2, 1)} | ${pre(o).toFixed(0)} (${range(o, 0)}) | ${pre(l1).toFixed(0)} (${range(l1, 0)}) | ${pre(l2).toFixed(0)} (${range(l2, 0)}) |`);
       lines.push(`| ${name} | ${prec} | ${od.toFixed(1)} | ${a.toFixed(1)} | ${b.toFixed(1)} | ${(od / Math.max(a, b)).toFixed(2)}× (best: ${best} thread${best === 1 ? '' : 's'}) | ${prefillRatio.toFixed(2)}× (ours ${pre(o).toFixed(0)} tok/s) | ${floor.toFixed(0)} | ${(100 * od / floor).toFixed(0)}% |`);
-      console.log(lines[lines.length - 1]);  // progress: a 1B run takes tens of minutes on a loaded machine
+      console.log(lines[lines.length - 1], spread[spread.length - 1]);  // progress: a 1B run takes tens of minutes on a loaded machine
       await lm.dispose();
       ours.dispose();
       rmSync(file, { force: true });  // the 1B f32 GGUF alone is 4.7 GB
@@ -155,14 +167,22 @@ it('GGUF decode and prefill: ours vs llama.cpp, per precision', async () => {
   await llama.dispose();
   const sh = (c: string) => { try { return execSync(c, { encoding: 'utf8' }).trim(); } catch { return 'n/a'; } };
   const load = sh('uptime');
+  // The command that reproduces this file: the environment knobs that were set, then the runner.
+  const envs = [['BENCH_1B', process.env.BENCH_1B], ['BENCH_CONFIGS', process.env.BENCH_CONFIGS], ['BENCH_PRECISIONS', process.env.BENCH_PRECISIONS]]
+    .filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
+  const command = [...envs, `BENCH_REPS=${REPS}`, 'npx vitest run --config bench/model/gguf.vitest.config.ts'].join(' ');
   const cpu = sh("lscpu | grep -E 'Model name|^CPU\\(s\\)' | tr -s ' '");
   const flags = sh("grep -o -w -E 'avx2|fma|avx512f|avx512_bf16|avx512_vnni|avx_vnni' /proc/cpuinfo | sort -u | tr '\\n' ' '");
   const out = [
     '# GGUF decode and prefill: @olmo/model vs llama.cpp on the same weights',
     '',
-    `Generated by bench/model/gguf-vs-llamacpp.bench.ts (${REPS} alternated reps, medians; batch 1, ${PROMPT_LEN}-token prompt, ${NEW} new tokens, greedy): \`${NAMES.includes('1b') ? 'BENCH_1B=1 ' : ''}BENCH_REPS=${REPS} npx vitest run --config bench/model/gguf.vitest.config.ts\`. Ours: f32 = float32 weights, bf16 = \`dtype: 'bfloat16'\`, q8_0 = \`quantize: 'q8_0'\` (linear weights; the embedding stays float32, llama.cpp's q8_0 file quantizes it too).`,
+    `Generated by bench/model/gguf-vs-llamacpp.bench.ts (${REPS} reps in alternating order, medians; batch 1, ${PROMPT_LEN}-token prompt, ${NEW} new tokens, greedy): \`${command}\`. Ours: f32 = float32 weights, bf16 = \`dtype: 'bfloat16'\`, q8_0 = \`quantize: 'q8_0'\` (linear weights; the embedding stays float32, llama.cpp's q8_0 file quantizes it too).`,
     '',
     ...lines,
+    '',
+    `Spread over the ${REPS} reps (min–max tok/s of each implementation; prefill with its median first). Reps alternate the order: ours, llama.cpp 1 thread, 2 threads, then the reverse.`,
+    '',
+    ...spread,
     '',
     `Bandwidth floor = weight bytes per token (every linear weight and the LM head in our storage: 4 / 2 / 34⁄32 bytes per weight) ÷ read-only streaming bandwidth, measured in this run as a float32 sum over 256 MB: median ${median(bws).toFixed(1)} GB/s (${bws.map((x) => x.toFixed(1)).join(', ')}). Decode path: one native call per block (decodeLayer, packages/model/src/decode.ts).`,
     '',

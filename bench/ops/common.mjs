@@ -17,8 +17,18 @@ export const loadavg = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 export const TORCH_ENV = { ...process.env, LD_PRELOAD: 'libjemalloc.so.2' };
 export const PY = '/usr/bin/python3'; // Debian python3-torch 1.13 (not a pyenv shim)
 
-/** Seconds taken by fn() (synchronous). */
+/**
+ * Seconds taken by fn() (synchronous). BENCH_CPU_TIME=1: this process's CPU seconds instead (user +
+ * system, all threads) — with OMP_NUM_THREADS=1 the work itself, unaffected by waiting for a core
+ * on a loaded machine.
+ */
 export function time(fn) {
+  if (process.env.BENCH_CPU_TIME === '1') {
+    const c0 = process.cpuUsage();
+    fn();
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / 1e6;
+  }
   const t0 = process.hrtime.bigint();
   fn();
   return Number(process.hrtime.bigint() - t0) / 1e9;

@@ -40,6 +40,8 @@ for (const name of names) {
       const isa = setLowpIsa(p, true);
       cases.push([`bf16 ${isa.split('+')[0]}`, () => lowpLinear(x, w16), [p, true]]);
       cases.push([`q8_0 ${isa}`, () => lowpLinear(x, wq), [p, true]]);
+      // OLMO_Q8_ACT=f32: float32 x against dequantized panels (the q8_0 prefill GEMM before lowplinear_gemm_q8.cc)
+      cases.push([`q8_0 ${isa.split('+')[0]} f32-act`, () => lowpLinear(x, wq), [p, false]]);
     }
     const times = cases.map(() => []);
     noGrad(() => {

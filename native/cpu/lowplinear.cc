@@ -9,8 +9,10 @@
 //         products (avx512vnni vpdpbusd, or avx2 maddubs on |x| and sign(x)·w), one f32 multiply
 //         per block; with OLMO_Q8_ACT=f32: dequantize in registers (int8 -> f32, fma with the
 //         float32 x, block scale), whose error is the weight quantization alone.
-//   M > 16 (prefill, batches): lowplinear_gemm.cc's panel GEMM (avx512 / avx2), float32 x for
-//         every format; OpenBLAS on converted tiles on the scalar path.
+//   M > 16 (prefill, batches): q8_0 with int8 activations: lowplinear_gemm_q8.cc's int8 GEMM
+//         (avx512vnni / avx2), x quantized by the same quantizer as above; bf16, f32 and q8_0 with
+//         OLMO_Q8_ACT=f32: lowplinear_gemm.cc's float32 panel GEMM (avx512 / avx2); OpenBLAS on
+//         converted tiles (float32 x) on the scalar path.
 //   f32 (WeightFormat::F32, used by gemm_f32's batch-1 GEMV and decodelayer): plain FMA dots on the
 //         same OpenMP team as the other formats. OpenBLAS's sgemv runs its own thread pool next to
 //         OpenMP's; on the shared 2-vCPU machine at load ~110 a tiny-model decode step took 150 ms
@@ -621,6 +623,25 @@ static void small_batch(const float* x, int64_t M, int64_t K, const WeightRef* w
   }
 }
 
+// M > 16, every ws[i] q8_0, int8 activations: x quantized row by row with prepare_act's quantizer,
+// then the int8 GEMM for this ISA; without one (scalar path, non-x86) the per-row GEMV kernels,
+// so every path multiplies the quantized x the decode GEMV multiplies.
+static void gemm_q8(const float* x, int64_t M, int64_t K, const WeightRef* ws, int nw) {
+#ifdef OLMO_X86
+  const IsaChoice& c = isa();
+  if (c.isa >= Isa::Avx2) {
+    const int64_t nb = K / 32;
+    std::vector<BlockQ8_0> xq(size_t(M * nb));
+    for (int64_t m = 0; m < M; ++m) {
+      if (c.isa >= Isa::Avx512) quantize_act_avx512(xq.data() + m * nb, x + m * K, K);
+      else quantize_act(xq.data() + m * nb, x + m * K, K);
+    }
+    if (c.vnni ? lowp_gemm_q8_vnni512(xq.data(), M, K, ws, nw) : lowp_gemm_q8_avx2(xq.data(), M, K, ws, nw)) return;
+  }
+#endif
+  small_batch(x, M, K, ws, nw);
+}
+
 void lowp_linear(const float* x, int64_t M, int64_t K, const WeightRef* ws, int nw) {
   if (M == 0 || nw == 0) return;
   if (K == 0) {
@@ -629,11 +650,21 @@ void lowp_linear(const float* x, int64_t M, int64_t K, const WeightRef* ws, int 
     return;
   }
   const IsaChoice& c = isa();
-  if (M == 1) gemv(x, K, ws, nw);
-  else if (M <= kSmallM) small_batch(x, M, K, ws, nw);
-  else if (c.isa >= Isa::Avx512 && lowp_gemm_f32_avx512(x, M, K, ws, nw)) return;
-  else if (c.isa == Isa::Avx2 && lowp_gemm_f32_avx2(x, M, K, ws, nw)) return;
-  else gemm(x, M, K, ws, nw);
+  if (M == 1) return gemv(x, K, ws, nw);
+  if (M <= kSmallM) return small_batch(x, M, K, ws, nw);
+  // M > 16: q8_0 weights with int8 activations take lowplinear_gemm_q8.cc (x quantized per row as
+  // the GEMV quantizes it, so prefill and decode multiply the same operands); the rest of a fused
+  // call the float32 panel GEMM.
+  std::vector<WeightRef> rest;
+  rest.reserve(size_t(nw));
+  std::vector<WeightRef> q8;
+  for (int i = 0; i < nw; ++i) (c.q8act && ws[i].fmt == WeightFormat::Q8_0 ? q8 : rest).push_back(ws[i]);
+  if (!q8.empty()) gemm_q8(x, M, K, q8.data(), int(q8.size()));
+  if (rest.empty()) return;
+  const int nr = int(rest.size());
+  if (c.isa >= Isa::Avx512 && lowp_gemm_f32_avx512(x, M, K, rest.data(), nr)) return;
+  if (c.isa == Isa::Avx2 && lowp_gemm_f32_avx2(x, M, K, rest.data(), nr)) return;
+  gemm(x, M, K, rest.data(), nr);
 }
 
 }  // namespace olmo::cpu

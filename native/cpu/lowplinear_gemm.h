@@ -1,5 +1,6 @@
-// lowplinear's M > 1 GEMM kernels (prefill, batches), private to native/cpu: lowplinear.cc picks
-// one by CPU features / OLMO_CPU_ISA and calls it; lowplinear_gemm.cc holds them.
+// lowplinear's M > 16 GEMM kernels (prefill, batches), private to native/cpu: lowplinear.cc picks
+// one by CPU features / OLMO_CPU_ISA and calls it; lowplinear_gemm.cc holds the float32 ones,
+// lowplinear_gemm_q8.cc the int8 ones.
 #pragma once
 #include <cstdint>
 
@@ -14,5 +15,12 @@ namespace olmo::cpu {
 // caller falls back to its portable path).
 bool lowp_gemm_f32_avx512(const float* x, int64_t M, int64_t K, const WeightRef* ws, int nw);
 bool lowp_gemm_f32_avx2(const float* x, int64_t M, int64_t K, const WeightRef* ws, int nw);
+
+// q8_0 weights with int8 activations (lowplinear_gemm_q8.cc): xq = x quantized per row and 32-block
+// by the decode GEMV's quantizer (M rows of K/32 blocks), every ws[i] in WeightFormat::Q8_0. The
+// int32 block dots are those of the GEMV on the same row; only the float32 summation order
+// differs. vnni512 needs AVX512-VNNI (+ BW, VL); avx2 is the maddubs form. False on non-x86 builds.
+bool lowp_gemm_q8_vnni512(const BlockQ8_0* xq, int64_t M, int64_t K, const WeightRef* ws, int nw);
+bool lowp_gemm_q8_avx2(const BlockQ8_0* xq, int64_t M, int64_t K, const WeightRef* ws, int nw);
 
 }  // namespace olmo::cpu

@@ -188,9 +188,9 @@ describe.skipIf(skipReason !== null)('llama.cpp runs our GGUF export like we do'
           // llama.cpp's CPU matmuls round the activations to the weight's vec-dot type (bf16, or
           // q8_0 blocks of 32 with scale max|a|/127) — the same relative rounding the weights got,
           // so to first order it moves the logits by at most as much as the weight rounding did.
-          // Ours keeps float32 activations for bf16 and (prefill > 16 rows) for q8_0, and quantizes
-          // them per block as llama.cpp does in the q8_0 GEMVs: the two differ by at most the
-          // activation part. Bound = the measured weight effect (+ the f32 allowance above).
+          // Ours keeps float32 activations for bf16 and quantizes them per block as llama.cpp does
+          // in every q8_0 linear (GEMV and batched GEMM): the two differ by at most the activation
+          // part. Bound = the measured weight effect (+ the f32 allowance above).
           expect(worst).toBeLessThan(weightEffect + 1e-3);
           // "Same first tokens": where our top-1 / top-2 margin exceeds twice the measured log-prob
           // difference, the argmax cannot differ, so those steps must agree.

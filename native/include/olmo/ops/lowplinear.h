@@ -14,11 +14,13 @@
 // M > 16 (prefill) is a panel GEMM (cpu/lowplinear_gemm.cc): each thread converts 16 rows x 512
 // columns of W into a cache-resident float32 packing buffer and runs an FMA register tile over all x
 // rows (never a float32 copy of a whole weight; the scalar/non-x86 path converts 128-row tiles for
-// OpenBLAS instead). x stays float32 there for q8_0 too; int8 activations apply to M <= 16. Kernels are chosen at run time by CPU
-// features (lowp_isa()); OLMO_CPU_ISA=avx2|avx512|scalar caps the choice (tests cover every path).
-// q8_0 GEMVs quantize x per 32-block to int8 and use int8 dot products, as llama.cpp does;
-// OLMO_Q8_ACT=f32 keeps float32 x against in-register dequantized weights instead (see
-// lowplinear.cc for the measurement behind the default).
+// OpenBLAS instead); q8_0 weights with int8 activations take an int8 GEMM instead
+// (cpu/lowplinear_gemm_q8.cc). Kernels are chosen at run time by CPU features (lowp_isa());
+// OLMO_CPU_ISA=avx2|avx512|scalar caps the choice (tests cover every path).
+// q8_0 linears (GEMV and GEMM) quantize x per 32-block to int8 and use int8 dot products, as
+// llama.cpp does, with one quantizer for every M (prefill and decode multiply the same operands);
+// OLMO_Q8_ACT=f32 keeps float32 x against dequantized weights instead (see lowplinear.cc for the
+// measurement behind the default).
 #pragma once
 #include <cstdint>
 

@@ -74,7 +74,7 @@ describe('lowplinear', () => {
       tidy(() => {
         const gen = new Generator(7);
         // K = 200 exercises the vector main loop, the 8/16 steps and the scalar tail.
-        // M = 1: GEMV; M <= 16: GEMV kernels per x row; M > 16: the panel GEMM (lowplinear_gemm.cc;
+        // M = 1: GEMV; M <= 16: GEMV kernels per x row; M > 16: the float32 panel GEMM (lowplinear_gemm.cc;
         // OpenBLAS on the scalar path). 131 rows: a partial 16-row panel and 4-row tile; M = 33: a
         // partial x-row tile; K = 1100: three 512-column panel blocks and a 12-column masked tail.
         for (const [M, N, K] of [[1, 37, 200], [1, 300, 512], [5, 150, 200], [3, 129, 64], [20, 131, 96], [33, 37, 1100], [17, 3, 16]] as const) {
@@ -105,18 +105,45 @@ describe('lowplinear', () => {
       });
     });
 
-    it(`q8_0 GEMM (M > 16) keeps float32 activations even with int8 activations selected, on the ${path} path`, () => {
-      // The panel GEMM dequantizes weight blocks into its float32 panel; x is never quantized there,
-      // so its only error is the weights' (the 1e-5 float32-accumulation tolerance, not the
-      // activation-quantization bound the GEMV test below needs).
+    it(`q8_0 GEMM (M > 16) with int8 activations: the float64 product of the same quantized operands, and the M = 1 GEMV's result per row, on the ${path} path`, () => {
+      // M > 16 quantizes x per row and 32-block exactly as the GEMV does (refQ8 is that quantizer:
+      // d = amax/127 in float32, x·(1/d) rounded half away from zero, d stored as f16) and runs the
+      // int8 GEMM (lowplinear_gemm_q8.cc: avx512vnni on 'native' / 'avx512' here, maddubs on
+      // 'avx2'; the per-row GEMV kernels on 'scalar'). Every block dot is an exact int32 and every
+      // scale dw·dx an exact float32 (two 11-bit significands), so the only error is float32
+      // summation: at most n roundings along any path from a term s·I to y, n ≤ 2·blocks + 8 on
+      // every kernel (GEMM: one FMA per 8-block group and lane + a 4-level lane tree; GEMV: ≤ one
+      // FMA per block and lane, or a multiply + add per block on the scalar path, + ≤ 6 levels of
+      // accumulator / lane adds), hence |y − ref| ≤ γ_n · Σ|wq·xq| with γ_n = n·u / (1 − n·u),
+      // u = 2^-24. The activation-quantization error itself is ~1e-2 of Σ|wq·xq|, so a GEMM that
+      // kept float32 x, or misplaced a block's scale, fails this by orders of magnitude.
       setLowpIsa(path, true);
-      tidy(() => {
+      const gamma = (n: number) => (n * 2 ** -24) / (1 - n * 2 ** -24);
+      // [M, N, K]: K = 544 / 1056: whole 8-block groups + a partial one; K = 256: one group; K = 32:
+      // one block. N = 37 / 131: partial 24- (16-) row panels and 3- (2-) row tiles; M = 33: a
+      // partial 4-row x tile. Odd x rows hold exact ties of the 1/d grid (x = (k + 0.5)·d).
+      for (const [M, N, K] of [[32, 50, 544], [17, 37, 256], [33, 131, 1056], [20, 3, 32]] as const) tidy(() => {
         const gen = new Generator(12);
-        const M = 32, N = 50, K = 544;
         const f = randomArray(N * K, gen, 0.5);
         const q = quantize(tensor(f, { shape: [N, K] }));
         const x = randomArray(M * K, gen);
-        expectClose(lowpLinear(tensor(x, { shape: [M, K] }), q).toFloat32Array(), refLinear(x, refQ8(f), M, N, K), 1e-5);
+        for (let m = 1; m < M; m += 2) for (let k = 0; k < K; k++) {
+          const i = m * K + k;
+          x[i] = (k % 32 === 0 ? 127 : (Math.floor(gen.uniform() * 200) - 100) + 0.5) / 8 * (i % 3 === 1 ? -1 : 1);
+        }
+        const wq = refQ8(f), xq = refQ8(x);
+        const y = lowpLinear(tensor(x, { shape: [M, K] }), q).toFloat32Array();
+        const bound = gamma(2 * (K / 32) + 8);
+        for (let m = 0; m < M; m++) {
+          const y1 = lowpLinear(tensor(x.slice(m * K, (m + 1) * K), { shape: [1, K] }), q).toFloat32Array();
+          for (let n = 0; n < N; n++) {
+            let r = 0, mag = 0;
+            for (let k = 0; k < K; k++) { r += wq[n * K + k]! * xq[m * K + k]!; mag += Math.abs(wq[n * K + k]! * xq[m * K + k]!); }
+            expect(Math.abs(y[m * N + n]! - r), `GEMM vs float64, M=${M} N=${N} K=${K}, row ${m}, ${n}`).toBeLessThanOrEqual(bound * mag);
+            expect(Math.abs(y1[n]! - r), `GEMV vs float64, K=${K}, row ${m}, ${n}`).toBeLessThanOrEqual(bound * mag);
+            expect(Math.abs(y[m * N + n]! - y1[n]!), `GEMM vs GEMV, M=${M} N=${N} K=${K}, row ${m}, ${n}`).toBeLessThanOrEqual(2 * bound * mag);
+          }
+        }
         q.dispose();
       });
       setLowpIsa('native');
