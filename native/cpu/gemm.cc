@@ -1,6 +1,6 @@
 // gemm on CPU: OpenBLAS sgemm per batch entry; M == 1 (the KV-cache decode shape) is a GEMV: x·Wᵀ
 // through lowplinear's F32 kernels on the OpenMP team, other M == 1 forms through OpenBLAS sgemv;
-// x·Wᵀ with 1 < M <= 128 (prefill of a short prompt, small eval batches) goes through lowplinear's
+// x·Wᵀ with 1 < M <= 128 and K >= 512 (prefill of a short prompt, small eval batches) goes through lowplinear's
 // panel GEMM on the OpenMP team too. OpenBLAS threads internally, so the batch loop
 // stays serial (nesting OpenMP over OpenBLAS threads oversubscribes 2-core machines).
 #include "olmo/ops/gemm.h"
@@ -18,6 +18,10 @@ namespace {
 // an L1-resident buffer once per call, used M times); above it OpenBLAS's blocked sgemm wins
 // (training shapes: M = batch x sequence >= 2048).
 constexpr int64_t kPanelMaxM = 128;
+// At K < 512 OpenBLAS's sgemm stays faster: bench/model's tiny f32 prefill (K = 256) was 0.90-0.92x
+// llama.cpp through the panel vs 1.10-1.23x through sgemm, alternated on a quiet machine
+// (2026-12-05 14:02), while small (K = 512) was 1.96-2.37x vs 1.62-1.73x.
+constexpr int64_t kPanelMinK = 512;
 
 // OLMO_F32_PANEL_GEMM=0 sends every M > 1 product to OpenBLAS (for A/B measurements).
 bool panel_gemm_enabled() {
@@ -44,7 +48,7 @@ void gemm_f32(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float a
     }
     return;
   }
-  if (M > 1 && M <= kPanelMaxM && !transA && transB && alpha == 1.f && beta == 0.f && lda == K && ldb == K &&
+  if (M > 1 && M <= kPanelMaxM && K >= kPanelMinK && !transA && transB && alpha == 1.f && beta == 0.f && lda == K && ldb == K &&
       panel_gemm_enabled()) {
     // linear() on a short prompt / small batch (prefill, eval): y = x·Wᵀ through lowplinear's panel
     // GEMM on the OpenMP team. OpenBLAS's sgemm packs every weight panel per call and runs its own
