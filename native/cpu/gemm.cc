@@ -8,7 +8,7 @@
 
 #include <cblas.h>
 
-#include <cstdlib>
+#include "env_switch.h"
 
 namespace olmo::cpu {
 
@@ -25,10 +25,7 @@ constexpr int64_t kPanelMinK = 512;
 
 // OLMO_F32_PANEL_GEMM=0 sends every M > 1 product to OpenBLAS (for A/B measurements).
 bool panel_gemm_enabled() {
-  static const bool on = [] {
-    const char* v = std::getenv("OLMO_F32_PANEL_GEMM");
-    return !(v && v[0] == '0');
-  }();
+  static const bool on = env_switch_on("OLMO_F32_PANEL_GEMM");
   return on;
 }
 

@@ -35,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "env_switch.h"
 #include "lowplinear_gemm.h"
 #include "lowplinear_gemv512.h"
 #include "lowplinear_rows4.h"
@@ -64,10 +65,7 @@ constexpr int64_t kParallelMin = 1 << 16;
 // float32 row to stream. OLMO_GEMV_PAR_BYTES overrides it (read once; for measuring, e.g. 1e15
 // keeps every batch-1 GEMV on the calling thread).
 static bool gemv_use_pool() {
-  static const bool v = [] {
-    const char* e = std::getenv("OLMO_GEMV_POOL");
-    return !(e && std::string(e) == "0");
-  }();
+  static const bool v = env_switch_on("OLMO_GEMV_POOL");
   return v;
 }
 static int64_t gemv_parallel_bytes() {
@@ -466,10 +464,7 @@ static float row_dot(const WeightRef& w, int64_t r, const float* x, int64_t K, c
 // or without the software prefetch — the same effect as with the q8_0 kernels on long rows.
 constexpr int64_t kRows4MaxGroupBytes = 4096;
 static bool dense_rows4() {
-  static const bool v = [] {
-    const char* e = std::getenv("OLMO_GEMV_ROWS4");
-    return !(e && std::string(e) == "0");
-  }();
+  static const bool v = env_switch_on("OLMO_GEMV_ROWS4");
   return v;
 }
 
