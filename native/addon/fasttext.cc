@@ -141,7 +141,7 @@ Napi::Value LabelProbabilityLower(const Napi::CallbackInfo& info) {
   OLMO_CHECK(info.Length() > 1 && info[1].IsString(), "INVALID_ARGUMENT", "fastTextLabelProbabilityLower: text must be a string", "internal binding misuse");
   napi_env env = info.Env();
   thread_local std::vector<char16_t> units;
-  thread_local std::vector<char> utf8;
+  thread_local ScratchBuffer<char> utf8;
   size_t len = 0;
   OLMO_CHECK(napi_get_value_string_utf16(env, info[1], nullptr, 0, &len) == napi_ok, "INTERNAL", "cannot read string", "");
   if (units.size() < len + 1) units.resize(len + 1);

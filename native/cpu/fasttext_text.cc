@@ -57,10 +57,9 @@ inline char* put_utf8(char* o, uint32_t c) {
 
 }  // namespace
 
-int64_t py_lower_utf8(const uint16_t* s, int64_t n, std::vector<char>& buf, int64_t* code_points) {
+int64_t py_lower_utf8(const uint16_t* s, int64_t n, ScratchBuffer<char>& buf, int64_t* code_points) {
   // at most 3 bytes per unit: a BMP unit takes <= 3 bytes (U+0130 → "i" + U+0307 = 3), a pair 4 for 2
-  if (buf.size() < size_t(3 * n + 64)) buf.resize(size_t(3 * n + 64));
-  char* o = buf.data();
+  char* o = buf.reserve(size_t(3 * n + 64));
   int64_t pairs = 0;
   int64_t i = 0;
 #if defined(__AVX2__)

@@ -26,7 +26,7 @@ struct Scratch {
   std::vector<uint16_t> text, id_units;
   std::vector<Span> spans;
   std::vector<double> kout;
-  std::vector<char> lower;
+  ScratchBuffer<char> lower;
   std::vector<int64_t> u2cp, cp2u;
   text::TextBits bits;  // the text's whitespace/newline/digit bitmaps, built once for the three rule taggers
 };

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 
+#include "olmo/scratch_buffer.h"
 #include "text_taggers_scan.h"
 #if defined(__AVX2__)
 #include <immintrin.h>
@@ -140,11 +141,10 @@ void c4_spans(const C4Lexicon* lex, const uint16_t* s, int64_t n, std::vector<do
   // text.lower(), exactly where it matters: ASCII letters, and the few non-ASCII characters whose
   // lower case contains ASCII (generated kLowerToAscii); other non-ASCII units are kept, which
   // cannot create or destroy a match with the (ASCII or caseless) list, "javascript" or "lorem ipsum".
-  thread_local std::vector<uint16_t> low_tl;
+  thread_local ScratchBuffer<uint16_t> low_tl;
   auto& low = low_tl;  // one TLS lookup, not one per use
   // sized for the longest expansion (3 units per unit) so the loop writes without bounds checks
-  if (low.size() < size_t(3 * n + 16)) low.resize(size_t(3 * n + 16));
-  uint16_t* lw = low.data();
+  uint16_t* lw = low.reserve(size_t(3 * n + 16));
   const bool simd = text_simd();
   for (int64_t i = 0; i < n;) {
 #if defined(__AVX2__)

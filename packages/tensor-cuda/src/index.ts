@@ -6,7 +6,7 @@ export * from './errors.js';
 export * from './cli/index.js';
 export * from './dtype.js';
 export { type Device, deviceIndex, cudaAvailable, cudaDeviceCount, assertDeviceUsable } from './device.js';
-export { native, memoryStats, resetPeakMemory, buildInfo, emptyCache, cudaGemmInfo, type BuildInfo, type CudaGemmInfo } from './native.js';
+export { native, memoryStats, resetPeakMemory, buildInfo, blasState, emptyCache, cudaGemmInfo, type BuildInfo, type BlasState, type CudaGemmInfo } from './native.js';
 export { Tensor, shapeSize, contiguousStrides, type Shape } from './tensor.js';
 export { tidy, tidyAsync, keep, untracked } from './scope.js';
 export { checkpoint } from './checkpoint.js';

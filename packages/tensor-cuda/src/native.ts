@@ -102,6 +102,17 @@ export function buildInfo(): BuildInfo {
   return native().buildInfo();
 }
 
+/** OpenBLAS is loaded on the first CPU GEMM / GEMV that goes to it, not with the addon (its pthreads
+ * build starts a spinning thread pool when it loads: ~0.1 s of CPU in processes that never multiply,
+ * such as `olmo data tag`; native/include/olmo/ops/blas_loader.h). It reads OPENBLAS_NUM_THREADS /
+ * GOTO_NUM_THREADS / OMP_NUM_THREADS then, so `threads` is what it would have started at addon load
+ * unless the environment changed in between. */
+export interface BlasState { loaded: boolean; path: string; threads: number }
+
+export function blasState(): BlasState {
+  return call((n) => n.blasState() as BlasState);
+}
+
 /** Which CUDA GEMM libraries loaded at run time (and why not), see native/cuda/gemm_lt.cu. */
 export interface CudaGemmInfo {
   /** OLMO_CUDA_GEMM: auto | lt | cublas | tiled. */

@@ -27,6 +27,8 @@
 #include <utility>
 #include <vector>
 
+#include "olmo/scratch_buffer.h"
+
 namespace olmo::cpu {
 
 struct FastTextArgs {
@@ -44,12 +46,12 @@ struct FastTextTextMode {
 };
 
 // Python's str.lower() of UTF-16 text (a JavaScript string's units) written as UTF-8 into buf (grown as
-// needed, never shrunk): what fastText then reads of `text.lower()` (native/cpu/fasttext_text.cc, tables
+// needed, never shrunk; only the returned bytes are written): what fastText then reads of `text.lower()` (native/cpu/fasttext_text.cc, tables
 // generated from Node's Unicode data into text_lower.inc). A lone surrogate becomes U+FFFD, as V8's
 // UTF-8 conversion writes it. Returns the byte length and sets *code_points to Python's len(text), or
 // returns -1 when the text holds a capital sigma (U+03A3), whose lower case depends on its context
 // (Final_Sigma): the caller lower-cases such texts itself.
-int64_t py_lower_utf8(const uint16_t* s, int64_t n, std::vector<char>& buf, int64_t* code_points);
+int64_t py_lower_utf8(const uint16_t* s, int64_t n, ScratchBuffer<char>& buf, int64_t* code_points);
 
 class FastTextModel {
  public:

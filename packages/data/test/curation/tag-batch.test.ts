@@ -178,6 +178,20 @@ d('tag: native batch path = TypeScript references, byte for byte', () => {
     expect(readText(r.output)).toBe(readText(perDoc.output).replaceAll('"mm2__', '"mm__'));
   }, 120_000);
 
+  it('inflate buffers reused across files (tag-file-batch.ts): files tagged at once on one thread, one with a line that doubles its buffer, then again = the per-document path', async () => {
+    const root = tmp();
+    // ~6 MB per file: several 1 MiB refills each, with awaits between them where the other file runs
+    const lines = await corpusLines(1);
+    const long = lines.map((l) => (JSON.parse(l) as { text: string }).text).join('\n').slice(0, 1_500_000); // > the 1 MiB buffer
+    const files = [0, 1].map((k) => writeDocs(root, `r${k}.jsonl.gz`, lines.filter((_, i) => i % 2 === k)));
+    files.push(writeDocs(root, 'r-long.jsonl.gz', [JSON.stringify({ id: 'long', text: long, source: 'big' }), lines[0]!]));
+    const want = await Promise.all(files.map(async (f) => readText((await tagFile(f, 'ref', TAGGERS, false, { batch: false })).output)));
+    for (const round of ['a', 'b']) {  // round b takes the buffers round a left behind (the grown one too)
+      const got = await Promise.all(files.map((f) => tagFile(f, round, TAGGERS, false)));
+      got.forEach((r, k) => expect(readText(r.output).replaceAll(`"${round}__`, '"ref__'), `${round} ${files[k]}`).toBe(want[k]));
+    }
+  }, 180_000);
+
   it('a subset of the taggers in another order; a last line without "\\n"; a plain .jsonl file', async () => {
     const root = tmp();
     const lines = EDGE_LINES;
