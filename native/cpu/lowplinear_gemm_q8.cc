@@ -19,10 +19,11 @@
 // half zeros.) A wide group's two 256-bit halves (offsets 64·k and 64·k + 32) are exactly two
 // narrow-style 8-block sets, which is how the AVX2 tile walks it.
 //
-// W rows are packed per panel (kPanelRows rows x all of K) into a thread-local 64-byte-aligned
+// W rows are packed per panel (Kern::PR rows x all of K) into a thread-local 64-byte-aligned
 // buffer — quants and scales split, the scales widened to float32 once — and then used by every x
-// row; x is packed once per call. Each thread multiplies a register tile of MR x rows by NR W rows
-// over all of K, so no partial sums leave registers. The int32 block dots are exact
+// row; x is packed once per call. Each thread multiplies a register tile of MR x rows by NR W rows,
+// K in passes of kPassGroups groups with the lane accumulators parked in a small buffer between
+// passes (so the per-lane summation order is that of one pass). The int32 block dots are exact
 // (|lane| ≤ 32·255·127 < 2^31 and < 2^24, so the convert is exact too); only the float32 summation
 // order differs from the GEMV (per lane over groups, then a fixed tree), see the bound in
 // packages/tensor-cuda/test/ops/lowplinear.test.ts.
