@@ -112,7 +112,7 @@ describe('lowplinear', () => {
       // 'avx2'; the per-row GEMV kernels on 'scalar'). Every block dot is an exact int32 and every
       // scale dw·dx an exact float32 (two 11-bit significands), so the only error is float32
       // summation: at most n roundings along any path from a term s·I to y, n ≤ 2·blocks + 8 on
-      // every kernel (GEMM: one FMA per 8-block group and lane + a 4-level lane tree; GEMV: ≤ one
+      // every kernel (GEMM: ≤ one FMA per 8 blocks and lane + a 4-level lane tree; GEMV: ≤ one
       // FMA per block and lane, or a multiply + add per block on the scalar path, + ≤ 6 levels of
       // accumulator / lane adds), hence |y − ref| ≤ γ_n · Σ|wq·xq| with γ_n = n·u / (1 − n·u),
       // u = 2^-24. The activation-quantization error itself is ~1e-2 of Σ|wq·xq|, so a GEMM that
