@@ -99,13 +99,32 @@ OLMO_AVX512VNNI static inline __attribute__((always_inline)) void group_pair(
   }
 }
 
+// Rows of at least this many bytes prefetch per row stream (see group); shorter ones linearly.
+constexpr int64_t kStreamPrefetchMinRowBytes = 2048;
+
 template <int R>
 OLMO_AVX512VNNI static inline __attribute__((always_inline)) void group(
     const BlockQ8_0* w0, int64_t nb, int64_t b, int64_t n, const Q8Act512& a, const char*& pf, __m512 (*acc)[4]) {
   if (R > 1) {
-    const int64_t bytes = R * n * int64_t(sizeof(BlockQ8_0));
-    for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(pf + o, _MM_HINT_T0);
-    pf += bytes;
+    const int64_t rb = nb * int64_t(sizeof(BlockQ8_0)), step = n * int64_t(sizeof(BlockQ8_0));
+    if (rb >= kStreamPrefetchMinRowBytes) {
+      // Long rows (OLMo-1B: K = 2048 / 8192): one prefetch stream per row, kGemvPrefetchBytes
+      // ahead of where this group reads it, running on into the same row of the next R rows (the
+      // thread's next group) — so each of the R streams is fetched in the order it is consumed.
+      // The linear prefetch below covered the next group front to back instead: on these rows
+      // half of its first two rows' bytes were never prefetched and row 3's arrived long before
+      // use. Weights out of cache, GEMV / read-only stream over the same bytes, alternated
+      // (bench/ops/lowplinear-gemv.cc GEMV_COLD=1, OLMo-1B shapes, 3 rounds, load ~6, 2026-12-05):
+      // 1 thread 0.70-0.84 -> 0.82-0.95, 2 threads 0.71-0.85 -> 0.90-1.05 (bench/model/LOWPREC.md).
+      const int64_t off = b * int64_t(sizeof(BlockQ8_0)) + kGemvPrefetchBytes;
+      for (int r = 0; r < R; ++r) {
+        const char* p = reinterpret_cast<const char*>(w0 + r * nb) + (off < rb ? off : off - rb + R * rb);
+        for (int64_t o = 0; o < step; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);  // never faults
+      }
+    } else {
+      for (int64_t o = 0; o < R * step; o += 64) _mm_prefetch(pf + o, _MM_HINT_T0);
+      pf += R * step;
+    }
   }
   __m512 sc[R];
   for (int r = 0; r < R; ++r) sc[r] = block_scales8(w0 + r * nb + b, n, a.dx.data() + b);
@@ -125,8 +144,9 @@ OLMO_AVX512VNNI static inline __attribute__((always_inline)) void rows_q8q8(cons
   __m512 acc[R][4];
   for (int r = 0; r < R; ++r)
     for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_setzero_ps();
-  // R > 1: software prefetch kGemvPrefetchBytes past the R rows, advancing as fast as the kernel
-  // consumes them (so the next R rows, which the same thread takes next, arrive in time).
+  // R > 1, rows shorter than kStreamPrefetchMinRowBytes: software prefetch kGemvPrefetchBytes past
+  // the R rows, advancing as fast as the kernel consumes them (so the next R rows, which the same
+  // thread takes next, arrive in time); longer rows prefetch per row stream (group).
   const char* pf = reinterpret_cast<const char*>(w0 + R * nb) + kGemvPrefetchBytes;
   int64_t b = 0;
   for (; b + 8 <= nb; b += 8) group<R>(w0, nb, b, 8, a, pf, acc);

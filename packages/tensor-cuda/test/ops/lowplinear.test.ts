@@ -152,8 +152,9 @@ describe('lowplinear', () => {
     it(`q8_0 with int8 activations (llama.cpp's scheme) stays within the activation-quantization bound on the ${path} path`, () => {
       setLowpIsa(path, true);
       // K = 256: the 256-bit VNNI kernels; K = 544 / 800 (17 / 25 blocks: whole 8-block groups and a
-      // partial one): the 512-bit two-blocks-per-dot kernel on AVX512-VNNI CPUs.
-      for (const K of [256, 544, 800]) tidy(() => {
+      // partial one): the 512-bit two-blocks-per-dot kernel on AVX512-VNNI CPUs; K = 2080: its rows
+      // of >= 2 KiB (per-row-stream prefetch).
+      for (const K of [256, 544, 800, 2080]) tidy(() => {
         const gen = new Generator(9);
         const N = 64, M = 3;   // M = 3: the per-row GEMV path quantizes each x row the same way
         const f = randomArray(N * K, gen, 0.5);
@@ -214,8 +215,9 @@ describe('lowplinear', () => {
       setLowpIsa(path, true);
       tidy(() => {
         const gen = new Generator(21);
-        // K = 96: 3 blocks; K = 544: the 512-bit VNNI kernel's whole groups plus a partial group.
-        for (const K of [96, 544]) for (let N = 1; N <= 9; N++) {
+        // K = 96: 3 blocks; K = 544: the 512-bit VNNI kernel's whole groups plus a partial group;
+        // K = 2080: rows of >= 2 KiB, which that kernel prefetches per row stream (65 blocks).
+        for (const K of [96, 544, 2080]) for (let N = 1; N <= 9; N++) {
           const q = quantize(tensor(randomArray(N * K, gen), { shape: [N, K] }));
           const q2 = quantize(tensor(randomArray(5 * K, gen), { shape: [5, K] }));
           const x = randomArray(2 * K, gen);
