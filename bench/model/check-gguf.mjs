@@ -94,7 +94,7 @@ async function main() {
   const dir = arg('dir', path.join(os.tmpdir(), `olmo-check-gguf-${size}`));
   mkdirSync(dir, { recursive: true });
   const cpu = execFileSync('sh', ['-c', "lscpu | grep 'Model name' | sed 's/.*: *//'"]).toString().trim();
-  const flags = execFileSync('sh', ['-c', "lscpu | grep -o -w -E 'avx2|avx512f|avx512_bf16|avx512_vnni|avx_vnni' | sort -u | tr '\\n' ' '"]).toString().trim();
+  const flags = execFileSync('sh', ['-c', "lscpu | grep -o -w -E 'avx2|avx512f|avx512_bf16|avx512_vnni|avx_vnni|amx_bf16|amx_int8' | sort -u | tr '\\n' ' '"]).toString().trim();
   console.log(`# check-gguf ${size}: ${new Date().toISOString()} | cpu ${cpu} (${flags}) | ${os.availableParallelism()} cores | load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} | free ${(os.freemem() / GB).toFixed(1)} GB`);
   const run = (name) => {
     const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--phase', name, '--size', size, '--dir', dir], { stdio: ['ignore', 'pipe', 'inherit'], env: process.env, maxBuffer: 1 << 20 });

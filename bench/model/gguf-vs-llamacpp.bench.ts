@@ -171,8 +171,8 @@ it('GGUF decode and prefill: ours vs llama.cpp, per precision', async () => {
   const envs = [['BENCH_1B', process.env.BENCH_1B], ['BENCH_CONFIGS', process.env.BENCH_CONFIGS], ['BENCH_PRECISIONS', process.env.BENCH_PRECISIONS]]
     .filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
   const command = [...envs, `BENCH_REPS=${REPS}`, 'npx vitest run --config bench/model/gguf.vitest.config.ts'].join(' ');
-  const cpu = sh("lscpu | grep -E 'Model name|^CPU\\(s\\)' | tr -s ' '");
-  const flags = sh("grep -o -w -E 'avx2|fma|avx512f|avx512_bf16|avx512_vnni|avx_vnni' /proc/cpuinfo | sort -u | tr '\\n' ' '");
+  const cpu = sh("lscpu | grep -E 'Vendor ID|Model name|^Model:|^CPU\\(s\\)' | tr -s ' '");
+  const flags = sh("grep -o -w -E 'avx2|fma|avx512f|avx512_bf16|avx512_vnni|avx_vnni|amx_bf16|amx_int8' /proc/cpuinfo | sort -u | tr '\\n' ' '");
   const out = [
     '# GGUF decode and prefill: @olmo/model vs llama.cpp on the same weights',
     '',

@@ -6,6 +6,7 @@ import {
 } from '../../src/index.js';
 import { bf16BitsToF32, f32ToBf16Bits } from '../../src/dtype.js';
 import { expectClose, randomArray } from '../helpers.js';
+import { refQ8 } from './q8-reference.js';
 
 function expectCode(fn: () => unknown, code: string): void {
   let err: unknown;
@@ -29,29 +30,6 @@ function bf16Weight(N: number, K: number, gen: Generator): { t: Tensor; vals: Fl
   const f = randomArray(N * K, gen, 0.5);
   const bits = Uint16Array.from(f, (v) => f32ToBf16Bits(v));
   return { t: tensor(bits, { shape: [N, K], dtype: 'bfloat16' }), vals: Float64Array.from(bits, (b) => bf16BitsToF32(b)) };
-}
-
-/** Independent Q8_0 reference (llama.cpp's quantize_row_q8_0_ref in float64 + an f16 rounding of d). */
-function refQ8(vals: Float32Array): Float64Array {
-  const out = new Float64Array(vals.length);
-  const f16 = (x: number) => { // round to the nearest half (normal range; the test data stays there)
-    if (x === 0) return 0;
-    const e = Math.floor(Math.log2(Math.abs(x)));
-    const ulp = 2 ** (Math.max(e, -14) - 10);
-    const r = Math.round(x / ulp);
-    return (r % 2 !== 0 && Math.abs(x / ulp - Math.trunc(x / ulp)) === 0.5 ? r - Math.sign(r) : r) * ulp;
-  };
-  for (let b = 0; b < vals.length / 32; b++) {
-    let amax = 0;
-    for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(vals[b * 32 + j]!));
-    const d = Math.fround(amax / 127), id = d ? Math.fround(1 / d) : 0;
-    const dh = f16(d);
-    for (let j = 0; j < 32; j++) {
-      const v = Math.fround(vals[b * 32 + j]! * id);
-      out[b * 32 + j] = dh * (Math.sign(v) * Math.round(Math.abs(v)));
-    }
-  }
-  return out;
 }
 
 const PATHS = ['native', 'avx512', 'avx2', 'scalar'] as const;
