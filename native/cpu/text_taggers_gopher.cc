@@ -31,6 +31,75 @@ inline bool is_required_word(const uint16_t* p, int64_t l) {
     default: return false;
   }
 }
+
+// Any bit of `bits` in units [a, e)?
+inline bool any_bit(const std::vector<uint64_t>& bits, int64_t a, int64_t e) {
+  size_t wa = size_t(a >> 6);
+  const size_t we = size_t((e - 1) >> 6);
+  uint64_t m = bits[wa] & (~uint64_t(0) << (a & 63));
+  while (wa < we) {
+    if (m) return true;
+    m = bits[++wa];
+  }
+  const int sh = int(63 - ((e - 1) & 63));
+  return (m << sh >> sh) != 0;
+}
+
+// The words of one text (text.split()) interned to ids in order of first appearance, for texts
+// without surrogates. A word's first 16 units, zero-padded, are its key (one 32-byte vector): hashing
+// and comparing a key takes no loop over the units and no branch on the word length; the rare longer
+// word also hashes and compares the rest of its units. Ids only name words, so the hash (unlike
+// the order of ids) does not show in the statistics.
+typedef uint16_t Key16 __attribute__((vector_size(32)));
+typedef uint64_t Key64 __attribute__((vector_size(32)));
+struct WordTable {
+  struct Slot { uint32_t tag; int32_t id; };
+  std::vector<Slot> slot;
+  std::vector<Key16> key;  // per id
+  std::vector<int32_t> start, len;  // per id
+  uint64_t mask = 0;
+  int32_t n = 0;
+  void reset(int64_t expected) {
+    uint64_t cap = 16;
+    while (cap < uint64_t(2 * expected + 16)) cap <<= 1;
+    slot.assign(cap, Slot{0, -1});
+    mask = cap - 1;
+    if (key.size() < size_t(expected) + 1) {
+      key.resize(size_t(expected) + 1);
+      start.resize(size_t(expected) + 1);
+      len.resize(size_t(expected) + 1);
+    }
+    n = 0;
+  }
+};
+inline Key16 lane_mask(int64_t l) {  // lanes < l all ones
+  Key16 idx = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  return (Key16)(idx < uint16_t(l));
+}
+inline Key16 load_key(const uint16_t* s, int64_t n, int64_t a, int64_t wl) {
+  Key16 k;
+  if (a + 16 <= n) {
+    std::memcpy(&k, s + a, sizeof k);
+    return k & lane_mask(wl);
+  }
+  uint16_t tmp[16] = {0};
+  std::memcpy(tmp, s + a, size_t(std::min<int64_t>(wl, 16)) * 2);
+  std::memcpy(&k, tmp, sizeof k);
+  return k;
+}
+inline uint64_t key_hash(Key16 k, int64_t wl) {
+  const Key64 x = (Key64)k;
+  uint64_t h = x[0] * 0x9e3779b97f4a7c15ull + (x[1] ^ uint64_t(wl)) * 0xc2b2ae3d27d4eb4full +
+               x[2] * 0x165667b19e3779f9ull + x[3] * 0xd6e8feb86659fd93ull;
+  h ^= h >> 31;
+  h *= 0xff51afd7ed558ccdull;
+  return h ^ (h >> 29);
+}
+inline bool key_eq(Key16 a, Key16 b) {
+  const Key64 d = (Key64)(a ^ b);
+  return (d[0] | d[1] | d[2] | d[3]) == 0;
+}
+
 }  // namespace
 
 void gopher_stats(const uint16_t* s, int64_t n, double* o, const TextBits* bits) {
@@ -64,6 +133,51 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o, const TextBits* bits)
   len_hist.assign(64, 0);
   int64_t sym = 0, alpha = 0, req = 0, char_count = 0, n_lines = 1, k = 0;
   for (uint64_t w : tb.newline) n_lines += __builtin_popcountll(w);
+  if (!tb.any_surrogate && !tb.alpha.empty() && text_simd()) {
+    // every unit is a code point: cps == units; alpha / sym from the bitmaps
+    thread_local WordTable wt_tl;
+    auto& wt = wt_tl;  // one TLS lookup, not one per use
+    wt.reset(wc);
+    for (int64_t i = 0; i < n;) {
+      const int64_t a = next_space_state(tb, i, n, false);
+      if (a >= n) break;
+      const int64_t e = next_space_state(tb, a, n, true);
+      i = e;
+      const int64_t wl = e - a;
+      const Key16 key = load_key(s, n, a, wl);
+      uint64_t h = key_hash(key, wl);
+      if (wl > 16) h ^= hash_units(s + a + 16, wl - 16);
+      uint64_t j = (h >> 20) & wt.mask;
+      const uint32_t tag = uint32_t(h >> 32);
+      int32_t id;
+      for (;; j = (j + 1) & wt.mask) {
+        const WordTable::Slot e2 = wt.slot[j];
+        if (e2.id < 0) {
+          id = wt.n++;
+          wt.slot[j] = WordTable::Slot{tag, id};
+          wt.key[size_t(id)] = key;
+          wt.start[size_t(id)] = int32_t(a);
+          wt.len[size_t(id)] = int32_t(wl);
+          break;
+        }
+        if (e2.tag == tag && key_eq(wt.key[size_t(e2.id)], key) && wt.len[size_t(e2.id)] == wl &&
+            (wl <= 16 || units_equal(s + wt.start[size_t(e2.id)] + 16, s + a + 16, wl - 16))) {
+          id = e2.id;
+          break;
+        }
+      }
+      wid[size_t(k)] = id;
+      prev_counts[size_t(id)]++;
+      lens[size_t(k)] = int32_t(wl);
+      k++;
+      if (size_t(wl) >= len_hist.size()) len_hist.resize(size_t(wl) + 1, 0);
+      len_hist[size_t(wl)]++;
+      char_count += wl;
+      sym += any_bit(tb.sym, a, e);
+      alpha += any_bit(tb.alpha, a, e);
+      if (wl >= 2 && wl <= 4 && is_required_word(s + a, wl)) req++;
+    }
+  } else
   for (int64_t i = 0; i < n;) {
     i = next_space_state(tb, i, n, false);
     if (i >= n) break;
@@ -143,20 +257,21 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o, const TextBits* bits)
   auto& act_pos = act_pos_tl;  // one TLS lookup, not one per use
   thread_local std::vector<int32_t> act_id_tl;
   auto& act_id = act_id_tl;  // one TLS lookup, not one per use
-  thread_local std::vector<int32_t> counts_tl;
-  auto& counts = counts_tl;  // one TLS lookup, not one per use
-  thread_local std::vector<int64_t> chars_tl;
-  auto& chars = chars_tl;  // one TLS lookup, not one per use
-  act_pos.clear();
-  act_id.clear();
-  for (int64_t i = 0; i + 1 < wc; i++) {
-    if (prev_counts[size_t(wid[size_t(i)])] > 1) {
-      act_pos.push_back(int32_t(i));
-      act_id.push_back(wid[size_t(i)]);
-    }
+  act_pos.resize(size_t(std::max<int64_t>(wc, 1)));
+  act_id.resize(size_t(std::max<int64_t>(wc, 1)));
+  size_t nact = 0;
+  for (int64_t i = 0; i + 1 < wc; i++) {  // branch-free: written always, kept when the word repeats
+    const int32_t id = wid[size_t(i)];
+    act_pos[nact] = int32_t(i);
+    act_id[nact] = id;
+    nact += prev_counts[size_t(id)] > 1;
   }
-  // slot valid iff its stamp is the current one: no clearing between n or documents
-  struct NgSlot { int32_t a, b, v; uint32_t stamp; };
+  // An n-gram's id is its slot in this level's table, and the slot holds its count: a probe touches
+  // one 16-byte slot, and the common cases (a first sighting in an empty slot, another sighting in its
+  // own slot) take no data-dependent branch. A slot is valid iff its stamp is the current one: no
+  // clearing between levels or documents. Ids are not in order of first appearance, so most_common
+  // is found by position: the first active position whose n-gram has the largest count.
+  struct NgSlot { int32_t a, b; uint32_t stamp; int32_t count; };
   thread_local std::vector<NgSlot> tab_tl;
   auto& tab = tab_tl;  // one TLS lookup, not one per use
   thread_local uint32_t stamp_tl = 0;
@@ -165,63 +280,71 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o, const TextBits* bits)
   for (int nn = 2; nn <= 10; nn++) {
     const int64_t m = wc - nn + 1;
     if (m <= 0) break;
-    size_t na = act_pos.size();
+    size_t na = nact;
     while (na > 0 && act_pos[na - 1] >= m) na--;  // the window must fit
-    act_pos.resize(na);
-    act_id.resize(na);
     uint64_t lcap = 16;
     int bits_n = 4;
-    while (lcap < uint64_t(2 * na)) { lcap <<= 1; bits_n++; }
+    while (lcap < uint64_t(4 * na)) { lcap <<= 1; bits_n++; }  // load <= 1/4: few probes go past the first slot
     const uint64_t mask = lcap - 1;
-    if (tab.size() < lcap) tab.assign(lcap, NgSlot{0, 0, -1, 0});
+    if (tab.size() < lcap) tab.assign(lcap, NgSlot{0, 0, 0, 0});
     if (++stamp == 0) {
       for (auto& e : tab) e.stamp = 0;
       stamp = 1;
     }
-    counts.assign(na, 0);
-    chars.resize(na);
-    int32_t nids = 0;
+    const uint32_t st = stamp;
+    NgSlot* const T = tab.data();
+    const int32_t* const W = wid.data() + (nn - 1);
+    const auto slot_of = [&](size_t k) {
+      return (uint32_t(uint32_t(act_id[k]) * 0x9e3779b1u ^ uint32_t(W[act_pos[k]])) * 0x85ebca77u) >> (32 - bits_n);
+    };
+    constexpr size_t kAhead = 12;  // the slot probed kAhead positions later is fetched now
+    for (size_t k = 0; k < std::min(na, kAhead); k++) __builtin_prefetch(T + slot_of(k), 1);
     for (size_t k = 0; k < na; k++) {
-      const int32_t i = act_pos[k];
+      if (k + kAhead < na) __builtin_prefetch(T + slot_of(k + kAhead), 1);
       const int32_t a = act_id[k];
-      const int32_t b = wid[size_t(i + nn - 1)];
-      uint64_t h = (uint32_t(uint32_t(a) * 0x9e3779b1u ^ uint32_t(b)) * 0x85ebca77u) >> (32 - bits_n);
-      int32_t id = -1;
-      while (tab[h].stamp == stamp) {
-        if (tab[h].a == a && tab[h].b == b) { id = tab[h].v; break; }
-        h = (h + 1) & mask;
+      const int32_t b = W[act_pos[k]];
+      uint64_t h = slot_of(k);
+      NgSlot e = T[h];
+      const bool empty = e.stamp != st;
+      const bool hit = !empty & (e.a == a) & (e.b == b);
+      if (__builtin_expect(!(empty | hit), 0)) {  // another n-gram's slot: probe on
+        for (;;) {
+          h = (h + 1) & mask;
+          e = T[h];
+          if (e.stamp != st) { e.count = 0; break; }
+          if (e.a == a && e.b == b) break;
+        }
+      } else if (empty) {
+        e.count = 0;
       }
-      if (id == -1) {
-        id = nids++;
-        tab[h] = NgSlot{a, b, id, stamp};
-        chars[size_t(id)] = window_chars(i, nn);
-      }
-      counts[size_t(id)]++;
-      act_id[k] = id;
+      T[h] = NgSlot{a, b, st, e.count + 1};
+      act_id[k] = int32_t(h);
     }
     if (nn <= 4) {
-      int32_t best = 0;
-      for (int32_t id = 1; id < nids; id++) if (counts[size_t(id)] > counts[size_t(best)]) best = id;
-      if (nids == 0 || counts[size_t(best)] == 1) o[10 + nn - 2] = double(1) * double(window_chars(0, nn)) / cden;
-      else o[10 + nn - 2] = double(counts[size_t(best)]) * double(chars[size_t(best)]) / cden;
+      int32_t top = 1;
+      for (size_t k = 0; k < na; k++) top = std::max(top, T[act_id[k]].count);
+      int64_t at = 0;  // position 0 when every n-gram is unique
+      if (top > 1) {
+        size_t k = 0;
+        while (T[act_id[k]].count != top) k++;
+        at = act_pos[k];
+      }
+      o[10 + nn - 2] = double(top) * double(window_chars(at, nn)) / cden;
     } else {
       // sum over positions 0..m-1 of psum[i + nn] - psum[i]
       const int64_t all = (psum2[size_t(m + nn)] - psum2[size_t(nn)]) - psum2[size_t(m)];
       int64_t dup = 0;
-      for (size_t k = 0; k < na; k++) if (counts[size_t(act_id[k])] > 1) dup += window_chars(act_pos[k], nn);
+      for (size_t k = 0; k < na; k++) dup += T[act_id[k]].count > 1 ? window_chars(act_pos[k], nn) : 0;
       o[13 + nn - 5] = double(dup) / double(std::max<int64_t>(all, 1));
     }
-    // the next level's active positions: those whose n-gram repeats
+    // the next level's active positions: those whose n-gram repeats (branch-free compaction)
     size_t w = 0;
     for (size_t k = 0; k < na; k++) {
-      if (counts[size_t(act_id[k])] > 1) {
-        act_pos[w] = act_pos[k];
-        act_id[w] = act_id[k];
-        w++;
-      }
+      act_pos[w] = act_pos[k];
+      act_id[w] = act_id[k];
+      w += T[act_id[k]].count > 1;
     }
-    act_pos.resize(w);
-    act_id.resize(w);
+    nact = w;
   }
 
   // lines = text.split("\n")

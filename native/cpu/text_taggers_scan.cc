@@ -63,6 +63,8 @@ void text_bits(const uint16_t* s, int64_t n, TextBits& tb) {
   tb.newline.assign(nw, 0);
   tb.digit.assign(nw, 0);
   tb.phone_next.assign(nw, 0);
+  tb.alpha.assign(nw, 0);
+  tb.sym.assign(nw, 0);
   tb.any_at = tb.any_digit = tb.any_non_ascii = tb.any_surrogate = tb.any_dotted_i = false;
   int64_t i = 0;
 #if defined(__AVX2__)
@@ -75,7 +77,7 @@ void text_bits(const uint16_t* s, int64_t n, TextBits& tb) {
   };
   const bool simd = text_simd();
   for (; simd && i + 64 <= n; i += 64) {
-    uint64_t spm = 0, nlm = 0, dgm = 0, pnm = 0;
+    uint64_t spm = 0, nlm = 0, dgm = 0, pnm = 0, alm = 0, sym = 0;
     for (int k = 0; k < 4; k++) {
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i + 16 * k));
       const __m256i ws = _mm256_or_si256(le(v, 0x09, 4), le(v, 0x1c, 4));
@@ -86,12 +88,16 @@ void text_bits(const uint16_t* s, int64_t n, TextBits& tb) {
       const uint32_t d = mask16(dg);
       const uint32_t at = mask16(_mm256_cmpeq_epi16(v, _mm256_set1_epi16('@')));
       const uint32_t paren = mask16(_mm256_cmpeq_epi16(v, _mm256_set1_epi16('(')));
+      // ASCII letters: (v | 0x20) in 'a'..'z' (a unit >= 0x80 stays >= 0x80; those are fixed up below)
+      uint32_t al = mask16(le(_mm256_or_si256(v, _mm256_set1_epi16(0x20)), 'a', 25));
+      const uint32_t sy = mask16(_mm256_or_si256(_mm256_cmpeq_epi16(v, _mm256_set1_epi16('#')), _mm256_cmpeq_epi16(v, _mm256_set1_epi16(short(0x2026)))));
       if (hi_m) {
         tb.any_non_ascii = true;
         for (uint32_t m = hi_m; m; m &= m - 1) {
           const uint16_t u = s[i + 16 * k + __builtin_ctz(m)];
           const uint16_t c = cls(u);
           if (c & kSpace) w |= 1u << __builtin_ctz(m);
+          if (c & kAlphaBmp) al |= 1u << __builtin_ctz(m);
           if (c & kSurr) tb.any_surrogate = true;
           if (u == 0x130) tb.any_dotted_i = true;
         }
@@ -102,11 +108,15 @@ void text_bits(const uint16_t* s, int64_t n, TextBits& tb) {
       nlm |= uint64_t(mask16(_mm256_cmpeq_epi16(v, _mm256_set1_epi16('\n')))) << (16 * k);
       dgm |= uint64_t(d) << (16 * k);
       pnm |= uint64_t(d | paren | hi_m) << (16 * k);
+      alm |= uint64_t(al) << (16 * k);
+      sym |= uint64_t(sy) << (16 * k);
     }
     tb.space[size_t(i >> 6)] = spm;
     tb.newline[size_t(i >> 6)] = nlm;
     tb.digit[size_t(i >> 6)] = dgm;
     tb.phone_next[size_t(i >> 6)] = pnm;
+    tb.alpha[size_t(i >> 6)] = alm;
+    tb.sym[size_t(i >> 6)] = sym;
   }
 #endif
   for (; i < n; i++) {
@@ -118,6 +128,8 @@ void text_bits(const uint16_t* s, int64_t n, TextBits& tb) {
     if (u == '\n') tb.newline[w] |= b;
     if (c & kAsciiDigit) { tb.digit[w] |= b; tb.any_digit = true; }
     if ((c & kAsciiDigit) || u == '(' || u >= 0x80) tb.phone_next[w] |= b;
+    if (c & kAlphaBmp) tb.alpha[w] |= b;
+    if (c & kSym) tb.sym[w] |= b;
     if (u == '@') tb.any_at = true;
     if (u >= 0x80) tb.any_non_ascii = true;
     if (c & kSurr) tb.any_surrogate = true;

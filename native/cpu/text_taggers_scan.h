@@ -145,8 +145,10 @@ struct Interner {
 // "\n", ASCII digits, and "may continue a phone number" ( "(" / ASCII digit / any non-ASCII unit),
 // plus whether the text has any "@", ASCII digit, non-ASCII unit, surrogate or U+0130. Built with
 // AVX2 16 units at a time where available (non-ASCII lanes are fixed up from the class table).
+// alpha / sym: the BMP units of class kAlphaBmp / kSym (gopher_v1's per-word tests; surrogates are
+// in neither: texts with one take gopher's per-unit path).
 struct TextBits {
-  std::vector<uint64_t> space, newline, digit, phone_next;
+  std::vector<uint64_t> space, newline, digit, phone_next, alpha, sym;
   bool any_at = false, any_digit = false, any_non_ascii = false, any_surrogate = false, any_dotted_i = false;
   bool sp(int64_t i) const { return space[size_t(i >> 6)] >> (i & 63) & 1; }
 };
