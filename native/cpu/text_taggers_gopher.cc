@@ -95,6 +95,21 @@ inline uint64_t key_hash(Key16 k, int64_t wl) {
   h *= 0xff51afd7ed558ccdull;
   return h ^ (h >> 29);
 }
+// Any bit of `bits` in units [a, a + l), 1 <= l <= 64, without a loop: the two words the range can
+// touch as one 128-bit value (the bitmap has a word of padding past the text).
+inline bool any_bit64(const uint64_t* bits, int64_t a, int64_t l) {
+  const size_t w = size_t(a >> 6);
+  const unsigned __int128 x = (uint64_t(bits[w]) | (unsigned __int128)bits[w + 1] << 64) >> (a & 63);
+  const uint64_t m = l >= 64 ? ~uint64_t(0) : (uint64_t(1) << l) - 1;
+  return (uint64_t(x) & m) != 0;
+}
+// is_required_word for a word of wl units whose first four units (zero-padded) are k0: no branch.
+inline bool required_k0(uint64_t k0, int64_t wl) {
+  const bool two = (k0 == pack("be")) | (k0 == pack("to")) | (k0 == pack("of"));
+  const bool three = (k0 == pack("the")) | (k0 == pack("and"));
+  const bool four = (k0 == pack("that")) | (k0 == pack("have")) | (k0 == pack("with"));
+  return ((wl == 2) & two) | ((wl == 3) & three) | ((wl == 4) & four);
+}
 inline bool key_eq(Key16 a, Key16 b) {
   const Key64 d = (Key64)(a ^ b);
   return (d[0] | d[1] | d[2] | d[3]) == 0;
@@ -126,7 +141,6 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o, const TextBits* bits)
   thread_local std::vector<int32_t> len_hist_tl;
   auto& len_hist = len_hist_tl;  // one TLS lookup, not one per use
   const int64_t wc = count_words(tb, 0, n);
-  words.reset(s, wc);
   lens.resize(size_t(wc));
   wid.resize(size_t(wc));
   prev_counts.assign(size_t(wc), 0);
@@ -173,11 +187,17 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o, const TextBits* bits)
       if (size_t(wl) >= len_hist.size()) len_hist.resize(size_t(wl) + 1, 0);
       len_hist[size_t(wl)]++;
       char_count += wl;
-      sym += any_bit(tb.sym, a, e);
-      alpha += any_bit(tb.alpha, a, e);
-      if (wl >= 2 && wl <= 4 && is_required_word(s + a, wl)) req++;
+      if (__builtin_expect(wl <= 64, 1)) {
+        sym += any_bit64(tb.sym.data(), a, wl);
+        alpha += any_bit64(tb.alpha.data(), a, wl);
+      } else {
+        sym += any_bit(tb.sym, a, e);
+        alpha += any_bit(tb.alpha, a, e);
+      }
+      req += required_k0(((Key64)key)[0], wl);
     }
-  } else
+  } else {
+  words.reset(s, wc);
   for (int64_t i = 0; i < n;) {
     i = next_space_state(tb, i, n, false);
     if (i >= n) break;
@@ -211,6 +231,7 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o, const TextBits* bits)
     sym += (acc & kSym) != 0;
     alpha += (acc & kAlphaBmp) != 0 || astral_alpha;
     if (wl >= 2 && wl <= 4 && is_required_word(s + a, wl)) req++;
+  }
   }
   o[1] = double(wc);
   if (wc > 0) {

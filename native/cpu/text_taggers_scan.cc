@@ -63,8 +63,8 @@ void text_bits(const uint16_t* s, int64_t n, TextBits& tb) {
   tb.newline.assign(nw, 0);
   tb.digit.assign(nw, 0);
   tb.phone_next.assign(nw, 0);
-  tb.alpha.assign(nw, 0);
-  tb.sym.assign(nw, 0);
+  tb.alpha.assign(nw + 1, 0);  // + 1: gopher reads a word's bits as two words (any_bit64)
+  tb.sym.assign(nw + 1, 0);
   tb.any_at = tb.any_digit = tb.any_non_ascii = tb.any_surrogate = tb.any_dotted_i = false;
   int64_t i = 0;
 #if defined(__AVX2__)
