@@ -320,6 +320,7 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o, const TextBits* bits)
     };
     constexpr size_t kAhead = 12;  // the slot probed kAhead positions later is fetched now
     for (size_t k = 0; k < std::min(na, kAhead); k++) __builtin_prefetch(T + slot_of(k), 1);
+    int32_t top = 1;  // the largest count (counts only grow: the largest value written)
     for (size_t k = 0; k < na; k++) {
       if (k + kAhead < na) __builtin_prefetch(T + slot_of(k + kAhead), 1);
       const int32_t a = act_id[k];
@@ -339,31 +340,37 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o, const TextBits* bits)
         e.count = 0;
       }
       T[h] = NgSlot{a, b, st, e.count + 1};
+      top = std::max(top, e.count + 1);
       act_id[k] = int32_t(h);
     }
+    // One pass over the final counts: the next level's active positions (those whose n-gram repeats;
+    // branch-free compaction, in place) and this level's statistic.
+    size_t w = 0;
     if (nn <= 4) {
-      int32_t top = 1;
-      for (size_t k = 0; k < na; k++) top = std::max(top, T[act_id[k]].count);
       int64_t at = 0;  // position 0 when every n-gram is unique
-      if (top > 1) {
-        size_t k = 0;
-        while (T[act_id[k]].count != top) k++;
-        at = act_pos[k];
+      bool found = top == 1;
+      for (size_t k = 0; k < na; k++) {
+        const int32_t c = T[act_id[k]].count;
+        const int32_t p = act_pos[k];
+        if (!found && c == top) { at = p; found = true; }
+        act_pos[w] = p;
+        act_id[w] = act_id[k];
+        w += c > 1;
       }
       o[10 + nn - 2] = double(top) * double(window_chars(at, nn)) / cden;
     } else {
       // sum over positions 0..m-1 of psum[i + nn] - psum[i]
       const int64_t all = (psum2[size_t(m + nn)] - psum2[size_t(nn)]) - psum2[size_t(m)];
       int64_t dup = 0;
-      for (size_t k = 0; k < na; k++) dup += T[act_id[k]].count > 1 ? window_chars(act_pos[k], nn) : 0;
+      for (size_t k = 0; k < na; k++) {
+        const bool rep = T[act_id[k]].count > 1;
+        const int32_t p = act_pos[k];
+        dup += rep ? window_chars(p, nn) : 0;
+        act_pos[w] = p;
+        act_id[w] = act_id[k];
+        w += rep;
+      }
       o[13 + nn - 5] = double(dup) / double(std::max<int64_t>(all, 1));
-    }
-    // the next level's active positions: those whose n-gram repeats (branch-free compaction)
-    size_t w = 0;
-    for (size_t k = 0; k < na; k++) {
-      act_pos[w] = act_pos[k];
-      act_id[w] = act_id[k];
-      w += T[act_id[k]].count > 1;
     }
     nact = w;
   }
