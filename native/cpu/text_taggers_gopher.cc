@@ -58,7 +58,6 @@ struct WordTable {
   std::vector<Key16> key;  // per id
   std::vector<int32_t> start, len;  // per id
   uint64_t mask = 0;
-  int32_t n = 0;
   void reset(int64_t expected) {
     uint64_t cap = 16;
     while (cap < uint64_t(2 * expected + 16)) cap <<= 1;
@@ -69,7 +68,6 @@ struct WordTable {
       start.resize(size_t(expected) + 1);
       len.resize(size_t(expected) + 1);
     }
-    n = 0;
   }
 };
 inline Key16 lane_mask(int64_t l) {  // lanes < l all ones
@@ -152,6 +150,19 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o, const TextBits* bits)
     thread_local WordTable wt_tl;
     auto& wt = wt_tl;  // one TLS lookup, not one per use
     wt.reset(wc);
+    // plain locals: the loop must not go back to the thread-local object (in a shared library each
+    // access to it can be a __tls_get_addr call, which the compiler re-issues rather than keep a register)
+    WordTable::Slot* const slots = wt.slot.data();
+    Key16* const keys = wt.key.data();
+    int32_t* const wstart = wt.start.data();
+    int32_t* const wlen = wt.len.data();
+    const uint64_t wmask = wt.mask;
+    int32_t nwords = 0;
+    int32_t* const widp = wid.data();
+    int32_t* const pcount = prev_counts.data();
+    int32_t* const lensp = lens.data();
+    int32_t* hist = len_hist.data();
+    int64_t hist_n = int64_t(len_hist.size());
     for (int64_t i = 0; i < n;) {
       const int64_t a = next_space_state(tb, i, n, false);
       if (a >= n) break;
@@ -161,31 +172,35 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o, const TextBits* bits)
       const Key16 key = load_key(s, n, a, wl);
       uint64_t h = key_hash(key, wl);
       if (wl > 16) h ^= hash_units(s + a + 16, wl - 16);
-      uint64_t j = (h >> 20) & wt.mask;
+      uint64_t j = (h >> 20) & wmask;
       const uint32_t tag = uint32_t(h >> 32);
       int32_t id;
-      for (;; j = (j + 1) & wt.mask) {
-        const WordTable::Slot e2 = wt.slot[j];
+      for (;; j = (j + 1) & wmask) {
+        const WordTable::Slot e2 = slots[j];
         if (e2.id < 0) {
-          id = wt.n++;
-          wt.slot[j] = WordTable::Slot{tag, id};
-          wt.key[size_t(id)] = key;
-          wt.start[size_t(id)] = int32_t(a);
-          wt.len[size_t(id)] = int32_t(wl);
+          id = nwords++;
+          slots[j] = WordTable::Slot{tag, id};
+          keys[size_t(id)] = key;
+          wstart[size_t(id)] = int32_t(a);
+          wlen[size_t(id)] = int32_t(wl);
           break;
         }
-        if (e2.tag == tag && key_eq(wt.key[size_t(e2.id)], key) && wt.len[size_t(e2.id)] == wl &&
-            (wl <= 16 || units_equal(s + wt.start[size_t(e2.id)] + 16, s + a + 16, wl - 16))) {
+        if (e2.tag == tag && key_eq(keys[size_t(e2.id)], key) && wlen[size_t(e2.id)] == wl &&
+            (wl <= 16 || units_equal(s + wstart[size_t(e2.id)] + 16, s + a + 16, wl - 16))) {
           id = e2.id;
           break;
         }
       }
-      wid[size_t(k)] = id;
-      prev_counts[size_t(id)]++;
-      lens[size_t(k)] = int32_t(wl);
+      widp[k] = id;
+      pcount[id]++;
+      lensp[k] = int32_t(wl);
       k++;
-      if (size_t(wl) >= len_hist.size()) len_hist.resize(size_t(wl) + 1, 0);
-      len_hist[size_t(wl)]++;
+      if (__builtin_expect(wl >= hist_n, 0)) {
+        len_hist.resize(size_t(wl) + 1, 0);
+        hist = len_hist.data();
+        hist_n = int64_t(len_hist.size());
+      }
+      hist[wl]++;
       char_count += wl;
       if (__builtin_expect(wl <= 64, 1)) {
         sym += any_bit64(tb.sym.data(), a, wl);
