@@ -200,13 +200,10 @@ void c4_spans(const C4Lexicon* lex, const uint16_t* s, int64_t n, std::vector<do
   bool naughty = false, js = false;
   static const char16_t kJs[] = u"javascript";
   if (!tb.any_dotted_i) {  // no expansion: the lower-cased text has the original's whitespace bitmap
-    for (int64_t i = 0; i < ln && !(naughty && js);) {
-      const int64_t a = next_space_state(tb, i, ln, false);
-      if (a >= ln) break;
-      i = next_space_state(tb, a, ln, true);
-      if (!naughty && word_in(*lex, L + a, i - a)) naughty = true;
-      if (!js && i - a == 10 && std::memcmp(L + a, kJs, 20) == 0) js = true;
-    }
+    for_each_word(tb, ln, [&](const int64_t a, const int64_t e) {
+      naughty |= word_in(*lex, L + a, e - a);
+      js |= e - a == 10 && std::memcmp(L + a, kJs, 20) == 0;
+    });
   } else {
     for (int64_t i = 0; i < ln && !(naughty && js);) {
       if (sp(L[i])) { i++; continue; }

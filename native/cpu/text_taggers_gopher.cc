@@ -163,11 +163,7 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o, const TextBits* bits)
     int32_t* const lensp = lens.data();
     int32_t* hist = len_hist.data();
     int64_t hist_n = int64_t(len_hist.size());
-    for (int64_t i = 0; i < n;) {
-      const int64_t a = next_space_state(tb, i, n, false);
-      if (a >= n) break;
-      const int64_t e = next_space_state(tb, a, n, true);
-      i = e;
+    for_each_word(tb, n, [&](const int64_t a, const int64_t e) {
       const int64_t wl = e - a;
       const Key16 key = load_key(s, n, a, wl);
       uint64_t h = key_hash(key, wl);
@@ -210,7 +206,7 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o, const TextBits* bits)
         alpha += any_bit(tb.alpha, a, e);
       }
       req += required_k0(((Key64)key)[0], wl);
-    }
+    });
   } else {
   words.reset(s, wc);
   for (int64_t i = 0; i < n;) {

@@ -213,6 +213,29 @@ inline int64_t next_space_state(const TextBits& tb, int64_t i, int64_t n, bool w
   return std::min<int64_t>(int64_t(w) * 64 + __builtin_ctzll(m), n);
 }
 
+// Calls f(a, e) for each word [a, e) of text.split() in order, from the transitions of the whitespace
+// bitmap (bits past n are whitespace, so the last word ends by n): a word costs two bit extractions,
+// and the only data-dependent branch is the end of each 64-unit block.
+template <class F>
+__attribute__((always_inline)) inline void for_each_word(const TextBits& tb, int64_t n, F&& f) {
+  const size_t nw = size_t(n >> 6) + 1;  // the word holding bit n (a space) included
+  uint64_t carry = 1;  // the unit before the text counts as a space
+  bool in = false;
+  int64_t a = 0;
+  for (size_t w = 0; w < nw; w++) {
+    const uint64_t sp = tb.space[w];
+    uint64_t t = sp ^ ((sp << 1) | carry);  // bit i: unit i differs from unit i - 1 (start or end)
+    carry = sp >> 63;
+    while (t) {
+      const int64_t p = int64_t(w) * 64 + __builtin_ctzll(t);
+      t &= t - 1;
+      if (!in) a = p;
+      else f(a, p);
+      in = !in;
+    }
+  }
+}
+
 inline bool eq_ascii(const uint16_t* p, int64_t l, const char* w) {
   for (int64_t i = 0; i < l; i++) if (w[i] == 0 || p[i] != uint16_t(uint8_t(w[i]))) return false;
   return w[l] == 0;
