@@ -69,7 +69,10 @@ struct FastTextModel::State {
   bool share = false;  // other models use these tables: consult / fill Impl::shared on a miss
   std::string ngram_word;
   std::vector<int32_t> word_hashes;
-  std::vector<Tok> toks;
+  // compute_hidden's tokens: a plain buffer written through a local index (a vector's end pointer
+  // lives in this object, and its load/store per token lengthened the tokenizer's loop)
+  std::unique_ptr<Tok[]> toks;
+  size_t toks_cap = 0;
   std::vector<uint64_t> sep_bits;  // compute_hidden's separator bitmap (AVX2 path)
   std::vector<float> hidden;
   std::vector<std::pair<float, int32_t>> heap;
@@ -322,7 +325,6 @@ struct FastTextModel::Impl {
     }
     std::vector<float>& hidden = st.hidden;
     std::vector<int32_t>& word_hashes = st.word_hashes;
-    std::vector<Tok>& toks = st.toks;
     const std::vector<uint64_t>& cache_slots = st.cache_slots;
     const std::vector<int32_t>& cache = st.cache;
     std::fill(hidden.begin(), hidden.end(), 0.0f);
@@ -333,7 +335,15 @@ struct FastTextModel::Impl {
     // One token; true when it is "</s>" (which ends the line).
     // Pass 1: the line's tokens and their hashes, up to and including the first "</s>" (fastText's
     // getLine stops there; the line's newline is that token).
-    toks.clear();
+    {
+      const size_t need = size_t(e - b) / 2 + 2;  // tokens are separated: at most one per 2 bytes, and "</s>"
+      if (st.toks_cap < need) {
+        st.toks_cap = std::max(need, 2 * st.toks_cap);
+        st.toks.reset(new Tok[st.toks_cap]);
+      }
+    }
+    Tok* const toks = st.toks.get();
+    size_t T = 0;
     const char* p = text + b;
     const char* end = text + e;
 #if defined(__AVX2__)
@@ -369,11 +379,11 @@ struct FastTextModel::Impl {
         while (!m) m = sb[++wi];
         const size_t te = wi * 64 + size_t(__builtin_ctzll(m));
         const size_t len = te - t;
-        toks.push_back({p + t, len, tok_hash(p + t, len)});
+        toks[T++] = Tok{p + t, len, tok_hash(p + t, len)};
         if (len == 4 && std::memcmp(p + t, kEos, 4) == 0) break;  // fastText's line ends at "</s>"
         pos = te;
       }
-      if (toks.empty() || !(toks.back().n == 4 && std::memcmp(toks.back().s, kEos, 4) == 0)) toks.push_back({kEos, 4, tok_hash(kEos, 4)});
+      if (T == 0 || !(toks[T - 1].n == 4 && std::memcmp(toks[T - 1].s, kEos, 4) == 0)) toks[T++] = Tok{kEos, 4, tok_hash(kEos, 4)};
     } else
 #endif
     for (;;) {
@@ -383,20 +393,19 @@ struct FastTextModel::Impl {
         ++p;
       }
       if (eol || p == end) {
-        toks.push_back({kEos, 4, tok_hash(kEos, 4)});
+        toks[T++] = Tok{kEos, 4, tok_hash(kEos, 4)};
         break;
       }
       const char* t = p;
       while (p < end && !is_sep(static_cast<unsigned char>(*p))) ++p;
       const size_t len = size_t(p - t);
-      toks.push_back({t, len, tok_hash(t, len)});
+      toks[T++] = Tok{t, len, tok_hash(t, len)};
       if (len == 4 && std::memcmp(t, kEos, 4) == 0) break;
     }
     // Pass 2: features in order. The cache slot of a token a few ahead, and then its record, are
     // prefetched: the loop is bound by those memory latencies, not by arithmetic.
     // The sum lives in a local vector (a register), not in the object: a member would be stored and
     // reloaded around every add, lengthening the chain of dependent adds by a store-forwarding delay.
-    const size_t T = toks.size();
     V16 acc = V16{};
     for (size_t i = 0; i < T; ++i) {
       const uint64_t mask = cache_slots.size() - 1;  // the table may grow in token_record
