@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 
 #include "text_taggers_scan.h"
 
@@ -55,18 +56,22 @@ typedef uint64_t Key64 __attribute__((vector_size(32)));
 struct WordTable {
   struct Slot { uint32_t tag; int32_t id; };
   std::vector<Slot> slot;
-  std::vector<Key16> key;  // per id
-  std::vector<int32_t> start, len;  // per id
+  // per id, room for every word of the text; uninitialized (new T[]): only the pages of the distinct
+  // words are ever touched
+  std::unique_ptr<Key16[]> key;
+  std::unique_ptr<int32_t[]> start, len;
+  size_t cap = 0;
   uint64_t mask = 0;
   void reset(int64_t expected) {
-    uint64_t cap = 16;
-    while (cap < uint64_t(2 * expected + 16)) cap <<= 1;
-    slot.assign(cap, Slot{0, -1});
-    mask = cap - 1;
-    if (key.size() < size_t(expected) + 1) {
-      key.resize(size_t(expected) + 1);
-      start.resize(size_t(expected) + 1);
-      len.resize(size_t(expected) + 1);
+    uint64_t sc = 16;
+    while (sc < uint64_t(2 * expected + 16)) sc <<= 1;
+    slot.assign(sc, Slot{0, -1});
+    mask = sc - 1;
+    if (cap < size_t(expected) + 1) {
+      cap = std::max(size_t(expected) + 1, 2 * cap);
+      key.reset(new Key16[cap]);
+      start.reset(new int32_t[cap]);
+      len.reset(new int32_t[cap]);
     }
   }
 };
@@ -153,9 +158,9 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o, const TextBits* bits)
     // plain locals: the loop must not go back to the thread-local object (in a shared library each
     // access to it can be a __tls_get_addr call, which the compiler re-issues rather than keep a register)
     WordTable::Slot* const slots = wt.slot.data();
-    Key16* const keys = wt.key.data();
-    int32_t* const wstart = wt.start.data();
-    int32_t* const wlen = wt.len.data();
+    Key16* const keys = wt.key.get();
+    int32_t* const wstart = wt.start.get();
+    int32_t* const wlen = wt.len.get();
     const uint64_t wmask = wt.mask;
     int32_t nwords = 0;
     int32_t* const widp = wid.data();
