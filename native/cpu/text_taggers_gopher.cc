@@ -126,7 +126,7 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o, const TextBits* bits)
   if (n == 0) return;  // len(text) == 0 ⇔ no units
 
   thread_local TextBits tb_tl;
-  if (!bits) text_bits(s, n, tb_tl);
+  if (!bits) text_bits(s, n, tb_tl, true);
   const TextBits& tb = bits ? *bits : tb_tl;
   const int64_t cc = tb.any_surrogate ? cp_len(s, 0, n) : n;
   o[0] = double(cc);
@@ -150,7 +150,7 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o, const TextBits* bits)
   len_hist.assign(64, 0);
   int64_t sym = 0, alpha = 0, req = 0, char_count = 0, n_lines = 1, k = 0;
   for (uint64_t w : tb.newline) n_lines += __builtin_popcountll(w);
-  if (!tb.any_surrogate && !tb.alpha.empty() && text_simd()) {
+  if (!tb.any_surrogate && tb.word_classes && text_simd()) {
     // every unit is a code point: cps == units; alpha / sym from the bitmaps
     thread_local WordTable wt_tl;
     auto& wt = wt_tl;  // one TLS lookup, not one per use

@@ -157,14 +157,15 @@ struct Interner {
 // plus whether the text has any "@", ASCII digit, non-ASCII unit, surrogate or U+0130. Built with
 // AVX2 16 units at a time where available (non-ASCII lanes are fixed up from the class table).
 // alpha / sym: the BMP units of class kAlphaBmp / kSym (gopher_v1's per-word tests; surrogates are
-// in neither: texts with one take gopher's per-unit path).
+// in neither: texts with one take gopher's per-unit path), built only when asked (word_classes).
 struct TextBits {
   std::vector<uint64_t> space, newline, digit, phone_next, alpha, sym;
+  bool word_classes = false;  // alpha and sym are this text's
   bool any_at = false, any_digit = false, any_non_ascii = false, any_surrogate = false, any_dotted_i = false;
   bool sp(int64_t i) const { return space[size_t(i >> 6)] >> (i & 63) & 1; }
 };
 
-void text_bits(const uint16_t* s, int64_t n, TextBits& tb);
+void text_bits(const uint16_t* s, int64_t n, TextBits& tb, bool word_classes = false);
 
 // Whether the AVX2 loops of this family run (compiled with AVX2 and OLMO_CPU_ISA is not "scalar";
 // read once): the tests run the taggers both ways and compare.
