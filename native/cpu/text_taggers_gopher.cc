@@ -11,6 +11,13 @@
 
 #include "text_taggers_scan.h"
 
+// The 32-byte word keys (Key16) are passed by value between inline helpers of this file only; without
+// AVX (OLMO_PORTABLE builds) GCC warns that such a return's ABI differs — nothing crosses a library
+// boundary, so the note is noise.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
 namespace olmo::cpu {
 using namespace text;
 
