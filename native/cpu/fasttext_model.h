@@ -14,12 +14,16 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #include "olmo/ops/fasttext.h"
 #include "olmo/check.h"
@@ -40,6 +44,15 @@ inline constexpr char kLabelPrefix[] = "__label__";  // fastText's default -labe
 
 }  // namespace ft
 
+// Whether compute_hidden's AVX2 tokenizer runs (OLMO_CPU_ISA=scalar: the byte loop; tests compare).
+inline bool ft_simd() {
+  static const bool on = [] {
+    const char* isa = std::getenv("OLMO_CPU_ISA");
+    return !(isa && std::strcmp(isa, "scalar") == 0);
+  }();
+  return on;
+}
+
 constexpr size_t kMaxCacheSlots = size_t(1) << 19;
 typedef float V16 __attribute__((vector_size(64)));
 struct Tok { const char* s; size_t n; uint32_t hash; };
@@ -56,7 +69,11 @@ struct FastTextModel::State {
   bool share = false;  // other models use these tables: consult / fill Impl::shared on a miss
   std::string ngram_word;
   std::vector<int32_t> word_hashes;
-  std::vector<Tok> toks;
+  // compute_hidden's tokens: a plain buffer written through a local index (a vector's end pointer
+  // lives in this object, and its load/store per token lengthened the tokenizer's loop)
+  std::unique_ptr<Tok[]> toks;
+  size_t toks_cap = 0;
+  std::vector<uint64_t> sep_bits;  // compute_hidden's separator bitmap (AVX2 path)
   std::vector<float> hidden;
   std::vector<std::pair<float, int32_t>> heap;
   V16 acc16;
@@ -198,17 +215,26 @@ struct FastTextModel::Impl {
   }
   enum Kind : int32_t { kWord = 0, kLabel = 1 };  // kLabel: no features and no word hash
   // The cached record of a token (features as Dictionary::getLine adds them, and its kind).
-  const int32_t* token_record(State& st, const char* tok, size_t n, uint32_t h) {
+  // The hit path, inline in compute_hidden's loop; a miss (the token's first sighting) goes out of line.
+  inline const int32_t* token_record(State& st, const char* tok, size_t n, uint32_t h) {
+    const uint64_t* const slots = st.cache_slots.data();
+    const uint64_t mask = st.cache_slots.size() - 1;
+    for (uint64_t i = h & mask;; i = (i + 1) & mask) {
+      const uint64_t v = slots[i];
+      if (v == 0) break;
+      if (uint32_t(v >> 32) != h) continue;
+      const int32_t* rec = st.cache.data() + (uint32_t(v) - 1);
+      if (size_t(rec[0]) == n && tok_eq(reinterpret_cast<const char*>(rec + 3 + rec[1]), tok, n)) return rec;
+    }
+    return token_record_miss(st, tok, n, h);
+  }
+  __attribute__((noinline)) const int32_t* token_record_miss(State& st, const char* tok, size_t n, uint32_t h) {
     std::vector<uint64_t>& cache_slots = st.cache_slots;
     std::vector<int32_t>& cache = st.cache;
     const uint64_t mask = cache_slots.size() - 1;
     uint64_t i = h & mask;
-    for (;; i = (i + 1) & mask) {
-      uint64_t v = cache_slots[i];
-      if (v == 0) break;
-      if (uint32_t(v >> 32) != h) continue;
-      const int32_t* rec = cache.data() + (uint32_t(v) - 1);
-      if (size_t(rec[0]) == n && std::memcmp(rec + 3 + rec[1], tok, n) == 0) return rec;
+    for (;; i = (i + 1) & mask) {  // the first empty slot of the probe (the token is not there)
+      if (cache_slots[i] == 0) break;
     }
     if (st.cache_records >= cache_slots.size() / 2 && cache_slots.size() < kMaxCacheSlots) {
       // grow (load factor <= 1/2, as before): a corpus's distinct tokens usually fit a table far
@@ -299,7 +325,6 @@ struct FastTextModel::Impl {
     }
     std::vector<float>& hidden = st.hidden;
     std::vector<int32_t>& word_hashes = st.word_hashes;
-    std::vector<Tok>& toks = st.toks;
     const std::vector<uint64_t>& cache_slots = st.cache_slots;
     const std::vector<int32_t>& cache = st.cache;
     std::fill(hidden.begin(), hidden.end(), 0.0f);
@@ -310,9 +335,57 @@ struct FastTextModel::Impl {
     // One token; true when it is "</s>" (which ends the line).
     // Pass 1: the line's tokens and their hashes, up to and including the first "</s>" (fastText's
     // getLine stops there; the line's newline is that token).
-    toks.clear();
+    {
+      const size_t need = size_t(e - b) / 2 + 2;  // tokens are separated: at most one per 2 bytes, and "</s>"
+      if (st.toks_cap < need) {
+        st.toks_cap = std::max(need, 2 * st.toks_cap);
+        st.toks.reset(new Tok[st.toks_cap]);
+      }
+    }
+    Tok* const toks = st.toks.get();
+    size_t T = 0;
     const char* p = text + b;
     const char* end = text + e;
+#if defined(__AVX2__)
+    if (mode.newline_as_space && ft_simd()) {
+      // The separators as a bitmap (32 bytes a step), the tokens from its runs: no loop over each
+      // byte of each token. Bits past the text are separators, so a token's end is always found.
+      const unsigned char* q = reinterpret_cast<const unsigned char*>(p);
+      const size_t L = size_t(end - p);
+      const size_t nw = L / 64 + 1;
+      std::vector<uint64_t>& sb = st.sep_bits;
+      sb.resize(nw);
+      const __m256i k20 = _mm256_set1_epi8(' '), k09 = _mm256_set1_epi8(9), k04 = _mm256_set1_epi8(4), zero = _mm256_setzero_si256();
+      const auto sep32 = [&](const unsigned char* x) -> uint32_t {  // ' ', '\0', or 0x09..0x0d
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x));
+        const __m256i ctl = _mm256_cmpeq_epi8(_mm256_subs_epu8(_mm256_sub_epi8(v, k09), k04), zero);
+        return uint32_t(_mm256_movemask_epi8(_mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, k20), _mm256_cmpeq_epi8(v, zero)), ctl)));
+      };
+      size_t w = 0;
+      for (; w * 64 + 64 <= L; w++) sb[w] = uint64_t(sep32(q + w * 64)) | uint64_t(sep32(q + w * 64 + 32)) << 32;
+      {
+        uint64_t m = ~uint64_t(0);  // the partial last word: scalar, bits past L set
+        for (size_t i = w * 64; i < L; i++) if (!is_sep(q[i])) m &= ~(uint64_t(1) << (i & 63));
+        sb[w] = m;
+      }
+      size_t pos = 0;
+      for (;;) {
+        size_t wi = pos >> 6;
+        uint64_t m = ~sb[wi] & (~uint64_t(0) << (pos & 63));
+        while (!m && ++wi < nw) m = ~sb[wi];
+        if (!m) break;
+        const size_t t = wi * 64 + size_t(__builtin_ctzll(m));
+        m = sb[wi] & (~uint64_t(0) << (t & 63));
+        while (!m) m = sb[++wi];
+        const size_t te = wi * 64 + size_t(__builtin_ctzll(m));
+        const size_t len = te - t;
+        toks[T++] = Tok{p + t, len, tok_hash(p + t, len)};
+        if (len == 4 && std::memcmp(p + t, kEos, 4) == 0) break;  // fastText's line ends at "</s>"
+        pos = te;
+      }
+      if (T == 0 || !(toks[T - 1].n == 4 && std::memcmp(toks[T - 1].s, kEos, 4) == 0)) toks[T++] = Tok{kEos, 4, tok_hash(kEos, 4)};
+    } else
+#endif
     for (;;) {
       bool eol = false;
       while (p < end && is_sep(static_cast<unsigned char>(*p))) {
@@ -320,20 +393,19 @@ struct FastTextModel::Impl {
         ++p;
       }
       if (eol || p == end) {
-        toks.push_back({kEos, 4, tok_hash(kEos, 4)});
+        toks[T++] = Tok{kEos, 4, tok_hash(kEos, 4)};
         break;
       }
       const char* t = p;
       while (p < end && !is_sep(static_cast<unsigned char>(*p))) ++p;
       const size_t len = size_t(p - t);
-      toks.push_back({t, len, tok_hash(t, len)});
+      toks[T++] = Tok{t, len, tok_hash(t, len)};
       if (len == 4 && std::memcmp(t, kEos, 4) == 0) break;
     }
     // Pass 2: features in order. The cache slot of a token a few ahead, and then its record, are
     // prefetched: the loop is bound by those memory latencies, not by arithmetic.
     // The sum lives in a local vector (a register), not in the object: a member would be stored and
     // reloaded around every add, lengthening the chain of dependent adds by a store-forwarding delay.
-    const size_t T = toks.size();
     V16 acc = V16{};
     for (size_t i = 0; i < T; ++i) {
       const uint64_t mask = cache_slots.size() - 1;  // the table may grow in token_record

@@ -22,6 +22,8 @@
 
 #include <sys/mman.h>
 
+#include "fasttext_util.h"
+
 namespace olmo::cpu::ft {
 
 class SharedTokens {
@@ -50,7 +52,7 @@ class SharedTokens {
       if (v == 0) return nullptr;
       if (uint32_t(v >> 32) != h) continue;
       const int32_t* rec = arena_ + (uint32_t(v) - 1);
-      if (size_t(rec[0]) == n && std::memcmp(rec + 3 + rec[1], tok, n) == 0) return rec;
+      if (size_t(rec[0]) == n && tok_eq(reinterpret_cast<const char*>(rec + 3 + rec[1]), tok, n)) return rec;
     }
   }
 

@@ -47,26 +47,52 @@ inline uint32_t fnv(const char* s, size_t n) {
 // The hash of a token in this file's own tables (the token cache and the vocabulary lookup): 8 bytes
 // a step, where FNV-1a is a dependent multiply per byte. Never a fastText bucket: those (character
 // and word n-grams) keep FNV-1a.
+// The bytes [p, p + n), n <= 8, as one integer that differs for different bytes of the same length,
+// read without going past p + n: two overlapping 4-byte loads, or for 1-3 bytes the first, middle
+// and last byte (which between them are all of them).
+inline uint64_t load_upto8(const char* p, size_t n) {
+  if (n >= 4) {
+    uint32_t lo, hi;
+    std::memcpy(&lo, p, 4);
+    std::memcpy(&hi, p + n - 4, 4);
+    return uint64_t(lo) | uint64_t(hi) << 32;
+  }
+  if (n == 0) return 0;
+  return uint64_t(uint8_t(p[0])) | uint64_t(uint8_t(p[n >> 1])) << 8 | uint64_t(uint8_t(p[n - 1])) << 16;
+}
+inline uint64_t load8(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+
+// Hash of a token (the token caches and the vocabulary table; not fastText's own hash): up to 16
+// bytes in one or two (overlapping) loads, no loop over the bytes.
 inline uint32_t tok_hash(const char* s, size_t n) {
   uint64_t h = 0x9e3779b97f4a7c15ull ^ uint64_t(n);
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, s + i, 8);
-    h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 31;
+  if (n <= 8) {
+    h = (h ^ load_upto8(s, n)) * 0xbf58476d1ce4e5b9ull;
+  } else {
+    size_t i = 0;
+    for (; i + 8 < n; i += 8) {
+      h = (h ^ load8(s + i)) * 0xbf58476d1ce4e5b9ull;
+      h ^= h >> 31;
+    }
+    h = (h ^ load8(s + n - 8)) * 0xbf58476d1ce4e5b9ull;  // the last 8 bytes (overlapping the loop's)
   }
-  if (i < n) {
-    uint64_t w = 0;
-    for (size_t k = 0; i + k < n; ++k) w |= uint64_t(uint8_t(s[i + k])) << (8 * k);
-    h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 31;
-  }
+  h ^= h >> 31;
   h *= 0x94d049bb133111ebull;
   return uint32_t(h >> 32);
 }
 
-// x % d for a fixed 32-bit d without a division (Lemire's fastmod: exact for every 32-bit x).
+// Equality of two byte strings of length n, inline (a token is usually a few bytes: a memcmp call
+// costs more than the comparison).
+inline bool tok_eq(const char* a, const char* b, size_t n) {
+  if (n <= 8) return load_upto8(a, n) == load_upto8(b, n);
+  if (n <= 16) return load8(a) == load8(b) && load8(a + n - 8) == load8(b + n - 8);
+  return std::memcmp(a, b, n) == 0;
+}
+
 struct FastMod {
   uint64_t m = 0;
   uint32_t d = 1;

@@ -217,9 +217,12 @@ bool tag_line(const TagBatchPlan& plan, const uint8_t* p, size_t n, Scratch& w, 
   tagjson::decode_string(f.text.str, w.text);
   const uint16_t* s = w.text.data();
   const int64_t len = int64_t(w.text.size());
-  bool have_rule_tagger = false;
-  for (BatchTagger t : plan.taggers) have_rule_tagger |= t != BatchTagger::kFtLangIdEnDoc;
-  if (have_rule_tagger) text::text_bits(s, len, w.bits);  // once, for gopher, c4 and pii
+  bool have_rule_tagger = false, have_gopher = false;
+  for (BatchTagger t : plan.taggers) {
+    have_rule_tagger |= t != BatchTagger::kFtLangIdEnDoc;
+    have_gopher |= t == BatchTagger::kGopher;
+  }
+  if (have_rule_tagger) text::text_bits(s, len, w.bits, have_gopher);  // once, for gopher, c4 and pii
   out += "{\"id\":";
   tagjson::append_json_string(out, f.id.str, w.id_units);
   out += ",\"attributes\":{";

@@ -26,24 +26,31 @@ struct C4Lexicon {
   std::vector<int32_t> word_slot;     // open addressing over word_hash
   uint64_t word_mask = 0;
   size_t max_word = 0;
-  uint64_t word_filter[64] = {};  // bits of word_filter_key over the list: most text words miss, unhashed
+  uint64_t word_filter[1024] = {};  // bits of word_filter_key over the list (8 KB): most text words miss, unhashed
   std::vector<std::u16string> phrases;
   std::vector<std::vector<int32_t>> bucket;  // by the first two units of a phrase
   uint64_t bucket_bits[64] = {};             // which buckets are non-empty
+  // Every phrase of the list has a " " (the TypeScript side splits the list at spaces): an occurrence
+  // is found from the " " at its first space, by the units on either side of that space.
+  bool phrases_spaced = false;
+  std::vector<int32_t> space_off;                  // per phrase: index of its first " "
+  std::vector<std::vector<int32_t>> space_bucket;  // by (unit before, unit after) the first " "
+  uint64_t space_bits[64] = {};
 };
 
 namespace {
 inline uint32_t bucket_of(uint16_t a, uint16_t b) { return (uint32_t(a) * 31u + b) & 4095u; }
 
-// (first unit, last unit, length) → one of 4096 bits: a necessary condition for membership
 inline uint32_t word_filter_key(const uint16_t* p, int64_t l) {
-  return ((uint32_t(p[0]) * 31u + p[l - 1]) * 31u + uint32_t(l)) & 4095u;
+  // (first unit, second unit, last unit, length) → one of 65536 bits: a necessary condition for
+  // membership (the second unit and the larger filter: English words pass it far less often than the
+  // 4096 bits of (first, last, length) did)
+  const uint32_t x = (uint32_t(p[0]) * 0x9e3779b1u) ^ (uint32_t(p[l > 1 ? 1 : 0]) * 0x85ebca77u) ^ (uint32_t(p[l - 1]) * 0xc2b2ae3du) ^ (uint32_t(l) * 0x27d4eb2fu);
+  return (x ^ (x >> 15)) * 0x2c1b3c6du >> 16;
 }
 
-bool word_in(const C4Lexicon& lex, const uint16_t* p, int64_t l) {
-  if (size_t(l) > lex.max_word || lex.word_slot.empty()) return false;
-  const uint32_t fk = word_filter_key(p, l);
-  if (!(lex.word_filter[fk >> 6] >> (fk & 63) & 1)) return false;
+// The hash lookup of word_in, for the few words that pass its filter.
+__attribute__((noinline)) bool word_in_table(const C4Lexicon& lex, const uint16_t* p, int64_t l) {
   uint64_t h = hash_units(p, l);
   for (uint64_t i = (h * 0x9e3779b97f4a7c15ull) >> 20 & lex.word_mask;; i = (i + 1) & lex.word_mask) {
     int32_t id = lex.word_slot[i];
@@ -51,6 +58,14 @@ bool word_in(const C4Lexicon& lex, const uint16_t* p, int64_t l) {
     const std::u16string& w = lex.words[id];
     if (lex.word_hash[id] == h && int64_t(w.size()) == l && std::memcmp(w.data(), p, size_t(l) * 2) == 0) return true;
   }
+}
+
+// Is the word [p, p + l) on the list? The filter, inline, rejects most words of a text.
+inline bool word_in(const C4Lexicon& lex, const uint16_t* p, int64_t l) {
+  if (size_t(l) > lex.max_word || lex.word_slot.empty()) return false;
+  const uint32_t fk = word_filter_key(p, l);
+  if (!(lex.word_filter[fk >> 6] >> (fk & 63) & 1)) return false;
+  return word_in_table(lex, p, l);
 }
 
 inline bool list_chars_ok(const std::u16string& w) {
@@ -100,6 +115,18 @@ C4Lexicon* c4_lexicon_new(const std::vector<std::u16string>& words, const std::v
     const uint32_t key = bucket_of(phrases[k][0], phrases[k][1]);
     lex->bucket[key].push_back(int32_t(k));
     lex->bucket_bits[key >> 6] |= uint64_t(1) << (key & 63);
+  }
+  lex->phrases_spaced = true;
+  lex->space_bucket.resize(4096);
+  lex->space_off.assign(phrases.size(), 0);
+  for (size_t k = 0; k < phrases.size(); k++) {
+    const size_t f = phrases[k].find(u' ');
+    // f == 0 or the last unit cannot happen for a supported list (no leading/trailing whitespace)
+    if (f == std::u16string::npos || f == 0 || f + 1 >= phrases[k].size()) { lex->phrases_spaced = false; continue; }
+    lex->space_off[k] = int32_t(f);
+    const uint32_t key = bucket_of(phrases[k][f - 1], phrases[k][f + 1]);
+    lex->space_bucket[key].push_back(int32_t(k));
+    lex->space_bits[key >> 6] |= uint64_t(1) << (key & 63);
   }
   return lex;
 }
@@ -176,13 +203,10 @@ void c4_spans(const C4Lexicon* lex, const uint16_t* s, int64_t n, std::vector<do
   bool naughty = false, js = false;
   static const char16_t kJs[] = u"javascript";
   if (!tb.any_dotted_i) {  // no expansion: the lower-cased text has the original's whitespace bitmap
-    for (int64_t i = 0; i < ln && !(naughty && js);) {
-      const int64_t a = next_space_state(tb, i, ln, false);
-      if (a >= ln) break;
-      i = next_space_state(tb, a, ln, true);
-      if (!naughty && word_in(*lex, L + a, i - a)) naughty = true;
-      if (!js && i - a == 10 && std::memcmp(L + a, kJs, 20) == 0) js = true;
-    }
+    for_each_word(tb, ln, [&](const int64_t a, const int64_t e) {
+      naughty |= word_in(*lex, L + a, e - a);
+      js |= e - a == 10 && std::memcmp(L + a, kJs, 20) == 0;
+    });
   } else {
     for (int64_t i = 0; i < ln && !(naughty && js);) {
       if (sp(L[i])) { i++; continue; }
@@ -192,6 +216,41 @@ void c4_spans(const C4Lexicon* lex, const uint16_t* s, int64_t n, std::vector<do
       if (!js && i - a == 10 && std::memcmp(L + a, kJs, 20) == 0) js = true;
     }
   }
+  static const char16_t kLorem[] = u"lorem ipsum";
+  bool lorem = false;
+  bool curly = false;
+  if (lex->phrases_spaced && simd) {
+    // One pass over the " " of the lower-cased text: the phrases (each has a " ") and "lorem ipsum"
+    // can only occur around one, and "{" is looked for in the same blocks.
+    const auto space_at = [&](int64_t q) {  // a phrase / "lorem ipsum" whose first " " is L[q]?
+      if (q == 0 || q + 1 >= ln) return;
+      const uint16_t before = L[q - 1], after = L[q + 1];
+      if (!lorem && before == 'm' && after == 'i' && q >= 5 && q + 6 <= ln && std::memcmp(L + q - 5, kLorem, 22) == 0) lorem = true;
+      if (naughty) return;
+      const uint32_t key = bucket_of(before, after);
+      if (!(lex->space_bits[key >> 6] >> (key & 63) & 1)) return;
+      for (int32_t k : lex->space_bucket[key]) {
+        const auto& p = lex->phrases[size_t(k)];
+        const int64_t i = q - lex->space_off[size_t(k)];
+        if (i >= 0 && i + int64_t(p.size()) <= ln && std::memcmp(L + i, p.data(), p.size() * 2) == 0) { naughty = true; break; }
+      }
+    };
+    int64_t i = 0;
+#if defined(__AVX2__)
+    for (; i + 16 <= ln && !(naughty && lorem && curly); i += 16) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(L + i));
+      const __m256i sp16 = _mm256_cmpeq_epi16(v, _mm256_set1_epi16(' '));
+      const __m256i cb16 = _mm256_cmpeq_epi16(v, _mm256_set1_epi16('{'));
+      curly |= !_mm256_testz_si256(cb16, cb16);
+      for (uint32_t m = uint32_t(_mm256_movemask_epi8(sp16)) & 0x55555555u; m; m &= m - 1) space_at(i + (__builtin_ctz(m) >> 1));
+    }
+#endif
+    for (; i < ln; i++) {
+      if (L[i] == ' ') space_at(i);
+      curly |= L[i] == '{';
+    }
+    // (L has a "{" iff the text has: lower-casing neither makes nor removes one)
+  } else {
   if (!naughty) {
     for (int64_t i = 0; i + 1 < ln && !naughty; i++) {
       const uint32_t key = bucket_of(L[i], L[i + 1]);
@@ -203,10 +262,9 @@ void c4_spans(const C4Lexicon* lex, const uint16_t* s, int64_t n, std::vector<do
       }
     }
   }
-  static const char16_t kLorem[] = u"lorem ipsum";
-  bool lorem = false;
   for (int64_t i = 0; i + 11 <= ln; i++) if (L[i] == 'l' && L[i + 1] == 'o' && std::memcmp(L + i, kLorem, 22) == 0) { lorem = true; break; }
-  bool curly = std::find(s, s + n, uint16_t('{')) != s + n;
+  curly = std::find(s, s + n, uint16_t('{')) != s + n;
+  }
 
   out.push_back(double(n_lines));
   out.push_back(double((naughty ? 1 : 0) | (js ? 2 : 0) | (lorem ? 4 : 0) | (curly ? 8 : 0)));

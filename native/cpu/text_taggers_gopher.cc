@@ -7,8 +7,16 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 
 #include "text_taggers_scan.h"
+
+// The 32-byte word keys (Key16) are passed by value between inline helpers of this file only; without
+// AVX (OLMO_PORTABLE builds) GCC warns that such a return's ABI differs — nothing crosses a library
+// boundary, so the note is noise.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 
 namespace olmo::cpu {
 using namespace text;
@@ -31,6 +39,92 @@ inline bool is_required_word(const uint16_t* p, int64_t l) {
     default: return false;
   }
 }
+
+// Any bit of `bits` in units [a, e)?
+inline bool any_bit(const std::vector<uint64_t>& bits, int64_t a, int64_t e) {
+  size_t wa = size_t(a >> 6);
+  const size_t we = size_t((e - 1) >> 6);
+  uint64_t m = bits[wa] & (~uint64_t(0) << (a & 63));
+  while (wa < we) {
+    if (m) return true;
+    m = bits[++wa];
+  }
+  const int sh = int(63 - ((e - 1) & 63));
+  return (m << sh >> sh) != 0;
+}
+
+// The words of one text (text.split()) interned to ids in order of first appearance, for texts
+// without surrogates. A word's first 16 units, zero-padded, are its key (one 32-byte vector): hashing
+// and comparing a key takes no loop over the units and no branch on the word length; the rare longer
+// word also hashes and compares the rest of its units. Ids only name words, so the hash (unlike
+// the order of ids) does not show in the statistics.
+typedef uint16_t Key16 __attribute__((vector_size(32)));
+typedef uint64_t Key64 __attribute__((vector_size(32)));
+struct WordTable {
+  struct Slot { uint32_t tag; int32_t id; };
+  std::vector<Slot> slot;
+  // per id, room for every word of the text; uninitialized (new T[]): only the pages of the distinct
+  // words are ever touched
+  std::unique_ptr<Key16[]> key;
+  std::unique_ptr<int32_t[]> start, len;
+  size_t cap = 0;
+  uint64_t mask = 0;
+  void reset(int64_t expected) {
+    uint64_t sc = 16;
+    while (sc < uint64_t(2 * expected + 16)) sc <<= 1;
+    slot.assign(sc, Slot{0, -1});
+    mask = sc - 1;
+    if (cap < size_t(expected) + 1) {
+      cap = std::max(size_t(expected) + 1, 2 * cap);
+      key.reset(new Key16[cap]);
+      start.reset(new int32_t[cap]);
+      len.reset(new int32_t[cap]);
+    }
+  }
+};
+inline Key16 lane_mask(int64_t l) {  // lanes < l all ones
+  Key16 idx = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  return (Key16)(idx < uint16_t(l));
+}
+inline Key16 load_key(const uint16_t* s, int64_t n, int64_t a, int64_t wl) {
+  Key16 k;
+  if (a + 16 <= n) {
+    std::memcpy(&k, s + a, sizeof k);
+    return k & lane_mask(wl);
+  }
+  uint16_t tmp[16] = {0};
+  std::memcpy(tmp, s + a, size_t(std::min<int64_t>(wl, 16)) * 2);
+  std::memcpy(&k, tmp, sizeof k);
+  return k;
+}
+inline uint64_t key_hash(Key16 k, int64_t wl) {
+  const Key64 x = (Key64)k;
+  uint64_t h = x[0] * 0x9e3779b97f4a7c15ull + (x[1] ^ uint64_t(wl)) * 0xc2b2ae3d27d4eb4full +
+               x[2] * 0x165667b19e3779f9ull + x[3] * 0xd6e8feb86659fd93ull;
+  h ^= h >> 31;
+  h *= 0xff51afd7ed558ccdull;
+  return h ^ (h >> 29);
+}
+// Any bit of `bits` in units [a, a + l), 1 <= l <= 64, without a loop: the two words the range can
+// touch as one 128-bit value (the bitmap has a word of padding past the text).
+inline bool any_bit64(const uint64_t* bits, int64_t a, int64_t l) {
+  const size_t w = size_t(a >> 6);
+  const unsigned __int128 x = (uint64_t(bits[w]) | (unsigned __int128)bits[w + 1] << 64) >> (a & 63);
+  const uint64_t m = l >= 64 ? ~uint64_t(0) : (uint64_t(1) << l) - 1;
+  return (uint64_t(x) & m) != 0;
+}
+// is_required_word for a word of wl units whose first four units (zero-padded) are k0: no branch.
+inline bool required_k0(uint64_t k0, int64_t wl) {
+  const bool two = (k0 == pack("be")) | (k0 == pack("to")) | (k0 == pack("of"));
+  const bool three = (k0 == pack("the")) | (k0 == pack("and"));
+  const bool four = (k0 == pack("that")) | (k0 == pack("have")) | (k0 == pack("with"));
+  return ((wl == 2) & two) | ((wl == 3) & three) | ((wl == 4) & four);
+}
+inline bool key_eq(Key16 a, Key16 b) {
+  const Key64 d = (Key64)(a ^ b);
+  return (d[0] | d[1] | d[2] | d[3]) == 0;
+}
+
 }  // namespace
 
 void gopher_stats(const uint16_t* s, int64_t n, double* o, const TextBits* bits) {
@@ -39,7 +133,7 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o, const TextBits* bits)
   if (n == 0) return;  // len(text) == 0 ⇔ no units
 
   thread_local TextBits tb_tl;
-  if (!bits) text_bits(s, n, tb_tl);
+  if (!bits) text_bits(s, n, tb_tl, true);
   const TextBits& tb = bits ? *bits : tb_tl;
   const int64_t cc = tb.any_surrogate ? cp_len(s, 0, n) : n;
   o[0] = double(cc);
@@ -57,13 +151,76 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o, const TextBits* bits)
   thread_local std::vector<int32_t> len_hist_tl;
   auto& len_hist = len_hist_tl;  // one TLS lookup, not one per use
   const int64_t wc = count_words(tb, 0, n);
-  words.reset(s, wc);
   lens.resize(size_t(wc));
   wid.resize(size_t(wc));
   prev_counts.assign(size_t(wc), 0);
   len_hist.assign(64, 0);
   int64_t sym = 0, alpha = 0, req = 0, char_count = 0, n_lines = 1, k = 0;
   for (uint64_t w : tb.newline) n_lines += __builtin_popcountll(w);
+  if (!tb.any_surrogate && tb.word_classes && text_simd()) {
+    // every unit is a code point: cps == units; alpha / sym from the bitmaps
+    thread_local WordTable wt_tl;
+    auto& wt = wt_tl;  // one TLS lookup, not one per use
+    wt.reset(wc);
+    // plain locals: the loop must not go back to the thread-local object (in a shared library each
+    // access to it can be a __tls_get_addr call, which the compiler re-issues rather than keep a register)
+    WordTable::Slot* const slots = wt.slot.data();
+    Key16* const keys = wt.key.get();
+    int32_t* const wstart = wt.start.get();
+    int32_t* const wlen = wt.len.get();
+    const uint64_t wmask = wt.mask;
+    int32_t nwords = 0;
+    int32_t* const widp = wid.data();
+    int32_t* const pcount = prev_counts.data();
+    int32_t* const lensp = lens.data();
+    int32_t* hist = len_hist.data();
+    int64_t hist_n = int64_t(len_hist.size());
+    for_each_word(tb, n, [&](const int64_t a, const int64_t e) {
+      const int64_t wl = e - a;
+      const Key16 key = load_key(s, n, a, wl);
+      uint64_t h = key_hash(key, wl);
+      if (wl > 16) h ^= hash_units(s + a + 16, wl - 16);
+      uint64_t j = (h >> 20) & wmask;
+      const uint32_t tag = uint32_t(h >> 32);
+      int32_t id;
+      for (;; j = (j + 1) & wmask) {
+        const WordTable::Slot e2 = slots[j];
+        if (e2.id < 0) {
+          id = nwords++;
+          slots[j] = WordTable::Slot{tag, id};
+          keys[size_t(id)] = key;
+          wstart[size_t(id)] = int32_t(a);
+          wlen[size_t(id)] = int32_t(wl);
+          break;
+        }
+        if (e2.tag == tag && key_eq(keys[size_t(e2.id)], key) && wlen[size_t(e2.id)] == wl &&
+            (wl <= 16 || units_equal(s + wstart[size_t(e2.id)] + 16, s + a + 16, wl - 16))) {
+          id = e2.id;
+          break;
+        }
+      }
+      widp[k] = id;
+      pcount[id]++;
+      lensp[k] = int32_t(wl);
+      k++;
+      if (__builtin_expect(wl >= hist_n, 0)) {
+        len_hist.resize(size_t(wl) + 1, 0);
+        hist = len_hist.data();
+        hist_n = int64_t(len_hist.size());
+      }
+      hist[wl]++;
+      char_count += wl;
+      if (__builtin_expect(wl <= 64, 1)) {
+        sym += any_bit64(tb.sym.data(), a, wl);
+        alpha += any_bit64(tb.alpha.data(), a, wl);
+      } else {
+        sym += any_bit(tb.sym, a, e);
+        alpha += any_bit(tb.alpha, a, e);
+      }
+      req += required_k0(((Key64)key)[0], wl);
+    });
+  } else {
+  words.reset(s, wc);
   for (int64_t i = 0; i < n;) {
     i = next_space_state(tb, i, n, false);
     if (i >= n) break;
@@ -97,6 +254,7 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o, const TextBits* bits)
     sym += (acc & kSym) != 0;
     alpha += (acc & kAlphaBmp) != 0 || astral_alpha;
     if (wl >= 2 && wl <= 4 && is_required_word(s + a, wl)) req++;
+  }
   }
   o[1] = double(wc);
   if (wc > 0) {
@@ -143,20 +301,21 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o, const TextBits* bits)
   auto& act_pos = act_pos_tl;  // one TLS lookup, not one per use
   thread_local std::vector<int32_t> act_id_tl;
   auto& act_id = act_id_tl;  // one TLS lookup, not one per use
-  thread_local std::vector<int32_t> counts_tl;
-  auto& counts = counts_tl;  // one TLS lookup, not one per use
-  thread_local std::vector<int64_t> chars_tl;
-  auto& chars = chars_tl;  // one TLS lookup, not one per use
-  act_pos.clear();
-  act_id.clear();
-  for (int64_t i = 0; i + 1 < wc; i++) {
-    if (prev_counts[size_t(wid[size_t(i)])] > 1) {
-      act_pos.push_back(int32_t(i));
-      act_id.push_back(wid[size_t(i)]);
-    }
+  act_pos.resize(size_t(std::max<int64_t>(wc, 1)));
+  act_id.resize(size_t(std::max<int64_t>(wc, 1)));
+  size_t nact = 0;
+  for (int64_t i = 0; i + 1 < wc; i++) {  // branch-free: written always, kept when the word repeats
+    const int32_t id = wid[size_t(i)];
+    act_pos[nact] = int32_t(i);
+    act_id[nact] = id;
+    nact += prev_counts[size_t(id)] > 1;
   }
-  // slot valid iff its stamp is the current one: no clearing between n or documents
-  struct NgSlot { int32_t a, b, v; uint32_t stamp; };
+  // An n-gram's id is its slot in this level's table, and the slot holds its count: a probe touches
+  // one 16-byte slot, and the common cases (a first sighting in an empty slot, another sighting in its
+  // own slot) take no data-dependent branch. A slot is valid iff its stamp is the current one: no
+  // clearing between levels or documents. Ids are not in order of first appearance, so most_common
+  // is found by position: the first active position whose n-gram has the largest count.
+  struct NgSlot { int32_t a, b; uint32_t stamp; int32_t count; };
   thread_local std::vector<NgSlot> tab_tl;
   auto& tab = tab_tl;  // one TLS lookup, not one per use
   thread_local uint32_t stamp_tl = 0;
@@ -165,63 +324,78 @@ void gopher_stats(const uint16_t* s, int64_t n, double* o, const TextBits* bits)
   for (int nn = 2; nn <= 10; nn++) {
     const int64_t m = wc - nn + 1;
     if (m <= 0) break;
-    size_t na = act_pos.size();
+    size_t na = nact;
     while (na > 0 && act_pos[na - 1] >= m) na--;  // the window must fit
-    act_pos.resize(na);
-    act_id.resize(na);
     uint64_t lcap = 16;
     int bits_n = 4;
-    while (lcap < uint64_t(2 * na)) { lcap <<= 1; bits_n++; }
+    while (lcap < uint64_t(4 * na)) { lcap <<= 1; bits_n++; }  // load <= 1/4: few probes go past the first slot
     const uint64_t mask = lcap - 1;
-    if (tab.size() < lcap) tab.assign(lcap, NgSlot{0, 0, -1, 0});
+    if (tab.size() < lcap) tab.assign(lcap, NgSlot{0, 0, 0, 0});
     if (++stamp == 0) {
       for (auto& e : tab) e.stamp = 0;
       stamp = 1;
     }
-    counts.assign(na, 0);
-    chars.resize(na);
-    int32_t nids = 0;
+    const uint32_t st = stamp;
+    NgSlot* const T = tab.data();
+    const int32_t* const W = wid.data() + (nn - 1);
+    const auto slot_of = [&](size_t k) {
+      return (uint32_t(uint32_t(act_id[k]) * 0x9e3779b1u ^ uint32_t(W[act_pos[k]])) * 0x85ebca77u) >> (32 - bits_n);
+    };
+    constexpr size_t kAhead = 12;  // the slot probed kAhead positions later is fetched now
+    for (size_t k = 0; k < std::min(na, kAhead); k++) __builtin_prefetch(T + slot_of(k), 1);
+    int32_t top = 1;  // the largest count (counts only grow: the largest value written)
     for (size_t k = 0; k < na; k++) {
-      const int32_t i = act_pos[k];
+      if (k + kAhead < na) __builtin_prefetch(T + slot_of(k + kAhead), 1);
       const int32_t a = act_id[k];
-      const int32_t b = wid[size_t(i + nn - 1)];
-      uint64_t h = (uint32_t(uint32_t(a) * 0x9e3779b1u ^ uint32_t(b)) * 0x85ebca77u) >> (32 - bits_n);
-      int32_t id = -1;
-      while (tab[h].stamp == stamp) {
-        if (tab[h].a == a && tab[h].b == b) { id = tab[h].v; break; }
-        h = (h + 1) & mask;
+      const int32_t b = W[act_pos[k]];
+      uint64_t h = slot_of(k);
+      NgSlot e = T[h];
+      const bool empty = e.stamp != st;
+      const bool hit = !empty & (e.a == a) & (e.b == b);
+      if (__builtin_expect(!(empty | hit), 0)) {  // another n-gram's slot: probe on
+        for (;;) {
+          h = (h + 1) & mask;
+          e = T[h];
+          if (e.stamp != st) { e.count = 0; break; }
+          if (e.a == a && e.b == b) break;
+        }
+      } else if (empty) {
+        e.count = 0;
       }
-      if (id == -1) {
-        id = nids++;
-        tab[h] = NgSlot{a, b, id, stamp};
-        chars[size_t(id)] = window_chars(i, nn);
-      }
-      counts[size_t(id)]++;
-      act_id[k] = id;
+      T[h] = NgSlot{a, b, st, e.count + 1};
+      top = std::max(top, e.count + 1);
+      act_id[k] = int32_t(h);
     }
+    // One pass over the final counts: the next level's active positions (those whose n-gram repeats;
+    // branch-free compaction, in place) and this level's statistic.
+    size_t w = 0;
     if (nn <= 4) {
-      int32_t best = 0;
-      for (int32_t id = 1; id < nids; id++) if (counts[size_t(id)] > counts[size_t(best)]) best = id;
-      if (nids == 0 || counts[size_t(best)] == 1) o[10 + nn - 2] = double(1) * double(window_chars(0, nn)) / cden;
-      else o[10 + nn - 2] = double(counts[size_t(best)]) * double(chars[size_t(best)]) / cden;
+      int64_t at = 0;  // position 0 when every n-gram is unique
+      bool found = top == 1;
+      for (size_t k = 0; k < na; k++) {
+        const int32_t c = T[act_id[k]].count;
+        const int32_t p = act_pos[k];
+        if (!found && c == top) { at = p; found = true; }
+        act_pos[w] = p;
+        act_id[w] = act_id[k];
+        w += c > 1;
+      }
+      o[10 + nn - 2] = double(top) * double(window_chars(at, nn)) / cden;
     } else {
       // sum over positions 0..m-1 of psum[i + nn] - psum[i]
       const int64_t all = (psum2[size_t(m + nn)] - psum2[size_t(nn)]) - psum2[size_t(m)];
       int64_t dup = 0;
-      for (size_t k = 0; k < na; k++) if (counts[size_t(act_id[k])] > 1) dup += window_chars(act_pos[k], nn);
+      for (size_t k = 0; k < na; k++) {
+        const bool rep = T[act_id[k]].count > 1;
+        const int32_t p = act_pos[k];
+        dup += rep ? window_chars(p, nn) : 0;
+        act_pos[w] = p;
+        act_id[w] = act_id[k];
+        w += rep;
+      }
       o[13 + nn - 5] = double(dup) / double(std::max<int64_t>(all, 1));
     }
-    // the next level's active positions: those whose n-gram repeats
-    size_t w = 0;
-    for (size_t k = 0; k < na; k++) {
-      if (counts[size_t(act_id[k])] > 1) {
-        act_pos[w] = act_pos[k];
-        act_id[w] = act_id[k];
-        w++;
-      }
-    }
-    act_pos.resize(w);
-    act_id.resize(w);
+    nact = w;
   }
 
   // lines = text.split("\n")

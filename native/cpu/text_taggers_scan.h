@@ -53,6 +53,17 @@ inline int64_t cp_len(const uint16_t* s, int64_t a, int64_t b) {
 inline uint64_t hash_units(const uint16_t* p, int64_t len) {
   uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t(len) * 0xff51afd7ed558ccdull);
   int64_t i = 0;
+  if (len >= 32) {  // a long string (a line): four independent chains, 16 units a step, then folded
+    uint64_t c[4] = {h, h ^ 0x2545f4914f6cdd1dull, h ^ 0x6a09e667f3bcc909ull, h ^ 0xbb67ae8584caa73bull};
+    for (; i + 16 <= len; i += 16) {
+      for (int k = 0; k < 4; k++) {
+        uint64_t w;
+        std::memcpy(&w, p + i + 4 * k, 8);
+        c[k] = ((c[k] << 23 | c[k] >> 41) ^ w) * 0x9e3779b97f4a7c15ull;
+      }
+    }
+    h = ((c[0] ^ (c[1] << 17 | c[1] >> 47)) * 0xff51afd7ed558ccdull) ^ ((c[2] ^ (c[3] << 29 | c[3] >> 35)) * 0xc4ceb9fe1a85ec53ull);
+  }
   for (; i + 4 <= len; i += 4) {
     uint64_t w;
     std::memcpy(&w, p + i, 8);
@@ -145,13 +156,16 @@ struct Interner {
 // "\n", ASCII digits, and "may continue a phone number" ( "(" / ASCII digit / any non-ASCII unit),
 // plus whether the text has any "@", ASCII digit, non-ASCII unit, surrogate or U+0130. Built with
 // AVX2 16 units at a time where available (non-ASCII lanes are fixed up from the class table).
+// alpha / sym: the BMP units of class kAlphaBmp / kSym (gopher_v1's per-word tests; surrogates are
+// in neither: texts with one take gopher's per-unit path), built only when asked (word_classes).
 struct TextBits {
-  std::vector<uint64_t> space, newline, digit, phone_next;
+  std::vector<uint64_t> space, newline, digit, phone_next, alpha, sym;
+  bool word_classes = false;  // alpha and sym are this text's
   bool any_at = false, any_digit = false, any_non_ascii = false, any_surrogate = false, any_dotted_i = false;
   bool sp(int64_t i) const { return space[size_t(i >> 6)] >> (i & 63) & 1; }
 };
 
-void text_bits(const uint16_t* s, int64_t n, TextBits& tb);
+void text_bits(const uint16_t* s, int64_t n, TextBits& tb, bool word_classes = false);
 
 // Whether the AVX2 loops of this family run (compiled with AVX2 and OLMO_CPU_ISA is not "scalar";
 // read once): the tests run the taggers both ways and compare.
@@ -198,6 +212,29 @@ inline int64_t next_space_state(const TextBits& tb, int64_t i, int64_t n, bool w
     m = want_space ? tb.space[w] : ~tb.space[w];
   }
   return std::min<int64_t>(int64_t(w) * 64 + __builtin_ctzll(m), n);
+}
+
+// Calls f(a, e) for each word [a, e) of text.split() in order, from the transitions of the whitespace
+// bitmap (bits past n are whitespace, so the last word ends by n): a word costs two bit extractions,
+// and the only data-dependent branch is the end of each 64-unit block.
+template <class F>
+__attribute__((always_inline)) inline void for_each_word(const TextBits& tb, int64_t n, F&& f) {
+  const size_t nw = size_t(n >> 6) + 1;  // the word holding bit n (a space) included
+  uint64_t carry = 1;  // the unit before the text counts as a space
+  bool in = false;
+  int64_t a = 0;
+  for (size_t w = 0; w < nw; w++) {
+    const uint64_t sp = tb.space[w];
+    uint64_t t = sp ^ ((sp << 1) | carry);  // bit i: unit i differs from unit i - 1 (start or end)
+    carry = sp >> 63;
+    while (t) {
+      const int64_t p = int64_t(w) * 64 + __builtin_ctzll(t);
+      t &= t - 1;
+      if (!in) a = p;
+      else f(a, p);
+      in = !in;
+    }
+  }
 }
 
 inline bool eq_ascii(const uint16_t* p, int64_t l, const char* w) {

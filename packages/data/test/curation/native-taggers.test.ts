@@ -90,6 +90,24 @@ describe.skipIf(!available)('native text taggers == TypeScript references, span 
       for (const [, fast, ref] of pairs) check(fast, ref, t);
     }
   });
+  it('random texts without surrogates (gopher_v1\'s keyed word table: words of 1-40 units, NUL units, repeats and ties of n-grams)', () => {
+    // The random strings above almost always hold a surrogate, which sends gopher_v1 down its per-unit
+    // path; these do not, so the keyed word table (16-unit keys, longer words compared on) and the
+    // slot-count n-gram levels decide them. Few distinct words: n-grams repeat up to 10 words long.
+    const words = ['a', 'B', 'the', 'of', 'ab\u0000', 'ab', '#', 'x\u2026', '\u00e9t\u00e9', '\u65e5\u672c', 'abcdefghijklmnop', 'abcdefghijklmnopq',
+      'abcdefghijklmnopqrstuvwxyz0123456789ABCD', 'abcdefghijklmnopqrstuvwxyz0123456789ABCE', '123', '...', 'İ', 'have'];
+    const seps = [' ', '  ', '\n', '\t', '\u00a0', '\u3000', '\n\n'];
+    let seed = 4242;
+    const rnd = (k: number): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return (seed >>> 8) % k; };
+    for (let i = 0; i < 1500; i++) {
+      let t = rnd(3) === 0 ? ' ' : '';
+      const n = rnd(i % 3 ? 40 : 600);
+      const vocab = 2 + rnd(words.length - 1);
+      for (let j = 0; j < n; j++) t += words[rnd(vocab)] + seps[rnd(seps.length)];
+      if (rnd(2)) t = t.trimEnd(); // a word at the very end: its 16-unit key is read without running past the text
+      for (const [, fast, ref] of pairs) check(fast, ref, t);
+    }
+  });
   it('OLMO_CPU_ISA=scalar (no AVX2 loops: whitespace bitmaps, c4 and fastText lower-casing) gives the same spans for all four taggers as the default path', async () => {
     ensureFreshDist(['data']);
     const docs = await realTexts();
