@@ -13,6 +13,8 @@
 //         (avx512vnni / avx2), x quantized by the same quantizer as above; bf16, f32 and q8_0 with
 //         OLMO_Q8_ACT=f32: lowplinear_gemm.cc's float32 panel GEMM (avx512 / avx2); OpenBLAS on
 //         converted tiles (float32 x) on the scalar path.
+//         With Intel AMX (Isa::Amx; OLMO_AMX=0 or the avx512bf16 cap turn it off) bf16 weights and
+//         q8_0 weights with int8 activations take lowplinear_gemm_amx.cc's tile GEMMs instead.
 //   f32 (WeightFormat::F32, used by gemm_f32's batch-1 GEMV and decodelayer): plain FMA dots on the
 //         same OpenMP team as the other formats. OpenBLAS's sgemv runs its own thread pool next to
 //         OpenMP's; on the shared 2-vCPU machine at load ~110 a tiny-model decode step took 150 ms

@@ -15,6 +15,7 @@
 // of x dropped is x − xh − xl, |·| ≤ 2^-16·|x| (two roundings to 8-bit significands), so every
 // product is exact up to that relative residual and the float32 accumulation (TDPBF16PS: a
 // float32 FMA chain per output, round to nearest, denormal inputs and outputs flushed to zero).
+// Non-finite x differ from the float32 path: x = ±Inf gives xl = NaN (Inf − Inf), so NaN outputs.
 //
 // q8_0: x quantized per 32-block by the decode GEMV's quantizer (lowplinear.cc), TDPBSSD on one
 // block per tile op (A = 16 W rows x the 32 quants of block b: base + 2 bytes in each 34-byte
@@ -397,8 +398,12 @@ bool amx_usable() {
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
     const bool amx_bf16 = d & (1u << 22), amx_tile = d & (1u << 24), amx_int8 = d & (1u << 25);
     if (!(amx_bf16 && amx_tile && amx_int8)) return false;
-    // The tile data state is off until the process asks for it (Linux 5.16+); the grant is
-    // process-wide, so every thread (OpenMP's included, whenever created) may then use the tiles.
+    // The tile data state is off until the process asks for it (Linux 5.16+; the kernel traps the
+    // first tile instruction otherwise). The grant is process-wide (Documentation/arch/x86/
+    // xstate.rst: ARCH_GET_XCOMP_PERM reports "the process wide permitted feature bitmap"), so
+    // every thread, OpenMP's included whenever created, may then use the tiles; the tile
+    // configuration itself is per thread (TileScope). The request fails, and we fall back, e.g.
+    // when a thread's sigaltstack is too small for the larger signal frame.
     return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
   }();
   return ok;
