@@ -7,8 +7,10 @@
 // Layout (no weight packing): the WEIGHT is the A operand. A 16-row tile of W rows is loaded
 // straight from the weight at its row stride, the activations are the B operand in AMX's "VNNI"
 // layout (packed once per call; small), and the float32 / int32 C tile is yᵀ (16 W rows x 16 x
-// rows), transposed on the way out. 8 tile registers: C 0-3 (2 W-row tiles x 2 x-row tiles),
-// A 4-5, B 6-7.
+// rows), transposed on the way out. Work items: panels of 32 W rows (two A tiles) of every weight
+// of a fused call, over the OpenMP team; the tile configuration is loaded per thread (TileScope).
+// bf16 uses the 8 tile registers as C 0-3 (2 W-row tiles x 2 x-row tiles), A 4-5, B 6-7; q8_0 as
+// two alternating sets C 0 / A 4 / B 6 and C 1 / A 5 / B 7 (see tile_q8).
 //
 // bf16: x stays float32 in effect: x = xh + xl with xh = bf16(x), xl = bf16(x − xh) (x − xh is
 // exact in float32), and both TDPBF16PS passes accumulate into the same float32 C tile. The part
@@ -22,7 +24,12 @@
 // block, at the row stride; B = the x block in [k/4][m][4] layout), so each C lane is the exact
 // int32 block dot of the VNNI GEMM; the C tiles are stored and, per block, converted and scaled by
 // dw[n]·dx[m] into float32 accumulators in order of blocks (only the float32 summation order
-// differs from lowplinear_gemm_q8.cc).
+// differs from lowplinear_gemm_q8.cc). Two blocks cannot share one TDPBSSD (K = 64): their scales
+// differ per (W row, x row), so their int32 dots must stay apart, and a K = 64 op with half of B
+// zeroed does no more useful work than a K = 32 one.
+//
+// Bench: bench/ops/lowplinear-gemm.mjs, lowplinear-gemm-q8.mjs; end to end bench/model/prefill-amx.mjs
+// (results in bench/model/LOWPREC.md, "AMX prefill GEMMs").
 #include "lowplinear_gemm.h"
 
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
