@@ -5,7 +5,8 @@
 // previous commit's kernel and ours see the same machine state. Per addon and shape: median over
 // rounds of each child's median of --reps calls; the last column is the per-round ratio
 // (first addon / second addon) median. Time is wall time, or CPU seconds with BENCH_CPU_TIME=1
-// (use with OMP_NUM_THREADS=1 on a loaded machine). Paths: --isa native (AVX512-VNNI here) / avx2.
+// (use with OMP_NUM_THREADS=1 on a loaded machine). Paths: --isa native (AMX where the CPU has it,
+// lowplinear_gemm_amx.cc, else AVX512-VNNI) / avx512bf16 (the AVX512-VNNI GEMM below AMX) / avx2.
 //
 // Shapes (N x K): OLMo-1B's fused att_proj [6144, 2048], attn_out [2048, 2048], fused ff_proj
 // [16384, 2048] and ff_out [2048, 8192]; small's [512, 512], [2048, 512], [512, 2048]; tiny's
@@ -14,7 +15,7 @@
 // Usage: npx tsc -p packages/tensor-cuda/tsconfig.json &&
 //   cp packages/tensor-cuda/build/Release/olmo_native.node /tmp/base.node   # (at the old commit)
 //   OMP_NUM_THREADS=1 node bench/ops/lowplinear-gemm-q8.mjs --addons packages/tensor-cuda/build/Release/olmo_native.node,/tmp/base.node
-//     [--shapes 1b,small,tiny] [--isa native,avx2] [--rounds 5] [--reps 5] [--m 32]
+//     [--shapes 1b,small,tiny] [--isa native,avx512bf16,avx2] [--rounds 5] [--reps 5] [--m 32]
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +29,7 @@ const SHAPES = {
 const M = Number(arg('m', 32));
 const reps = Number(arg('reps', 5));
 const shapes = arg('shapes', '1b').split(',').flatMap((s) => SHAPES[s].map(([N, K]) => ({ model: s, N, K })));
-const isas = arg('isa', 'native,avx2').split(',');
+const isas = arg('isa', 'native,avx512bf16,avx2').split(',');
 
 if (process.argv.includes('--child')) {
   const { tensor, lowpLinear, quantize, setLowpIsa, Generator, tidy, noGrad } = await import('../../packages/tensor-cuda/dist/index.js');

@@ -25,7 +25,7 @@ const SHAPES = {
 const names = arg('shapes', 'tiny,small,1b').split(',');
 const gen = new Generator(1);
 const native = lowpIsa();
-const paths = ['avx2', 'avx512', 'native'].filter((p, i, a) => a.findIndex((q) => setLowpIsa(q, false) === setLowpIsa(p, false)) === i);
+const paths = ['avx2', 'avx512', 'avx512bf16', 'native'].filter((p, i, a) => a.findIndex((q) => setLowpIsa(q, false) === setLowpIsa(p, false)) === i);
 setLowpIsa('native');
 
 const clock = process.env.BENCH_CPU_TIME === '1' ? 'CPU time' : 'wall time';

@@ -13,6 +13,8 @@
 //         (avx512vnni / avx2), x quantized by the same quantizer as above; bf16, f32 and q8_0 with
 //         OLMO_Q8_ACT=f32: lowplinear_gemm.cc's float32 panel GEMM (avx512 / avx2); OpenBLAS on
 //         converted tiles (float32 x) on the scalar path.
+//         With Intel AMX (Isa::Amx; OLMO_AMX=0 or the avx512bf16 cap turn it off) bf16 weights and
+//         q8_0 weights with int8 activations take lowplinear_gemm_amx.cc's tile GEMMs instead.
 //   f32 (WeightFormat::F32, used by gemm_f32's batch-1 GEMV and decodelayer): plain FMA dots on the
 //         same OpenMP team as the other formats. OpenBLAS's sgemv runs its own thread pool next to
 //         OpenMP's; on the shared 2-vCPU machine at load ~110 a tiny-model decode step took 150 ms
@@ -85,7 +87,9 @@ constexpr int64_t kVnni256MaxK = 256;
 // Rows of W converted per GEMM tile (tile = kTileRows x K floats, e.g. 2 MiB for K = 4096).
 constexpr int64_t kTileRows = 128;
 
-enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2, Avx512Bf16 = 3 };
+// Amx: AVX512-BF16 + Intel AMX (tiles granted by the kernel): the M > 16 GEMMs for bf16 and q8_0
+// weights run lowplinear_gemm_amx.cc; everything else (GEMVs, float32 weights) as Avx512Bf16.
+enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2, Avx512Bf16 = 3, Amx = 4 };
 
 struct IsaChoice {
   Isa isa = Isa::Scalar;
@@ -93,7 +97,8 @@ struct IsaChoice {
   bool q8act = false;   // OLMO_Q8_ACT=q8
 };
 
-// Best kernels for this CPU, capped by `cap` ("scalar" | "avx2" | "avx512" | anything else = no cap).
+// Best kernels for this CPU, capped by `cap` ("scalar" | "avx2" | "avx512" | "avx512bf16" | anything
+// else = no cap). OLMO_AMX=0 keeps the AMX GEMMs off whatever the cap (read at every selection).
 static IsaChoice detect(const std::string& cap, bool q8act) {
   IsaChoice c;
 #ifdef OLMO_X86
@@ -103,8 +108,10 @@ static IsaChoice detect(const std::string& cap, bool q8act) {
   const bool bf16 = avx512 && __builtin_cpu_supports("avx512bf16");
   c.vnni = avx512 && __builtin_cpu_supports("avx512vnni");
   c.isa = bf16 ? Isa::Avx512Bf16 : avx512 ? Isa::Avx512 : avx2 ? Isa::Avx2 : Isa::Scalar;
+  if (bf16 && env_switch_on("OLMO_AMX") && amx_usable()) c.isa = Isa::Amx;
 #endif
-  const Isa want = cap == "scalar" ? Isa::Scalar : cap == "avx2" ? Isa::Avx2 : cap == "avx512" ? Isa::Avx512 : Isa::Avx512Bf16;
+  const Isa want = cap == "scalar" ? Isa::Scalar : cap == "avx2" ? Isa::Avx2 : cap == "avx512" ? Isa::Avx512
+                   : cap == "avx512bf16" ? Isa::Avx512Bf16 : Isa::Amx;
   if (want < c.isa) c.isa = want;
   if (c.isa < Isa::Avx512) c.vnni = false;
   c.q8act = q8act;
@@ -124,7 +131,7 @@ static const IsaChoice& isa() { return g_isa; }
 
 const char* lowp_isa() {
   const IsaChoice& c = isa();
-  g_isa_name = c.isa == Isa::Avx512Bf16 ? "avx512bf16" : c.isa == Isa::Avx512 ? "avx512" : c.isa == Isa::Avx2 ? "avx2" : "scalar";
+  g_isa_name = c.isa == Isa::Amx ? "amx" : c.isa == Isa::Avx512Bf16 ? "avx512bf16" : c.isa == Isa::Avx512 ? "avx512" : c.isa == Isa::Avx2 ? "avx2" : "scalar";
   if (c.q8act) g_isa_name += c.vnni ? "+q8act-vnni" : "+q8act";
   return g_isa_name.c_str();
 }
@@ -631,6 +638,7 @@ static void gemm_q8(const float* x, int64_t M, int64_t K, const WeightRef* ws, i
       if (c.isa >= Isa::Avx512) quantize_act_avx512(xq.data() + m * nb, x + m * K, K);
       else quantize_act(xq.data() + m * nb, x + m * K, K);
     }
+    if (c.isa == Isa::Amx && lowp_gemm_q8_amx(xq.data(), M, K, ws, nw)) return;
     if (c.vnni ? lowp_gemm_q8_vnni512(xq.data(), M, K, ws, nw) : lowp_gemm_q8_avx2(xq.data(), M, K, ws, nw)) return;
   }
 #endif
@@ -656,6 +664,12 @@ void lowp_linear(const float* x, int64_t M, int64_t K, const WeightRef* ws, int 
   for (int i = 0; i < nw; ++i) (c.q8act && ws[i].fmt == WeightFormat::Q8_0 ? q8 : rest).push_back(ws[i]);
   if (!q8.empty()) gemm_q8(x, M, K, q8.data(), int(q8.size()));
   if (rest.empty()) return;
+  if (c.isa == Isa::Amx) {  // bf16 weights through the AMX GEMM, the rest below
+    std::vector<WeightRef> bf, other;
+    for (const WeightRef& w : rest) (w.fmt == WeightFormat::BF16 ? bf : other).push_back(w);
+    if (!bf.empty() && lowp_gemm_bf16_amx(x, M, K, bf.data(), int(bf.size()))) rest.swap(other);
+    if (rest.empty()) return;
+  }
   const int nr = int(rest.size());
   if (c.isa >= Isa::Avx512 && lowp_gemm_f32_avx512(x, M, K, rest.data(), nr)) return;
   if (c.isa == Isa::Avx2 && lowp_gemm_f32_avx2(x, M, K, rest.data(), nr)) return;

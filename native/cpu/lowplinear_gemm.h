@@ -23,4 +23,14 @@ bool lowp_gemm_f32_avx2(const float* x, int64_t M, int64_t K, const WeightRef* w
 bool lowp_gemm_q8_vnni512(const BlockQ8_0* xq, int64_t M, int64_t K, const WeightRef* ws, int nw);
 bool lowp_gemm_q8_avx2(const BlockQ8_0* xq, int64_t M, int64_t K, const WeightRef* ws, int nw);
 
+// Intel AMX (lowplinear_gemm_amx.cc). amx_usable(): CPUID has AMX-TILE, AMX-BF16 and AMX-INT8 and
+// the kernel granted this process the tile data state (arch_prctl ARCH_REQ_XCOMP_PERM, asked once);
+// false in builds without AMX support. bf16: every ws[i] WeightFormat::BF16, x split into two
+// bf16 halves (x − xh − xl ≤ 2^-16·|x| dropped), float32 accumulation. q8_0: as the int8 GEMMs
+// above (same xq, the same exact int32 block dots; only the float32 summation order differs).
+// False when AMX is not usable (the caller falls back).
+bool amx_usable();
+bool lowp_gemm_bf16_amx(const float* x, int64_t M, int64_t K, const WeightRef* ws, int nw);
+bool lowp_gemm_q8_amx(const BlockQ8_0* xq, int64_t M, int64_t K, const WeightRef* ws, int nw);
+
 }  // namespace olmo::cpu

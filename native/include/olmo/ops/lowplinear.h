@@ -15,8 +15,10 @@
 // columns of W into a cache-resident float32 packing buffer and runs an FMA register tile over all x
 // rows (never a float32 copy of a whole weight; the scalar/non-x86 path converts 128-row tiles for
 // OpenBLAS instead); q8_0 weights with int8 activations take an int8 GEMM instead
-// (cpu/lowplinear_gemm_q8.cc). Kernels are chosen at run time by CPU features (lowp_isa());
-// OLMO_CPU_ISA=avx2|avx512|scalar caps the choice (tests cover every path).
+// (cpu/lowplinear_gemm_q8.cc); on Intel AMX CPUs both bf16 and q8_0 M > 16 GEMMs run on the tile
+// unit (cpu/lowplinear_gemm_amx.cc). Kernels are chosen at run time by CPU features (lowp_isa());
+// OLMO_CPU_ISA=avx2|avx512|avx512bf16|scalar caps the choice, OLMO_AMX=0 turns AMX off (tests cover
+// every path).
 // q8_0 linears (GEMV and GEMM) quantize x per 32-block to int8 and use int8 dot products, as
 // llama.cpp does, with one quantizer for every M (prefill and decode multiply the same operands);
 // OLMO_Q8_ACT=f32 keeps float32 x against dequantized weights instead (see lowplinear.cc for the
@@ -56,7 +58,7 @@ struct WeightRef {
 namespace olmo::cpu {
 // All weights share x (fused q/k/v or gate/up: one pass, one thread team).
 void lowp_linear(const float* x, int64_t M, int64_t K, const WeightRef* ws, int nw);
-// The kernel set in use: "avx512bf16", "avx512", "avx2" or "scalar", + "+q8act[-vnni]" when q8_0
+// The kernel set in use: "amx", "avx512bf16", "avx512", "avx2" or "scalar", + "+q8act[-vnni]" when q8_0
 // uses int8 activations.
 const char* lowp_isa();
 // Re-selects the kernels with `cap` as OLMO_CPU_ISA would (never above what the CPU has); returns

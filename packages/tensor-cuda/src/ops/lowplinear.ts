@@ -6,9 +6,9 @@
  *     whole into float32.
  *   lowpLinearMulti(x, [w1, w2, ...]): the same for several weights sharing x in ONE native call
  *     (fused q/k/v or gate/up projections in the decode path).
- *   lowpIsa(): the CPU kernel set in use ("avx512bf16", "avx512", "avx2" or "scalar", + "+q8act" or
+ *   lowpIsa(): the CPU kernel set in use ("amx", "avx512bf16", "avx512", "avx2" or "scalar", + "+q8act" or
  *     "+q8act-vnni" when q8_0 weights meet int8-quantized activations as in llama.cpp — the default;
- *     OLMO_CPU_ISA caps the ISA, OLMO_Q8_ACT=f32 keeps float32 activations; see
+ *     OLMO_CPU_ISA caps the ISA, OLMO_AMX=0 turns the AMX GEMMs off, OLMO_Q8_ACT=f32 keeps float32 activations; see
  *     native/include/olmo/ops/lowplinear.h).
  * Inference only: a weight or x that requires grad is a DTYPE_UNSUPPORTED error.
  */
@@ -82,10 +82,11 @@ export function lowpIsa(): string {
 
 /**
  * Re-selects the CPU kernels as the OLMO_CPU_ISA / OLMO_Q8_ACT environment variables would at
- * start-up: `cap` 'scalar' | 'avx2' | 'avx512' | 'native' (never above what the CPU supports);
+ * start-up: `cap` 'scalar' | 'avx2' | 'avx512' | 'avx512bf16' (everything below AMX) | 'native'
+ * (never above what the CPU supports; 'native' includes AMX unless OLMO_AMX=0);
  * `q8act` (default true) chooses int8 activations for q8_0 weights. Returns the resulting lowpIsa().
  */
-export function setLowpIsa(cap: 'scalar' | 'avx2' | 'avx512' | 'native', q8act = true): string {
-  if (!['scalar', 'avx2', 'avx512', 'native'].includes(cap)) throw new ArgumentError(`setLowpIsa: unknown cap '${String(cap)}'`, "use 'scalar', 'avx2', 'avx512' or 'native'");
+export function setLowpIsa(cap: 'scalar' | 'avx2' | 'avx512' | 'avx512bf16' | 'native', q8act = true): string {
+  if (!['scalar', 'avx2', 'avx512', 'avx512bf16', 'native'].includes(cap)) throw new ArgumentError(`setLowpIsa: unknown cap '${String(cap)}'`, "use 'scalar', 'avx2', 'avx512', 'avx512bf16' or 'native'");
   return call((n) => n.lowpIsa(cap, q8act) as string);
 }

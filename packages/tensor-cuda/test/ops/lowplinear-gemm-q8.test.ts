@@ -35,7 +35,9 @@ function operands(M: number, N: number, K: number, seed: number): { w: Float32Ar
 describe('lowplinear q8_0 int8 GEMM (M > 16)', () => {
   afterAll(() => setLowpIsa('native'));
 
-  for (const path of ['native', 'avx2'] as const) {
+  // native: the AMX GEMM on CPUs that have it (lowplinear_gemm_amx.cc), else AVX512-VNNI / AVX2;
+  // avx512bf16: the VNNI GEMM on any AVX512-VNNI CPU.
+  for (const path of ['native', 'avx512bf16', 'avx2'] as const) {
     it(`matches the float64 product of the quantized operands and the GEMV per row, at packing edges, on the ${path} path`, () => {
       const isa = setLowpIsa(path, true);
       expect(isa).toMatch(/\+q8act/);
@@ -50,7 +52,8 @@ describe('lowplinear q8_0 int8 GEMM (M > 16)', () => {
         // one add): n = ceil(K/256) + 4 roundings, |y − ref| ≤ γ_n · Σ|wq·xq|. The GEMV's bound is
         // lowplinear.test.ts's n = 2·blocks + 8. Misplacing one block or one scale breaks these by
         // orders of magnitude (activation quantization alone is ~1e-2 of Σ|wq·xq|).
-        const nGemm = Math.ceil(K / 256) + 4, nGemv = 2 * (K / 32) + 8;
+        // AMX: the same exact block dots and scales, one FMA per block in order: n = K/32.
+        const nGemm = isa.startsWith('amx') ? K / 32 : Math.ceil(K / 256) + 4, nGemv = 2 * (K / 32) + 8;
         for (let m = 0; m < M; m++) {
           const y1 = lowpLinear(tensor(x.slice(m * K, (m + 1) * K), { shape: [1, K] }), q).toFloat32Array();
           for (let n = 0; n < N; n++) {
@@ -79,7 +82,7 @@ describe('lowplinear q8_0 int8 GEMM (M > 16)', () => {
   }
 
   it('the AVX2 and AVX512-VNNI kernels agree within both bounds (when this CPU has VNNI)', () => {
-    setLowpIsa('native', true);
+    setLowpIsa('avx512bf16', true); // the VNNI GEMM (native may be AMX)
     if (!lowpIsa().includes('vnni')) {
       console.log(`skipped: no AVX512-VNNI here (${lowpIsa()}), the native path is the AVX2 one`);
       return;
