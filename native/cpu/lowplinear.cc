@@ -540,7 +540,11 @@ static void gemv(const float* x, int64_t K, const WeightRef* ws, int nw) {
     for (int64_t r = r0; r < r1; ++r) w.y[r] = row_dot(w, r, x, K, act);
   };
   const bool split = bytes >= gemv_parallel_bytes();
-  if (!gemv_use_pool() || !split) {
+  // Smaller GEMVs (a quarter of the threshold and up: tiny / small models' q/k/v, out and down
+  // projections) are offered to helpers that are already awake — inside a decode block's PoolBurst
+  // (decodelayer.cc) they spin between jobs — without waking a sleeping one (wake = false).
+  const bool join = bytes >= gemv_parallel_bytes() / 4;
+  if (!gemv_use_pool() || !join) {
     parallel_for_rows(split, groups, group);  // serial unless OLMO_GEMV_POOL=0 splits it
     return;
   }
@@ -548,7 +552,7 @@ static void gemv(const float* x, int64_t K, const WeightRef* ws, int nw) {
   // work, few enough that claiming (one contended CAS each) stays negligible.
   const int64_t chunk_bytes = std::clamp<int64_t>(bytes / 16, 16 << 10, 128 << 10);
   const int64_t chunk = std::max<int64_t>(1, chunk_bytes * groups / bytes);
-  pool_for(groups, chunk, /*wake=*/true, group);
+  pool_for(groups, chunk, /*wake=*/split, group);
 }
 
 // Rows [r0, r1) of w as float32 into tile[(r - r0) * K + k].
