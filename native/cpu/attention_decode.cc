@@ -5,8 +5,9 @@
 // one row it still allocated and zeroed a 66 KB scratch per call, transposed every 64-key tile of
 // K with scalar loads and stores, and ran its 6x16 register GEMM with M = 1 (one 64-long FMA
 // latency chain per 16 keys). Per decode step of the bench "small" model (8 heads of 64, Tk ~100)
-// that was ~31 µs per layer on the calling thread alone (the other thread idle), ~250 µs of a
-// ~2.3 ms q8_0 token; this path takes a few µs (bench: /tmp-style microbench in LOWPREC.md).
+// that was ~26 µs per layer on the calling thread alone (the other thread idle), ~200 µs of a
+// ~2.3 ms q8_0 token; this path takes ~6 µs (bench/ops/attention-decode.cc; OLMO_ATTN_DECODE=0
+// runs the tiled kernel instead, for comparing).
 //
 // Arithmetic: scores s_j = (q·scale)·k_j (8-lane partial sums over the head dimension, then a fixed
 // tree — with AVX one hadd tree for eight keys), one max over all Tk scores, p_j = exp(s_j - max) by the same vexp8 polynomial as the tiled
