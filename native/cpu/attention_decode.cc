@@ -6,27 +6,26 @@
 // K with scalar loads and stores, and ran its 6x16 register GEMM with M = 1 (one 64-long FMA
 // latency chain per 16 keys). Per decode step of the bench "small" model (8 heads of 64, Tk ~100)
 // that was ~26 µs per layer on the calling thread alone (the other thread idle), ~200 µs of a
-// ~2.3 ms q8_0 token; this path takes ~6 µs (bench/ops/attention-decode.cc; OLMO_ATTN_DECODE=0
+// ~2.3 ms q8_0 token; this path takes ~5 µs (bench/ops/attention-decode.cc; OLMO_ATTN_DECODE=0
 // runs the tiled kernel instead, for comparing).
 //
 // Arithmetic: scores s_j = (q·scale)·k_j (8-lane partial sums over the head dimension, then a fixed
-// tree — with AVX one hadd tree for eight keys), one max over all Tk scores, p_j = exp(s_j - max) by the same vexp8 polynomial as the tiled
-// kernel, out = (Σ_j p_j v_j) / Σ_j p_j, lse = max + log Σ p_j. The tiled kernel sums in another
+// tree — with AVX one hadd tree for eight keys), one max over all Tk scores, p_j = exp(s_j - max)
+// by the same vexp8 polynomial as the tiled kernel, out = (Σ_j p_j v_j) / Σ_j p_j,
+// lse = max + log Σ p_j. The tiled kernel sums in another
 // order (per key sequentially over the head dimension; online rescaling per 64-key tile), so the
 // two agree to float32 rounding, not bit for bit; both are checked against a float64 reference
 // (tensor-cuda test/ops/attention.test.ts). Every T == 1 call takes this path — decodeLayer and the
 // op-by-op block alike — so the fused decode stays identical to the op-by-op one.
 #include "attention_decode.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <vector>
+
+#include "parallel_for.h"
 
 #if defined(__AVX__) && defined(__FMA__)
 #include <immintrin.h>
@@ -200,11 +199,11 @@ bool attention_decode_f32(const float* q, const float* k, const float* v, float*
   const int64_t rep = NH / NKV, qs = NH * HS, ks = NKV * HS;
   // One task per (batch, head); with T == 1 a query's row, its output row and its lse are all
   // indexed by b * NH + h. Causal or not, the one query (position Tk - 1) sees every key.
-#pragma omp parallel for schedule(static) if (par)
-  for (int64_t task = 0; task < B * NH; ++task) {
+  // parallel_for_rows: a decode step (par false) must not enter libgomp at all (parallel_for.h).
+  parallel_for_rows(par, B * NH, [&](int64_t task) {
     const int64_t b = task / NH, h = task % NH, g = h / rep;
     one_row(q + b * qs + h * HS, k + b * Tk * ks + g * HS, v + b * Tk * ks + g * HS, out + b * qs + h * HS, lse + task, Tk, ks, HS, scale);
-  }
+  });
   return true;
 }
 
