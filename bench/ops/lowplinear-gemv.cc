@@ -36,6 +36,7 @@
 #include <memory>
 #include <random>
 #include <sys/mman.h>
+#include <time.h>
 #include <vector>
 
 #include <omp.h>
@@ -44,7 +45,18 @@
 
 using namespace olmo;
 
-static double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+// BENCH_CPU_TIME=1: the calling thread's CPU time instead of wall time (one thread, OMP_NUM_THREADS=1
+// and OLMO_GEMV_PAR_BYTES=1e15: a kernel's rate on a loaded machine, where wall time counts the
+// slices other processes got).
+static double now() {
+  static const bool cpu = std::getenv("BENCH_CPU_TIME") && std::strcmp(std::getenv("BENCH_CPU_TIME"), "1") == 0;
+  if (cpu) {
+    timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return double(t.tv_sec) + double(t.tv_nsec) * 1e-9;
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 // GEMV_HUGE=1: weights in 2 MiB-aligned blocks with MADV_HUGEPAGE (transparent huge pages, when
 // the kernel allows them for madvised memory) instead of malloc's 4 KiB pages.

@@ -29,6 +29,8 @@ inline int omp_get_thread_num() { return 0; }
 #include <memory>
 #include <vector>
 
+#include "attention_decode.h"
+#include "env_switch.h"
 #include "olmo/check.h"
 #include "olmo/ops/attention.h"
 
@@ -204,6 +206,10 @@ void attention_fwd_f32(const float* q, const float* k, const float* v, float* ou
   const int64_t nqt = (T + BQ - 1) / BQ;
   const float ninf = -std::numeric_limits<float>::infinity();
   const bool par = worth_threads(B, T, Tk, NH, HS);
+  // One query row (decode steps): attention_decode.cc, without the tiles' transposes and scratch.
+  // OLMO_ATTN_DECODE=0 keeps such calls on the tiles below (for A/B measurements).
+  static const bool decode_path = env_switch_on("OLMO_ATTN_DECODE");
+  if (decode_path && attention_decode_f32(q, k, v, out, lse, B, T, Tk, NH, NKV, HS, scale, doc_start, par)) return;
   // The body runs inside a parallel region only when it is worth threads; otherwise it runs
   // directly (its orphaned `omp for` is then a plain loop), see parallel_for.h for why.
   auto body = [&] {

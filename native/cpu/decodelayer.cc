@@ -4,8 +4,13 @@
 #include "olmo/ops/decodelayer.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <vector>
+
+#include "env_switch.h"
+#include "work_pool.h"
 
 #include "olmo/ops/attention.h"
 #include "olmo/ops/clamp.h"
@@ -57,6 +62,18 @@ void rms_norm(float* out, const float* x, const float* w, int64_t n, float eps, 
 }  // namespace
 
 void decode_layer(float* x, const DecodeLayerArgs& s) {
+  // OLMO_POOL_BURST=1: keep work_pool.h's helpers awake between the GEMVs of this block
+  // (PoolBurst), so that the GEMVs after the first skip the helper's wake-up and the q/k/v, out and
+  // down GEMVs under the wake threshold are split too. Off by default: at load 7-9 on the shared
+  // 2-vCPU Intel VM it measured slower (helpers spinning while other processes wanted the CPUs;
+  // bench/model/LOWPREC.md, 2026-12-06), and no quiet machine was at hand to measure the case it
+  // is for. OLMO_GEMV_POOL=0 (GEMVs on OpenMP) needs no pool helpers.
+  static const bool burst_on = [] {
+    const char* v = std::getenv("OLMO_POOL_BURST");
+    return v && std::strcmp(v, "1") == 0 && env_switch_on("OLMO_GEMV_POOL");
+  }();
+  std::optional<PoolBurst> burst;
+  if (burst_on) burst.emplace();
   thread_local Scratch sc;
   sc.fit(s);
   const int64_t C = s.C, NQ = s.NH * s.HS, NK = s.NKV * s.HS;

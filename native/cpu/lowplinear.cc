@@ -77,13 +77,24 @@ static int64_t gemv_parallel_bytes() {
   }();
   return v;
 }
-// q8_0 x int8 activations on AVX512-VNNI: rows up to this K take the 256-bit one-block-per-dot
-// kernels (dot_q8q8_vnni / dot4_q8q8_vnni), longer rows lowplinear_gemv512.cc's two-blocks-per-dot
-// 4-row kernel with software prefetch. Measured per thread (2026-12-05, shared 2-vCPU Zen 5, a
-// GEMV microbenchmark alternating both builds): K >= 512 1.4-1.9x faster with the 512-bit kernel
-// (512x512 15.6 -> 8.5 us, 50304x512 LM head 1.43 -> 1.01 ms), K = 256 ~15% slower (its whole row
-// is one 8-block group, so the per-call setup and reduction are not amortised).
-constexpr int64_t kVnni256MaxK = 256;
+// q8_0 x int8 activations on AVX512-VNNI: rows up to IsaChoice::vnni256_max_k take the 256-bit
+// one-block-per-dot kernels (dot_q8q8_vnni / dot4_q8q8_vnni), longer rows lowplinear_gemv512.cc's
+// two-blocks-per-dot 4-row kernel with software prefetch. Measured per thread (2026-12-05, shared
+// 2-vCPU Zen 5, a GEMV microbenchmark alternating both builds): K >= 512 1.4-1.9x faster with the
+// 512-bit kernel (512x512 15.6 -> 8.5 us, 50304x512 LM head 1.43 -> 1.01 ms), K = 256 ~15% slower
+// (its whole row is one 8-block group, so the per-call setup and reduction are not amortised) —
+// hence 256 on AMD. On Intel (Emerald Rapids, 2026-12-06: bench/ops/lowplinear-gemv.cc, 1 thread,
+// CPU time, 3 alternated rounds) the 512-bit kernel is the faster one at K = 256 too: tiny's
+// 50304x256 LM head 471-473 -> 420-425 us, the other tiny shapes equal — the 256-bit kernel's
+// per-block scalar scale conversions and broadcasts compete for Intel's two 512-bit-capable vector
+// ports — hence 0 there. OLMO_VNNI256_MAXK=<K> overrides it (read by lowp_set_isa too, so tests
+// can run both kernel families on one machine).
+static int64_t vnni256_max_k_default() {
+#ifdef OLMO_X86
+  if (__builtin_cpu_is("intel")) return 0;
+#endif
+  return 256;
+}
 // Rows of W converted per GEMM tile (tile = kTileRows x K floats, e.g. 2 MiB for K = 4096).
 constexpr int64_t kTileRows = 128;
 
@@ -95,6 +106,7 @@ struct IsaChoice {
   Isa isa = Isa::Scalar;
   bool vnni = false;    // avx512vnni + avx512vl (int8 dot products on 256-bit vectors)
   bool q8act = false;   // OLMO_Q8_ACT=q8
+  int64_t vnni256_max_k = 256;  // see vnni256_max_k_default
 };
 
 // Best kernels for this CPU, capped by `cap` ("scalar" | "avx2" | "avx512" | "avx512bf16" | anything
@@ -115,6 +127,8 @@ static IsaChoice detect(const std::string& cap, bool q8act) {
   if (want < c.isa) c.isa = want;
   if (c.isa < Isa::Avx512) c.vnni = false;
   c.q8act = q8act;
+  const char* mk = std::getenv("OLMO_VNNI256_MAXK");
+  c.vnni256_max_k = mk && *mk ? std::strtoll(mk, nullptr, 10) : vnni256_max_k_default();
   return c;
 }
 
@@ -451,7 +465,7 @@ static float row_dot(const WeightRef& w, int64_t r, const float* x, int64_t K, c
   const BlockQ8_0* row = static_cast<const BlockQ8_0*>(w.data) + r * (K / 32);
   if (c.q8act) {
 #ifdef OLMO_X86
-    if (c.vnni) return K <= kVnni256MaxK ? dot_q8q8_vnni(row, act.q8.data(), K) : dot_q8q8_vnni512(row, act.q8v);
+    if (c.vnni) return K <= c.vnni256_max_k ? dot_q8q8_vnni(row, act.q8.data(), K) : dot_q8q8_vnni512(row, act.q8v);
     if (c.isa >= Isa::Avx2) return dot_q8q8_avx2(row, act.q8.data(), K);
 #endif
     return dot_q8q8_scalar(row, act.q8.data(), K);
@@ -490,13 +504,13 @@ static bool rows4(const WeightRef& w, int64_t r0, const float* x, int64_t K, con
   if (w.fmt != WeightFormat::Q8_0 || !c.q8act || c.isa < Isa::Avx2) return false;
   const int64_t nb = K / 32;
   const BlockQ8_0* row = static_cast<const BlockQ8_0*>(w.data) + r0 * nb;
-  // AVX512-VNNI: every K, by the same kernel family as row_dot for that K (see kVnni256MaxK).
+  // AVX512-VNNI: every K, by the same kernel family as row_dot for that K (see vnni256_max_k).
   // AVX2: only short rows (K <= 256: 8 blocks, where per-row overhead rivals the dots); on longer
   // rows its four interleaved weight streams, before they were prefetched, measured much slower
   // than row by row (small config, K = 512 / 2048, q8_0 decode 124 vs 206 tok/s, GGUF bench
   // 2026-12-05); not re-measured with the prefetch (no AVX2-only machine at hand).
   if (c.vnni) {
-    if (K <= kVnni256MaxK) dot4_q8q8_vnni(row, nb, act.q8.data(), y);
+    if (K <= c.vnni256_max_k) dot4_q8q8_vnni(row, nb, act.q8.data(), y);
     else dot4_q8q8_vnni512(row, act.q8v, y);
     return true;
   }
@@ -518,7 +532,7 @@ static void prepare_act(ActForms& act, const float* x, int64_t K, bool any_q8) {
 #endif
       quantize_act(act.q8.data(), x, K);
 #ifdef OLMO_X86
-    if (c.vnni && K > kVnni256MaxK) q8_act_prepare_vnni(act.q8v, act.q8.data(), K / 32);
+    if (c.vnni && K > c.vnni256_max_k) q8_act_prepare_vnni(act.q8v, act.q8.data(), K / 32);
 #endif
   }
 }
@@ -547,7 +561,11 @@ static void gemv(const float* x, int64_t K, const WeightRef* ws, int nw) {
     for (int64_t r = r0; r < r1; ++r) w.y[r] = row_dot(w, r, x, K, act);
   };
   const bool split = bytes >= gemv_parallel_bytes();
-  if (!gemv_use_pool() || !split) {
+  // Smaller GEMVs (a quarter of the threshold and up: tiny / small models' q/k/v, out and down
+  // projections) are offered to helpers that are already awake — inside a decode block's PoolBurst
+  // (decodelayer.cc) they spin between jobs — without waking a sleeping one (wake = false).
+  const bool join = bytes >= gemv_parallel_bytes() / 4;
+  if (!gemv_use_pool() || !join) {
     parallel_for_rows(split, groups, group);  // serial unless OLMO_GEMV_POOL=0 splits it
     return;
   }
@@ -555,7 +573,7 @@ static void gemv(const float* x, int64_t K, const WeightRef* ws, int nw) {
   // work, few enough that claiming (one contended CAS each) stays negligible.
   const int64_t chunk_bytes = std::clamp<int64_t>(bytes / 16, 16 << 10, 128 << 10);
   const int64_t chunk = std::max<int64_t>(1, chunk_bytes * groups / bytes);
-  pool_for(groups, chunk, /*wake=*/true, group);
+  pool_for(groups, chunk, /*wake=*/split, group);
 }
 
 // Rows [r0, r1) of w as float32 into tile[(r - r0) * K + k].

@@ -19,6 +19,7 @@
 #include <climits>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -67,6 +68,10 @@ void futex_wake_all(std::atomic<uint32_t>* word) {
 // weights: a few µs unless the helper was preempted).
 constexpr int64_t kCallerSpinNs = 20000;
 
+// The longest a helper spins inside a burst between two jobs (a decode block's serial work between
+// its GEMVs is a few µs; this only bounds a caller that stalls inside a burst).
+constexpr int64_t kBurstSpinNs = 200000;
+
 // Index part of `state` once a job is over: no chunk count reaches it (jobs with more chunks run serially).
 constexpr uint32_t kClosed = 0xFFFFFFFFu;
 
@@ -83,6 +88,7 @@ struct Pool {
   std::mutex submit;
   int helpers = 0;
   int64_t spin_ns = 0;  // see work_pool.h: spinning helpers measured slower on the loaded shared machine
+  alignas(64) std::atomic<int> bursts{0};  // live PoolBurst scopes (see work_pool.h)
 
   // Claims and runs chunks of job `epoch` until it has none left (or a newer job replaced it).
   void run_chunks(uint32_t epoch) {
@@ -113,7 +119,9 @@ struct Pool {
       for (int spins = 0;; ++spins) {
         s = state.load(std::memory_order_acquire);
         if (uint32_t(s >> 32) != seen) break;
-        if ((spins & 63) == 0 && now_ns() - t0 > spin_ns) {
+        // Inside a burst the next job follows within a block's serial work: spin for it (up to
+        // kBurstSpinNs since the last job or wake-up) instead of sleeping.
+        if ((spins & 63) == 0 && now_ns() - t0 > (bursts.load(std::memory_order_relaxed) > 0 ? std::max(spin_ns, kBurstSpinNs) : spin_ns)) {
           const uint32_t w = wake_seq.load(std::memory_order_seq_cst);
           sleepers.fetch_add(1, std::memory_order_seq_cst);
           if (uint32_t(state.load(std::memory_order_seq_cst) >> 32) == seen) futex_wait(&wake_seq, w);
@@ -147,6 +155,24 @@ Pool* pool() {
 }
 
 }  // namespace
+
+PoolBurst::PoolBurst() {
+  Pool* p = pool();
+  if (p->helpers == 0) return;
+  p->bursts.fetch_add(1, std::memory_order_seq_cst);
+  // Wake sleeping helpers now, so that their wake-up overlaps the caller's serial work before the
+  // burst's first job; they then spin (helper_loop) until it is published.
+  if (p->sleepers.load(std::memory_order_seq_cst) > 0) {
+    p->wake_seq.fetch_add(1, std::memory_order_seq_cst);
+    futex_wake_all(&p->wake_seq);
+  }
+}
+
+PoolBurst::~PoolBurst() {
+  Pool* p = pool();
+  if (p->helpers == 0) return;
+  p->bursts.fetch_sub(1, std::memory_order_seq_cst);
+}
 
 void pool_run(int64_t n, int64_t chunk, bool wake, ChunkFn fn, void* ctx) {
   if (n <= 0) return;
@@ -199,7 +225,12 @@ int64_t pool_self_check(int jobs, uint32_t seed) {
   auto run = [](int jobs, uint32_t seed) {
     std::mt19937 rng(seed);
     int64_t bad = 0;
+    std::optional<PoolBurst> burst;  // runs of jobs inside a burst: helpers spin between them
     for (int j = 0; j < jobs; ++j) {
+      if (j % 50 == 0) {
+        if (rng() & 1) burst.emplace();
+        else burst.reset();
+      }
       const int64_t n = 1 + int64_t(rng() % 5000), chunk = 1 + int64_t(rng() % 300);
       const bool wake = (rng() & 1) != 0;
       std::vector<std::atomic<int>> hits(static_cast<size_t>(n));

@@ -39,8 +39,24 @@ void pool_run(int64_t n, int64_t chunk, bool wake, ChunkFn fn, void* ctx);
 // Self-check for tests (tensor-cuda test/work-pool.test.ts through the addon's workPoolCheck): runs
 // `jobs` jobs of random sizes / chunks / wake flags from the calling thread and, concurrently, half
 // as many from a second thread (which runs serially while the pool is busy), pausing now and then
-// so helpers go to sleep; returns how many indices did not run exactly once (0 when correct).
+// so helpers go to sleep, and running stretches of 50 jobs inside a PoolBurst (helpers spinning
+// between jobs); returns how many indices did not run exactly once (0 when correct).
 int64_t pool_self_check(int jobs, uint32_t seed);
+
+// A burst of jobs in quick succession (a decode block: four GEMVs with a few µs of serial work
+// between them). While one is alive, helpers that run out of work spin for the next job instead of
+// going to sleep, so each job after the first skips the futex wake-up, and jobs submitted with
+// wake = false (too short to pay a wake-up) find an awake helper. Constructing one also wakes
+// sleeping helpers at once, overlapping their wake-up with the caller's work before the first job.
+// The spinning is bounded by the block's own serial work (the burst ends with the block), unlike
+// OLMO_POOL_SPIN_US, which keeps helpers spinning after every job; decodelayer.cc still opens
+// bursts only with OLMO_POOL_BURST=1 (measured slower at load 7-9, not yet measured quiet).
+struct PoolBurst {
+  PoolBurst();
+  ~PoolBurst();
+  PoolBurst(const PoolBurst&) = delete;
+  PoolBurst& operator=(const PoolBurst&) = delete;
+};
 
 template <class Body>
 inline void pool_for(int64_t n, int64_t chunk, bool wake, Body&& body) {

@@ -112,6 +112,26 @@ describe('attention', () => {
   it('a single query against a long cache (decode step)', () => {
     check({ B: 1, T: 1, Tk: 100, NH: 4, NKV: 1, HS: 16, causal: true }, { fd: false, seed: 7 });
   });
+  // T == 1 runs native/cpu/attention_decode.cc (eight keys per score tree, 64 / 32 / 8-column
+  // chunks of the weighted sum, scalar tails): head sizes and key counts that reach every branch.
+  it('one-query path (T = 1): every head-size / key-count branch, GQA, batches, non-causal, one key', () => {
+    let seed = 20;
+    for (const HS of [64, 96, 40, 6]) {
+      for (const Tk of [2, 7, 8, 45]) {
+        check({ B: 2, T: 1, Tk, NH: 4, NKV: 2, HS, causal: true }, { fd: false, seed: seed++ });
+      }
+      // One key: out = v exactly up to rounding (the gradient w.r.t. q is 0, so only the forward).
+      tidy(() => {
+        const d = { B: 2, T: 1, Tk: 1, NH: 4, NKV: 2, HS, causal: true };
+        const gen = new Generator(seed++);
+        const q = randomTensor([2, 1, 4, HS], gen, 1, false), k = randomTensor([2, 1, 2, HS], gen, 1, false), v = randomTensor([2, 1, 2, HS], gen, 1, false);
+        expectClose(attention(q, k, v).toFloat32Array(), refForward(toF64(q), toF64(k), toF64(v), d, 1 / Math.sqrt(HS)).out, 1e-6, 'forward, one key');
+      });
+    }
+    check({ B: 1, T: 1, Tk: 300, NH: 8, NKV: 8, HS: 64, causal: false }, { fd: false, seed: seed++, scale: 0.3 });
+    // large enough for the OpenMP team (worth_threads)
+    check({ B: 1, T: 1, Tk: 600, NH: 8, NKV: 4, HS: 64, causal: true }, { fd: false, seed: seed++ });
+  });
   it('keeps gradients only for inputs that require them', () => {
     tidy(() => {
       const gen = new Generator(8);

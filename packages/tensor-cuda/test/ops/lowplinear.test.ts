@@ -191,13 +191,19 @@ describe('lowplinear', () => {
   it('batch-1 q8_0 GEMV in 4-row groups (plus a partial group) equals the per-row kernels bit for bit, on every path', () => {
     // M = 1 runs rows 4 at a time (dot4_q8q8_*, summing in hsum256's order); M = 2 runs the
     // per-row kernels. Row counts 1..9 cover whole groups, partial groups and fused weights.
-    for (const path of PATHS) {
+    // OLMO_VNNI256_MAXK (read when setLowpIsa re-detects): on AVX512-VNNI rows up to that K take
+    // the 256-bit kernels, longer ones the 512-bit kernels — both families on any VNNI machine
+    // (the default is 256 on AMD, 0 on Intel).
+    const saved = process.env.OLMO_VNNI256_MAXK;
+    for (const maxK of ['256', '0']) for (const path of PATHS) {
+      process.env.OLMO_VNNI256_MAXK = maxK;
       setLowpIsa(path, true);
       tidy(() => {
         const gen = new Generator(21);
-        // K = 96: 3 blocks; K = 544: the 512-bit VNNI kernel's whole groups plus a partial group;
-        // K = 2080: rows of >= 2 KiB, which that kernel prefetches per row stream (65 blocks).
-        for (const K of [96, 544, 2080]) for (let N = 1; N <= 9; N++) {
+        // K = 96: 3 blocks; K = 256: one 8-block group (tiny's rows); K = 544: the 512-bit VNNI
+        // kernel's whole groups plus a partial group; K = 2080: rows of >= 2 KiB, which that kernel
+        // prefetches per row stream (65 blocks).
+        for (const K of [96, 256, 544, 2080]) for (let N = 1; N <= 9; N++) {
           const q = quantize(tensor(randomArray(N * K, gen), { shape: [N, K] }));
           const q2 = quantize(tensor(randomArray(5 * K, gen), { shape: [5, K] }));
           const x = randomArray(2 * K, gen);
@@ -211,6 +217,8 @@ describe('lowplinear', () => {
         }
       });
     }
+    if (saved === undefined) delete process.env.OLMO_VNNI256_MAXK;
+    else process.env.OLMO_VNNI256_MAXK = saved;
     setLowpIsa('native');
   });
 
