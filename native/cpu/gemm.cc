@@ -8,6 +8,8 @@
 
 #include <cblas.h>
 
+#include <cstdlib>
+
 #include "env_switch.h"
 
 namespace olmo::cpu {
@@ -21,7 +23,11 @@ constexpr int64_t kPanelMaxM = 128;
 // At K < 512 OpenBLAS's sgemm stays faster: bench/model's tiny f32 prefill (K = 256) was 0.90-0.92x
 // llama.cpp through the panel vs 1.10-1.23x through sgemm, alternated on a quiet machine
 // (2026-12-05 14:02), while small (K = 512) was 1.96-2.37x vs 1.62-1.73x.
-constexpr int64_t kPanelMinK = 512;
+constexpr int64_t kPanelMinKDefault = 512;
+int64_t panel_min_k() {
+  static const int64_t k = [] { const char* v = std::getenv("OLMO_F32_PANEL_MIN_K"); return v ? std::atoll(v) : kPanelMinKDefault; }();
+  return k;
+}
 
 // OLMO_F32_PANEL_GEMM=0 sends every M > 1 product to OpenBLAS (for A/B measurements).
 bool panel_gemm_enabled() {
@@ -45,7 +51,7 @@ void gemm_f32(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float a
     }
     return;
   }
-  if (M > 1 && M <= kPanelMaxM && K >= kPanelMinK && !transA && transB && alpha == 1.f && beta == 0.f && lda == K && ldb == K &&
+  if (M > 1 && M <= kPanelMaxM && K >= panel_min_k() && !transA && transB && alpha == 1.f && beta == 0.f && lda == K && ldb == K &&
       panel_gemm_enabled()) {
     // linear() on a short prompt / small batch (prefill, eval): y = x·Wᵀ through lowplinear's panel
     // GEMM on the OpenMP team. OpenBLAS's sgemm packs every weight panel per call and runs its own
