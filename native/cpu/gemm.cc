@@ -1,6 +1,6 @@
 // gemm on CPU: OpenBLAS sgemm per batch entry; M == 1 (the KV-cache decode shape) is a GEMV: x·Wᵀ
 // through lowplinear's F32 kernels on the OpenMP team, other M == 1 forms through OpenBLAS sgemv;
-// x·Wᵀ with 1 < M <= 128 and K >= 512 (prefill of a short prompt, small eval batches) goes through lowplinear's
+// x·Wᵀ with 1 < M <= 128 and K >= 256 (prefill of a short prompt, small eval batches) goes through lowplinear's
 // panel GEMM on the OpenMP team too. OpenBLAS threads internally, so the batch loop
 // stays serial (nesting OpenMP over OpenBLAS threads oversubscribes 2-core machines).
 #include "olmo/ops/gemm.h"
@@ -20,12 +20,21 @@ namespace {
 // an L1-resident buffer once per call, used M times); above it OpenBLAS's blocked sgemm wins
 // (training shapes: M = batch x sequence >= 2048).
 constexpr int64_t kPanelMaxM = 128;
-// At K < 512 OpenBLAS's sgemm stays faster: bench/model's tiny f32 prefill (K = 256) was 0.90-0.92x
-// llama.cpp through the panel vs 1.10-1.23x through sgemm, alternated on a quiet machine
-// (2026-12-05 14:02), while small (K = 512) was 1.96-2.37x vs 1.62-1.73x.
-constexpr int64_t kPanelMinKDefault = 512;
+// Below this K OpenBLAS's sgemm is used. It was 512 — on an AMD VM OpenBLAS's sgemm was faster for
+// bench/model's tiny f32 prefill (K = 256): 0.90-0.92x llama.cpp through the panel vs 1.10-1.23x
+// through sgemm (2026-12-05 14:02). On Intel Emerald Rapids (2026-12-06, bench/model/LOWPREC.md) the
+// panel wins at K = 256 even against OpenBLAS's AVX-512 kernels: 86-106 vs 66-80 GFLOP per
+// CPU-second at M = 32, and the whole tiny prefill took 6.1-9.5 ms of process CPU through the panel
+// vs 12-16.6 ms through sgemm, whose pool thread spins beside our OpenMP team between calls (9.7 ms
+// of CPU in one 10 ms prefill; bench/model/prefill-gap.mjs). OLMO_F32_PANEL_MIN_K=512 restores the
+// old split for A/B runs on other CPUs.
+constexpr int64_t kPanelMinKDefault = 256;
 int64_t panel_min_k() {
-  static const int64_t k = [] { const char* v = std::getenv("OLMO_F32_PANEL_MIN_K"); return v ? std::atoll(v) : kPanelMinKDefault; }();
+  static const int64_t k = [] {
+    const char* v = std::getenv("OLMO_F32_PANEL_MIN_K");
+    const long long n = v ? std::atoll(v) : 0;
+    return n > 0 ? int64_t(n) : kPanelMinKDefault;
+  }();
   return k;
 }
 
