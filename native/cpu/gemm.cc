@@ -23,10 +23,11 @@ constexpr int64_t kPanelMaxM = 128;
 // Below this K OpenBLAS's sgemm is used. It was 512 — on an AMD VM OpenBLAS's sgemm was faster for
 // bench/model's tiny f32 prefill (K = 256): 0.90-0.92x llama.cpp through the panel vs 1.10-1.23x
 // through sgemm (2026-12-05 14:02). On Intel Emerald Rapids (2026-12-06, bench/model/LOWPREC.md) the
-// panel wins at K = 256 even against OpenBLAS's AVX-512 kernels: 86-106 vs 53-79 GFLOP per
-// CPU-second at M = 32 on 768x256 / 2048x256 (a tie on 256x256), and the whole tiny prefill took 6.1-9.5 ms of process CPU through the panel
-// vs 12-16.6 ms through sgemm, whose pool thread spins beside our OpenMP team between calls (9.7 ms
-// of CPU in one 10 ms prefill; bench/model/prefill-gap.mjs). OLMO_F32_PANEL_MIN_K=512 restores the
+// panel wins at K = 256: 86-106 GFLOP per CPU-second at M = 32 on 768x256 / 2048x256 vs 53-79 for
+// OpenBLAS's 2-thread sgemm with its AVX-512 kernels (its pool thread's spinning counted; alone on one
+// thread that kernel reaches 97-117), and the whole tiny prefill took 6.1-9.5 ms of process CPU
+// through the panel vs 12-16.6 ms through sgemm, whose pool thread spins beside our OpenMP team
+// between calls (9.7 ms of CPU in one 10 ms prefill; bench/model/prefill-gap.mjs). OLMO_F32_PANEL_MIN_K=512 restores the
 // old split for A/B runs on other CPUs.
 constexpr int64_t kPanelMinKDefault = 256;
 int64_t panel_min_k() {
