@@ -2,7 +2,7 @@
 // Low-precision GEMM (prefill / batch shapes, M > 16) per kernel path, alternated in one run,
 // median of --reps rounds, as GFLOP/s: float32 x float32 through OpenBLAS sgemm (matmul x·W with W
 // stored [K, N], which never takes the panel path) vs our panel GEMM (native/cpu/lowplinear_gemm.cc)
-// for float32 weights (linear x·Wᵀ: 16 < M <= 128, K >= 512, see native/cpu/gemm.cc), bf16 and q8_0
+// for float32 weights (linear x·Wᵀ: 16 < M <= 128, K >= 256, see native/cpu/gemm.cc), bf16 and q8_0
 // weights (lowpLinear) on every ISA path this CPU has. Shapes: the q/k/v-sized [d, d] and the
 // SwiGLU [ffn, d] / [d, ffn] projections of the bench models tiny (d 256) and small (d 512) and of
 // OLMo-1B (d 2048, ffn 8192), x = --m rows (default 32, the GGUF bench's prompt length).
@@ -42,7 +42,7 @@ for (const name of names) {
     const x = tensor(Float32Array.from({ length: M * K }, () => gen.normal(0, 1)), { shape: [M, K] });
     const w32t = contiguous(transpose(w32, 0, 1)); // [K, N]: x·W is OpenBLAS sgemm on every path
     const cases = [['f32 OpenBLAS sgemm', () => matmul(x, w32t), null]];
-    const panelF32 = M > 16 && M <= 128 && K >= 512; // gemm.cc's panel-path condition for x·Wᵀ
+    const panelF32 = M > 16 && M <= 128 && K >= Number(process.env.OLMO_F32_PANEL_MIN_K || 256); // gemm.cc's panel-path condition for x·Wᵀ
     for (const p of paths) {
       const isa = setLowpIsa(p, true);
       if (panelF32) cases.push([`f32 panel ${isa.split('+')[0]}`, () => linear(x, w32), [p, true]]);

@@ -10,10 +10,13 @@
 #include <dlfcn.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <sstream>
 
 #include "olmo/check.h"
+#include "env_switch.h"
 
 #ifndef OLMO_OPENBLAS_PATH
 #define OLMO_OPENBLAS_PATH ""
@@ -25,12 +28,71 @@ namespace {
 struct BlasFns {
   decltype(&::cblas_sgemm) sgemm;
   decltype(&::cblas_sgemv) sgemv;
-  int (*get_num_threads)();  // openblas_get_num_threads (null for another CBLAS)
+  int (*get_num_threads)();      // openblas_get_num_threads (null for another CBLAS)
+  char* (*get_corename)();       // openblas_get_corename (null for another CBLAS)
   std::string path;
+  std::string coretype_forced;   // the OPENBLAS_CORETYPE we loaded it with ("" when OpenBLAS chose)
+  void* handle = nullptr;
 };
 
 std::atomic<const BlasFns*> g_fns{nullptr};
 std::mutex g_load_mu;
+
+// One candidate: dlopen + the symbols we need, or null with the reason appended to `tried`.
+BlasFns* open_blas(const char* path, std::ostringstream& tried) {
+  void* h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!h) {
+    const char* why = dlerror();
+    tried << "\n  " << path << ": " << (why ? why : "not found");
+    return nullptr;
+  }
+  auto* f = new BlasFns{reinterpret_cast<decltype(&::cblas_sgemm)>(dlsym(h, "cblas_sgemm")),
+                        reinterpret_cast<decltype(&::cblas_sgemv)>(dlsym(h, "cblas_sgemv")),
+                        reinterpret_cast<int (*)()>(dlsym(h, "openblas_get_num_threads")),
+                        reinterpret_cast<char* (*)()>(dlsym(h, "openblas_get_corename")), path, ""};
+  if (!f->sgemm || !f->sgemv) {
+    tried << "\n  " << path << ": no cblas_sgemm / cblas_sgemv in it";
+    delete f;
+    dlclose(h);
+    return nullptr;
+  }
+  f->handle = h;
+  return f;
+}
+
+// A DYNAMIC_ARCH OpenBLAS picks its kernels from the CPU's family/model; a CPU newer than the
+// library falls back to "Prescott" (SSE3 kernels). Debian 12's 0.3.21 does that on Intel Emerald
+// Rapids (model 207): sgemm ran at ~28 GFLOP per CPU-second instead of ~70-80 with its SkylakeX
+// kernels (M = 32, K = 256: bench/model/LOWPREC.md, 2026-12-06), and every float32 GEMM that is not
+// ours (training, K < 512 prefill) with it. No AVX2 CPU is a Prescott, so when OpenBLAS says
+// Prescott on a CPU with AVX2+FMA and the user did not choose (OPENBLAS_CORETYPE unset), the library
+// is reloaded with OPENBLAS_CORETYPE set to the core OpenBLAS itself would pick for these features
+// (its constructor reads the variable; the variable is restored right after, so child processes see
+// the environment they were given). OLMO_OPENBLAS_CORETYPE_FIX=0 keeps OpenBLAS's own choice.
+const char* coretype_for_cpu() {
+  if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) return nullptr;
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+                      __builtin_cpu_supports("avx512cd");
+  if (avx512 && __builtin_cpu_supports("avx512bf16")) return "Cooperlake";
+  if (avx512) return "SkylakeX";
+  return "Haswell";
+}
+
+BlasFns* fix_fallback_core(BlasFns* f, const char* path, std::ostringstream& tried) {
+  if (!f->get_corename || std::getenv("OPENBLAS_CORETYPE") || !env_switch_on("OLMO_OPENBLAS_CORETYPE_FIX")) return f;
+  const char* core = f->get_corename();
+  const char* better = coretype_for_cpu();
+  if (!core || std::strcmp(core, "Prescott") != 0 || !better) return f;
+  // Unloading runs OpenBLAS's destructor, which joins its thread pool; no call has run yet.
+  dlclose(f->handle);
+  delete f;
+  setenv("OPENBLAS_CORETYPE", better, 1);
+  BlasFns* g = open_blas(path, tried);
+  unsetenv("OPENBLAS_CORETYPE");
+  if (g) g->coretype_forced = better;
+  return g;
+}
 
 // The library CMake linked against before (the configured file: a carried OpenBLAS outside the
 // loader's search path too), then the sonames the dynamic loader would have found for it.
@@ -41,21 +103,9 @@ const BlasFns* load_slow() {
   std::ostringstream tried;
   for (const char* path : candidates) {
     if (!path[0]) continue;
-    void* h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-      const char* why = dlerror();
-      tried << "\n  " << path << ": " << (why ? why : "not found");
-      continue;
-    }
-    auto* f = new BlasFns{reinterpret_cast<decltype(&::cblas_sgemm)>(dlsym(h, "cblas_sgemm")),
-                          reinterpret_cast<decltype(&::cblas_sgemv)>(dlsym(h, "cblas_sgemv")),
-                          reinterpret_cast<int (*)()>(dlsym(h, "openblas_get_num_threads")), path};
-    if (!f->sgemm || !f->sgemv) {
-      tried << "\n  " << path << ": no cblas_sgemm / cblas_sgemv in it";
-      delete f;
-      dlclose(h);
-      continue;
-    }
+    BlasFns* f = open_blas(path, tried);
+    if (f) f = fix_fallback_core(f, path, tried);
+    if (!f) continue;
     // the handle stays open for the life of the process (OpenBLAS's threads run its code)
     g_fns.store(f, std::memory_order_release);
     return f;
@@ -75,8 +125,9 @@ void blas_load() { (void)fns(); }
 
 BlasState blas_state() {
   const BlasFns* f = g_fns.load(std::memory_order_acquire);
-  if (!f) return {false, "", 0};
-  return {true, f->path, f->get_num_threads ? f->get_num_threads() : 1};
+  if (!f) return {false, "", 0, "", ""};
+  return {true, f->path, f->get_num_threads ? f->get_num_threads() : 1,
+          f->get_corename && f->get_corename() ? f->get_corename() : "", f->coretype_forced};
 }
 
 }  // namespace olmo::cpu

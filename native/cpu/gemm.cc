@@ -1,12 +1,14 @@
 // gemm on CPU: OpenBLAS sgemm per batch entry; M == 1 (the KV-cache decode shape) is a GEMV: x·Wᵀ
 // through lowplinear's F32 kernels on the OpenMP team, other M == 1 forms through OpenBLAS sgemv;
-// x·Wᵀ with 1 < M <= 128 and K >= 512 (prefill of a short prompt, small eval batches) goes through lowplinear's
+// x·Wᵀ with 1 < M <= 128 and K >= 256 (prefill of a short prompt, small eval batches) goes through lowplinear's
 // panel GEMM on the OpenMP team too. OpenBLAS threads internally, so the batch loop
 // stays serial (nesting OpenMP over OpenBLAS threads oversubscribes 2-core machines).
 #include "olmo/ops/gemm.h"
 #include "olmo/ops/lowplinear.h"
 
 #include <cblas.h>
+
+#include <cstdlib>
 
 #include "env_switch.h"
 
@@ -18,10 +20,24 @@ namespace {
 // an L1-resident buffer once per call, used M times); above it OpenBLAS's blocked sgemm wins
 // (training shapes: M = batch x sequence >= 2048).
 constexpr int64_t kPanelMaxM = 128;
-// At K < 512 OpenBLAS's sgemm stays faster: bench/model's tiny f32 prefill (K = 256) was 0.90-0.92x
-// llama.cpp through the panel vs 1.10-1.23x through sgemm, alternated on a quiet machine
-// (2026-12-05 14:02), while small (K = 512) was 1.96-2.37x vs 1.62-1.73x.
-constexpr int64_t kPanelMinK = 512;
+// Below this K OpenBLAS's sgemm is used. It was 512 — on an AMD VM OpenBLAS's sgemm was faster for
+// bench/model's tiny f32 prefill (K = 256): 0.90-0.92x llama.cpp through the panel vs 1.10-1.23x
+// through sgemm (2026-12-05 14:02). On Intel Emerald Rapids (2026-12-06, bench/model/LOWPREC.md) the
+// panel wins at K = 256: 86-106 GFLOP per CPU-second at M = 32 on 768x256 / 2048x256 vs 53-79 for
+// OpenBLAS's 2-thread sgemm with its AVX-512 kernels (its pool thread's spinning counted; alone on one
+// thread that kernel reaches 97-117), and the whole tiny prefill took 6.1-9.5 ms of process CPU
+// through the panel vs 12-16.6 ms through sgemm, whose pool thread spins beside our OpenMP team
+// between calls (9.7 ms of CPU in one 10 ms prefill; bench/model/prefill-gap.mjs). OLMO_F32_PANEL_MIN_K=512 restores the
+// old split for A/B runs on other CPUs.
+constexpr int64_t kPanelMinKDefault = 256;
+int64_t panel_min_k() {
+  static const int64_t k = [] {
+    const char* v = std::getenv("OLMO_F32_PANEL_MIN_K");
+    const long long n = v ? std::atoll(v) : 0;
+    return n > 0 ? int64_t(n) : kPanelMinKDefault;
+  }();
+  return k;
+}
 
 // OLMO_F32_PANEL_GEMM=0 sends every M > 1 product to OpenBLAS (for A/B measurements).
 bool panel_gemm_enabled() {
@@ -45,7 +61,7 @@ void gemm_f32(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float a
     }
     return;
   }
-  if (M > 1 && M <= kPanelMaxM && K >= kPanelMinK && !transA && transB && alpha == 1.f && beta == 0.f && lda == K && ldb == K &&
+  if (M > 1 && M <= kPanelMaxM && K >= panel_min_k() && !transA && transB && alpha == 1.f && beta == 0.f && lda == K && ldb == K &&
       panel_gemm_enabled()) {
     // linear() on a short prompt / small batch (prefill, eval): y = x·Wᵀ through lowplinear's panel
     // GEMM on the OpenMP team. OpenBLAS's sgemm packs every weight panel per call and runs its own

@@ -107,7 +107,13 @@ export function buildInfo(): BuildInfo {
  * such as `olmo data tag`; native/include/olmo/ops/blas_loader.h). It reads OPENBLAS_NUM_THREADS /
  * GOTO_NUM_THREADS / OMP_NUM_THREADS then, so `threads` is what it would have started at addon load
  * unless the environment changed in between. */
-export interface BlasState { loaded: boolean; path: string; threads: number }
+export interface BlasState {
+  loaded: boolean; path: string; threads: number;
+  /** openblas_get_corename() once loaded ('' before, or for another CBLAS): the kernels OpenBLAS runs. */
+  core: string;
+  /** The OPENBLAS_CORETYPE the loader set because OpenBLAS fell back to Prescott on an AVX2 CPU (native/cpu/blas_loader.cc), else ''. */
+  coreForced: string;
+}
 
 export function blasState(): BlasState {
   return call((n) => n.blasState() as BlasState);

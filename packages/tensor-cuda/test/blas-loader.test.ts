@@ -3,6 +3,7 @@
 // gets the pool OpenBLAS would have started at load, sized from the same environment. Each case runs in
 // a fresh process (the addon, and OpenBLAS with it, load once per process).
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -32,7 +33,7 @@ for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
   for (let k = 0; k < K; k++) s += a[i * K + k] * b[k * N + j];
   maxErr = Math.max(maxErr, Math.abs(s - c[i * N + j]));
 }
-const after = { ...t.blasState(), osThreads: threads(), mapped: mapsOpenblas() };
+const after = { ...t.blasState(), osThreads: threads(), mapped: mapsOpenblas(), envCoretype: process.env.OPENBLAS_CORETYPE ?? null };
 console.log(JSON.stringify({ before, after, maxErr }));
 `;
 
@@ -43,7 +44,7 @@ function runChild(env: Record<string, string | undefined>) {
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
     before: { loaded: boolean; threads: number; path: string; osThreads: number; mapped: boolean };
-    after: { loaded: boolean; threads: number; path: string; osThreads: number; mapped: boolean };
+    after: { loaded: boolean; threads: number; path: string; osThreads: number; mapped: boolean; core: string; coreForced: string; envCoretype: string | null };
     maxErr: number;
   };
 }
@@ -81,6 +82,35 @@ describe('OpenBLAS loaded on first use', () => {
     const r1 = runChild({ ...noBlasEnv, OMP_NUM_THREADS: '1' });
     const r2 = runChild({ ...noBlasEnv, OMP_NUM_THREADS: '2' });
     expect([r1.after.threads, r2.after.threads]).toEqual([1, 2]);
+  }, 60_000);
+
+  // OpenBLAS's DYNAMIC_ARCH falls back to its SSE3 "Prescott" kernels on a CPU model newer than the
+  // library (Debian's 0.3.21 on Emerald Rapids); the loader then reloads it with the core for the
+  // CPU's features (blas_loader.cc). Whether this machine needs the fix or not, no AVX2 CPU may end
+  // up on Prescott, the user's OPENBLAS_CORETYPE wins, and the environment is left as it was.
+  const flags = readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1]?.split(/\s+/) ?? [];
+  const avx2 = flags.includes('avx2') && flags.includes('fma');
+  if (!avx2) console.warn('[skip] OpenBLAS core checks: no AVX2+FMA on this CPU (Prescott may be right)');
+
+  it.skipIf(!avx2)('never runs OpenBLAS\'s Prescott fallback on an AVX2 CPU, and restores the environment', () => {
+    const r = runChild({ ...noBlasEnv, OPENBLAS_NUM_THREADS: '1', OPENBLAS_CORETYPE: undefined, OLMO_OPENBLAS_CORETYPE_FIX: undefined });
+    expect(r.after.core).not.toBe('');
+    expect(r.after.core).not.toBe('Prescott');
+    expect(r.after.envCoretype).toBeNull();
+    if (r.after.coreForced) expect(r.after.core.toLowerCase()).toBe(r.after.coreForced.toLowerCase());
+    expect(r.after.osThreads).toBe(r.before.osThreads); // the reload left no thread behind
+    expect(r.maxErr).toBeLessThan((96 * 96) / 2 ** 24);
+    // OLMO_OPENBLAS_CORETYPE_FIX=0: OpenBLAS's own choice (Prescott on the CPUs the fix is for)
+    const off = runChild({ ...noBlasEnv, OPENBLAS_NUM_THREADS: '1', OPENBLAS_CORETYPE: undefined, OLMO_OPENBLAS_CORETYPE_FIX: '0' });
+    expect(off.after.coreForced).toBe('');
+    if (r.after.coreForced) expect(off.after.core).toBe('Prescott');
+    expect(off.maxErr).toBeLessThan((96 * 96) / 2 ** 24);
+  }, 60_000);
+
+  it.skipIf(!avx2)('keeps the OPENBLAS_CORETYPE the user set', () => {
+    const r = runChild({ ...noBlasEnv, OPENBLAS_NUM_THREADS: '1', OPENBLAS_CORETYPE: 'Haswell' });
+    expect(r.after).toMatchObject({ core: 'Haswell', coreForced: '', envCoretype: 'Haswell' });
+    expect(r.maxErr).toBeLessThan((96 * 96) / 2 ** 24);
   }, 60_000);
 
   it('leaves no OpenBLAS symbol for the dynamic loader to resolve (each cblas_* call needs a trampoline in blas_loader.cc)', () => {

@@ -17,6 +17,9 @@ struct BlasState {
   bool loaded;      // OpenBLAS has been loaded (a BLAS call happened, or blas_load())
   std::string path; // the file dlopen'ed ("" before)
   int threads;      // openblas_get_num_threads() once loaded, else 0
+  std::string core; // openblas_get_corename() once loaded (its kernels: "SkylakeX", "Haswell", ...), else ""
+  std::string coreForced; // the OPENBLAS_CORETYPE the loader set because OpenBLAS fell back to
+                          // Prescott on an AVX2 CPU (blas_loader.cc), else ""
 };
 
 // Loads OpenBLAS now if it is not loaded yet (the trampolines call this). NATIVE_UNAVAILABLE, with

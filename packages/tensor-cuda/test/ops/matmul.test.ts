@@ -92,13 +92,14 @@ describe('matmul decode shape (M = 1 uses GEMV)', () => {
   });
 });
 
-describe('matmul short-prompt shape (1 < M <= 128, K >= 512 x·Wᵀ uses the lowplinear panel GEMM)', () => {
-  it('matches the float64 reference on every CPU kernel path, across the M thresholds (16, 128) and the K threshold (512), tails included', () => {
+describe('matmul short-prompt shape (1 < M <= 128, K >= 256 x·Wᵀ uses the lowplinear panel GEMM)', () => {
+  // K = 255 / 256 straddle gemm.cc's panel threshold (256 since 2026-12-06; 300 and 512 were on either side of the old one)
+  it('matches the float64 reference on every CPU kernel path, across the M thresholds (16, 128) and the K threshold (256), tails included', () => {
     const gen = new Generator(5);
     try {
       for (const isa of ['scalar', 'avx2', 'avx512', 'native'] as const) {
         setLowpIsa(isa);
-        for (const [M, N, K] of [[2, 17, 512], [16, 70, 600], [17, 70, 600], [17, 70, 300], [33, 129, 1029], [128, 40, 512], [129, 40, 512]] as const) {
+        for (const [M, N, K] of [[2, 17, 512], [16, 70, 600], [17, 70, 600], [17, 70, 300], [33, 129, 1029], [128, 40, 512], [129, 40, 512], [32, 40, 255], [32, 97, 256], [3, 40, 256], [128, 33, 256]] as const) {
           const x = randomTensor([M, K], gen, 1, false), w = randomTensor([N, K], gen, 1, false);
           expectClose(matmul(x, w, { transB: true }).toFloat32Array(), refMatmul(toF64(x), toF64(w), M, N, K, false, true), 1e-6, `${isa} M=${M} N=${N} K=${K}`);
           x.dispose(); w.dispose();
