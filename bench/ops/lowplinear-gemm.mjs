@@ -2,7 +2,7 @@
 // Low-precision GEMM (prefill / batch shapes, M > 16) per kernel path, alternated in one run,
 // median of --reps rounds, as GFLOP/s: float32 x float32 through OpenBLAS sgemm (matmul x·W with W
 // stored [K, N], which never takes the panel path) vs our panel GEMM (native/cpu/lowplinear_gemm.cc)
-// for float32 weights (linear x·Wᵀ: 16 < M <= 128, K >= 256, see native/cpu/gemm.cc), bf16 and q8_0
+// for float32 weights (linear x·Wᵀ: 16 < M <= 128, K >= 256 on Intel / 512 elsewhere, see native/cpu/gemm.cc), bf16 and q8_0
 // weights (lowpLinear) on every ISA path this CPU has. Shapes: the q/k/v-sized [d, d] and the
 // SwiGLU [ffn, d] / [d, ffn] projections of the bench models tiny (d 256) and small (d 512) and of
 // OLMo-1B (d 2048, ffn 8192), x = --m rows (default 32, the GGUF bench's prompt length).

@@ -1,6 +1,6 @@
 // gemm on CPU: OpenBLAS sgemm per batch entry; M == 1 (the KV-cache decode shape) is a GEMV: x·Wᵀ
 // through lowplinear's F32 kernels on the OpenMP team, other M == 1 forms through OpenBLAS sgemv;
-// x·Wᵀ with 1 < M <= 128 and K >= 256 (prefill of a short prompt, small eval batches) goes through lowplinear's
+// x·Wᵀ with 1 < M <= 128 and K >= 256 on Intel, 512 elsewhere (prefill of a short prompt, small eval batches) goes through lowplinear's
 // panel GEMM on the OpenMP team too. OpenBLAS threads internally, so the batch loop
 // stays serial (nesting OpenMP over OpenBLAS threads oversubscribes 2-core machines).
 #include "olmo/ops/gemm.h"
@@ -27,14 +27,20 @@ constexpr int64_t kPanelMaxM = 128;
 // OpenBLAS's 2-thread sgemm with its AVX-512 kernels (its pool thread's spinning counted; alone on one
 // thread that kernel reaches 97-117), and the whole tiny prefill took 6.1-9.5 ms of process CPU
 // through the panel vs 12-16.6 ms through sgemm, whose pool thread spins beside our OpenMP team
-// between calls (9.7 ms of CPU in one 10 ms prefill; bench/model/prefill-gap.mjs). OLMO_F32_PANEL_MIN_K=512 restores the
-// old split for A/B runs on other CPUs.
-constexpr int64_t kPanelMinKDefault = 256;
+// between calls (9.7 ms of CPU in one 10 ms prefill; bench/model/prefill-gap.mjs). Hence 256 on
+// Intel and 512 elsewhere (the AMD measurement stands until re-measured there);
+// OLMO_F32_PANEL_MIN_K=<K> overrides either, for A/B runs.
+int64_t panel_min_k_default() {
+#if defined(__x86_64__) || defined(__i386__)
+  if (__builtin_cpu_is("intel")) return 256;
+#endif
+  return 512;
+}
 int64_t panel_min_k() {
   static const int64_t k = [] {
     const char* v = std::getenv("OLMO_F32_PANEL_MIN_K");
     const long long n = v ? std::atoll(v) : 0;
-    return n > 0 ? int64_t(n) : kPanelMinKDefault;
+    return n > 0 ? int64_t(n) : panel_min_k_default();
   }();
   return k;
 }

@@ -93,7 +93,7 @@ describe('matmul decode shape (M = 1 uses GEMV)', () => {
 });
 
 describe('matmul short-prompt shape (1 < M <= 128, K >= 256 x·Wᵀ uses the lowplinear panel GEMM)', () => {
-  // K = 255 / 256 straddle gemm.cc's panel threshold (256 since 2026-12-06; 300 and 512 were on either side of the old one)
+  // K = 255 / 256 straddle gemm.cc's panel threshold on Intel (256 since 2026-12-06), 300 and 512 the one elsewhere (512)
   it('matches the float64 reference on every CPU kernel path, across the M thresholds (16, 128) and the K threshold (256), tails included', () => {
     const gen = new Generator(5);
     try {
