@@ -42,14 +42,32 @@ const PROMPT_LEN = 32, NEW = 128;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const now = () => Number(process.hrtime.bigint()) / 1e9;
 
-/** Read-only streaming bandwidth (GB/s): a float32 sum over 256 MB (each byte read once, nothing written). */
-function readBandwidth(): number {
-  const n = 64 << 20;
-  const t = Tensor.allocate([n], 'float32', -1, false);
+/**
+ * Read-only streaming bandwidth (GB/s) over a working set of `bytes` (clamped to 64 MiB – 2 GiB): a
+ * float32 sum, each byte read once per pass, nothing written; median of 7 after a warm-up pass. The buffer is
+ * sized like the weights one decoded token streams, so the floor is measured at the cache level
+ * decode itself reads from: a fixed 256 MB sum fitted in the 300 MB L3 of an Intel Xeon VM and
+ * overstated OLMo-1B's floor (4.7 GB of float32 weights stream from DRAM) about 3×, while on AMD (32
+ * MB L3) it was DRAM for every model.
+ */
+function readBandwidth(bytes: number): number {
+  const n = Math.floor(Math.min(Math.max(bytes, 64 << 20), 2 ** 31) / 4);
+  // zero = true: the pages must be written once. An unwritten allocation is mapped to the kernel's
+  // shared zero page, and reading it measured 93–103 GB/s on the Intel VM where real memory gives
+  // 54 (64 MiB) / 26 (256 MiB) / 20 GB/s (2 GiB) — every floor before 2026-12-06 divided by that
+  // zero-page rate.
+  const t = Tensor.allocate([n], 'float32', -1, true);
   try {
+    // Each timing reads >= 1 GiB (several passes over a small buffer: a 64 MiB pass takes ~1 ms, where
+    // thread wake-ups and timer noise made single passes swing 2x); median of 7.
+    const passes = Math.max(1, Math.ceil(2 ** 30 / (n * 4)));
     sumScaled(t, 1).dispose();
     const ts: number[] = [];
-    for (let r = 0; r < 5; r++) { const t0 = now(); sumScaled(t, 1).dispose(); ts.push(now() - t0); }
+    for (let r = 0; r < 7; r++) {
+      const t0 = now();
+      for (let p = 0; p < passes; p++) sumScaled(t, 1).dispose();
+      ts.push((now() - t0) / passes);
+    }
     return (n * 4) / median(ts) / 1e9;
   } finally {
     t.dispose();
@@ -93,7 +111,7 @@ it('GGUF decode and prefill: ours vs llama.cpp, per precision', async () => {
   const tok = byteLevelTokenizer();
   const lines = ['| config | precision | ours decode tok/s | llama.cpp decode tok/s (1 thread) | (2 threads) | decode: ours / llama.cpp best | prefill: ours / llama.cpp (same threads) | bandwidth floor tok/s | ours / floor |', '|---|---|---|---|---|---|---|---|---|'];
   const spread = ['| config | precision | ours decode tok/s | llama.cpp decode (1 thread) | (2 threads) | ours prefill tok/s: median (range) | llama.cpp prefill (1 thread) | (2 threads) |', '|---|---|---|---|---|---|---|---|'];
-  const bws: number[] = [readBandwidth()];
+  const bws: string[] = [];
   for (const name of NAMES) {
     const base = BASES[name];
     if (!base) throw new Error(`BENCH_CONFIGS: unknown config '${name}' (known: ${Object.keys(BASES).join(', ')})`);
@@ -153,8 +171,9 @@ it('GGUF decode and prefill: ours vs llama.cpp, per precision', async () => {
       const od = dec(o), a = dec(l1), b = dec(l2);
       const best = a >= b ? 1 : 2;
       const prefillRatio = pre(o) / pre(best === 1 ? l1 : l2);
-      bws.push(readBandwidth());
-      const floor = median(bws) * 1e9 / weightBytesPerToken(cfg, prec);
+      const bytes = weightBytesPerToken(cfg, prec), bw = readBandwidth(bytes);
+      bws.push(`${name} ${prec} ${bw.toFixed(1)} GB/s over ${(Math.min(Math.max(bytes, 64 << 20), 2 ** 31) / 2 ** 20).toFixed(0)} MiB`);
+      const floor = bw * 1e9 / bytes;
       spread.push(`| ${name} | ${prec} | ${range(o, 1)} | ${range(l1, 1)} | ${range(l2, 1)} | ${pre(o).toFixed(0)} (${range(o, 0)}) | ${pre(l1).toFixed(0)} (${range(l1, 0)}) | ${pre(l2).toFixed(0)} (${range(l2, 0)}) |`);
       lines.push(`| ${name} | ${prec} | ${od.toFixed(1)} | ${a.toFixed(1)} | ${b.toFixed(1)} | ${(od / Math.max(a, b)).toFixed(2)}× (best: ${best} thread${best === 1 ? '' : 's'}) | ${prefillRatio.toFixed(2)}× (ours ${pre(o).toFixed(0)} tok/s) | ${floor.toFixed(0)} | ${(100 * od / floor).toFixed(0)}% |`);
       console.log(lines[lines.length - 1], spread[spread.length - 1]);  // progress: a 1B run takes tens of minutes on a loaded machine
@@ -184,7 +203,7 @@ it('GGUF decode and prefill: ours vs llama.cpp, per precision', async () => {
     '',
     ...spread,
     '',
-    `Bandwidth floor = weight bytes per token (every linear weight and the LM head in our storage: 4 / 2 / 34⁄32 bytes per weight) ÷ read-only streaming bandwidth, measured in this run as a float32 sum over 256 MB: median ${median(bws).toFixed(1)} GB/s (${bws.map((x) => x.toFixed(1)).join(', ')}). Decode path: one native call per block (decodeLayer, packages/model/src/decode.ts).`,
+    `Bandwidth floor = weight bytes per token (every linear weight and the LM head in our storage: 4 / 2 / 34⁄32 bytes per weight) ÷ read-only streaming bandwidth, measured in this run right after each row's reps as a float32 sum over a buffer the size of that row's weight bytes per token (64 MiB – 2 GiB; the cache level decode reads from): ${bws.join('; ')}. Decode path: one native call per block (decodeLayer, packages/model/src/decode.ts).`,
     '',
     `Machine: ${cpu.replace(/\n/g, '; ')}; flags: ${flags}`,
     `Load while measuring: \`${load}\` — with a load average above the core count the numbers measure contention, not the implementations.`,
