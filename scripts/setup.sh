@@ -12,9 +12,10 @@ else
 fi
 
 # System packages: compiler + CMake for the addon, OpenBLAS for CPU GEMM, OpenMPI for the
-# distributed backend and its launcher, Chromium for the reports' headless render tests, tmux for
+# distributed backend and its launcher, libdeflate (dlopened by the gzip reader: ~2x zlib on small
+# .jsonl.gz files; optional at run time), Chromium for the reports' headless render tests, tmux for
 # the `olmo chat` pseudo-terminal test.
-APT_PACKAGES=(build-essential cmake pkg-config libopenblas-dev openmpi-bin libopenmpi-dev zlib1g-dev chromium tmux)
+APT_PACKAGES=(build-essential cmake pkg-config libopenblas-dev openmpi-bin libopenmpi-dev zlib1g-dev libdeflate0 chromium tmux)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,6 +5,7 @@
 // gzipReaderRead(handle, buf: Uint8Array, offset: number) → bytes inflated into buf[offset..], 0 at the
 //   end of the stream, -1 when it is corrupt / truncated / unreadable (gzipReaderError says why)
 // gzipReaderError(handle) → string
+// gzipReaderBackend(handle) → "libdeflate" | "zlib" | "undecided" (before the first read)
 // gzipReaderClose(handle)
 #include "olmo/ops/gzip_reader.h"
 
@@ -44,6 +45,8 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
 
 Napi::Value ErrorMessage(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), reader(info).error()); }
 
+Napi::Value Backend(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), reader(info).backend()); }
+
 Napi::Value Close(const Napi::CallbackInfo& info) {
   OLMO_CHECK(info.Length() >= 1 && info[0].IsExternal(), "INVALID_ARGUMENT", "argument 0 must be a gzip reader handle", "internal binding misuse");
   info[0].As<Napi::External<Holder>>().Data()->reader.reset();
@@ -58,6 +61,7 @@ OLMO_REGISTER(gzip_reader) {
   def(env, exports, "gzipReaderRead", Read);
   def(env, exports, "gzipReaderError", ErrorMessage);
   def(env, exports, "gzipReaderClose", Close);
+  def(env, exports, "gzipReaderBackend", Backend);
 }
 
 }  // namespace olmo::addon

@@ -10,6 +10,10 @@
 // end the stream; any other trailing byte starts a new member (so garbage fails as "incorrect header
 // check"); input that ends inside a member — an empty file too — fails as "unexpected end of file".
 // Data errors carry zlib's own message. Unlike Node, output decoded before an error is handed out first.
+//
+// Files up to 16 MiB are inflated whole by libdeflate when libdeflate.so.0 loads (about twice zlib's
+// speed; OLMO_GUNZIP_LIBDEFLATE=0 turns it off); on any libdeflate failure the file is read again by
+// zlib, so the semantics above hold on both paths (see cpu/gzip_reader.cc).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -30,6 +34,9 @@ class GzipReader {
   // when the stream is corrupt, truncated or unreadable (error() says why; every later call returns -1).
   int64_t read(uint8_t* out, size_t cap);
   const std::string& error() const;
+  // Which decoder serves the file: "libdeflate" or "zlib" ("undecided" before the first read() with
+  // cap > 0 — the choice is made there; "none" in a build without zlib). For tests and benchmarks.
+  const char* backend() const;
 
   struct Impl;
 

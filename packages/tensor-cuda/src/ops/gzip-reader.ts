@@ -3,7 +3,9 @@
  * Reading into one reused buffer avoids the fresh pages Node's gunzip stream touches for every output
  * chunk. Same results and the same failures as Node's zlib Gunzip: concatenated members, zero padding
  * after a member ignored, "unexpected end of file" for a truncated (or empty) stream, zlib's own message
- * for corrupt data (see olmo/ops/gzip_reader.h).
+ * for corrupt data (see olmo/ops/gzip_reader.h). Files up to 16 MiB are inflated whole by libdeflate when
+ * the system has libdeflate.so.0 (about 2x zlib; OLMO_GUNZIP_LIBDEFLATE=0 turns it off), with zlib
+ * taking over on any libdeflate failure so results and errors stay the same.
  */
 import { OlmoError } from '../errors.js';
 import { call, native } from '../native.js';
@@ -40,6 +42,12 @@ export class GzipFileReader {
     const r = call((n) => n.gzipReaderRead(this.handle, buf, offset)) as number;
     if (r < 0) throw new OlmoError('DATA_CORRUPT', call((n) => n.gzipReaderError(this.handle)) as string);
     return r;
+  }
+
+  /** Which decoder serves this file: 'libdeflate' or 'zlib' ('undecided' before the first read). */
+  get backend(): string {
+    if (this.handle === undefined) throw new OlmoError('INVALID_ARGUMENT', 'the gzip reader was closed', 'open the file again');
+    return call((n) => n.gzipReaderBackend(this.handle)) as string;
   }
 
   /** Closes the file (also done when the reader is garbage-collected). */
