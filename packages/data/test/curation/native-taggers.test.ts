@@ -108,10 +108,12 @@ describe.skipIf(!available)('native text taggers == TypeScript references, span 
       for (const [, fast, ref] of pairs) check(fast, ref, t);
     }
   });
-  it('OLMO_CPU_ISA=scalar (no AVX2 loops: whitespace bitmaps, c4 and fastText lower-casing) gives the same spans for all four taggers as the default path', async () => {
+  it('OLMO_CPU_ISA=scalar (no AVX2 loops: whitespace bitmaps, c4 and fastText lower-casing) and OLMO_GOPHER_WORD_PREFETCH=0 (gopher interns each word at once, not 8 words behind the scan) give the same spans for all four taggers as the default path', async () => {
     ensureFreshDist(['data']);
     const docs = await realTexts();
-    const texts = [...docs, ...docs.flatMap((d) => d.split('\n\n').slice(0, 10)), ...PLANTED, PLANTED.join('\n'), 'ΣΟΦΟΣ İ Ünïcödé 𐐀 😀 ABC'.repeat(9)];
+    // texts of 0..20 words: shorter and longer than gopher's 8-word prefetch queue, ending with and without a space
+    const counted = Array.from({ length: 21 }, (_, k) => Array.from({ length: k }, (_, j) => ['the', 'cat', 'a', 'the', 'sat'][j % 5]).join(' ') + (k % 2 ? ' ' : ''));
+    const texts = [...docs, ...docs.flatMap((d) => d.split('\n\n').slice(0, 10)), ...PLANTED, PLANTED.join('\n'), 'ΣΟΦΟΣ İ Ünïcödé 𐐀 😀 ABC'.repeat(9), ...counted];
     const dir = mkdtempSync(path.join(tmpdir(), 'olmo-isa-'));
     try {
       writeFileSync(path.join(dir, 'texts.json'), JSON.stringify(texts));
@@ -127,16 +129,18 @@ describe.skipIf(!available)('native text taggers == TypeScript references, span 
           out.push(createHash('sha256').update(JSON.stringify(taggers.map((t) => t.predict({ id: 'x', text })))).digest('hex').slice(0, 16));
         }
         process.stdout.write(out.join('\\n'));`;
-      const run = (isa: string | undefined) => {
+      const run = (extra: NodeJS.ProcessEnv) => {
         const env: NodeJS.ProcessEnv = { ...process.env, OLMO_TAGGERS_REFERENCE: '0' };
         delete env.OLMO_CPU_ISA;
-        if (isa) env.OLMO_CPU_ISA = isa;
-        return execFileSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8', maxBuffer: 1 << 26 }).split('\n');
+        delete env.OLMO_GOPHER_WORD_PREFETCH;
+        return execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...env, ...extra }, encoding: 'utf8', maxBuffer: 1 << 26 }).split('\n');
       };
-      const simd = run(undefined);
-      const scalar = run('scalar');
+      const simd = run({});
       expect(simd.length).toBe(texts.length);
-      for (let i = 0; i < texts.length; i++) expect(scalar[i], JSON.stringify(texts[i]!.slice(0, 80))).toBe(simd[i]);
+      for (const extra of [{ OLMO_CPU_ISA: 'scalar' }, { OLMO_GOPHER_WORD_PREFETCH: '0' }]) {
+        const other = run(extra);
+        for (let i = 0; i < texts.length; i++) expect(other[i], `${JSON.stringify(extra)} ${JSON.stringify(texts[i]!.slice(0, 80))}`).toBe(simd[i]);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
