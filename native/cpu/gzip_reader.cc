@@ -34,7 +34,7 @@ namespace {
 // The libdeflate path's whole-file buffers (compressed input, inflated output) of finished files,
 // reused by the next file: a fresh MiB-sized allocation per file first-touched all its pages again
 // (~1.2 K more page faults than zlib's streaming over bench/data's 8 files, which ate the gain of the
-// cold run). Bounded: at most kMaxSpares buffers of at most kMaxKeptBytes each are kept.
+// cold run). Bounded: at most kMaxSpares buffers of at most kMaxKeptBytes each are kept per pool.
 struct WholeBuffer {
   std::unique_ptr<uint8_t[]> p;
   size_t cap = 0;
@@ -57,7 +57,11 @@ class SpareWholeBuffers {
         return b;
       }
     }
-    return WholeBuffer{std::unique_ptr<uint8_t[]>(new uint8_t[need ? need : 1]), need ? need : 1};
+    // rounded up to a power of two: the next, slightly bigger file still fits (the pages past what a
+    // file writes are never touched, so the headroom costs address space, not memory)
+    size_t cap = 4096;
+    while (cap < need) cap <<= 1;
+    return WholeBuffer{std::unique_ptr<uint8_t[]>(new uint8_t[cap]), cap};
   }
   void give(WholeBuffer b) {
     if (!b.p || b.cap > kMaxKeptBytes) return;
@@ -75,8 +79,13 @@ class SpareWholeBuffers {
   std::mutex mu_;
   std::vector<WholeBuffer> spare_;
 };
-// never destroyed: readers closed by finalizers during exit must not find it gone
-SpareWholeBuffers& spare_whole_buffers() {
+// Two pools, inputs and outputs, so that a file's input never takes the (bigger) buffer the next
+// output needs. Never destroyed: readers closed by finalizers during exit must not find them gone.
+SpareWholeBuffers& spare_whole_inputs() {
+  static SpareWholeBuffers* s = new SpareWholeBuffers;
+  return *s;
+}
+SpareWholeBuffers& spare_whole_outputs() {
   static SpareWholeBuffers* s = new SpareWholeBuffers;
   return *s;
 }
@@ -108,7 +117,7 @@ struct GzipReader::Impl {
   size_t whole_len = 0, whole_pos = 0;
 
   ~Impl() {
-    spare_whole_buffers().give(std::move(whole));
+    spare_whole_outputs().give(std::move(whole));
     if (zs_ready) inflateEnd(&zs);
     if (f) std::fclose(f);
   }
@@ -139,8 +148,8 @@ bool inflate_whole(GzipReader::Impl& m) {
   struct stat st;
   if (fstat(fileno(m.f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || size_t(st.st_size) > GzipReader::Impl::kWholeMaxIn) return false;
   const size_t n = size_t(st.st_size);
-  SpareWholeBuffers& spares = spare_whole_buffers();
-  WholeBuffer in = spares.take(n);
+  SpareWholeBuffers& spares = spare_whole_outputs();
+  WholeBuffer in = spare_whole_inputs().take(n);
   bool ok = std::fread(in.p.get(), 1, n, m.f) == n && std::fgetc(m.f) == EOF;  // a file that grew: zlib streams it
   // Output capacity: a single member's trailer (ISIZE, the last 4 bytes) is its exact size; a
   // multi-member file's first guess can be short and grows by doubling (each retry re-inflates a member).
@@ -170,7 +179,7 @@ bool inflate_whole(GzipReader::Impl& m) {
     len += used_out;
   }
   if (d) api->free_decompressor(d);
-  spares.give(std::move(in));
+  spare_whole_inputs().give(std::move(in));
   if (!ok) {
     spares.give(std::move(out));
     std::clearerr(m.f);
@@ -210,7 +219,7 @@ int64_t GzipReader::read(uint8_t* out, size_t cap) {
     if (k == 0) return 0;
     std::memcpy(out, m.whole.p.get() + m.whole_pos, k);
     m.whole_pos += k;
-    if (m.whole_pos == m.whole_len) spare_whole_buffers().give(std::move(m.whole));  // handed out: to the next file
+    if (m.whole_pos == m.whole_len) spare_whole_outputs().give(std::move(m.whole));  // handed out: to the next file
     return int64_t(k);
   }
   z_stream& zs = m.zs;
