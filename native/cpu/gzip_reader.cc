@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <vector>
 
 #include "gzip_libdeflate.h"
@@ -43,7 +44,8 @@ class SpareWholeBuffers {
  public:
   static constexpr size_t kMaxSpares = 4;
   static constexpr size_t kMaxKeptBytes = size_t(16) << 20;
-  // A buffer of at least `need` bytes: the smallest spare that fits, else a new one (uninitialized).
+  // A buffer of at least `need` bytes: the smallest spare that fits, else a new one (uninitialized);
+  // an empty one (p null) when memory is short.
   WholeBuffer take(size_t need) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -61,7 +63,9 @@ class SpareWholeBuffers {
     // file writes are never touched, so the headroom costs address space, not memory)
     size_t cap = 4096;
     while (cap < need) cap <<= 1;
-    return WholeBuffer{std::unique_ptr<uint8_t[]>(new uint8_t[cap]), cap};
+    // nothrow: out of memory is no error here, the caller falls back to zlib's streaming (64 KiB)
+    uint8_t* p = new (std::nothrow) uint8_t[cap];
+    return p ? WholeBuffer{std::unique_ptr<uint8_t[]>(p), cap} : WholeBuffer{};
   }
   void give(WholeBuffer b) {
     if (!b.p || b.cap > kMaxKeptBytes) return;
@@ -150,6 +154,7 @@ bool inflate_whole(GzipReader::Impl& m) {
   const size_t n = size_t(st.st_size);
   SpareWholeBuffers& spares = spare_whole_outputs();
   WholeBuffer in = spare_whole_inputs().take(n);
+  if (!in.p) return false;
   bool ok = std::fread(in.p.get(), 1, n, m.f) == n && std::fgetc(m.f) == EOF;  // a file that grew: zlib streams it
   // Output capacity: a single member's trailer (ISIZE, the last 4 bytes) is its exact size; a
   // multi-member file's first guess can be short and grows by doubling (each retry re-inflates a member).
@@ -159,6 +164,7 @@ bool inflate_whole(GzipReader::Impl& m) {
   void* d = ok ? api->alloc_decompressor() : nullptr;
   ok = ok && d != nullptr && guess <= GzipReader::Impl::kWholeMaxOut;
   if (ok) out = spares.take(guess);
+  ok = ok && out.p != nullptr;
   for (size_t pos = 0; ok && pos < n;) {
     // after a member, zero padding ends the stream (the zlib path's rule; a leading 0 is a bad header there)
     if (pos > 0 && in.p[pos] == 0) break;
@@ -169,6 +175,7 @@ bool inflate_whole(GzipReader::Impl& m) {
     if (r == LibdeflateApi::kInsufficientSpace) {
       if (out.cap >= GzipReader::Impl::kWholeMaxOut) { ok = false; break; }
       WholeBuffer grown = spares.take(std::min(out.cap * 2, GzipReader::Impl::kWholeMaxOut));
+      if (!grown.p) { ok = false; break; }
       std::memcpy(grown.p.get(), out.p.get(), len);
       spares.give(std::move(out));
       out = std::move(grown);
