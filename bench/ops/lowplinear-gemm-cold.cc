@@ -9,7 +9,8 @@
 //           memory as in a real prefill, where a layer's weights are evicted by the time the
 //           next forward reaches them. Rounds alternate old / new (order reversed every round);
 //           per shape: median µs per call of each over rounds (each round's median of CALLS
-//           calls), min–max over rounds, and the median of the per-round ratios old / new.
+//           calls), min–max over rounds, and the median of the per-round ratios old / new; the
+//           same for process CPU time per call (all threads), less sensitive to a loaded machine.
 //
 // Kernels (KERNELS, comma list; default all this CPU runs): bf16amx, q8amx, q8vnni, q8avx2.
 // Build (old = the files at REV, symbols renamed; AMX flags for the AMX file only, as the addon):
@@ -40,6 +41,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <random>
 #include <sstream>
@@ -74,6 +76,13 @@ int64_t env_int(const char* n, int64_t d) {
 std::string env_str(const char* n, const char* d) {
   const char* v = std::getenv(n);
   return v && *v ? v : d;
+}
+// Process CPU seconds (all threads): on a loaded machine the work itself, without the time a
+// thread waited for a core (OMP_WAIT_POLICY=passive: idle team threads sleep, adding nothing).
+double cpu_now() {
+  timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return t.tv_sec + 1e-9 * t.tv_nsec;
 }
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -207,7 +216,7 @@ int bench() {
   std::mt19937 rng(uint32_t(env_int("SEED", 1)));
   std::printf("# cold-weight GEMM bench: M = %lld, %d threads, %lld rounds x %lld calls, %lld MiB of weight copies\n",
               (long long)M, omp_get_max_threads(), (long long)rounds, (long long)calls, (long long)(cold_bytes >> 20));
-  std::printf("| kernel | model | N x K | old µs (min–max) | new µs (min–max) | old / new per round: median (min–max) |\n|---|---|---|---|---|---|\n");
+  std::printf("| kernel | model | N x K | old wall µs (min–max) | new wall µs | old / new wall per round: median (min–max) | old CPU µs | new CPU µs | old / new CPU |\n|---|---|---|---|---|---|---|---|---|\n");
   for (const std::string& k : kernels_here()) {
     const bool q8 = is_q8(k);
     for (const Shape& s : kShapes) {
@@ -222,31 +231,34 @@ int bench() {
       const std::vector<BlockQ8_0> xq = random_xq(M, s.K, rng);
       std::vector<float> y(size_t(M * s.N));
       int64_t next = 0;
+      // {wall, CPU} µs per call, medians of the round's calls
       auto one_round = [&](bool old) {
-        std::vector<double> t;
+        std::vector<double> t, c;
         for (int64_t i = 0; i < calls; ++i) {
           const WeightRef w{q8 ? WeightFormat::Q8_0 : WeightFormat::BF16, pool.data() + (next++ % copies) * bytes, s.N, y.data(), s.N};
-          const double t0 = now();
+          const double t0 = now(), c0 = cpu_now();
           run_kernel(k, old, x.data(), xq.data(), M, s.K, &w, 1);
-          t.push_back(now() - t0);
+          t.push_back(now() - t0), c.push_back(cpu_now() - c0);
         }
-        return median(t) * 1e6;
+        return std::make_pair(median(t) * 1e6, median(c) * 1e6);
       };
       one_round(false), one_round(true);  // warm-up (thread team, page faults of the pool)
-      std::vector<double> to, tn, ratio;
+      std::vector<double> to, tn, ratio, co, cn, cratio;
       for (int64_t r = 0; r < rounds; ++r) {
-        double a, b;
+        std::pair<double, double> a, b;
         if (r % 2 == 0) a = one_round(true), b = one_round(false);
         else b = one_round(false), a = one_round(true);
-        to.push_back(a), tn.push_back(b), ratio.push_back(a / b);
+        to.push_back(a.first), tn.push_back(b.first), ratio.push_back(a.first / b.first);
+        co.push_back(a.second), cn.push_back(b.second), cratio.push_back(a.second / b.second);
       }
       auto mm = [](const std::vector<double>& v, const char* f) {
         char buf[96];
         std::snprintf(buf, sizeof buf, f, median(v), *std::min_element(v.begin(), v.end()), *std::max_element(v.begin(), v.end()));
         return std::string(buf);
       };
-      std::printf("| %s | %s | %lld x %lld | %s | %s | %s |\n", k.c_str(), s.model, (long long)s.N, (long long)s.K,
-                  mm(to, "%.1f (%.1f–%.1f)").c_str(), mm(tn, "%.1f (%.1f–%.1f)").c_str(), mm(ratio, "%.2fx (%.2f–%.2f)").c_str());
+      std::printf("| %s | %s | %lld x %lld | %s | %s | %s | %s | %s | %s |\n", k.c_str(), s.model, (long long)s.N, (long long)s.K,
+                  mm(to, "%.1f (%.1f–%.1f)").c_str(), mm(tn, "%.1f (%.1f–%.1f)").c_str(), mm(ratio, "%.2fx (%.2f–%.2f)").c_str(),
+                  mm(co, "%.1f (%.1f–%.1f)").c_str(), mm(cn, "%.1f (%.1f–%.1f)").c_str(), mm(cratio, "%.2fx (%.2f–%.2f)").c_str());
       std::fflush(stdout);
     }
   }

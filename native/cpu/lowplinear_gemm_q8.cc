@@ -42,6 +42,12 @@
 #include "olmo/tensor.h"
 #include "panel_queue.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#else
+inline int omp_get_max_threads() { return 1; }
+#endif
+
 #if defined(__x86_64__) || defined(__i386__)
 #define OLMO_X86 1
 #include <immintrin.h>
@@ -69,6 +75,8 @@ constexpr int64_t kPackAheadBytes = 2048;
 // K = 8192 in one pass a tile's rows (4 x 10 + 3 x 9 KiB) overflowed L1: 237 vs 340 GOP/s
 // compute-only, one thread.
 constexpr int64_t kPassGroups = 4;
+// Up to this many consecutive panels per claim from the panel queue (see gemm_q8).
+constexpr int64_t kRunPanels = 4;
 // Below ~2^20 multiply-adds one thread finishes before a team would have started (as lowplinear_gemm.cc).
 constexpr int64_t kParallelMacs = int64_t(1) << 20;
 
@@ -409,8 +417,11 @@ void gemm_q8(const BlockQ8_0* xq, int64_t M, int64_t K, const WeightRef* ws, int
   const int64_t np = int64_t(panels.size());
   const int64_t row_sc = L.groups * kLanes;
   const int64_t x_blocks = (M + MR - 1) / MR;
-  // Panels are claimed one ahead (panel_queue.h): a thread knows its next panel and prefetches it.
-  PanelQueue queue(np);
+  // Panels are claimed in runs of up to kRunPanels consecutive ones, the next run claimed ahead
+  // (panel_queue.h): a thread knows its next panel and prefetches it. Runs, not single panels:
+  // consecutive panels are contiguous weight bytes, so pack_row's read-ahead runs on into the
+  // thread's own next panel; fewer than 8 runs per thread are avoided (tiny's N = 256 is 11 panels).
+  PanelQueue queue(np, std::clamp<int64_t>(np / (8 * omp_get_max_threads()), 1, kRunPanels));
   const bool claim_ahead = gemm_claim_ahead_on();
 #pragma omp parallel if (M * rows_total * K >= kParallelMacs)
   {

@@ -34,46 +34,54 @@ inline bool gemm_claim_ahead_on() {
   return v;
 }
 
-// One shared counter over panels [0, n). Shared by the team (declare it before the parallel
-// region); each thread walks its panels with a PanelCursor.
+// One shared counter over panels [0, n), handed out in runs of `grain` consecutive panels. Shared by
+// the team (declare it before the parallel region); each thread walks its panels with a PanelCursor.
 class PanelQueue {
  public:
-  explicit PanelQueue(int64_t n) : n_(n) {}
-  // The next unclaimed panel, or -1 when all are taken.
+  PanelQueue(int64_t n, int64_t grain = 1) : n_(n), grain_(std::max<int64_t>(1, grain)) {}
+  // The first panel of the next unclaimed run, or -1 when all are taken.
   int64_t claim() {
-    const int64_t p = next_.fetch_add(1, std::memory_order_relaxed);
+    const int64_t p = next_.fetch_add(grain_, std::memory_order_relaxed);
     return p < n_ ? p : -1;
   }
+  int64_t run_end(int64_t first) const { return std::min(n_, first + grain_); }
 
  private:
   std::atomic<int64_t> next_{0};
-  const int64_t n_;
+  const int64_t n_, grain_;
 };
 
-// A thread's walk: `current()` is the panel to compute, `ahead()` the one it has already claimed
-// for after it (-1: none). With claim-ahead off, ahead() is always -1 and panels are claimed one
-// at a time (the plain dynamic schedule).
+// A thread's walk: `current()` is the panel to compute, `ahead()` the one it computes after it
+// (-1: none): the next panel of its run, or the first of the run it claimed when it started its
+// run's last panel. With claim-ahead off, ahead() is always -1 and runs are claimed only when the
+// current one is done (a plain dynamic schedule).
 class PanelCursor {
  public:
   PanelCursor(PanelQueue& q, bool claim_ahead) : q_(q), ahead_on_(claim_ahead) {
     cur_ = q_.claim();
-    nxt_ = ahead_on_ && cur_ >= 0 ? q_.claim() : -1;
+    end_ = cur_ >= 0 ? q_.run_end(cur_) : -1;
+    claim_next_if_last();
   }
   int64_t current() const { return cur_; }
-  int64_t ahead() const { return nxt_; }
+  int64_t ahead() const { return !ahead_on_ || cur_ < 0 ? -1 : cur_ + 1 < end_ ? cur_ + 1 : next_run_; }
   void advance() {
-    if (ahead_on_) {
-      cur_ = nxt_;
-      nxt_ = cur_ >= 0 ? q_.claim() : -1;
-    } else {
-      cur_ = q_.claim();
+    if (++cur_ < end_) {
+      claim_next_if_last();
+      return;
     }
+    cur_ = ahead_on_ ? next_run_ : q_.claim();
+    next_run_ = -1;
+    end_ = cur_ >= 0 ? q_.run_end(cur_) : -1;
+    claim_next_if_last();
   }
 
  private:
+  void claim_next_if_last() {
+    if (ahead_on_ && cur_ >= 0 && cur_ + 1 == end_) next_run_ = q_.claim();
+  }
   PanelQueue& q_;
   const bool ahead_on_;
-  int64_t cur_, nxt_;
+  int64_t cur_ = -1, end_ = -1, next_run_ = -1;
 };
 
 // Prefetches the part-th of `parts` equal, 64-byte-rounded slices of [p, p + bytes) into L2: a
