@@ -6,7 +6,7 @@
 // after streaming N MiB through the caches (a float32 sum), so the weights come from memory as in
 // the bench, where llama.cpp's run sits between two of ours; 0 = warm caches (prefill-profile's
 // steady state). Per config and precision: median (min–max) over rounds of each child's median
-// wall ms, and the median (min–max) of the per-round ratios first / second addon (> 1: the second
+// wall ms and process CPU ms (all threads: less sensitive to a loaded machine), and the median (min–max) of the per-round ratios first / second addon (> 1: the second
 // is faster).
 //
 // Usage: npm run build, then
@@ -33,17 +33,17 @@ if (process.argv.includes('--child')) {
     const cfg = OLMoConfig[name]({ clip_qkv: null });
     const m = OLMo.init(cfg, { seed: 1, ...OPTS[prec] });
     const prompt = Array.from({ length: P }, (_, i) => (i * 37 + 11) % cfg.vocab_size);
-    const ts = [];
+    const ts = [], cs = []; // wall ms, process CPU ms (all threads)
     for (let r = 0; r < reps + 1; r++) {
       const cache = m.createCache(1, P + 129);
       if (evict) noGrad(() => sumScaled(evict, 1).dispose?.());
-      const t0 = process.hrtime.bigint();
+      const t0 = process.hrtime.bigint(), c0 = process.cpuUsage();
       noGrad(() => { const o = m.forward([prompt], { cache, lastOnly: true }); o.logits.toFloat32Array(); o.logits.dispose(); });
-      const t = Number(process.hrtime.bigint() - t0) / 1e6;
+      const t = Number(process.hrtime.bigint() - t0) / 1e6, c = process.cpuUsage(c0);
       cache.dispose();
-      if (r > 0) ts.push(t); // the first is a warm-up (thread team, page faults)
+      if (r > 0) ts.push(t), cs.push((c.user + c.system) / 1e3); // the first is a warm-up (thread team, page faults)
     }
-    out[`${name} ${prec}`] = median(ts);
+    out[`${name} ${prec}`] = [median(ts), median(cs)];
     m.dispose();
   }
   console.log(JSON.stringify(out));
@@ -54,21 +54,22 @@ const addons = arg('addons', '').split(',').filter(Boolean);
 if (addons.length !== 2) throw new Error('--addons a.node,b.node');
 const rounds = Number(arg('rounds', 7));
 const self = fileURLToPath(import.meta.url);
-const res = addons.map(() => ({}));
+const res = addons.map(() => ({})), cpu = addons.map(() => ({}));
 const load0 = os.loadavg()[0];
 for (let r = 0; r < rounds; r++) {
   const order = r % 2 ? [1, 0] : [0, 1];
   for (const a of order) {
     const o = JSON.parse(execFileSync(process.execPath, [self, ...process.argv.slice(2), '--child'], {
       env: { ...process.env, OLMO_NATIVE_PATH: path.resolve(addons[a]) }, maxBuffer: 1 << 20 }).toString().trim().split('\n').pop());
-    for (const [k, v] of Object.entries(o)) (res[a][k] ??= []).push(v);
+    for (const [k, [w, c]] of Object.entries(o)) (res[a][k] ??= []).push(w), (cpu[a][k] ??= []).push(c);
   }
 }
 console.log(`# prefill A/B, ${P}-token prompt, ${rounds} alternated rounds x ${reps} prefills, evict ${evictMb} MiB before each, OMP_NUM_THREADS=${process.env.OMP_NUM_THREADS ?? '(default)'}, load ${load0.toFixed(2)} -> ${os.loadavg()[0].toFixed(2)}`);
 console.log(`# A = ${addons[0]}, B = ${addons[1]}`);
-console.log('| config | weights | A ms (min–max) | B ms (min–max) | B tok/s | A / B per round: median (min–max) |\n|---|---|---|---|---|---|');
+console.log('| config | weights | A wall ms (min–max) | B wall ms (min–max) | B tok/s | A / B wall per round: median (min–max) | A CPU ms | B CPU ms | A / B CPU per round |\n|---|---|---|---|---|---|---|---|---|');
 for (const k of Object.keys(res[0])) {
   const a = res[0][k], b = res[1][k], ratio = a.map((v, i) => v / b[i]);
+  const ca = cpu[0][k], cb = cpu[1][k], cratio = ca.map((v, i) => v / cb[i]);
   const [c, p] = k.split(' ');
-  console.log(`| ${c} | ${p} | ${median(a).toFixed(2)} (${range(a)}) | ${median(b).toFixed(2)} (${range(b)}) | ${(P / median(b) * 1e3).toFixed(0)} | ${median(ratio).toFixed(2)}× (${range(ratio)}) |`);
+  console.log(`| ${c} | ${p} | ${median(a).toFixed(2)} (${range(a)}) | ${median(b).toFixed(2)} (${range(b)}) | ${(P / median(b) * 1e3).toFixed(0)} | ${median(ratio).toFixed(2)}× (${range(ratio)}) | ${median(ca).toFixed(2)} (${range(ca)}) | ${median(cb).toFixed(2)} (${range(cb)}) | ${median(cratio).toFixed(2)}× (${range(cratio)}) |`);
 }
