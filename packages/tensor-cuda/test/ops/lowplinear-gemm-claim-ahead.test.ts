@@ -66,8 +66,9 @@ describe('prefill GEMM claim-ahead panel queue and prefetches (M > 16)', () => {
     expect(Object.keys(base.out).length).toBe(3 * (2 * SHAPES.length + BF16_K_EXTRA.length));
     // GEMM vs GEMV rows: only the float32 summation order (and AMX bf16's x split) differ.
     expect(base.worst).toBeLessThan(1e-3);
-    for (const env of [{ OMP_NUM_THREADS: '1' }, { OMP_NUM_THREADS: '2', OLMO_GEMM_CLAIM_AHEAD: '0' },
-      { OMP_NUM_THREADS: '2', OLMO_AMX_ROW_PREFETCH: '0' }, { OMP_NUM_THREADS: '1', OLMO_GEMM_CLAIM_AHEAD: '0', OLMO_AMX_ROW_PREFETCH: '0' }]) {
+    const variants: Array<Record<string, string>> = [{ OMP_NUM_THREADS: '1' }, { OMP_NUM_THREADS: '2', OLMO_GEMM_CLAIM_AHEAD: '0' },
+      { OMP_NUM_THREADS: '2', OLMO_AMX_ROW_PREFETCH: '0' }, { OMP_NUM_THREADS: '1', OLMO_GEMM_CLAIM_AHEAD: '0', OLMO_AMX_ROW_PREFETCH: '0' }];
+    for (const env of variants) {
       expect(run(env).out, JSON.stringify(env)).toEqual(base.out);
     }
   }, 300_000);
