@@ -155,10 +155,11 @@ OLMO_AVX512AMX void pack_x_bf16(const float* x, int64_t M, int64_t K, int64_t KB
 }
 
 // Bytes ahead of the k block being loaded at which each W row is prefetched (OLMO_AMX_ROW_PREFETCH=0:
-// off). A tile load reads 16 (or 32) rows K·2 bytes apart, more concurrent streams than the
-// hardware prefetcher follows, so without it every k block's 16 lines were demand misses when W
-// came from memory. The distance is the one the cold harness (bench/ops/lowplinear-gemm-cold.cc)
-// measured best; see bench/model/LOWPREC.md, "Cold-weight prefill GEMMs".
+// off). Why: a tile load reads 16 (or 32) rows K·2 bytes apart, more concurrent streams than the
+// hardware prefetcher is likely to follow when W comes from memory; an earlier attempt found 512 B
+// ahead helped. In this session's loaded runs of the cold harness (bench/ops/lowplinear-gemm-cold.cc)
+// 256, 512, 1024 B and off measured the same (bench/model/LOWPREC.md, "Cold-weight prefill GEMMs"):
+// kept switchable until a quiet measurement decides.
 #ifndef OLMO_AMX_ROW_PREFETCH_BYTES  // overridable for the cold harness's sweeps only
 #define OLMO_AMX_ROW_PREFETCH_BYTES 512
 #endif
