@@ -41,12 +41,7 @@
 #include <vector>
 
 #include "olmo/tensor.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#else
-inline int omp_get_max_threads() { return 1; }
-#endif
+#include "panel_queue.h"
 
 #if defined(__x86_64__) && defined(__linux__) && defined(__AMX_TILE__) && defined(__AMX_BF16__) && defined(__AMX_INT8__)
 #define OLMO_AMX 1
@@ -159,18 +154,50 @@ OLMO_AVX512AMX void pack_x_bf16(const float* x, int64_t M, int64_t K, int64_t KB
   }
 }
 
+// Bytes ahead of the k block being loaded at which each W row is prefetched (OLMO_AMX_ROW_PREFETCH=0:
+// off). Why: a tile load reads 16 (or 32) rows K·2 bytes apart, more concurrent streams than the
+// hardware prefetcher is likely to follow when W comes from memory; an earlier attempt found 512 B
+// ahead helped. In this session's loaded runs of the cold harness (bench/ops/lowplinear-gemm-cold.cc)
+// 256, 512, 1024 B and off measured the same (bench/model/LOWPREC.md, "Cold-weight prefill GEMMs"):
+// kept switchable until a quiet measurement decides.
+#ifndef OLMO_AMX_ROW_PREFETCH_BYTES  // overridable for the cold harness's sweeps only
+#define OLMO_AMX_ROW_PREFETCH_BYTES 512
+#endif
+constexpr int64_t kRowPrefetchBytes = OLMO_AMX_ROW_PREFETCH_BYTES;
+
+inline bool amx_row_prefetch_on() {
+  static const bool v = env_switch_on("OLMO_AMX_ROW_PREFETCH");
+  return v;
+}
+
+// Where a panel's W bytes are prefetched from, beside its tile math (panel_queue.h).
+struct PanelPrefetch {
+  const char* rows[2] = {nullptr, nullptr};  // W-row tile i read at its row stride (null: a padded copy)
+  int64_t lda[2] = {0, 0};
+  int64_t row_bytes = 0;                     // bytes of one W row (prefetch stops at the row's end)
+  const char* next = nullptr;                // the thread's next panel (contiguous rows), or null
+  int64_t next_bytes = 0;
+  int64_t part0 = 0, parts = 1;              // this call's slices of `next`: [part0, part0 + KB) of parts
+};
+
 // One C block: NN W-row tiles (A 4, 5) x NM x-row tiles (B 6, 7) over all k blocks. a[i] / lda[i]:
 // where W-row tile i's k block kb starts (a[i] + kb·64 bytes) and its row stride in bytes;
 // tail[i]: the last k block from a zero-padded copy (K % 32 != 0) or null. xb[j]: x tile j's
-// packed blocks.
+// packed blocks. pf: prefetches per k block (rows ahead, then a slice of the next panel); they
+// only move cache lines, so the C tiles are the same bits with or without them.
 template <int NN, int NM>
 void tiles_bf16(const char* const* a, const int64_t* lda, const char* const* tail, int64_t KB, const uint16_t* const* xb,
-                float* cbuf) {
+                float* cbuf, const PanelPrefetch& pf) {
   _tile_zero(0);
   if (NM > 1) _tile_zero(1);
   if (NN > 1) _tile_zero(2);
   if (NN > 1 && NM > 1) _tile_zero(3);
   for (int64_t kb = 0; kb < KB; ++kb) {
+    const int64_t ahead = kb * 64 + kRowPrefetchBytes;
+    for (int i = 0; i < NN; ++i)
+      if (pf.rows[i] && ahead < pf.row_bytes)
+        for (int r = 0; r < 16; ++r) _mm_prefetch(pf.rows[i] + r * pf.lda[i] + ahead, _MM_HINT_T0);
+    prefetch_slice(pf.next, pf.next_bytes, pf.part0 + kb, pf.parts);
     // The last k block of a full W-row tile comes from its zero-padded copy when K % 32 != 0 (a
     // load at the row stride would read the next row's first columns, or past the weight).
     const bool last = kb == KB - 1;
@@ -199,6 +226,8 @@ void gemm_bf16(const float* x, int64_t M, int64_t K, const WeightRef* ws, int nw
   const int64_t np = int64_t(panels.size());
   TileConfig cfg;
   for (int i = 0; i < 8; ++i) cfg.rows[i] = 16, cfg.colsb[i] = 64;
+  PanelQueue queue(np);
+  const bool claim_ahead = gemm_claim_ahead_on(), row_prefetch = amx_row_prefetch_on();
 #pragma omp parallel if (M * rows_total * K >= kParallelMacs)
   {
 #pragma omp for schedule(static)
@@ -209,9 +238,17 @@ void gemm_bf16(const float* x, int64_t M, int64_t K, const WeightRef* ws, int nw
     Aligned<uint16_t> part = aligned_zeros<uint16_t>(16 * KB * 32);
     // The last k block of both W-row tiles when K % 32 != 0, zero-padded to 32 columns.
     Aligned<uint16_t> tailbuf = aligned_zeros<uint16_t>(2 * 16 * 32);
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t p = 0; p < np; ++p) {
+    for (PanelCursor cur(queue, claim_ahead); cur.current() >= 0; cur.advance()) {
+      const int64_t p = cur.current();
       const WeightRef& w = ws[panels[size_t(p)].w];
+      PanelPrefetch pf;
+      pf.row_bytes = K * 2;
+      if (cur.ahead() >= 0) {
+        const PanelRef& q = panels[size_t(cur.ahead())];
+        pf.next = reinterpret_cast<const char*>(static_cast<const uint16_t*>(ws[q.w].data) + q.r0 * K);
+        pf.next_bytes = std::min<int64_t>(32, ws[q.w].n - q.r0) * K * 2;
+        pf.parts = ((MT + 1) / 2) * KB;  // one slice per k block of every tiles_bf16 call below
+      }
       const uint16_t* wd = static_cast<const uint16_t*>(w.data);
       const int64_t r0 = panels[size_t(p)].r0, rows = std::min<int64_t>(32, w.n - r0);
       const int nn = rows > 16 ? 2 : 1;
@@ -223,6 +260,7 @@ void gemm_bf16(const float* x, int64_t M, int64_t K, const WeightRef* ws, int nw
         if (rv == 16) {
           a[i] = reinterpret_cast<const char*>(wd + rr0 * K);
           lda[i] = K * 2;
+          if (row_prefetch) pf.rows[i] = a[i], pf.lda[i] = lda[i];
           if (K % 32) {
             uint16_t* tb = tailbuf.get() + i * 512;
             std::memset(tb, 0, 1024);
@@ -240,10 +278,13 @@ void gemm_bf16(const float* x, int64_t M, int64_t K, const WeightRef* ws, int nw
       for (int64_t t = 0; t < MT; t += 2) {
         const int nm = t + 1 < MT ? 2 : 1;
         const uint16_t* xb[2] = {xp.get() + t * KB * 1024, xp.get() + (t + nm - 1) * KB * 1024};
-        if (nn == 2 && nm == 2) tiles_bf16<2, 2>(a, lda, tail, KB, xb, cbuf);
-        else if (nn == 2) tiles_bf16<2, 1>(a, lda, tail, KB, xb, cbuf);
-        else if (nm == 2) tiles_bf16<1, 2>(a, lda, tail, KB, xb, cbuf);
-        else tiles_bf16<1, 1>(a, lda, tail, KB, xb, cbuf);
+        pf.part0 = (t / 2) * KB;
+        if (nn == 2 && nm == 2) tiles_bf16<2, 2>(a, lda, tail, KB, xb, cbuf, pf);
+        else if (nn == 2) tiles_bf16<2, 1>(a, lda, tail, KB, xb, cbuf, pf);
+        else if (nm == 2) tiles_bf16<1, 2>(a, lda, tail, KB, xb, cbuf, pf);
+        else tiles_bf16<1, 1>(a, lda, tail, KB, xb, cbuf, pf);
+        // Rows already read by this call: prefetching them again on the next x tiles only costs.
+        pf.rows[0] = pf.rows[1] = nullptr;
         for (int i = 0; i < nn; ++i)
           for (int j = 0; j < nm; ++j) {
             const int64_t m0 = (t + j) * 16;
@@ -329,10 +370,28 @@ OLMO_AVX512AMX void pack_x_q8(const BlockQ8_0* xq, int64_t m, int64_t nb, int8_t
   }
 }
 
-// The scales of W rows [r0, r0 + rows) as float32, dw[b·32 + r] (rows past `rows`: 0).
+// The scales of W rows [r0, r0 + rows) as float32, dw[b·32 + r] (rows past `rows`: 0). Per block b
+// one masked gather of 16 rows' scales (a dword at each row's block b: its f16 scale and the
+// first two quants, truncated back to the scale by vpmovdw), one vcvtph2ps and one store per 16
+// rows, instead of 32 scalar loads and converts per block: the same float32 values (f16 -> f32
+// is exact either way). The gather offsets are int32: 15 rows of a weight (< 2^31 bytes) apart.
 OLMO_AVX512AMX void panel_scales(const BlockQ8_0* wd, int64_t r0, int64_t rows, int64_t nb, float* dw) {
-  for (int64_t r = 0; r < 32; ++r)
-    for (int64_t b = 0; b < nb; ++b) dw[b * 32 + r] = r < rows ? _cvtsh_ss(wd[(r0 + r) * nb + b].d) : 0.f;
+  const int64_t row_bytes = nb * int64_t(sizeof(BlockQ8_0));
+  const __m512i offs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                          _mm512_set1_epi32(int32_t(row_bytes)));
+  for (int h = 0; h < 2; ++h) {
+    const int64_t rv = std::clamp<int64_t>(rows - 16 * h, 0, 16);
+    const __mmask16 valid = rv == 16 ? __mmask16(0xFFFF) : __mmask16((1u << rv) - 1);
+    if (!valid) {
+      for (int64_t b = 0; b < nb; ++b) _mm512_store_ps(dw + b * 32 + 16 * h, _mm512_setzero_ps());
+      continue;
+    }
+    const char* base = reinterpret_cast<const char*>(wd + (r0 + 16 * h) * nb);
+    for (int64_t b = 0; b < nb; ++b) {
+      const __m512i d = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), valid, offs, base + b * sizeof(BlockQ8_0), 1);
+      _mm512_store_ps(dw + b * 32 + 16 * h, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d)));
+    }
+  }
 }
 
 void gemm_q8(const BlockQ8_0* xq, int64_t M, int64_t K, const WeightRef* ws, int nw) {
@@ -343,9 +402,9 @@ void gemm_q8(const BlockQ8_0* xq, int64_t M, int64_t K, const WeightRef* ws, int
   int64_t rows_total = 0;
   const std::vector<PanelRef> panels = make_panels(ws, nw, &rows_total);
   const int64_t np = int64_t(panels.size());
-  // Up to 4 consecutive panels per work item, fewer when there are under 8 items per thread (as
-  // lowplinear_gemm_q8.cc): a thread knows its next panel and prefetches it.
-  const int64_t chunk = std::clamp<int64_t>(np / (8 * omp_get_max_threads()), 1, 4);
+  // Panels are claimed one ahead (panel_queue.h): a thread knows its next panel and prefetches it.
+  PanelQueue queue(np);
+  const bool claim_ahead = gemm_claim_ahead_on();
   TileConfig cfg;
   for (int i = 0; i < 2; ++i) cfg.rows[i] = 16, cfg.colsb[i] = 64;  // C: 16 x 16 int32
   for (int i = 4; i < 6; ++i) cfg.rows[i] = 16, cfg.colsb[i] = 32;  // A: 16 W rows x 32 quants
@@ -359,16 +418,15 @@ void gemm_q8(const BlockQ8_0* xq, int64_t M, int64_t K, const WeightRef* ws, int
     Aligned<float> dw = aligned_zeros<float>(nb * 32);
     // A last W-row tile of < 16 rows, zero-padded to 16 rows (zero blocks: scale 0, quants 0).
     Aligned<char> part = aligned_zeros<char>(16 * row_bytes);
-#pragma omp for schedule(dynamic, chunk)
-    for (int64_t p = 0; p < np; ++p) {
+    for (PanelCursor cur(queue, claim_ahead); cur.current() >= 0; cur.advance()) {
+      const int64_t p = cur.current();
       const WeightRef& w = ws[panels[size_t(p)].w];
       const BlockQ8_0* wd = static_cast<const BlockQ8_0*>(w.data);
-      // The next panel of this chunk (schedule(dynamic, chunk) hands out panels [c·chunk,
-      // (c + 1)·chunk) to one thread), prefetched in slices by the tile calls below.
+      // The thread's next panel, prefetched in slices by the tile calls below.
       const char* next = nullptr;
       int64_t next_bytes = 0;
-      if ((p + 1) % chunk != 0 && p + 1 < np) {
-        const PanelRef& q = panels[size_t(p + 1)];
+      if (cur.ahead() >= 0) {
+        const PanelRef& q = panels[size_t(cur.ahead())];
         next = reinterpret_cast<const char*>(static_cast<const BlockQ8_0*>(ws[q.w].data) + q.r0 * nb);
         next_bytes = std::min<int64_t>(32, ws[q.w].n - q.r0) * row_bytes;
       }

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "olmo/tensor.h"
+#include "panel_queue.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -74,10 +75,8 @@ constexpr int64_t kPackAheadBytes = 2048;
 // K = 8192 in one pass a tile's rows (4 x 10 + 3 x 9 KiB) overflowed L1: 237 vs 340 GOP/s
 // compute-only, one thread.
 constexpr int64_t kPassGroups = 4;
-// Up to this many consecutive panels per OpenMP work item, so a thread knows its next panel and
-// can prefetch it into L2 while it computes the current one — fewer when there are under 8 chunks
-// per thread (tiny's N = 256 is 11 panels: chunks of 4 would leave one of 2 threads 8 of them).
-constexpr int64_t kChunkPanels = 4;
+// Up to this many consecutive panels per claim from the panel queue (see gemm_q8).
+constexpr int64_t kRunPanels = 4;
 // Below ~2^20 multiply-adds one thread finishes before a team would have started (as lowplinear_gemm.cc).
 constexpr int64_t kParallelMacs = int64_t(1) << 20;
 
@@ -396,12 +395,12 @@ inline const char* panel_bytes(const WeightRef& w, int64_t r0, int64_t nb) {
   return reinterpret_cast<const char*>(static_cast<const BlockQ8_0*>(w.data) + r0 * nb);
 }
 
-// Work items are chunks of up to kChunkPanels panels of every weight of a fused call (one team, one x
-// form). Per panel: pack its W rows, then for each MR-row block of x, K in passes of kPassGroups
-// groups over all the panel's NR-row tiles (the x block's pass stays in L1, the panel in L2), while
-// the next panel of the chunk is prefetched into L2 a slice per x block. Rows past M or past the
-// panel are clamped to the last valid one (computed from real data, then dropped), so the tiles
-// have no row edge cases.
+// Work items are panels of every weight of a fused call (one team, one x form), claimed one ahead
+// from a shared counter (panel_queue.h). Per panel: pack its W rows, then for each MR-row block of
+// x, K in passes of kPassGroups groups over all the panel's NR-row tiles (the x block's pass stays
+// in L1, the panel in L2), while the thread's next panel is prefetched into L2 a slice per x
+// block. Rows past M or past the panel are clamped to the last valid one (computed from real data,
+// then dropped), so the tiles have no row edge cases.
 template <class Kern>
 void gemm_q8(const BlockQ8_0* xq, int64_t M, int64_t K, const WeightRef* ws, int nw) {
   constexpr int MR = Kern::MR, NR = Kern::NR;
@@ -418,33 +417,36 @@ void gemm_q8(const BlockQ8_0* xq, int64_t M, int64_t K, const WeightRef* ws, int
   const int64_t np = int64_t(panels.size());
   const int64_t row_sc = L.groups * kLanes;
   const int64_t x_blocks = (M + MR - 1) / MR;
-  const int64_t chunk = std::clamp<int64_t>(np / (8 * omp_get_max_threads()), 1, kChunkPanels);
+  // Panels are claimed in runs of up to kRunPanels consecutive ones, the next run claimed ahead
+  // (panel_queue.h): a thread knows its next panel and prefetches it. Runs, not single panels:
+  // consecutive panels are contiguous weight bytes, so pack_row's read-ahead runs on into the
+  // thread's own next panel; fewer than 8 runs per thread are avoided (tiny's N = 256 is 11 panels).
+  PanelQueue queue(np, std::clamp<int64_t>(np / (8 * omp_get_max_threads()), 1, kRunPanels));
+  const bool claim_ahead = gemm_claim_ahead_on();
 #pragma omp parallel if (M * rows_total * K >= kParallelMacs)
   {
     Aligned<uint8_t> pq = aligned_zeros<uint8_t>(Kern::PR * L.bytes);
     Aligned<float> ps = aligned_zeros<float>(Kern::PR * row_sc);
     Aligned<float> accmem = aligned_zeros<float>(tiles_per_panel * Kern::kAccFloats);
-#pragma omp for schedule(dynamic, chunk)
-    for (int64_t p = 0; p < np; ++p) {
+    for (PanelCursor cur(queue, claim_ahead); cur.current() >= 0; cur.advance()) {
+      const int64_t p = cur.current();
       const WeightRef& w = ws[panels[size_t(p)].w];
       const int64_t r0 = panels[size_t(p)].r0, rows = std::min(Kern::PR, w.n - r0);
       const BlockQ8_0* wb = static_cast<const BlockQ8_0*>(w.data) + r0 * L.nb;
       for (int64_t r = 0; r < rows; ++r) pack_row<Kern::kPack512>(wb + r * L.nb, L, Kern::kFlip, pq.get() + r * L.bytes, ps.get() + r * row_sc);
-      // The next panel of this chunk (schedule(dynamic, chunk) hands out panels
-      // [c·chunk, (c + 1)·chunk) to one thread), a slice per x block.
+      // The thread's next panel, a slice per x block.
       const char* next = nullptr;
       int64_t next_bytes = 0;
-      if ((p + 1) % chunk != 0 && p + 1 < np) {
-        const WeightRef& wn = ws[panels[size_t(p + 1)].w];
-        const int64_t rn = panels[size_t(p + 1)].r0;
+      if (cur.ahead() >= 0) {
+        const WeightRef& wn = ws[panels[size_t(cur.ahead())].w];
+        const int64_t rn = panels[size_t(cur.ahead())].r0;
         next = panel_bytes(wn, rn, L.nb);
         next_bytes = std::min(Kern::PR, wn.n - rn) * L.nb * int64_t(sizeof(BlockQ8_0));
       }
-      const int64_t slice = (next_bytes / x_blocks + 63) / 64 * 64;
       TileRefs<MR, NR> t;
       for (int64_t xb = 0; xb < x_blocks; ++xb) {
         const int64_t m0 = xb * MR;
-        for (int64_t o = xb * slice; o < std::min(next_bytes, (xb + 1) * slice); o += 64) _mm_prefetch(next + o, _MM_HINT_T1);
+        prefetch_slice(next, next_bytes, xb, x_blocks);
         for (int m = 0; m < MR; ++m) {
           const int64_t mm = std::min<int64_t>(m0 + m, M - 1);
           t.xq[m] = xf.qs.get() + mm * L.bytes;
