@@ -244,7 +244,10 @@ void gemm(const float* x, int64_t M, int64_t K, const WeightRef* ws, int nw) {
 bool f32_panel_gemm(const float* x, int64_t M, int64_t K, const WeightRef* ws, int nw) {
   if (M == 0 || nw == 0) return true;
   // The kernel set follows lowplinear's choice (CPU features, OLMO_CPU_ISA, setLowpIsa), so tests
-  // force the AVX2 and portable paths on any CPU the way they do for lowplinear.
+  // force the AVX2 and portable paths on any CPU the way they do for lowplinear. Only the name's
+  // prefix is read: lowp_isa() rewrites its name string on every call, with the same characters
+  // unless setLowpIsa ran in between (which, like lowplinear's own kernels, is not meant to race
+  // with running ops).
   const char* isa = lowp_isa();
   if (std::strncmp(isa, "avx512", 6) == 0 || std::strncmp(isa, "amx", 3) == 0) {
     gemm<Avx512>(x, M, K, ws, nw);
