@@ -225,6 +225,9 @@ export function linear(x: Tensor, w: Tensor | QTensor, wBf16: Tensor | null = nu
   return y;
 }
 
+/** OLMO_LINEAR_MULTI=0 makes linearMulti run the separate linears always (for A/B measurements). */
+const FUSED_LINEARS = process.env.OLMO_LINEAR_MULTI !== '0';
+
 /**
  * y_i = x · w_iᵀ for several float32 weights sharing x (q/k/v, gate/up): the same results as
  * `ws.map((w, i) => linear(x, w, wBf16?.[i], xBf16))`, bit for bit. On the CPU, without autograd
@@ -234,7 +237,7 @@ export function linear(x: Tensor, w: Tensor | QTensor, wBf16: Tensor | null = nu
  * else (training, autocast, CUDA, non-contiguous weights) runs the separate linears.
  */
 export function linearMulti(x: Tensor, ws: readonly Tensor[], wBf16: ReadonlyArray<Tensor | null> | null = null, xBf16: Tensor | null = null): Tensor[] {
-  const fused = ws.length > 0 && x.deviceIndex < 0 && x.dtype === 'float32' && x.ndim >= 1 && autocastDtype() !== 'bfloat16' &&
+  const fused = FUSED_LINEARS && ws.length > 0 && x.deviceIndex < 0 && x.dtype === 'float32' && x.ndim >= 1 && autocastDtype() !== 'bfloat16' &&
     !needsGrad(x, ...ws) && ws.every((w) => w.dtype === 'float32' && w.ndim === 2 && w.deviceIndex < 0 && w.isContiguous);
   if (!fused) return ws.map((w, i) => linear(x, w, wBf16?.[i] ?? null, xBf16));
   const K = x.shape[x.ndim - 1]!;

@@ -187,7 +187,7 @@ describe('linearMulti (several float32 linears sharing x: one native linearF32 c
     });
   });
 
-  it('OLMO_PANEL_POOL=0 (panels on the OpenMP team) and OLMO_F32_PANEL_GEMM=0 (sgemm) give the values of the default path', () => {
+  it('OLMO_PANEL_POOL=0 (panels on the OpenMP team), OLMO_LINEAR_MULTI=0 (separate linears) and OLMO_F32_PANEL_GEMM=0 (sgemm) give the values of the default path', () => {
     ensureFreshDist(['tensor-cuda']);
     // The same seeded inputs in a child process per setting (the switches are read once per process).
     const script = `
@@ -206,7 +206,9 @@ describe('linearMulti (several float32 linears sharing x: one native linearF32 c
       return JSON.parse(c.stdout.trim().split('\n').pop()!) as number[][];
     };
     const pool = run({}), omp = run({ OLMO_PANEL_POOL: '0' }), blas = run({ OLMO_F32_PANEL_GEMM: '0' });
+    const separate = run({ OLMO_LINEAR_MULTI: '0' });
     expect(omp).toEqual(pool);
+    expect(separate).toEqual(pool);
     pool.forEach((y, i) => expectClose(blas[i]!, y, 1e-5, `output ${i}`));
   });
 });
