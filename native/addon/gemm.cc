@@ -1,6 +1,8 @@
 // Binding for native/cpu/gemm.cc and native/cuda/gemm.cu.
 #include "olmo/ops/gemm.h"
 
+#include <vector>
+
 #include "args.h"
 #include "registry.h"
 
@@ -31,6 +33,50 @@ static Napi::Value Gemm(const Napi::CallbackInfo& info) {
   float* C = arg_ptr<float>(info, 15, extent(batch, sC, M, N, ldc), &dc);
   int dev = same_device({da, db, dc});
   OLMO_DISPATCH(dev, gemm_f32, ta, tb, M, N, K, alpha, A, lda, sA, B, ldb, sB, beta, C, ldc, sC, batch);
+  return info.Env().Undefined();
+}
+
+// linearF32(x, xOff, M, K, weights) with weights = [[w, wOff, N, y, yOff, ldy], ...] (float32 buffers,
+// byte offsets): y_i[m*ldy_i + r] = sum_k x[m*K + k] * W_i[r, k] for every weight in one call (CPU
+// only: the fused q/k/v and gate/up linears of an inference forward; see cpu::linear_f32).
+static Napi::Value LinearF32(const Napi::CallbackInfo& info) {
+  const int64_t M = arg_i64(info, 2), K = arg_i64(info, 3);
+  OLMO_CHECK(M >= 0 && K >= 0 && M < (1LL << 31) && K < (1LL << 31), "SHAPE_MISMATCH", "linearF32: bad dimensions M=" << M << " K=" << K, "");
+  int dx = 0;
+  const float* x = arg_ptr<float>(info, 0, M * K, &dx);
+  OLMO_CHECK(info.Length() > 4 && info[4].IsArray(), "INVALID_ARGUMENT", "linearF32: weights must be an array", "");
+  Napi::Array arr = info[4].As<Napi::Array>();
+  OLMO_CHECK(arr.Length() <= 64, "INVALID_ARGUMENT", "linearF32: " << arr.Length() << " weights in one call (at most 64)", "");
+  std::vector<WeightRef> ws;
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    Napi::Value v = arr.Get(i);
+    OLMO_CHECK(v.IsArray() && v.As<Napi::Array>().Length() == 6, "INVALID_ARGUMENT",
+               "linearF32: weight entry " << i << " must be [w, wOff, N, y, yOff, ldy]", "");
+    Napi::Array e = v.As<Napi::Array>();
+    for (uint32_t j : {1u, 2u, 4u, 5u})
+      OLMO_CHECK(e.Get(j).IsNumber(), "INVALID_ARGUMENT", "linearF32: weight entry " << i << " field " << j << " is not a number", "");
+    const int64_t N = e.Get(2u).As<Napi::Number>().Int64Value(), ldy = e.Get(5u).As<Napi::Number>().Int64Value();
+    OLMO_CHECK(N >= 0 && N < (1LL << 31) && ldy >= N && ldy < (1LL << 40), "SHAPE_MISMATCH", "linearF32: weight " << i << " has N=" << N << " ldy=" << ldy, "");
+    auto buf_of = [&](uint32_t j, int64_t count, int* dev) -> float* {
+      Napi::Value b = e.Get(j);
+      OLMO_CHECK(NativeBuffer::IsInstance(b), "INVALID_ARGUMENT", "linearF32: weight entry " << i << " field " << j << " is not a NativeBuffer", "");
+      NativeBuffer* nb = Napi::ObjectWrap<NativeBuffer>::Unwrap(b.As<Napi::Object>());
+      OLMO_CHECK(!nb->freed(), "TENSOR_DISPOSED", "linearF32: storage was freed", "the tensor was disposed");
+      const int64_t off = e.Get(j + 1).As<Napi::Number>().Int64Value();
+      OLMO_CHECK(off >= 0 && off % 4 == 0, "INVALID_ARGUMENT", "linearF32: offset " << off << " is not a float32 offset", "");
+      OLMO_CHECK(uint64_t(off) + uint64_t(count) * 4 <= nb->nbytes(), "SHAPE_MISMATCH",
+                 "linearF32: " << count << " floats at byte " << off << " exceed a buffer of " << nb->nbytes() << " bytes", "");
+      *dev = nb->device();
+      return reinterpret_cast<float*>(static_cast<char*>(nb->data()) + off);
+    };
+    int dw = 0, dy = 0;
+    const float* w = buf_of(0u, N * K, &dw);
+    float* y = buf_of(3u, M == 0 || N == 0 ? 0 : (M - 1) * ldy + N, &dy);
+    OLMO_CHECK(dw == dx && dy == dx, "DEVICE_MISMATCH", "linearF32: tensors on different devices", "move them with .to(device) first");
+    ws.push_back(WeightRef{WeightFormat::F32, w, N, y, ldy});
+  }
+  OLMO_CHECK(dx < 0, "DEVICE_MISMATCH", "linearF32: CPU only", "on CUDA use one linear() per weight");
+  cpu::linear_f32(x, M, K, ws.data(), int(ws.size()));
   return info.Env().Undefined();
 }
 
@@ -127,6 +173,7 @@ OLMO_REGISTER(gemm) {
   def(env, exports, "gemm", Gemm);
   def(env, exports, "gemmBf16", GemmBf16);
   def(env, exports, "gemmBf16Isa", GemmBf16Isa);
+  def(env, exports, "linearF32", LinearF32);
 }
 
 }  // namespace olmo::addon

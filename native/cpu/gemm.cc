@@ -1,8 +1,9 @@
 // gemm on CPU: OpenBLAS sgemm per batch entry; M == 1 (the KV-cache decode shape) is a GEMV: x·Wᵀ
 // through lowplinear's F32 kernels on the OpenMP team, other M == 1 forms through OpenBLAS sgemv;
-// x·Wᵀ with 1 < M <= 128 and K >= 256 on Intel, 512 elsewhere (prefill of a short prompt, small eval batches) goes through lowplinear's
-// panel GEMM on the OpenMP team too. OpenBLAS threads internally, so the batch loop
-// stays serial (nesting OpenMP over OpenBLAS threads oversubscribes 2-core machines).
+// x·Wᵀ with 1 < M <= 128 and K >= 256 on Intel, 512 elsewhere (prefill of a short prompt, small eval batches) goes through
+// lowplinear's per-row GEMV kernels (M <= 16) or the in-place float32 panel GEMM (gemm_f32_panel.cc,
+// on the work pool). linear_f32 runs several such linears sharing x (q/k/v, gate/up) as one call.
+// OpenBLAS threads internally, so the batch loop stays serial (nesting OpenMP over OpenBLAS threads oversubscribes 2-core machines).
 #include "olmo/ops/gemm.h"
 #include "olmo/ops/lowplinear.h"
 
@@ -11,6 +12,7 @@
 #include <cstdlib>
 
 #include "env_switch.h"
+#include "gemm_f32_panel.h"
 
 namespace olmo::cpu {
 
@@ -51,7 +53,33 @@ bool panel_gemm_enabled() {
   return on;
 }
 
+// x·Wᵀ for 1 < M <= kPanelMaxM rows and float32 weights sharing x. M <= 16 (lowplinear's small-batch
+// bound) runs lowplinear's per-row GEMV kernels; larger M the in-place panel GEMM
+// (gemm_f32_panel.cc), whose summation order is that of lowplinear's panel GEMM (the same bits as
+// before it existed); without an AVX2 / AVX-512 kernel, lowplinear's portable path. Every output
+// is computed the same way whether its weight comes alone or fused with others.
+void short_prompt_linear(const float* x, int64_t M, int64_t K, const WeightRef* ws, int nw) {
+  if (M > 16 && K > 0 && f32_panel_gemm(x, M, K, ws, nw)) return;
+  lowp_linear(x, M, K, ws, nw);
+}
+
 }  // namespace
+
+void linear_f32(const float* x, int64_t M, int64_t K, const WeightRef* ws, int nw) {
+  if (M == 0 || nw == 0) return;
+  if (M == 1 || (M <= kPanelMaxM && K >= panel_min_k() && panel_gemm_enabled())) {
+    // The shapes gemm_f32 below sends to lowplinear's GEMV (M == 1) or the panel GEMM: one fused
+    // call (one x^T, one thread-pool job) for all the weights.
+    if (M == 1) lowp_linear(x, 1, K, ws, nw);
+    else short_prompt_linear(x, M, K, ws, nw);
+    return;
+  }
+  // Everything else (long prompts, training-sized batches, K below the panel threshold) is one
+  // OpenBLAS sgemm per weight, as linear() would run it.
+  for (int i = 0; i < nw; ++i)
+    gemm_f32(false, true, M, ws[i].n, K, 1.f, x, K, 0, static_cast<const float*>(ws[i].data), K, 0, 0.f, ws[i].y,
+             ws[i].ldy, 0, 1);
+}
 
 void gemm_f32(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
               const float* A, int64_t lda, int64_t strideA, const float* B, int64_t ldb, int64_t strideB,
@@ -75,7 +103,7 @@ void gemm_f32(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float a
     // 0.66 s back to back but 0.83 s after a short idle and 1.18 s in bench/model's alternation.
     for (int64_t b = 0; b < batch; ++b) {
       const WeightRef w{WeightFormat::F32, B + b * strideB, N, C + b * strideC, ldc};
-      lowp_linear(A + b * strideA, M, K, &w, 1);
+      short_prompt_linear(A + b * strideA, M, K, &w, 1);
     }
     return;
   }

@@ -26,7 +26,7 @@
  * generate.ts (sampling loops).
  */
 import {
-  FlatBuffer, QTensor, Tensor, add, castInto, checkpoint, linearCrossEntropy, fillInPlace, isLowpWeight, linear, lowpLinearMulti, noGrad, tidy, isGradEnabled, autocastDtype, storeBf16, gemmBf16Isa, roundBf16Into,
+  FlatBuffer, QTensor, Tensor, add, castInto, checkpoint, linearCrossEntropy, fillInPlace, isLowpWeight, linear, linearMulti, lowpLinearMulti, noGrad, tidy, isGradEnabled, autocastDtype, storeBf16, gemmBf16Isa, roundBf16Into,
   type Device,
 } from '@olmo/tensor-cuda';
 import { OLMoConfig, countParameters, flopsPerToken, headDim, parameterSpecs, validateConfig, type ParamSpec } from './config.js';
@@ -223,6 +223,7 @@ export class OLMo {
     if (this.lowp && !this.paramSource) {
       const ws: Weight[] = names.map((n) => this.lowp!.get(n)!);
       if (!ws.some((w) => !isLowpWeight(w))) return lowpLinearMulti(x, ws);
+      if (!ws.some((w) => isLowpWeight(w))) return linearMulti(x, ws as Tensor[]);  // float32 GGUF weights: one fused call
       // float32 weights among them (a float32 embedding as tied head, mapped float32 weights)
       return ws.map((w) => (isLowpWeight(w) ? lowpLinearMulti(x, [w])[0]! : linear(x, w as Tensor)));
     }
@@ -230,7 +231,8 @@ export class OLMo {
     // saved-for-backward input), instead of one each; skipped for a no-grad CPU pass (the kernel rounds while packing).
     const xBf16 = names.length > 1 && autocastDtype() === 'bfloat16' && (isGradEnabled() || x.deviceIndex >= 0) ? storeBf16(x) : null;
     try {
-      return names.map((n) => linear(x, this.p(n), this.computeCopy(n), xBf16));
+      // one native call for the float32 CPU inference case (linearMulti); separate linears otherwise
+      return linearMulti(x, names.map((n) => this.p(n)), names.map((n) => this.computeCopy(n)), xBf16);
     } finally {
       xBf16?.dispose();
     }

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  OlmoError, adamwStep, add, attention, clipGradNorm, cudaAvailable, fromNative, linear, matmul, memoryStats,
+  OlmoError, adamwStep, add, attention, clipGradNorm, cudaAvailable, fromNative, linear, linearMulti, matmul, memoryStats,
   native, tensor, tidy, zeros, empty,
 } from '../src/index.js';
 
@@ -92,6 +92,35 @@ describe('bad input → typed errors, process alive', () => {
       const y = add(x, x);
       y.dispose();
       expect(codeOf(() => y.backward(tensor([1, 1])))).toBe('TENSOR_DISPOSED');
+    });
+  });
+
+  it('linearMulti / the native linearF32: bad shapes, dtypes, disposed weights and malformed entries are typed errors', () => {
+    tidy(() => {
+      const x = zeros([32, 256]), w = zeros([24, 256]);
+      expect(codeOf(() => linearMulti(x, [w, zeros([8, 255])]))).toBe('SHAPE_MISMATCH');
+      expect(codeOf(() => linearMulti(x, [w, zeros([8, 256]).to('int32')]))).toBe('DTYPE_UNSUPPORTED');
+      expect(codeOf(() => linearMulti(x.to('int32'), [w]))).toBe('DTYPE_UNSUPPORTED');
+      const gone = zeros([8, 256]);
+      gone.dispose();
+      expect(codeOf(() => linearMulti(x, [w, gone]))).toBe('TENSOR_DISPOSED');
+      const n = native();
+      const viaNative = (f: () => unknown) => codeOf(() => { try { f(); } catch (e) { throw fromNative(e); } });
+      const y = zeros([32, 24]), small = zeros([4]);
+      // weight of N x K floats in a 4-float buffer; output past its buffer; bad N / ldy; misaligned offset
+      expect(viaNative(() => n.linearF32(x.buf, 0, 32, 256, [[small.buf, 0, 24, y.buf, 0, 24]]))).toBe('SHAPE_MISMATCH');
+      expect(viaNative(() => n.linearF32(x.buf, 0, 32, 256, [[w.buf, 0, 24, small.buf, 0, 24]]))).toBe('SHAPE_MISMATCH');
+      expect(viaNative(() => n.linearF32(x.buf, 0, 64, 256, [[w.buf, 0, 24, y.buf, 0, 24]]))).toBe('SHAPE_MISMATCH');
+      expect(viaNative(() => n.linearF32(x.buf, 0, 32, 256, [[w.buf, 0, -1, y.buf, 0, 24]]))).toBe('SHAPE_MISMATCH');
+      expect(viaNative(() => n.linearF32(x.buf, 0, 32, 256, [[w.buf, 0, 24, y.buf, 0, 23]]))).toBe('SHAPE_MISMATCH');
+      expect(viaNative(() => n.linearF32(x.buf, 0, 32, 256, [[w.buf, 2, 23, y.buf, 0, 24]]))).toBe('INVALID_ARGUMENT');
+      // malformed entries
+      expect(viaNative(() => n.linearF32(x.buf, 0, 32, 256, 'nope'))).toBe('INVALID_ARGUMENT');
+      expect(viaNative(() => n.linearF32(x.buf, 0, 32, 256, [[w.buf, 0, 24]]))).toBe('INVALID_ARGUMENT');
+      expect(viaNative(() => n.linearF32(x.buf, 0, 32, 256, [['w', 0, 24, y.buf, 0, 24]]))).toBe('INVALID_ARGUMENT');
+      expect(viaNative(() => n.linearF32(x.buf, 0, 32, 256, [[w.buf, 'a', 24, y.buf, 0, 24]]))).toBe('INVALID_ARGUMENT');
+      expect(viaNative(() => n.linearF32(x.buf, 0, -1, 256, [[w.buf, 0, 24, y.buf, 0, 24]]))).toBe('SHAPE_MISMATCH');
+      expect(Array.from(y.toFloat32Array()).every((v) => v === 0)).toBe(true);  // nothing was written
     });
   });
 

@@ -22,9 +22,15 @@
 #include <cstdint>
 #include <string>
 
+#include "olmo/ops/lowplinear.h"
 #include "olmo/tensor.h"
 
 namespace olmo::cpu {
+// linear_f32: y_i = x · W_iᵀ for float32 x [M,K] and float32 weights W_i [n_i,K] (every ws[i].fmt
+//   WeightFormat::F32) sharing x: q/k/v or gate/up in one call. Each y_i gets the bits gemm_f32
+//   (transB, alpha 1, beta 0) gives it alone; the short-prompt shapes (M <= 128, K at or above the
+//   panel threshold) run fused — one x^T and one thread-pool job for all weights (native/cpu/gemm.cc).
+void linear_f32(const float* x, int64_t M, int64_t K, const WeightRef* ws, int nw);
 void gemm_f32(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
               const float* A, int64_t lda, int64_t strideA, const float* B, int64_t ldb, int64_t strideB,
               float beta, float* C, int64_t ldc, int64_t strideC, int64_t batch);

@@ -224,3 +224,38 @@ export function linear(x: Tensor, w: Tensor | QTensor, wBf16: Tensor | null = nu
   y2.dispose();
   return y;
 }
+
+/** OLMO_LINEAR_MULTI=0 makes linearMulti run the separate linears always (for A/B measurements). */
+const FUSED_LINEARS = process.env.OLMO_LINEAR_MULTI !== '0';
+
+/**
+ * y_i = x · w_iᵀ for several float32 weights sharing x (q/k/v, gate/up): the same results as
+ * `ws.map((w, i) => linear(x, w, wBf16?.[i], xBf16))`, bit for bit. On the CPU, without autograd
+ * (no grad mode, or nothing requires grad) and outside withAutocast('bfloat16'), it is ONE native
+ * call (`linearF32`, native/cpu/gemm.cc): for a short prompt the weights run fused in the panel GEMM
+ * — one transposed copy of x and one thread-pool job instead of one of each per weight. Everything
+ * else (training, autocast, CUDA, non-contiguous weights) runs the separate linears.
+ */
+export function linearMulti(x: Tensor, ws: readonly Tensor[], wBf16: ReadonlyArray<Tensor | null> | null = null, xBf16: Tensor | null = null): Tensor[] {
+  const fused = FUSED_LINEARS && ws.length > 0 && x.deviceIndex < 0 && x.dtype === 'float32' && x.ndim >= 1 && autocastDtype() !== 'bfloat16' &&
+    !needsGrad(x, ...ws) && ws.every((w) => w.dtype === 'float32' && w.ndim === 2 && w.deviceIndex < 0 && w.isContiguous);
+  if (!fused) return ws.map((w, i) => linear(x, w, wBf16?.[i] ?? null, xBf16));
+  const K = x.shape[x.ndim - 1]!;
+  for (const w of ws) {
+    if (w.shape[1] !== K) throw new ShapeError(`linear: input features ${K} != weight in-features ${w.shape[1]} (${fmt(x.shape)} vs ${fmt(w.shape)})`);
+  }
+  const lead = x.shape.slice(0, -1);
+  const xc = contig(x);
+  const outs: Tensor[] = [];
+  try {
+    for (const w of ws) outs.push(Tensor.allocate([...lead, w.shape[0]!], 'float32', -1, false));
+    const entries = ws.map((w, i) => [w.buf, w.byteOffset, w.shape[0]!, outs[i]!.buf, outs[i]!.byteOffset, w.shape[0]!]);
+    call((n) => n.linearF32(xc.buf, xc.byteOffset, shapeSize(lead), K, entries));
+    return outs;
+  } catch (e) {
+    for (const o of outs) o.dispose();
+    throw e;
+  } finally {
+    if (xc !== x) xc.dispose();
+  }
+}
