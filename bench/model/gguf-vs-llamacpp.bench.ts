@@ -60,11 +60,17 @@ function readBandwidth(bytes: number): { gbs: number; t1: number; t2: number } {
   return { gbs: Math.max(t1, t2), t1, t2 };
 }
 
-/** Weight bytes one decoded token streams in our layout: every linear weight incl. the LM head (the embedding row is negligible). */
+/**
+ * Weight bytes one decoded token streams in our layout: every linear weight incl. the LM head (the
+ * embedding row is negligible). A tied head (OLMo-1B) is the embedding table, which a q8_0 load
+ * keeps in the model dtype (float32: weights.ts `formatFor`), so it streams 4 bytes per weight —
+ * 412 MB of OLMo-1B's 1.55 GB per q8_0 token (llama.cpp's q8_0 file quantizes it: 109 MB).
+ */
 function weightBytesPerToken(c: Cfg, prec: 'f32' | 'bf16' | 'q8_0'): number {
   const C = c.hidden_size, HS = C / c.num_attention_heads, NQ = c.num_attention_heads * HS, NK = c.num_key_value_heads * HS;
-  const params = c.num_hidden_layers * (C * (NQ + 2 * NK) + NQ * C + 3 * C * c.intermediate_size) + c.embedding_size * C;
-  return params * (prec === 'f32' ? 4 : prec === 'bf16' ? 2 : 34 / 32);
+  const body = c.num_hidden_layers * (C * (NQ + 2 * NK) + NQ * C + 3 * C * c.intermediate_size), head = c.embedding_size * C;
+  const per = prec === 'f32' ? 4 : prec === 'bf16' ? 2 : 34 / 32;
+  return body * per + head * (prec === 'q8_0' && c.tie_word_embeddings ? 4 : per);
 }
 
 /**
@@ -189,7 +195,7 @@ it('GGUF decode and prefill: ours vs llama.cpp, per precision', async () => {
     '',
     ...spread,
     '',
-    `Bandwidth floor = weight bytes per token (every linear weight and the LM head in our storage: 4 / 2 / 34⁄32 bytes per weight) ÷ read-only streaming bandwidth, measured in this run right after each row's reps by the native streamReadBandwidth (better of 1 and 2 threads) over a written buffer the size of that row's weight bytes per token (64 MiB – 2 GiB; the cache level decode reads from): ${bws.join('; ')}. Decode path: one native call per block (decodeLayer, packages/model/src/decode.ts).`,
+    `Bandwidth floor = weight bytes per token (every linear weight and the LM head in our storage: 4 / 2 / 34⁄32 bytes per weight; a tied head is the float32 embedding in a q8_0 model) ÷ read-only streaming bandwidth, measured in this run right after each row's reps by the native streamReadBandwidth (better of 1 and 2 threads) over a written buffer the size of that row's weight bytes per token (64 MiB – 2 GiB; the cache level decode reads from): ${bws.join('; ')}. Decode path: one native call per block (decodeLayer, packages/model/src/decode.ts).`,
     '',
     `Machine: ${cpu.replace(/\n/g, '; ')}; flags: ${flags}`,
     `Load while measuring: \`${load}\` — with a load average above the core count the numbers measure contention, not the implementations.`,
