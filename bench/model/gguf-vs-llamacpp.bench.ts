@@ -25,7 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { it } from 'vitest';
 import { OLMo, OLMoConfig, exportGguf, initSpecFor, parameterSpecs, saveSafetensorsDir, type OLMoConfig as Cfg } from '@olmo/model';
-import { Generator, Tensor, f32ToBf16Bits, sumScaled } from '@olmo/tensor-cuda';
+import { Generator, f32ToBf16Bits, streamReadBandwidth } from '@olmo/tensor-cuda';
 import { byteLevelTokenizer } from '../../packages/model/test/gguf-fixtures.js';
 
 const here = __dirname;
@@ -43,42 +43,34 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const now = () => Number(process.hrtime.bigint()) / 1e9;
 
 /**
- * Read-only streaming bandwidth (GB/s) over a working set of `bytes` (clamped to 64 MiB – 2 GiB): a
- * float32 sum, each byte read once per pass, nothing written; median of 7 after a warm-up pass. The buffer is
+ * Read-only streaming bandwidth (GB/s) over a working set of `bytes` (clamped to 64 MiB – 2 GiB):
+ * the better of 1 and 2 threads of @olmo/tensor-cuda's native `streamReadBandwidth` (AVX-512
+ * multi-accumulator loads over a written buffer, median of 5 timings of >= 1 GiB each), so the
+ * floor is what this machine can read, not what one slow reduction kernel reaches. The buffer is
  * sized like the weights one decoded token streams, so the floor is measured at the cache level
  * decode itself reads from: a fixed 256 MB sum fitted in the 300 MB L3 of an Intel Xeon VM and
  * overstated OLMo-1B's floor (4.7 GB of float32 weights stream from DRAM) about 3×, while on AMD (32
- * MB L3) it was DRAM for every model.
+ * MB L3) it was DRAM for every model. Before 2026-12-06 the floor was a JS loop of sumScaled calls
+ * (first over the kernel's zero page — 93–103 GB/s on the Intel VM —, then over written memory:
+ * 20 GB/s at 2 GiB, where this measures 34–38 GB/s with 2 threads).
  */
-function readBandwidth(bytes: number): number {
-  const n = Math.floor(Math.min(Math.max(bytes, 64 << 20), 2 ** 31) / 4);
-  // zero = true: the pages must be written once. An unwritten allocation is mapped to the kernel's
-  // shared zero page, and reading it measured 93–103 GB/s on the Intel VM where real memory gives
-  // 54 (64 MiB) / 26 (256 MiB) / 20 GB/s (2 GiB) — every floor before 2026-12-06 divided by that
-  // zero-page rate.
-  const t = Tensor.allocate([n], 'float32', -1, true);
-  try {
-    // Each timing reads >= 1 GiB (several passes over a small buffer: a 64 MiB pass takes ~1 ms, where
-    // thread wake-ups and timer noise made single passes swing 2x); median of 7.
-    const passes = Math.max(1, Math.ceil(2 ** 30 / (n * 4)));
-    sumScaled(t, 1).dispose();
-    const ts: number[] = [];
-    for (let r = 0; r < 7; r++) {
-      const t0 = now();
-      for (let p = 0; p < passes; p++) sumScaled(t, 1).dispose();
-      ts.push((now() - t0) / passes);
-    }
-    return (n * 4) / median(ts) / 1e9;
-  } finally {
-    t.dispose();
-  }
+function readBandwidth(bytes: number): { gbs: number; t1: number; t2: number } {
+  const n = Math.floor(Math.min(Math.max(bytes, 64 << 20), 2 ** 31) / 4096) * 4096;
+  const t1 = streamReadBandwidth(n, 1), t2 = streamReadBandwidth(n, 2);
+  return { gbs: Math.max(t1, t2), t1, t2 };
 }
 
-/** Weight bytes one decoded token streams in our layout: every linear weight incl. the LM head (the embedding row is negligible). */
+/**
+ * Weight bytes one decoded token streams in our layout: every linear weight incl. the LM head (the
+ * embedding row is negligible). A tied head (OLMo-1B) is the embedding table, which a q8_0 load
+ * keeps in the model dtype (float32: weights.ts `formatFor`), so it streams 4 bytes per weight —
+ * 412 MB of OLMo-1B's 1.55 GB per q8_0 token (llama.cpp's q8_0 file quantizes it: 109 MB).
+ */
 function weightBytesPerToken(c: Cfg, prec: 'f32' | 'bf16' | 'q8_0'): number {
   const C = c.hidden_size, HS = C / c.num_attention_heads, NQ = c.num_attention_heads * HS, NK = c.num_key_value_heads * HS;
-  const params = c.num_hidden_layers * (C * (NQ + 2 * NK) + NQ * C + 3 * C * c.intermediate_size) + c.embedding_size * C;
-  return params * (prec === 'f32' ? 4 : prec === 'bf16' ? 2 : 34 / 32);
+  const body = c.num_hidden_layers * (C * (NQ + 2 * NK) + NQ * C + 3 * C * c.intermediate_size), head = c.embedding_size * C;
+  const per = prec === 'f32' ? 4 : prec === 'bf16' ? 2 : 34 / 32;
+  return body * per + head * (prec === 'q8_0' && c.tie_word_embeddings ? 4 : per);
 }
 
 /**
@@ -171,8 +163,8 @@ it('GGUF decode and prefill: ours vs llama.cpp, per precision', async () => {
       const od = dec(o), a = dec(l1), b = dec(l2);
       const best = a >= b ? 1 : 2;
       const prefillRatio = pre(o) / pre(best === 1 ? l1 : l2);
-      const bytes = weightBytesPerToken(cfg, prec), bw = readBandwidth(bytes);
-      bws.push(`${name} ${prec} ${bw.toFixed(1)} GB/s over ${(Math.min(Math.max(bytes, 64 << 20), 2 ** 31) / 2 ** 20).toFixed(0)} MiB`);
+      const bytes = weightBytesPerToken(cfg, prec), rb = readBandwidth(bytes), bw = rb.gbs;
+      bws.push(`${name} ${prec} ${bw.toFixed(1)} GB/s (1 thread ${rb.t1.toFixed(1)}, 2 threads ${rb.t2.toFixed(1)}) over ${(Math.min(Math.max(bytes, 64 << 20), 2 ** 31) / 2 ** 20).toFixed(0)} MiB`);
       const floor = bw * 1e9 / bytes;
       spread.push(`| ${name} | ${prec} | ${range(o, 1)} | ${range(l1, 1)} | ${range(l2, 1)} | ${pre(o).toFixed(0)} (${range(o, 0)}) | ${pre(l1).toFixed(0)} (${range(l1, 0)}) | ${pre(l2).toFixed(0)} (${range(l2, 0)}) |`);
       lines.push(`| ${name} | ${prec} | ${od.toFixed(1)} | ${a.toFixed(1)} | ${b.toFixed(1)} | ${(od / Math.max(a, b)).toFixed(2)}× (best: ${best} thread${best === 1 ? '' : 's'}) | ${prefillRatio.toFixed(2)}× (ours ${pre(o).toFixed(0)} tok/s) | ${floor.toFixed(0)} | ${(100 * od / floor).toFixed(0)}% |`);
@@ -203,7 +195,7 @@ it('GGUF decode and prefill: ours vs llama.cpp, per precision', async () => {
     '',
     ...spread,
     '',
-    `Bandwidth floor = weight bytes per token (every linear weight and the LM head in our storage: 4 / 2 / 34⁄32 bytes per weight) ÷ read-only streaming bandwidth, measured in this run right after each row's reps as a float32 sum over a buffer the size of that row's weight bytes per token (64 MiB – 2 GiB; the cache level decode reads from): ${bws.join('; ')}. Decode path: one native call per block (decodeLayer, packages/model/src/decode.ts).`,
+    `Bandwidth floor = weight bytes per token (every linear weight and the LM head in our storage: 4 / 2 / 34⁄32 bytes per weight; a tied head is the float32 embedding in a q8_0 model) ÷ read-only streaming bandwidth, measured in this run right after each row's reps by the native streamReadBandwidth (better of 1 and 2 threads) over a written buffer the size of that row's weight bytes per token (64 MiB – 2 GiB; the cache level decode reads from): ${bws.join('; ')}. Decode path: one native call per block (decodeLayer, packages/model/src/decode.ts).`,
     '',
     `Machine: ${cpu.replace(/\n/g, '; ')}; flags: ${flags}`,
     `Load while measuring: \`${load}\` — with a load average above the core count the numbers measure contention, not the implementations.`,

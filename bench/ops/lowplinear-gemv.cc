@@ -5,13 +5,15 @@
 //   g++ -O3 -march=native -fno-math-errno -fopenmp -Inative/include -Inative/cpu \
 //     bench/ops/lowplinear-gemv.cc native/cpu/lowplinear.cc native/cpu/lowplinear_gemv512.cc \
 //     native/cpu/lowplinear_gemm.cc native/cpu/lowplinear_gemm_q8.cc native/cpu/lowplinear_rows4.cc \
-//     native/cpu/work_pool.cc -lopenblas -o /tmp/gemv && OLMO_GEMV_PAR_BYTES=1e15 /tmp/gemv qbf
+//     native/cpu/work_pool.cc native/cpu/lowplinear_tune.cc native/cpu/streamread.cc native/cpu/memory.cc \
+//     -lopenblas -o /tmp/gemv && OLMO_GEMV_PAR_BYTES=1e15 /tmp/gemv qbf
 //
 // GEMV_STEP=tiny|small|1b: instead, every GEMV of one decode step of that bench model in order (per
 // layer q/k/v fused, o, gate/up fused, down; then the LM head), each layer with its own weights, so
 // nothing is reused from cache between steps (as in real decoding); prints µs per step and the
 // weight GB/s of the whole step (the bandwidth floor of bench/model's GGUF table counts the same
-// bytes). OMP_NUM_THREADS=1 for one thread. GEMV_STEP_HEAD=f: the LM head in float32, as OLMo-1B's
+// bytes), alternated round by round with cpu/streamread.cc's read bandwidth over as many bytes
+// (<= 2 GiB) on the same threads, and the per-round ratio GEMV / stream (GEMV_STEP_ROUNDS, default 5). OMP_NUM_THREADS=1 for one thread. GEMV_STEP_HEAD=f: the LM head in float32, as OLMo-1B's
 // tied head is read in a `quantize: 'q8_0'` model (the embedding, and so the tied head, stays float32).
 //
 // GEMV_COLD=1: OLMo-1B shapes (and the tiny / small LM heads) out of cache, as a decode step
@@ -34,6 +36,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <random>
 #include <sys/mman.h>
 #include <time.h>
@@ -42,6 +45,7 @@
 #include <omp.h>
 
 #include "olmo/ops/lowplinear.h"
+#include "olmo/ops/streamread.h"
 
 using namespace olmo;
 
@@ -97,7 +101,7 @@ static void decode_step(const char* model, const char* fmts) {
   // (float32 by default): GEMV_STEP_HEAD=f reads the head as float32 like that.
   const char* head_fmt = std::getenv("GEMV_STEP_HEAD");
   std::mt19937 rng(1);
-  printf("| model | format | median µs / step | weight MB / step | GB/s | min µs |\n|---|---|---|---|---|---|\n");
+  printf("| model | format | median µs / step | weight MB / step | GB/s | min µs | stream GB/s: median (range) | GEMV / stream: median |\n|---|---|---|---|---|---|---|---|\n");
   for (const char* f = fmts; *f; ++f) {
     const WeightFormat fmt = *f == 'q' ? WeightFormat::Q8_0 : *f == 'b' ? WeightFormat::BF16 : WeightFormat::F32;
     struct Call { std::vector<WeightRef> refs; int64_t K; };
@@ -127,15 +131,35 @@ static void decode_step(const char* model, const char* fmts) {
     std::vector<float> x(static_cast<size_t>(I));
     std::normal_distribution<float> nd(0, 1);
     for (float& v : x) v = nd(rng);
-    std::vector<double> ts;
-    for (int r = 0; r < (b1 ? 20 : 200); ++r) {
-      const double t0 = now();
-      for (const Call& c : calls) cpu::lowp_linear(x.data(), 1, c.K, c.refs.data(), int(c.refs.size()));
-      ts.push_back(now() - t0);
+    // GEMV_STEP_ROUNDS rounds (default 5) alternating a batch of decode steps with the native
+    // streamReadBandwidth (cpu/streamread.cc, the GGUF bench's floor) over the same number of bytes
+    // (clamped to 2 GiB) on the same threads, so both rates come from the same seconds of load.
+    const int rounds = std::getenv("GEMV_STEP_ROUNDS") ? std::atoi(std::getenv("GEMV_STEP_ROUNDS")) : 5;
+    const int per_round = b1 ? 4 : 40;
+    std::vector<double> ts, ratios, streams;
+    for (int r = 0; r < rounds; ++r) {
+      std::vector<double> rt;
+      for (int i = 0; i < per_round; ++i) {
+        const double t0 = now();
+        for (const Call& c : calls) cpu::lowp_linear(x.data(), 1, c.K, c.refs.data(), int(c.refs.size()));
+        rt.push_back(now() - t0);
+      }
+      const double bw = cpu::stream_read_bandwidth(std::min<int64_t>(total, int64_t(2) << 30) / 4096 * 4096, omp_get_max_threads());
+      std::sort(rt.begin(), rt.end());
+      ratios.push_back(double(total) / rt[rt.size() / 2] / 1e9 / bw);
+      streams.push_back(bw);
+      ts.insert(ts.end(), rt.begin(), rt.end());
     }
     std::sort(ts.begin(), ts.end());
+    std::sort(streams.begin(), streams.end());
     const double t = ts[ts.size() / 2];
-    printf("| %s | %s | %.1f | %.1f | %.1f | %.1f |\n", model, *f == 'q' ? "q8_0" : *f == 'b' ? "bf16" : "f32", t * 1e6, double(total) / 1e6, double(total) / t / 1e9, ts[0] * 1e6);
+    std::string rs;
+    for (double q : ratios) rs += (rs.empty() ? "" : " ") + std::to_string(q).substr(0, 4);
+    std::sort(ratios.begin(), ratios.end());
+    printf("| %s | %s | %.1f | %.1f | %.1f | %.1f | %.1f (%.1f-%.1f) | %.2f (per round: %s) |\n", model, *f == 'q' ? "q8_0" : *f == 'b' ? "bf16" : "f32",
+           t * 1e6, double(total) / 1e6, double(total) / t / 1e9, ts[0] * 1e6, streams[streams.size() / 2], streams.front(), streams.back(),
+           ratios[ratios.size() / 2], rs.c_str());
+    fflush(stdout);
   }
   printf("kernels: %s\n", cpu::lowp_isa());
 }

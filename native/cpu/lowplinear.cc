@@ -41,6 +41,7 @@
 #include "lowplinear_gemm.h"
 #include "lowplinear_gemv512.h"
 #include "lowplinear_rows4.h"
+#include "lowplinear_tune.h"
 #include "olmo/check.h"
 #include "olmo/tensor.h"
 #include "parallel_for.h"
@@ -477,13 +478,14 @@ static float row_dot(const WeightRef& w, int64_t r, const float* x, int64_t K, c
   return dot_q8_scalar(row, x, K);
 }
 
-// float32 / bf16 rows four at a time (lowplinear_rows4.cc) when a group of 4 rows spans at most
-// kRows4MaxGroupBytes, unless OLMO_GEMV_ROWS4=0 (for measuring). Measured on the out-of-cache LM
-// heads, one thread, min of 6 alternated runs (2026-12-05, shared 2-vCPU Zen 5, load ~2.5):
+// float32 / bf16 rows four at a time (lowplinear_rows4.cc) up to lowplinear_tune.h's
+// {f32,bf16}_rows4_max_k(), unless OLMO_GEMV_ROWS4=0 (for measuring). Measured on the out-of-cache
+// LM heads, one thread, min of 6 alternated runs (2026-12-05, shared 2-vCPU Zen 5, load ~2.5):
 // 50304x256 f32 1754 -> 1147 us, bf16 780 -> 621 us; 50304x512 bf16 1361 -> 1123 us; but
 // 50304x512 f32 (8 KiB groups: four interleaved 2 KiB-apart streams) 2903 -> 3374 us, slower with
-// or without the software prefetch — the same effect as with the q8_0 kernels on long rows.
-constexpr int64_t kRows4MaxGroupBytes = 4096;
+// or without the software prefetch — the same effect as with the q8_0 kernels on long rows. bf16
+// rows up to K = 8192 (OLMo-1B) measured faster in groups on Intel (lowplinear_tune.cc).
+constexpr int64_t kRows4Avx2MaxGroupBytes = 4096;
 static bool dense_rows4() {
   static const bool v = env_switch_on("OLMO_GEMV_ROWS4");
   return v;
@@ -493,13 +495,17 @@ static bool dense_rows4() {
 static bool rows4(const WeightRef& w, int64_t r0, const float* x, int64_t K, const ActForms& act, float* y) {
 #ifdef OLMO_X86
   const IsaChoice& c = isa();
-  if (w.fmt == WeightFormat::F32 && dense_rows4() && 4 * K * 4 <= kRows4MaxGroupBytes) {
+  // AVX-512: up to lowplinear_tune.h's limits (long rows prefetched per row stream). AVX2 keeps
+  // the 4 KiB groups its kernel was measured with (no per-row-stream prefetch there).
+  if (w.fmt == WeightFormat::F32 && dense_rows4()) {
     const float* row = static_cast<const float*>(w.data) + r0 * K;
-    return c.isa >= Isa::Avx512 ? rows4_f32_avx512(row, K, x, y) : c.isa == Isa::Avx2 && rows4_f32_avx2(row, K, x, y);
+    if (c.isa >= Isa::Avx512) return K <= f32_rows4_max_k() && rows4_f32_avx512(row, K, x, y);
+    return c.isa == Isa::Avx2 && 4 * K * 4 <= kRows4Avx2MaxGroupBytes && rows4_f32_avx2(row, K, x, y);
   }
-  if (w.fmt == WeightFormat::BF16 && dense_rows4() && 4 * K * 2 <= kRows4MaxGroupBytes) {
+  if (w.fmt == WeightFormat::BF16 && dense_rows4()) {
     const uint16_t* row = static_cast<const uint16_t*>(w.data) + r0 * K;
-    return c.isa >= Isa::Avx512 ? rows4_bf16_avx512(row, K, x, y) : c.isa == Isa::Avx2 && rows4_bf16_avx2(row, K, x, y);
+    if (c.isa >= Isa::Avx512) return K <= bf16_rows4_max_k() && rows4_bf16_avx512(row, K, x, y);
+    return c.isa == Isa::Avx2 && 4 * K * 2 <= kRows4Avx2MaxGroupBytes && rows4_bf16_avx2(row, K, x, y);
   }
   if (w.fmt != WeightFormat::Q8_0 || !c.q8act || c.isa < Isa::Avx2) return false;
   const int64_t nb = K / 32;

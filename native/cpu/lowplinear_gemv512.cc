@@ -99,9 +99,6 @@ OLMO_AVX512VNNI static inline __attribute__((always_inline)) void group_pair(
   }
 }
 
-// Rows of at least this many bytes prefetch per row stream (see group); shorter ones linearly.
-constexpr int64_t kStreamPrefetchMinRowBytes = 2048;
-
 template <int R>
 OLMO_AVX512VNNI static inline __attribute__((always_inline)) void group(
     const BlockQ8_0* w0, int64_t nb, int64_t b, int64_t n, const Q8Act512& a, const char*& pf, __m512 (*acc)[4]) {

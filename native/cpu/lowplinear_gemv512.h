@@ -9,16 +9,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "lowplinear_tune.h"  // kGemvPrefetchBytes, kStreamPrefetchMinRowBytes
 #include "olmo/ops/lowplinear.h"
 
 namespace olmo::cpu {
-
-// Software prefetch distance of the 4-row q8_0 kernels (here and lowplinear.cc's dot4_q8q8_*).
-// Four rows read in step are four interleaved streams 4·K·34/32 bytes apart, which the hardware
-// prefetchers did not follow: on the 50304x512 LM head (out of cache) the 4-row kernel ran at
-// half the one-row speed without it (13-14 vs 25-27 GB/s per thread, 2026-12-05, shared machine)
-// and at 31-32 GB/s with it (4-16 KiB all alike).
-constexpr int64_t kGemvPrefetchBytes = 4096;
 
 // x of a q8_0 GEMV, from its BlockQ8_0 quantization (quantize_act); zero padded to a multiple of
 // 8 blocks so a kernel group of 8 blocks never needs x-side bounds checks.

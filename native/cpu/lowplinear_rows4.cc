@@ -2,7 +2,7 @@
 // per row, bit for bit lowplinear.cc's dot_{f32,bf16}_{avx512,avx2}).
 #include "lowplinear_rows4.h"
 
-#include "lowplinear_gemv512.h"  // kGemvPrefetchBytes
+#include "lowplinear_tune.h"  // kGemvPrefetchBytes
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -47,10 +47,22 @@ OLMO_AVX512 OLMO_INLINE void rows4_512(const char* w0, int64_t K, const float* x
   for (int r = 0; r < 4; ++r)
     for (int j = 0; j < 4; ++j) a[r][j] = _mm512_setzero_ps();
   const char* pf = w0 + 4 * rb + kGemvPrefetchBytes;
+  // Long rows (OLMo-1B bf16: 4 / 16 KiB): one prefetch stream per row, kGemvPrefetchBytes ahead
+  // of where this group reads it and on into the same row of the next group (as the q8_0 kernel,
+  // lowplinear_gemv512.cc): the linear prefetch of the next group front to back fetched its first
+  // rows long before use and its last ones not at all.
+  const bool per_row = rb >= kStreamPrefetchMinRowBytes && rows4_stream_prefetch();
   int64_t k = 0;
   // dot_*_avx512: accumulator j takes columns [k + 16j, k + 16j + 16) of each 64-column step ...
   for (; k + 64 <= K; k += 64) {
-    prefetch_lines(pf, 4 * 64 * es);
+    if (per_row) {
+      const int64_t off = k * es + kGemvPrefetchBytes;
+      const int64_t at = off < rb ? off : off - rb + 4 * rb;
+      for (int r = 0; r < 4; ++r)
+        for (int64_t o = 0; o < 64 * es; o += 64) _mm_prefetch(w0 + r * rb + at + o, _MM_HINT_T0);
+    } else {
+      prefetch_lines(pf, 4 * 64 * es);
+    }
     const __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);
     const __m512 x2 = _mm512_loadu_ps(x + k + 32), x3 = _mm512_loadu_ps(x + k + 48);
     for (int r = 0; r < 4; ++r) {

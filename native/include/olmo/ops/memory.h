@@ -9,6 +9,11 @@ void* alloc(size_t nbytes, bool zero);  // returns nullptr when the allocation f
 void release(void* p, size_t nbytes);    // back to the bounded cache (or the OS)
 void empty_cache();                      // returns every cached block to the OS
 size_t cached_bytes();
+// Transparent huge pages for big blocks (see cpu/memory.cc): alloc() applies it to blocks of 4 MiB
+// and more; mapped weight files and other large buffers may ask for it too. A no-op when
+// OLMO_HUGEPAGES=0, below 4 MiB, or off Linux.
+bool huge_pages_on();
+void advise_huge_pages(void* p, size_t nbytes);
 }  // namespace olmo::cpu
 
 namespace olmo::cuda {

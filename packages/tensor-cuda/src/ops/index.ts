@@ -23,3 +23,4 @@ export * from './text-taggers.js';
 export * from './fasttext.js';
 export * from './bf16storage.js';
 export * from './gzip-reader.js';
+export * from './streamread.js';

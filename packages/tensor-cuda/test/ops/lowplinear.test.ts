@@ -226,12 +226,14 @@ describe('lowplinear', () => {
     // A weight's rows run 4 at a time except a last partial group, which runs the one-row kernel;
     // so row r of a [N, K] GEMV must equal the GEMV of the single row r ([1, K]: one-row kernel).
     // K covers the 64-column main loop, its 16- (AVX-512) / 8-column (AVX2) steps, and a K that
-    // no group kernel takes (K % 16 != 0 on AVX-512: row by row).
+    // no group kernel takes (K % 16 != 0 on AVX-512: row by row). K = 1024 .. 8192: the AVX-512
+    // groups of OLMo-1B-long rows (per-row-stream prefetch from 2 KiB rows; lowplinear_tune.h's
+    // limits), 8208: past the default limit (one-row kernel), 2064: long rows with a 16-column tail.
     for (const path of PATHS) {
       setLowpIsa(path, true);
       tidy(() => {
         const gen = new Generator(31);
-        for (const K of [64, 96, 136, 256, 512, 520]) for (const N of [4, 7, 12]) {
+        for (const K of [64, 96, 136, 256, 512, 520, 1024, 2064, 8192, 8208]) for (const N of [4, 7, 12]) {
           const wf = tensor(randomArray(N * K, gen), { shape: [N, K] });
           const wb = bf16Weight(N, K, gen).t;
           const x = tensor(randomArray(K, gen), { shape: [1, K] });
