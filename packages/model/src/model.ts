@@ -26,7 +26,7 @@
  * generate.ts (sampling loops).
  */
 import {
-  FlatBuffer, QTensor, Tensor, add, castInto, checkpoint, linearCrossEntropy, fillInPlace, isLowpWeight, linear, linearMulti, lowpLinearMulti, noGrad, tidy, isGradEnabled, autocastDtype, storeBf16, gemmBf16Isa, roundBf16Into,
+  FlatBuffer, QTensor, Tensor, add, castInto, quantize, checkpoint, linearCrossEntropy, fillInPlace, isLowpWeight, linear, linearMulti, lowpLinearMulti, noGrad, tidy, isGradEnabled, autocastDtype, storeBf16, gemmBf16Isa, roundBf16Into,
   type Device,
 } from '@olmo/tensor-cuda';
 import { OLMoConfig, countParameters, flopsPerToken, headDim, parameterSpecs, validateConfig, type ParamSpec } from './config.js';
@@ -52,6 +52,15 @@ export class OLMo {
   readonly precision: Precision;
   /** Low-precision weights by HF name (null for float32 models). */
   private lowp: Map<string, Weight> | null = null;
+  /**
+   * q8_0 models with a tied head: a q8_0 copy of the embedding for the LM head GEMV (built on the
+   * first forward, freed with the model). The embedding itself stays in the model dtype because
+   * its row gather needs addressable rows; without the copy every decoded token would stream the
+   * float32 embedding as the head — 412 MB of OLMo-1B's 1.55 GB per token (llama.cpp's q8_0 file
+   * quantizes its head too). The copy is derived once: weights changed in place later are not
+   * seen by it.
+   */
+  private tiedHeadQ8: QTensor | null = null;
   private gradFlat: FlatBuffer | null = null;
   private disposed = false;
   /** amp_bf16: bf16 copies of the parameters for the GEMMs (enableComputeCopies; on an avx2 CPU float32 holding bf16 values). */
@@ -143,6 +152,20 @@ export class OLMo {
     const w = this.lowp!.get(name);
     if (!w) throw new OlmoError('INVALID_ARGUMENT', `no parameter '${name}'`, 'see model.specs for the names');
     return w;
+  }
+
+  /**
+   * The weight the LM head multiplies by: lm_head.weight, the embedding when tied, or — in a q8_0
+   * model with a tied head on the cpu — the q8_0 copy of the embedding that forward uses.
+   */
+  headWeight(): Tensor | QTensor {
+    this.requireLoaded();
+    const c = this.config;
+    if (!c.tie_word_embeddings) return this.weight('lm_head.weight');
+    const emb = this.weight('model.embed_tokens.weight') as Tensor;
+    if (this.precision.quantize !== 'q8_0' || !this.lowp || emb.deviceIndex !== -1 || emb.shape[1]! % 32 !== 0) return emb;
+    this.tiedHeadQ8 ??= quantize(emb);
+    return this.tiedHeadQ8;
   }
 
   /** Parameters in HF order (views into the flat buffer, or the bfloat16 weights). q8_0 models: see weight(). */
@@ -369,8 +392,8 @@ export class OLMo {
       if (opts.cache) opts.cache.length = pos + T;
       if (opts.lastOnly && T > 1) x = x.slice(1, T - 1, T);
       const hN = this.norm(x, 'model.norm.weight');
-      const headName = c.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-      const logits = this.linears(hN, [headName])[0]!;
+      const head = this.headWeight();
+      const logits = head instanceof QTensor && !this.paramSource ? lowpLinearMulti(hN, [head])[0]! : this.linears(hN, [c.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight'])[0]!;
       let loss: Tensor | null = null, zLoss: Tensor | null = null;
       if (opts.labels !== undefined) {
         if (opts.lastOnly) throw new OlmoError('INVALID_ARGUMENT', 'labels and lastOnly cannot be combined');
@@ -476,6 +499,8 @@ export class OLMo {
     this.bf16Flat = null;
     this.flat?.dispose();
     if (this.lowp) disposeWeights(this.lowp);
+    this.tiedHeadQ8?.dispose();
+    this.tiedHeadQ8 = null;
   }
 
   [Symbol.dispose](): void {

@@ -5,8 +5,9 @@
  * Which parameter gets which format (`formatFor`):
  *   - linear weights (q/k/v/o, gate/up/down, an untied lm_head): q8_0 with `quantize: 'q8_0'`,
  *     else the model dtype;
- *   - the embedding table: the model dtype (a gather needs addressable rows, so never q8_0; a tied
- *     LM head reads it as a bfloat16 GEMV);
+ *   - the embedding table: the model dtype (a gather needs addressable rows, so never q8_0); a tied
+ *     LM head reads it as a float32 / bfloat16 GEMV, or, in a q8_0 model, multiplies by a q8_0 copy
+ *     of it that the model builds on first use (OLMo.headWeight(), model.ts);
  *   - norm weights (1-D, tiny): always float32 (norms run in float32).
  *
  * Loading (`loadLowpWeights`) is shard by shard and never materialises a float32 copy of a weight:

@@ -55,6 +55,13 @@ function q8Reference(model: OLMo, bf: RefWeights): RefWeights {
       d.dispose();
     } else out.set(s.name, bf.get(s.name)!);
   }
+  // a tied head: the model multiplies by a q8_0 copy of the embedding (its gather keeps the rows)
+  const head = model.headWeight();
+  if (model.config.tie_word_embeddings && head instanceof QTensor) {
+    const d = dequantize(head);
+    out.set('lm_head.weight', Float64Array.from(d.toFloat32Array()));
+    d.dispose();
+  }
   return out;
 }
 
@@ -212,6 +219,29 @@ describe('low-precision options', () => {
       expect(q.weight('model.norm.weight')).toMatchObject({ dtype: 'float32' });
     } finally {
       for (const m of [f, b, q]) m.dispose();
+    }
+  });
+
+  it('a tied head in a q8_0 model multiplies by a q8_0 copy of the embedding; the gather keeps the embedding', () => {
+    const tied = OLMoConfig.from({ ...cfg, tie_word_embeddings: true });
+    const q = OLMo.init(tied, { seed: 5, dtype: 'bfloat16', quantize: 'q8_0', requiresGrad: false });
+    const b = OLMo.init(tied, { seed: 5, dtype: 'bfloat16', requiresGrad: false });
+    const u = OLMo.init(cfg, { seed: 5, quantize: 'q8_0', requiresGrad: false });
+    try {
+      const emb = q.weight('model.embed_tokens.weight') as Tensor;
+      expect(emb).toMatchObject({ dtype: 'bfloat16' });
+      const head = q.headWeight();
+      expect(head).toBeInstanceOf(QTensor);
+      const ref = quantize(emb);
+      expect((head as QTensor).toBytes()).toEqual(ref.toBytes());
+      ref.dispose();
+      expect(q.headWeight()).toBe(head);  // built once
+      expect(b.headWeight()).toBe(b.weight('model.embed_tokens.weight'));  // bf16: the embedding itself
+      expect(u.headWeight()).toBe(u.weight('lm_head.weight'));  // untied: lm_head (already q8_0)
+      // that forward multiplies by this copy is checked against the float64 reference on the tied
+      // golden fixture above (q8Reference hands the reference the dequantized copy as its head)
+    } finally {
+      for (const m of [q, b, u]) m.dispose();
     }
   });
 

@@ -114,7 +114,9 @@ export function referenceForward(cfg: OLMoConfig, w: RefWeights, seq: readonly n
     x = add(hres, d);
   }
   const hN = olmo2 ? rms(x, T, C, g('model.norm.weight'), eps) : layerNorm(x, T, C, eps);
-  return lin(hN, T, C, cfg.tie_word_embeddings ? emb : g('lm_head.weight'), V);
+  // a tied model's head is the embedding unless the weights name a separate head (a q8_0 model
+  // multiplies by a q8_0 copy of its tied embedding: the reference gets that copy as lm_head.weight)
+  return lin(hN, T, C, cfg.tie_word_embeddings && !w.has('lm_head.weight') ? emb : g('lm_head.weight'), V);
 }
 
 /** Greedy continuation by full recomputation each step. */
