@@ -4,7 +4,7 @@
 //
 //   g++ -O3 -march=native -fno-math-errno -fopenmp -Inative/include -Inative/cpu \
 //     bench/ops/lowplinear-gemv.cc native/cpu/lowplinear.cc native/cpu/lowplinear_gemv512.cc \
-//     native/cpu/lowplinear_gemm.cc native/cpu/lowplinear_gemm_q8.cc native/cpu/lowplinear_rows4.cc \
+//     native/cpu/lowplinear_gemm.cc native/cpu/lowplinear_gemm_q8.cc native/cpu/lowplinear_gemm_amx.cc native/cpu/lowplinear_rows4.cc \
 //     native/cpu/work_pool.cc native/cpu/lowplinear_tune.cc native/cpu/streamread.cc native/cpu/memory.cc \
 //     -lopenblas -o /tmp/gemv && OLMO_GEMV_PAR_BYTES=1e15 /tmp/gemv qbf
 //
