@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "env_switch.h"
+#include "f32_outer_tiles.h"
 #include "work_pool.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -48,29 +49,7 @@ constexpr int64_t kParallelMacs = int64_t(1) << 20;
 #define OLMO_AVX2 __attribute__((target("avx2,fma")))
 #define OLMO_AVX512 __attribute__((target("avx2,fma,avx512f")))
 
-// One register tile: NN W rows (ldw floats apart) x MZ vectors of x rows over kc columns.
-// xt: this row block's x^T from column k0 on (MZ * VL floats per k, 64-byte aligned); yb: NN rows of
-// MZ * VL floats, stored (first k block) or added to (later blocks).
-#define OLMO_F32_TILE_BODY(VEC, VL, LOAD, STORE, SET1, FMA, ADD, ZERO, CONSTRAINT)                     \
-  VEC acc[NN * MZ];                                                                                  \
-  _Pragma("GCC unroll 32") for (int i = 0; i < NN * MZ; ++i) acc[i] = ZERO();                        \
-  _Pragma("GCC unroll 2") for (int64_t k = 0; k < kc; ++k) {                                         \
-    VEC xv[MZ];                                                                                      \
-    for (int z = 0; z < MZ; ++z) xv[z] = LOAD(xt + k * (MZ * VL) + z * VL);                          \
-    for (int n = 0; n < NN; ++n) {                                                                   \
-      /* one broadcast per W row and k, kept in a register for its MZ FMAs (without the asm GCC  */  \
-      /* folds it into each FMA as a memory operand: MZ loads instead of one) */                    \
-      VEC b = SET1(w[n * ldw + k]);                                                                  \
-      asm("" : "+" CONSTRAINT(b));                                                                   \
-      for (int z = 0; z < MZ; ++z) acc[n * MZ + z] = FMA(xv[z], b, acc[n * MZ + z]);                 \
-    }                                                                                                \
-  }                                                                                                  \
-  if (add) {                                                                                         \
-    _Pragma("GCC unroll 32") for (int i = 0; i < NN * MZ; ++i)                                       \
-      STORE(yb + i * VL, ADD(LOAD(yb + i * VL), acc[i]));                                            \
-  } else {                                                                                           \
-    _Pragma("GCC unroll 32") for (int i = 0; i < NN * MZ; ++i) STORE(yb + i * VL, acc[i]);           \
-  }
+// The register tile (f32_outer_tiles.h) reads W in place: rows ldw (= K) floats apart.
 
 struct Avx512 {
   static constexpr int VL = 16;
@@ -79,8 +58,8 @@ struct Avx512 {
   static constexpr int NN2 = 12, NN1 = 24;
   template <int MZ, int NN>
   OLMO_AVX512 static void tile(const float* xt, const float* w, int64_t ldw, int64_t kc, float* yb, bool add) {
-    OLMO_F32_TILE_BODY(__m512, 16, _mm512_load_ps, _mm512_store_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps,
-                       _mm512_setzero_ps, "v")
+    OLMO_F32_OUTER_TILE(__m512, 16, _mm512_load_ps, _mm512_store_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps,
+                        _mm512_setzero_ps, "v", ldw)
   }
 };
 
@@ -91,8 +70,8 @@ struct Avx2 {
   static constexpr int NN2 = 6, NN1 = 12;
   template <int MZ, int NN>
   OLMO_AVX2 static void tile(const float* xt, const float* w, int64_t ldw, int64_t kc, float* yb, bool add) {
-    OLMO_F32_TILE_BODY(__m256, 8, _mm256_load_ps, _mm256_store_ps, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps,
-                       _mm256_setzero_ps, "x")
+    OLMO_F32_OUTER_TILE(__m256, 8, _mm256_load_ps, _mm256_store_ps, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps,
+                        _mm256_setzero_ps, "x", ldw)
   }
 };
 
@@ -114,18 +93,8 @@ struct Scratch {
   }
 };
 
-// A block of x rows: [m0, m0 + mz * VL) (rows past M are zeros in x^T, their outputs dropped).
-struct RowBlock {
-  int64_t m0;
-  int mz;        // vectors per k: 2, or 1 for a last block of <= VL rows
-  int64_t xoff;  // first float of its x^T (K * mz * VL floats, k-major)
-  int64_t yoff;  // first float of its kPanelRows x (mz * VL) tile in a thread's y buffer
-};
-
-struct PanelRef {
-  int w;       // index into ws
-  int64_t r0;  // first W row
-};
+using outer_tiles::PanelRef;
+using outer_tiles::RowBlock;
 
 struct Job {
   const WeightRef* ws;
@@ -170,15 +139,7 @@ void run_panel(const Job& job, int64_t p) {
       }
     }
   }
-  // y[m][r0 + n] = ybuf[n][m - m0] for the valid rows of both.
-  for (const RowBlock& b : *job.blocks) {
-    const int64_t mw = b.mz * VL, mv = std::min<int64_t>(mw, job.M - b.m0);
-    const float* yb = ybuf + b.yoff;
-    for (int64_t m = 0; m < mv; ++m) {
-      float* y = w.y + (b.m0 + m) * w.ldy + r0;
-      for (int64_t n = 0; n < rows; ++n) y[n] = yb[n * mw + m];
-    }
-  }
+  outer_tiles::write_panel_y(*job.blocks, ybuf, VL, job.M, w, r0, rows);
 }
 
 // OLMO_PANEL_POOL=0 runs the panels on the OpenMP team (fork-join, static wake-up of the team)
@@ -191,21 +152,9 @@ bool panel_pool_enabled() {
 template <class Kern>
 void gemm(const float* x, int64_t M, int64_t K, const WeightRef* ws, int nw) {
   constexpr int VL = Kern::VL;
-  std::vector<RowBlock> blocks;
-  int64_t xt_floats = 0, yb_floats = 0;
-  for (int64_t m0 = 0; m0 < M;) {
-    const int mz = M - m0 <= VL ? 1 : 2;
-    blocks.push_back({m0, mz, xt_floats, yb_floats});
-    xt_floats += K * mz * VL;
-    yb_floats += kPanelRows * mz * VL;
-    m0 += mz * VL;
-  }
-  std::vector<PanelRef> panels;
-  int64_t rows_total = 0;
-  for (int i = 0; i < nw; ++i) {
-    for (int64_t r0 = 0; r0 < ws[i].n; r0 += kPanelRows) panels.push_back({i, r0});
-    rows_total += ws[i].n;
-  }
+  int64_t xt_floats, yb_floats, rows_total;
+  const std::vector<RowBlock> blocks = outer_tiles::row_blocks(M, K, VL, kPanelRows, xt_floats, yb_floats);
+  const std::vector<PanelRef> panels = outer_tiles::weight_panels(ws, nw, kPanelRows, rows_total);
   // x^T, k-major per row block, gathered once by the caller for every weight (M * K floats: a few
   // µs next to the GEMM); rows >= M are zeros.
   thread_local Scratch xt_s;

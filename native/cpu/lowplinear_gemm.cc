@@ -28,6 +28,7 @@
 #include <memory>
 #include <vector>
 
+#include "f32_outer_tiles.h"
 #include "olmo/tensor.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -72,32 +73,7 @@ constexpr int64_t kParallelMacs = int64_t(1) << 20;
     }                                                                                                \
   }
 
-// One register tile: NN W rows x MZ vectors of x rows, over kc columns of one panel block.
-// xt: x^T of this row block from column k0 on (MZ * VL floats per k, 64-byte aligned); w: the
-// panel's first row of the tile (rows kPanelK floats apart); yb: NN rows of MZ * VL floats, stored
-// (first block) or added to. VEC / SET1 / FMA / LOAD / STORE / ADD / ZERO: the ISA's intrinsics;
-// CONSTRAINT: the asm register class ("v" zmm, "x" ymm).
-#define OLMO_TILE_BODY(VEC, VL, LOAD, STORE, SET1, FMA, ADD, ZERO, CONSTRAINT)                         \
-  VEC acc[NN * MZ];                                                                                  \
-  _Pragma("GCC unroll 32") for (int i = 0; i < NN * MZ; ++i) acc[i] = ZERO();                        \
-  _Pragma("GCC unroll 2") for (int64_t k = 0; k < kc; ++k) {                                         \
-    VEC xv[MZ];                                                                                      \
-    for (int z = 0; z < MZ; ++z) xv[z] = LOAD(xt + k * (MZ * VL) + z * VL);                          \
-    for (int n = 0; n < NN; ++n) {                                                                   \
-      /* one broadcast per W row and k, kept in a register for its MZ FMAs (without the asm GCC  */  \
-      /* folds it into each FMA as a memory operand: MZ loads instead of one) */                    \
-      VEC b = SET1(w[n * kLdp + k]);                                                              \
-      asm("" : "+" CONSTRAINT(b));                                                                   \
-      for (int z = 0; z < MZ; ++z) acc[n * MZ + z] = FMA(xv[z], b, acc[n * MZ + z]);                 \
-    }                                                                                                \
-  }                                                                                                  \
-  /* yb rows are MZ * VL floats: accumulator i goes to yb + i * VL */                                 \
-  if (add) {                                                                                         \
-    _Pragma("GCC unroll 32") for (int i = 0; i < NN * MZ; ++i)                                       \
-      STORE(yb + i * VL, ADD(LOAD(yb + i * VL), acc[i]));                                            \
-  } else {                                                                                           \
-    _Pragma("GCC unroll 32") for (int i = 0; i < NN * MZ; ++i) STORE(yb + i * VL, acc[i]);           \
-  }
+// The register tile (f32_outer_tiles.h) reads W from the converted panel: rows kLdp floats apart.
 
 // ------------------------------------------------------------------ AVX-512
 
@@ -124,8 +100,8 @@ struct Avx512 {
   }
   template <int MZ, int NN>
   OLMO_AVX512 static void tile(const float* xt, const float* w, int64_t kc, float* yb, bool add) {
-    OLMO_TILE_BODY(__m512, 16, _mm512_load_ps, _mm512_store_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps,
-                   _mm512_setzero_ps, "v")
+    OLMO_F32_OUTER_TILE(__m512, 16, _mm512_load_ps, _mm512_store_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps,
+                        _mm512_setzero_ps, "v", kLdp)
   }
 };
 
@@ -156,8 +132,8 @@ struct Avx2 {
   }
   template <int MZ, int NN>
   OLMO_AVX2 static void tile(const float* xt, const float* w, int64_t kc, float* yb, bool add) {
-    OLMO_TILE_BODY(__m256, 8, _mm256_load_ps, _mm256_store_ps, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps,
-                   _mm256_setzero_ps, "x")
+    OLMO_F32_OUTER_TILE(__m256, 8, _mm256_load_ps, _mm256_store_ps, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps,
+                        _mm256_setzero_ps, "x", kLdp)
   }
 };
 
@@ -173,18 +149,7 @@ inline AlignedFloats aligned_floats(int64_t n) {
   return AlignedFloats(static_cast<float*>(std::aligned_alloc(64, std::max<size_t>(bytes, 64))));
 }
 
-struct PanelRef {
-  int w;       // index into ws
-  int64_t r0;  // first row
-};
-
-// A block of x rows: [m0, m0 + mz * VL) (rows past M are zeros in x^T and dropped on output).
-struct RowBlock {
-  int64_t m0;
-  int mz;        // vectors per k: 2, or 1 for a last block of <= VL rows
-  int64_t xoff;  // first float of its x^T in xt (K * mz * VL floats, k-major)
-  int64_t yoff;  // first float of its kPanelRows x (mz * VL) tile in a thread's y buffer
-};
+using outer_tiles::RowBlock;
 
 // Work items are panels of every weight of a fused call (q/k/v or gate/up share one team and one
 // pass over x). Per panel and column block: convert once, then every row block against the
@@ -193,21 +158,9 @@ struct RowBlock {
 template <class Kern>
 void gemm_panels(const float* x, int64_t M, int64_t K, const WeightRef* ws, int nw) {
   constexpr int VL = Kern::VL;
-  std::vector<RowBlock> blocks;
-  int64_t xt_floats = 0, yb_floats = 0;
-  for (int64_t m0 = 0; m0 < M;) {
-    const int mz = M - m0 <= VL ? 1 : 2;
-    blocks.push_back({m0, mz, xt_floats, yb_floats});
-    xt_floats += K * mz * VL;
-    yb_floats += kPanelRows * mz * VL;
-    m0 += mz * VL;
-  }
-  std::vector<PanelRef> panels;
-  int64_t rows_total = 0;
-  for (int i = 0; i < nw; ++i) {
-    for (int64_t r0 = 0; r0 < ws[i].n; r0 += kPanelRows) panels.push_back({i, r0});
-    rows_total += ws[i].n;
-  }
+  int64_t xt_floats, yb_floats, rows_total;
+  const std::vector<RowBlock> blocks = outer_tiles::row_blocks(M, K, VL, kPanelRows, xt_floats, yb_floats);
+  const std::vector<outer_tiles::PanelRef> panels = outer_tiles::weight_panels(ws, nw, kPanelRows, rows_total);
   const int64_t np = int64_t(panels.size());
   AlignedFloats xt = aligned_floats(xt_floats);
   // x^T in chunks of columns (all row blocks), shared by the team; rows >= M are zeros.
@@ -254,15 +207,7 @@ void gemm_panels(const float* x, int64_t M, int64_t K, const WeightRef* ws, int 
           }
         }
       }
-      // y[m][r0 + n] = ybuf[n][m - m0] for the valid rows of both.
-      for (const RowBlock& b : blocks) {
-        const int64_t mw = b.mz * VL, mv = std::min<int64_t>(mw, M - b.m0);
-        const float* yb = ybuf.get() + b.yoff;
-        for (int64_t m = 0; m < mv; ++m) {
-          float* y = w.y + (b.m0 + m) * w.ldy + r0;
-          for (int64_t n = 0; n < rows; ++n) y[n] = yb[n * mw + m];
-        }
-      }
+      outer_tiles::write_panel_y(blocks, ybuf.get(), VL, M, w, r0, rows);
     }
   }
 }
